@@ -1,0 +1,356 @@
+/*
+ * embeddingkit.h — the C ABI of EmbeddingKit's kernel library (libembeddingkit).
+ *
+ * Conventions (see docs/ARCHITECTURE.md):
+ *   - Every function returns an ek_status. EK_OK is 0. On any other code, ek_last_error() holds a
+ *     thread-local message naming the argument, the position and the value, and NOTHING was written:
+ *     every output buffer and every table is exactly as it was before the call.
+ *   - Tables are fp32, row-major and contiguous: row r of a table with `dim` columns starts at
+ *     table + r * dim. Sizes are int64_t. Index arrays come in int64_t (_i64) and int32_t (_i32)
+ *     variants; offsets have the same type as the indices they cut.
+ *   - Argument order: sizes, then inputs, then nullable options, then outputs.
+ *   - Results are deterministic: bit-identical for any thread count (no float atomics; scatter-adds
+ *     group by destination row and add in input order).
+ *   - Outputs must not overlap inputs unless a function says otherwise.
+ *   - A pointer may be NULL only where its size is 0 or the documentation says "nullable".
+ *
+ * Pseudocode below uses W for a weight table, N for the number of indices, D for dim, B for bags.
+ */
+#ifndef EMBEDDINGKIT_H
+#define EMBEDDINGKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EK_VERSION_MAJOR 0
+#define EK_VERSION_MINOR 1
+#define EK_VERSION_PATCH 0
+/* ek_version() returns this value: MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define EK_VERSION (EK_VERSION_MAJOR * 10000 + EK_VERSION_MINOR * 100 + EK_VERSION_PATCH)
+
+/* ------------------------------------------------------------------------------------------------
+ * Status, errors, version, threads
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef enum ek_status {
+    EK_OK = 0,
+    EK_ERR_INVALID_ARGUMENT = 1,   /* a value outside its documented domain (mode, p, lr, ...) */
+    EK_ERR_INDEX_OUT_OF_RANGE = 2, /* an index, padding_idx or target outside [0, count) */
+    EK_ERR_SHAPE = 3,              /* sizes that do not fit together (offsets, lengths, dims) */
+    EK_ERR_NULL_POINTER = 4,       /* NULL where data is required */
+    EK_ERR_OVERFLOW = 5,           /* a size whose element or byte count overflows */
+    EK_ERR_ALLOC = 6               /* scratch memory could not be allocated */
+} ek_status;
+
+/* The name of a status code, e.g. "EK_ERR_INDEX_OUT_OF_RANGE". Never NULL. */
+const char *ek_status_string(ek_status status);
+
+/* The message of the last failed call on this thread, e.g.
+ *   "embedding: indices[0]=10 is out of range for 10 embeddings".
+ * Empty string if no call has failed on this thread. Valid until the next failing call. */
+const char *ek_last_error(void);
+
+/* EK_VERSION of the library that is linked (compare with the header's EK_VERSION). */
+int32_t ek_version(void);
+
+/* "MAJOR.MINOR.PATCH" of the library that is linked. */
+const char *ek_version_string(void);
+
+/* Threads used by the kernels (OpenMP) and by OpenBLAS.
+ *   num_threads >= 1, else EK_ERR_INVALID_ARGUMENT.
+ * Small inputs stay serial whatever this says. Results do not depend on it. */
+ek_status ek_set_num_threads(int32_t num_threads);
+int32_t ek_get_num_threads(void);
+
+/* Sentinel for "no padding index". Any other negative padding_idx p wraps to num_embeddings + p,
+ * as in PyTorch; after wrapping it must lie in [0, num_embeddings). */
+#define EK_NO_PADDING INT64_MIN
+
+/* ------------------------------------------------------------------------------------------------
+ * 1. Embedding forward (gather)
+ *
+ *   for i in 0..<N:  check 0 <= indices[i] < num_embeddings
+ *   for i in 0..<N:  out[i, :] = W[indices[i], :]
+ *
+ * padding_idx does not change the forward (PyTorch parity): use the table's own padding row.
+ * out: N x D.
+ * ---------------------------------------------------------------------------------------------- */
+ek_status ek_embedding_forward_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                       const float *weight, const int64_t *indices, float *out);
+ek_status ek_embedding_forward_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                       const float *weight, const int32_t *indices, float *out);
+
+/* ------------------------------------------------------------------------------------------------
+ * 2. Embedding backward, dense: accumulate into a gradient table.
+ *
+ *   p = padding_idx (wrapped; EK_NO_PADDING for none)
+ *   count[r] = number of i with indices[i] == r            (only if scale_grad_by_freq)
+ *   for i in 0..<N in input order:
+ *       r = indices[i]; if r == p: continue
+ *       s = scale_grad_by_freq ? (float)(1.0 / count[r]) : 1
+ *       grad_weight[r, :] += s * grad_out[i, :]
+ *
+ * grad_weight (num_embeddings x D) is ACCUMULATED into: zero it first for a fresh gradient.
+ * Additions into one row happen in input order, so the result is the same for any thread count.
+ * ---------------------------------------------------------------------------------------------- */
+ek_status ek_embedding_backward_dense_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                              const int64_t *indices, const float *grad_out,
+                                              int64_t padding_idx, int32_t scale_grad_by_freq,
+                                              float *grad_weight);
+ek_status ek_embedding_backward_dense_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                              const int32_t *indices, const float *grad_out,
+                                              int64_t padding_idx, int32_t scale_grad_by_freq,
+                                              float *grad_weight);
+
+/* ------------------------------------------------------------------------------------------------
+ * 3. Embedding backward, sparse: the uncoalesced COO gradient (PyTorch's sparse=True layout).
+ *
+ *   nnz = 0
+ *   for i in 0..<N in input order:
+ *       r = indices[i]; if r == p: continue              (padding entries are dropped)
+ *       s = scale_grad_by_freq ? (float)(1.0 / count[r]) : 1
+ *       out_rows[nnz] = r; out_values[nnz, :] = s * grad_out[i, :]; nnz += 1
+ *   *out_nnz = nnz
+ *
+ * out_rows needs room for N entries and out_values for N x D; only the first *out_nnz are written.
+ * ---------------------------------------------------------------------------------------------- */
+ek_status ek_embedding_backward_sparse_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                               const int64_t *indices, const float *grad_out,
+                                               int64_t padding_idx, int32_t scale_grad_by_freq,
+                                               int64_t *out_rows, float *out_values, int64_t *out_nnz);
+ek_status ek_embedding_backward_sparse_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                               const int32_t *indices, const float *grad_out,
+                                               int64_t padding_idx, int32_t scale_grad_by_freq,
+                                               int64_t *out_rows, float *out_values, int64_t *out_nnz);
+
+/* ------------------------------------------------------------------------------------------------
+ * 4. Sparse COO: coalesce and scatter-add. A COO gradient is nnz (row, value-row) pairs for a table
+ *    of num_rows x D; rows may repeat and come in any order.
+ *
+ * Coalesce: sorted unique rows, values summed in input order.
+ *   for each distinct r in rows, ascending:
+ *       out_rows[k] = r; out_values[k, :] = sum over i with rows[i] == r, in input order, of values[i, :]
+ *   *out_nnz = number of distinct rows
+ * out_rows / out_values need room for nnz entries.
+ * ---------------------------------------------------------------------------------------------- */
+ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz,
+                              const int64_t *rows, const float *values,
+                              int64_t *out_rows, float *out_values, int64_t *out_nnz);
+
+/* Scatter-add, the primitive of every sparse optimizer step:
+ *   for i in 0..<nnz in input order:  table[rows[i], :] += alpha * values[i, :]
+ * Duplicate rows are added in input order (deterministic). */
+ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz,
+                                 const int64_t *rows, const float *values, float alpha, float *table);
+
+/* ------------------------------------------------------------------------------------------------
+ * 5. EmbeddingBag forward
+ *
+ * Bags: with offsets (B entries, or B + 1 with include_last_offset):
+ *     bag b holds indices[offsets[b] ..< end(b)], end(b) = offsets[b+1], or N for the last bag
+ *     checks: offsets[0] == 0; offsets non-decreasing; every offset <= N;
+ *             include_last_offset: offsets[B] == N exactly (CSR)
+ *   without offsets (NULL): fixed-length bags, N == B * L, bag b holds indices[b*L ..< (b+1)*L];
+ *     include_last_offset must be 0.
+ * per_sample_weights (nullable) has num_weights entries: 0 when it is NULL, else exactly N.
+ * Entries equal to padding_idx are skipped. Let J(b) be bag b's non-padding positions.
+ *   sum:  out[b] = Σ_{j∈J(b)} w_j * W[indices[j]]          (w_j = per_sample_weights[j], or 1)
+ *   mean: unweighted: out[b] = Σ W[indices[j]] / |J(b)|     (0 if J(b) is empty)
+ *         weighted:   out[b] = Σ w_j W[indices[j]] / Σ w_j  (0 if Σ w_j == 0)
+ *   max:  out[b, d] = max_{j∈J(b)} W[indices[j], d]         (0 if J(b) is empty)
+ *         ties: the first j wins; a NaN anywhere in the bag gives NaN (it wins over numbers)
+ *         per_sample_weights must be NULL.
+ * Outputs: out (B x D); nullable bag_size (B): |J(b)|; nullable max_indices (B x D, max mode
+ * only, required by the max backward): the row that won each element, -1 for an empty bag.
+ * ---------------------------------------------------------------------------------------------- */
+typedef enum ek_bag_mode { EK_BAG_SUM = 0, EK_BAG_MEAN = 1, EK_BAG_MAX = 2 } ek_bag_mode;
+
+ek_status ek_embedding_bag_forward_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                           int64_t num_bags, int64_t num_weights,
+                                           const float *weight,
+                                           const int64_t *indices, const int64_t *offsets,
+                                           int32_t include_last_offset,
+                                           const float *per_sample_weights, ek_bag_mode mode,
+                                           int64_t padding_idx, float *out, int64_t *bag_size,
+                                           int64_t *max_indices);
+ek_status ek_embedding_bag_forward_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                           int64_t num_bags, int64_t num_weights,
+                                           const float *weight,
+                                           const int32_t *indices, const int32_t *offsets,
+                                           int32_t include_last_offset,
+                                           const float *per_sample_weights, ek_bag_mode mode,
+                                           int64_t padding_idx, float *out, int64_t *bag_size,
+                                           int64_t *max_indices);
+
+/* ------------------------------------------------------------------------------------------------
+ * 6. EmbeddingBag backward. Same bag arguments as the forward; grad_out is B x D.
+ *
+ * The gradient of entry j (in bag b, not padding) is the row
+ *   sum:  g_j = w_j * grad_out[b]
+ *   mean: g_j = grad_out[b] / |J(b)|            or, weighted,  w_j * grad_out[b] / Σ w_k (0 if Σ w == 0)
+ *   max:  g_j[d] = grad_out[b, d] if j is the first position in bag b whose row is max_indices[b, d]
+ *         else 0                                (max_indices from the forward, required)
+ *   if scale_grad_by_freq (not with max): g_j *= 1 / count(indices[j]) over all N indices
+ *
+ * Dense:  for j in input order: grad_weight[indices[j]] += g_j        (accumulates; zero it first)
+ * Sparse: the entries in input order, padding dropped: out_rows[k] = indices[j], out_values[k] = g_j;
+ *         *out_nnz = k. out_rows / out_values need room for N entries.
+ * ---------------------------------------------------------------------------------------------- */
+ek_status ek_embedding_bag_backward_dense_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                  int64_t num_bags, int64_t num_weights, const int64_t *indices,
+                                                  const int64_t *offsets, int32_t include_last_offset,
+                                                  const float *per_sample_weights, ek_bag_mode mode,
+                                                  int64_t padding_idx, int32_t scale_grad_by_freq,
+                                                  const int64_t *max_indices, const float *grad_out,
+                                                  float *grad_weight);
+ek_status ek_embedding_bag_backward_dense_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                  int64_t num_bags, int64_t num_weights, const int32_t *indices,
+                                                  const int32_t *offsets, int32_t include_last_offset,
+                                                  const float *per_sample_weights, ek_bag_mode mode,
+                                                  int64_t padding_idx, int32_t scale_grad_by_freq,
+                                                  const int64_t *max_indices, const float *grad_out,
+                                                  float *grad_weight);
+ek_status ek_embedding_bag_backward_sparse_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                   int64_t num_bags, int64_t num_weights, const int64_t *indices,
+                                                   const int64_t *offsets, int32_t include_last_offset,
+                                                   const float *per_sample_weights, ek_bag_mode mode,
+                                                   int64_t padding_idx, int32_t scale_grad_by_freq,
+                                                   const int64_t *max_indices, const float *grad_out,
+                                                   int64_t *out_rows, float *out_values, int64_t *out_nnz);
+ek_status ek_embedding_bag_backward_sparse_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                   int64_t num_bags, int64_t num_weights, const int32_t *indices,
+                                                   const int32_t *offsets, int32_t include_last_offset,
+                                                   const float *per_sample_weights, ek_bag_mode mode,
+                                                   int64_t padding_idx, int32_t scale_grad_by_freq,
+                                                   const int64_t *max_indices, const float *grad_out,
+                                                   int64_t *out_rows, float *out_values, int64_t *out_nnz);
+
+/* Gradient of the per-sample weights (sum or mean mode; max is rejected):
+ *   sum:  grad_weights[j] = dot(grad_out[b], W[indices[j]])
+ *   mean: grad_weights[j] = dot(grad_out[b], W[indices[j]] - out[b]) / Σ_{k∈J(b)} w_k
+ *         (0 if Σ w == 0; out[b] is the weighted mean, recomputed here)
+ *   padding entries get 0. grad_weights (N) is overwritten, not accumulated. */
+ek_status ek_embedding_bag_per_sample_weights_backward_f32_i64(
+    int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags, int64_t num_weights,
+                                           const float *weight,
+    const int64_t *indices, const int64_t *offsets, int32_t include_last_offset,
+    const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx, const float *grad_out,
+    float *grad_weights);
+ek_status ek_embedding_bag_per_sample_weights_backward_f32_i32(
+    int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags, int64_t num_weights,
+                                           const float *weight,
+    const int32_t *indices, const int32_t *offsets, int32_t include_last_offset,
+    const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx, const float *grad_out,
+    float *grad_weights);
+
+/* ------------------------------------------------------------------------------------------------
+ * 7. max_norm renormalisation, in place, of the UNIQUE rows an index list touches.
+ *
+ *   check every index first; then for each distinct r in indices (padding rows included):
+ *       n = ||W[r]||_p        (p = norm_type > 0, or INFINITY; p == 0 counts non-zeros; in double)
+ *       if n > max_norm:  W[r, :] *= (float)(max_norm / (n + 1e-7))
+ *
+ * max_norm > 0 and finite; norm_type >= 0 (or INFINITY). Rows are independent, so the result is
+ * the same for any thread count. This is what a max_norm lookup does before its gather.
+ * ---------------------------------------------------------------------------------------------- */
+ek_status ek_embedding_renorm_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                      const int64_t *indices, double max_norm, double norm_type,
+                                      float *weight);
+ek_status ek_embedding_renorm_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                      const int32_t *indices, double max_norm, double norm_type,
+                                      float *weight);
+
+/* ------------------------------------------------------------------------------------------------
+ * 8. Row-wise softmax / log-softmax over the last dimension of a rows x cols matrix (cols >= 1).
+ *
+ *   softmax:      y[i, c] = exp(x[i, c] - m_i) / Σ_k exp(x[i, k] - m_i),  m_i = max_k x[i, k]
+ *   log_softmax:  y[i, c] = x[i, c] - m_i - log Σ_k exp(x[i, k] - m_i)
+ *   softmax backward:      gx[i, c] = y[i, c] * (gy[i, c] - Σ_k gy[i, k] * y[i, k])
+ *   log_softmax backward:  gx[i, c] = gy[i, c] - exp(y[i, c]) * Σ_k gy[i, k]
+ * (y is the forward's output.) y may alias x; grad_x may alias grad_y.
+ * ---------------------------------------------------------------------------------------------- */
+ek_status ek_softmax_forward_f32(int64_t rows, int64_t cols, const float *x, float *y);
+ek_status ek_log_softmax_forward_f32(int64_t rows, int64_t cols, const float *x, float *y);
+ek_status ek_softmax_backward_f32(int64_t rows, int64_t cols, const float *y, const float *grad_y,
+                                  float *grad_x);
+ek_status ek_log_softmax_backward_f32(int64_t rows, int64_t cols, const float *y, const float *grad_y,
+                                      float *grad_x);
+
+/* Fused cross-entropy over logits (rows x classes) and integer targets, PyTorch's
+ * F.cross_entropy(logits, targets, ignore_index=..., label_smoothing=eps, reduction=...):
+ *
+ *   valid(i) = targets[i] != ignore_index      (others must lie in [0, classes))
+ *   lp = log_softmax(logits[i])
+ *   loss_i = valid(i) ? -(1 - eps) * lp[t_i] - (eps / C) * Σ_c lp[c] : 0
+ *   none: loss[i] = loss_i (rows entries) ; sum: loss[0] = Σ loss_i ;
+ *   mean: loss[0] = Σ loss_i / #valid       (NaN when nothing is valid, as PyTorch)
+ *   grad_logits (nullable, rows x classes), computed in the same pass:
+ *       valid(i): (softmax(logits[i])[c] - (1 - eps) [c == t_i] - eps / C) * r;  else 0
+ *       r = 1 / #valid for mean, 1 for sum and none (none: each row's gradient of its own loss)
+ *   0 <= label_smoothing <= 1.
+ * ---------------------------------------------------------------------------------------------- */
+typedef enum ek_reduction { EK_REDUCTION_NONE = 0, EK_REDUCTION_MEAN = 1, EK_REDUCTION_SUM = 2 } ek_reduction;
+
+ek_status ek_cross_entropy_f32_i64(int64_t rows, int64_t classes, const float *logits,
+                                   const int64_t *targets, int64_t ignore_index, float label_smoothing,
+                                   ek_reduction reduction, float *loss, float *grad_logits);
+ek_status ek_cross_entropy_f32_i32(int64_t rows, int64_t classes, const float *logits,
+                                   const int32_t *targets, int64_t ignore_index, float label_smoothing,
+                                   ek_reduction reduction, float *loss, float *grad_logits);
+
+/* ------------------------------------------------------------------------------------------------
+ * 9. Optimizer row updates over a COALESCED COO gradient (rows strictly increasing, in range).
+ *    rows == NULL means rows 0..<nnz, i.e. a dense update of the first nnz rows.
+ *    Only the rows present are read or written, in the table and in every state table
+ *    (lazy semantics: absent rows keep their values and their state).
+ *
+ * SGD:   for each present row r with gradient g:
+ *            g = g + weight_decay * W[r]
+ *            if momentum != 0:  buf[r] = momentum * buf[r] + (1 - dampening) * g   (buf starts at 0)
+ *                               g = nesterov ? g + momentum * buf[r] : buf[r]
+ *            W[r] -= lr * g
+ *        momentum_buffer (num_rows x D) is required iff momentum != 0.
+ * ---------------------------------------------------------------------------------------------- */
+ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows,
+                            const float *values, float lr, float momentum, float dampening,
+                            float weight_decay, int32_t nesterov, float *weight, float *momentum_buffer);
+
+/* Adagrad (PyTorch's, with the learning rate already decayed by the caller):
+ *            g = g + weight_decay * W[r]
+ *            state_sum[r] += g * g
+ *            W[r] -= lr * g / (sqrt(state_sum[r]) + eps) */
+ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows,
+                                const float *values, float lr, float eps, float weight_decay,
+                                float *weight, float *state_sum);
+
+/* Adam / lazy AdamW in torch.optim.Adam's form. step >= 1 is the optimizer's global step count.
+ *            W[r] *= 1 - lr * weight_decay                       (decoupled, AdamW; 0 for Adam)
+ *            m[r] = beta1 * m[r] + (1 - beta1) * g
+ *            v[r] = beta2 * v[r] + (1 - beta2) * g * g
+ *            W[r] -= lr / (1 - beta1^step) * m[r] / (sqrt(v[r]) / sqrt(1 - beta2^step) + eps)
+ *        0 <= beta1, beta2 < 1, eps > 0.
+ *        torch.optim.SparseAdam puts eps outside the bias correction; it is this update with
+ *        eps / sqrt(1 - beta2^step) in place of eps. */
+ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows,
+                             const float *values, float lr, float beta1, float beta2, float eps,
+                             float weight_decay, int64_t step, float *weight, float *exp_avg,
+                             float *exp_avg_sq);
+
+/* ------------------------------------------------------------------------------------------------
+ * 10. Dense matrix product through OpenBLAS (the Linear / attention workhorse).
+ *
+ *   C (m x n) = alpha * op(A) * op(B) + beta * C,  op(X) = trans ? X^T : X, all row-major, contiguous:
+ *   A is m x k (or k x m if trans_a), B is k x n (or n x k if trans_b).
+ * ---------------------------------------------------------------------------------------------- */
+ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t trans_a,
+                        const float *b, int32_t trans_b, float alpha, float beta, float *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EMBEDDINGKIT_H */

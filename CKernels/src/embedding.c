@@ -1,0 +1,169 @@
+/* embedding.c — embedding lookup (gather) and its dense and sparse backward. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Checks shared by every embedding entry point: sizes, byte counts, pointers, indices.
+ * table_name NULL: the call has no table (the sparse backward). */
+static ek_status check_embedding_args(const char *op, int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                      eki_index indices, const void *table, const char *table_name,
+                                      const void *rows_in, const char *rows_in_name) {
+    ek_status s;
+    if ((s = eki_check_size(op, "num_embeddings", num_embeddings, 0)) || (s = eki_check_size(op, "dim", dim, 1)) ||
+        (s = eki_check_size(op, "num_indices", num_indices, 0)) ||
+        (s = eki_check_bytes(op, "table", num_embeddings, dim, sizeof(float))) ||
+        (s = eki_check_bytes(op, rows_in_name, num_indices, dim, sizeof(float))) ||
+        (s = eki_check_ptr(op, "indices", indices.data, num_indices)) ||
+        (table_name && (s = eki_check_ptr(op, table_name, table, num_embeddings * dim))) ||
+        (s = eki_check_ptr(op, rows_in_name, rows_in, num_indices * dim)))
+        return s;
+    return eki_check_indices(op, indices, num_indices, num_embeddings, "embeddings");
+}
+
+/* ---- forward ---- */
+
+static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t n, const float *weight,
+                                   eki_index indices, float *out) {
+    ek_status s = check_embedding_args("embedding", num_embeddings, dim, n, indices, weight, "weight", out, "out");
+    if (s) return s;
+    size_t row_bytes = sizeof(float) * (size_t)dim;
+#pragma omp parallel for schedule(static) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t i = 0; i < n; i++) memcpy(out + i * dim, weight + eki_at(indices, i) * dim, row_bytes);
+    return EK_OK;
+}
+
+ek_status ek_embedding_forward_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                       const float *weight, const int64_t *indices, float *out) {
+    return embedding_forward(num_embeddings, dim, num_indices, weight, eki_i64(indices), out);
+}
+ek_status ek_embedding_forward_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                       const float *weight, const int32_t *indices, float *out) {
+    return embedding_forward(num_embeddings, dim, num_indices, weight, eki_i32(indices), out);
+}
+
+/* ---- dense backward ---- */
+
+static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, int64_t n, eki_index indices,
+                                          const float *grad_out, int64_t padding_idx, int32_t scale_grad_by_freq,
+                                          float *grad_weight) {
+    static const char op[] = "embedding_backward";
+    int64_t pad;
+    ek_status s = check_embedding_args(op, num_embeddings, dim, n, indices, grad_weight, "grad_weight", grad_out, "grad_out");
+    if (s || (s = eki_resolve_padding(op, padding_idx, num_embeddings, &pad))) return s;
+    if (n == 0) return EK_OK;
+
+    int64_t *order = malloc(sizeof(int64_t) * (size_t)n);
+    int64_t *start = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    int64_t groups = 0;
+    if (!order || !start) s = eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
+    else s = eki_group_by_row(op, indices, n, num_embeddings, pad, order, start, &groups);
+    if (s) {
+        free(order), free(start);
+        return s;
+    }
+    /* One thread owns each row: its contributions are added in input order. */
+#pragma omp parallel for schedule(dynamic, 64) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t g = 0; g < groups; g++) {
+        int64_t row = eki_at(indices, order[start[g]]);
+        float scale = scale_grad_by_freq ? (float)(1.0 / (double)(start[g + 1] - start[g])) : 1.0f;
+        float *dst = grad_weight + row * dim;
+        for (int64_t k = start[g]; k < start[g + 1]; k++) {
+            const float *src = grad_out + order[k] * dim;
+            for (int64_t d = 0; d < dim; d++) dst[d] += scale * src[d];
+        }
+    }
+    free(order), free(start);
+    return EK_OK;
+}
+
+ek_status ek_embedding_backward_dense_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                              const int64_t *indices, const float *grad_out, int64_t padding_idx,
+                                              int32_t scale_grad_by_freq, float *grad_weight) {
+    return embedding_backward_dense(num_embeddings, dim, num_indices, eki_i64(indices), grad_out, padding_idx,
+                                    scale_grad_by_freq, grad_weight);
+}
+ek_status ek_embedding_backward_dense_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                              const int32_t *indices, const float *grad_out, int64_t padding_idx,
+                                              int32_t scale_grad_by_freq, float *grad_weight) {
+    return embedding_backward_dense(num_embeddings, dim, num_indices, eki_i32(indices), grad_out, padding_idx,
+                                    scale_grad_by_freq, grad_weight);
+}
+
+/* ---- sparse backward ---- */
+
+/* scale[i] = 1 / (occurrences of indices[i]) for every non-padding position (PyTorch's freq rule). */
+static ek_status frequency_scales(const char *op, eki_index indices, int64_t n, int64_t num_embeddings, int64_t pad,
+                                  float *scale) {
+    int64_t *order = malloc(sizeof(int64_t) * (size_t)n);
+    int64_t *start = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    int64_t groups = 0;
+    ek_status s;
+    if (!order || !start) s = eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
+    else s = eki_group_by_row(op, indices, n, num_embeddings, pad, order, start, &groups);
+    if (!s)
+        for (int64_t g = 0; g < groups; g++) {
+            float v = (float)(1.0 / (double)(start[g + 1] - start[g]));
+            for (int64_t k = start[g]; k < start[g + 1]; k++) scale[order[k]] = v;
+        }
+    free(order), free(start);
+    return s;
+}
+
+static ek_status embedding_backward_sparse(int64_t num_embeddings, int64_t dim, int64_t n, eki_index indices,
+                                           const float *grad_out, int64_t padding_idx, int32_t scale_grad_by_freq,
+                                           int64_t *out_rows, float *out_values, int64_t *out_nnz) {
+    static const char op[] = "embedding_backward_sparse";
+    int64_t pad;
+    ek_status s = check_embedding_args(op, num_embeddings, dim, n, indices, NULL, NULL, grad_out, "grad_out");
+    if (s || (s = eki_resolve_padding(op, padding_idx, num_embeddings, &pad)) ||
+        (s = eki_check_ptr(op, "out_rows", out_rows, n)) || (s = eki_check_ptr(op, "out_values", out_values, n * dim)) ||
+        (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)))
+        return s;
+
+    /* dest[i]: where entry i lands in the output, -1 for dropped padding; scale[i]: its factor. */
+    int64_t *dest = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    float *scale = scale_grad_by_freq ? malloc(sizeof(float) * (size_t)(n + 1)) : NULL;
+    if (!dest || (scale_grad_by_freq && !scale)) {
+        free(dest), free(scale);
+        return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
+    }
+    if (scale_grad_by_freq && (s = frequency_scales(op, indices, n, num_embeddings, pad, scale))) {
+        free(dest), free(scale);
+        return s;
+    }
+    int64_t nnz = 0;
+    for (int64_t i = 0; i < n; i++) dest[i] = eki_at(indices, i) == pad ? -1 : nnz++;
+
+#pragma omp parallel for schedule(static) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t i = 0; i < n; i++) {
+        int64_t k = dest[i];
+        if (k < 0) continue;
+        out_rows[k] = eki_at(indices, i);
+        const float *src = grad_out + i * dim;
+        float *dst = out_values + k * dim;
+        if (scale) {
+            for (int64_t d = 0; d < dim; d++) dst[d] = scale[i] * src[d];
+        } else {
+            memcpy(dst, src, sizeof(float) * (size_t)dim);
+        }
+    }
+    *out_nnz = nnz;
+    free(dest), free(scale);
+    return EK_OK;
+}
+
+ek_status ek_embedding_backward_sparse_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                               const int64_t *indices, const float *grad_out, int64_t padding_idx,
+                                               int32_t scale_grad_by_freq, int64_t *out_rows, float *out_values,
+                                               int64_t *out_nnz) {
+    return embedding_backward_sparse(num_embeddings, dim, num_indices, eki_i64(indices), grad_out, padding_idx,
+                                     scale_grad_by_freq, out_rows, out_values, out_nnz);
+}
+ek_status ek_embedding_backward_sparse_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                               const int32_t *indices, const float *grad_out, int64_t padding_idx,
+                                               int32_t scale_grad_by_freq, int64_t *out_rows, float *out_values,
+                                               int64_t *out_nnz) {
+    return embedding_backward_sparse(num_embeddings, dim, num_indices, eki_i32(indices), grad_out, padding_idx,
+                                     scale_grad_by_freq, out_rows, out_values, out_nnz);
+}

@@ -1,0 +1,433 @@
+/* embedding_bag.c — EmbeddingBag forward (sum / mean / max, offsets or fixed-length bags, per-sample
+ * weights, padding), its dense and sparse backward in every mode, and the per-sample-weight gradient.
+ * Forward and weight gradient are parallel over bags; the dense backward is parallel over rows
+ * (grouped by eki_group_by_row), so every result is independent of the thread count. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* The validated arguments every bag kernel shares. */
+typedef struct {
+    int64_t num_embeddings, dim, n;
+    eki_index indices;
+    eki_bags bags;
+    const float *weights; /* per-sample weights, NULL when absent */
+    ek_bag_mode mode;
+    int64_t pad; /* resolved padding row, -1 for none */
+} bag_call;
+
+static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags,
+                                int64_t num_weights, eki_index indices, eki_index offsets, int32_t include_last_offset,
+                                const float *weights, ek_bag_mode mode, int64_t padding_idx, bag_call *c) {
+    ek_status s;
+    if ((s = eki_check_size(op, "num_embeddings", num_embeddings, 0)) || (s = eki_check_size(op, "dim", dim, 1)) ||
+        (s = eki_check_size(op, "num_indices", n, 0)) || (s = eki_check_size(op, "num_bags", num_bags, 0)) ||
+        (s = eki_check_bytes(op, "weight", num_embeddings, dim, sizeof(float))) ||
+        (s = eki_check_bytes(op, "out", num_bags, dim, sizeof(float))) ||
+        (s = eki_check_bytes(op, "indices", n, 1, sizeof(int64_t))))
+        return s;
+    if (mode != EK_BAG_SUM && mode != EK_BAG_MEAN && mode != EK_BAG_MAX)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: mode=%d is not sum (0), mean (1) or max (2)", op, (int)mode);
+    if (weights && mode == EK_BAG_MAX)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: per_sample_weights are not supported with mode max", op);
+    if (!weights && num_weights != 0)
+        return eki_fail(EK_ERR_NULL_POINTER, "%s: per_sample_weights is NULL but num_weights=%lld", op, (long long)num_weights);
+    if (weights && num_weights != n)
+        return eki_fail(EK_ERR_SHAPE, "%s: per_sample_weights has %lld entries, input has %lld", op,
+                        (long long)num_weights, (long long)n);
+    if ((s = eki_check_ptr(op, "indices", indices.data, n)) ||
+        (s = eki_check_bags(op, n, num_bags, offsets, include_last_offset, &c->bags)) ||
+        (s = eki_check_indices(op, indices, n, num_embeddings, "embeddings")) ||
+        (s = eki_resolve_padding(op, padding_idx, num_embeddings, &c->pad)))
+        return s;
+    c->num_embeddings = num_embeddings, c->dim = dim, c->n = n;
+    c->indices = indices, c->weights = weights, c->mode = mode;
+    return EK_OK;
+}
+
+/* ---- forward ---- */
+
+static void reduce_sum_mean(const bag_call *c, const float *weight, int64_t begin, int64_t end, float *o, int64_t *count_out) {
+    int64_t dim = c->dim, count = 0;
+    float weight_sum = 0.0f;
+    memset(o, 0, sizeof(float) * (size_t)dim);
+    for (int64_t j = begin; j < end; j++) {
+        int64_t r = eki_at(c->indices, j);
+        if (r == c->pad) continue;
+        count++;
+        const float *row = weight + r * dim;
+        if (c->weights) {
+            float w = c->weights[j];
+            weight_sum += w;
+            for (int64_t d = 0; d < dim; d++) o[d] += w * row[d];
+        } else {
+            for (int64_t d = 0; d < dim; d++) o[d] += row[d];
+        }
+    }
+    if (c->mode == EK_BAG_MEAN) {
+        float denom = c->weights ? weight_sum : (float)count;
+        if (denom == 0.0f) memset(o, 0, sizeof(float) * (size_t)dim);
+        else for (int64_t d = 0; d < dim; d++) o[d] /= denom;
+    }
+    *count_out = count;
+}
+
+static void reduce_max(const bag_call *c, const float *weight, int64_t begin, int64_t end, float *o, int64_t *argmax,
+                       int64_t *count_out) {
+    int64_t dim = c->dim, count = 0;
+    for (int64_t j = begin; j < end; j++) {
+        int64_t r = eki_at(c->indices, j);
+        if (r == c->pad) continue;
+        const float *row = weight + r * dim;
+        if (count++ == 0) {
+            memcpy(o, row, sizeof(float) * (size_t)dim);
+            if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = r;
+            continue;
+        }
+        for (int64_t d = 0; d < dim; d++) {
+            float v = row[d];
+            /* strict > keeps the first of equal values; a NaN beats any number and stays */
+            if (v > o[d] || (isnan(v) && !isnan(o[d]))) {
+                o[d] = v;
+                if (argmax) argmax[d] = r;
+            }
+        }
+    }
+    if (count == 0) {
+        memset(o, 0, sizeof(float) * (size_t)dim);
+        if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = -1;
+    }
+    *count_out = count;
+}
+
+static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags, int64_t num_weights,
+                             const float *weight, eki_index indices, eki_index offsets, int32_t include_last_offset,
+                             const float *weights, ek_bag_mode mode, int64_t padding_idx, float *out,
+                             int64_t *bag_size, int64_t *max_indices) {
+    static const char op[] = "embedding_bag";
+    bag_call c;
+    ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
+                                 include_last_offset, weights, mode, padding_idx, &c);
+    if (s || (s = eki_check_ptr(op, "weight", weight, num_embeddings * dim)) ||
+        (s = eki_check_ptr(op, "out", out, num_bags * dim)))
+        return s;
+    if (max_indices && mode != EK_BAG_MAX)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: max_indices is only written in mode max; pass NULL", op);
+
+#pragma omp parallel for schedule(dynamic, 16) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t b = 0; b < num_bags; b++) {
+        int64_t begin = eki_bag_begin(&c.bags, b), end = eki_bag_end(&c.bags, b), count;
+        if (mode == EK_BAG_MAX)
+            reduce_max(&c, weight, begin, end, out + b * dim, max_indices ? max_indices + b * dim : NULL, &count);
+        else
+            reduce_sum_mean(&c, weight, begin, end, out + b * dim, &count);
+        if (bag_size) bag_size[b] = count;
+    }
+    return EK_OK;
+}
+
+ek_status ek_embedding_bag_forward_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags,
+                                           int64_t num_weights, const float *weight, const int64_t *indices,
+                                           const int64_t *offsets, int32_t include_last_offset,
+                                           const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
+                                           float *out, int64_t *bag_size, int64_t *max_indices) {
+    return bag_forward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, eki_i64(indices),
+                       eki_i64(offsets), include_last_offset, per_sample_weights, mode, padding_idx, out, bag_size,
+                       max_indices);
+}
+ek_status ek_embedding_bag_forward_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags,
+                                           int64_t num_weights, const float *weight, const int32_t *indices,
+                                           const int32_t *offsets, int32_t include_last_offset,
+                                           const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
+                                           float *out, int64_t *bag_size, int64_t *max_indices) {
+    return bag_forward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, eki_i32(indices),
+                       eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx, out, bag_size,
+                       max_indices);
+}
+
+/* ---- backward ---- */
+
+/* What the backward needs per input position j:
+ *   bag_of[j]  the bag holding j, or -1 (padding, or no bag at all);
+ *   coef[j]    sum/mean: the factor applied to grad_out[bag_of[j]] (weights, 1/|bag|, 1/freq);
+ *   first[j]   max: j is the first position of its bag holding its row (it alone takes the gradient);
+ *   order/start/groups  the positions grouped by row (dense backward, freq scaling, max). */
+typedef struct {
+    int64_t *bag_of;
+    float *coef;
+    unsigned char *first;
+    int64_t *order, *start, groups;
+} bag_plan;
+
+static void free_plan(bag_plan *p) {
+    free(p->bag_of), free(p->coef), free(p->first), free(p->order), free(p->start);
+}
+
+static ek_status make_plan(const char *op, const bag_call *c, int32_t scale_grad_by_freq, int need_groups, bag_plan *p) {
+    int64_t n = c->n;
+    size_t cells = (size_t)n + 1;
+    memset(p, 0, sizeof *p);
+    int is_max = c->mode == EK_BAG_MAX;
+    need_groups = need_groups || scale_grad_by_freq || is_max;
+    p->bag_of = malloc(sizeof(int64_t) * cells);
+    if (is_max) p->first = malloc(cells);
+    else p->coef = malloc(sizeof(float) * cells);
+    if (need_groups) {
+        p->order = malloc(sizeof(int64_t) * cells);
+        p->start = malloc(sizeof(int64_t) * (cells + 1));
+    }
+    if (!p->bag_of || (is_max ? !p->first : !p->coef) || (need_groups && (!p->order || !p->start))) {
+        free_plan(p);
+        return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
+    }
+    ek_status s;
+    if (need_groups && (s = eki_group_by_row(op, c->indices, n, c->num_embeddings, c->pad, p->order, p->start, &p->groups))) {
+        free_plan(p);
+        return s;
+    }
+    for (int64_t j = 0; j < n; j++) p->bag_of[j] = -1;
+
+#pragma omp parallel for schedule(dynamic, 16) if (n * 4 >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t b = 0; b < c->bags.num_bags; b++) {
+        int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
+        double weight_sum = 0.0;
+        for (int64_t j = begin; j < end; j++) {
+            if (eki_at(c->indices, j) == c->pad) continue;
+            p->bag_of[j] = b;
+            count++;
+            if (c->weights) weight_sum += c->weights[j];
+        }
+        if (is_max) continue;
+        for (int64_t j = begin; j < end; j++) {
+            if (p->bag_of[j] < 0) continue;
+            double w = c->weights ? c->weights[j] : 1.0;
+            double k = c->mode == EK_BAG_SUM ? w : c->weights ? (weight_sum == 0.0 ? 0.0 : w / weight_sum) : w / (double)count;
+            p->coef[j] = (float)k;
+        }
+    }
+    if (need_groups)
+        for (int64_t g = 0; g < p->groups; g++) {
+            int64_t size = p->start[g + 1] - p->start[g];
+            for (int64_t k = p->start[g]; k < p->start[g + 1]; k++) {
+                int64_t j = p->order[k];
+                if (is_max)
+                    p->first[j] = k == p->start[g] || p->bag_of[p->order[k - 1]] != p->bag_of[j];
+                else if (scale_grad_by_freq)
+                    p->coef[j] = (float)((double)p->coef[j] / (double)size);
+            }
+        }
+    return EK_OK;
+}
+
+/* Backward checks beyond the forward's: grad_out, the freq/max combination, max_indices. */
+static ek_status check_backward(const char *op, const bag_call *c, int32_t scale_grad_by_freq, const int64_t *max_indices,
+                                const float *grad_out) {
+    ek_status s;
+    int64_t cells = c->bags.num_bags * c->dim;
+    if ((s = eki_check_ptr(op, "grad_out", grad_out, cells))) return s;
+    if (c->mode != EK_BAG_MAX) return EK_OK;
+    if (scale_grad_by_freq)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: scale_grad_by_freq is not supported with mode max", op);
+    if ((s = eki_check_ptr(op, "max_indices", max_indices, cells))) return s;
+    for (int64_t i = 0; i < cells; i++)
+        if (max_indices[i] < -1 || max_indices[i] >= c->num_embeddings)
+            return eki_fail(EK_ERR_INDEX_OUT_OF_RANGE, "%s: max_indices[%lld]=%lld is out of range for %lld embeddings", op,
+                            (long long)i, (long long)max_indices[i], (long long)c->num_embeddings);
+    return EK_OK;
+}
+
+/* The gradient row of position j (not padding, in bag b) into dst (= for sparse, += for dense). */
+static inline void entry_gradient(const bag_call *c, const bag_plan *p, const int64_t *max_indices,
+                                  const float *grad_out, int64_t j, int accumulate, float *dst) {
+    int64_t b = p->bag_of[j], dim = c->dim;
+    const float *g = grad_out + b * dim;
+    if (c->mode == EK_BAG_MAX) {
+        int64_t r = eki_at(c->indices, j);
+        const int64_t *won = max_indices + b * dim;
+        int mine = p->first[j];
+        for (int64_t d = 0; d < dim; d++) {
+            float v = mine && won[d] == r ? g[d] : 0.0f;
+            if (accumulate) dst[d] += v;
+            else dst[d] = v;
+        }
+    } else {
+        float k = p->coef[j];
+        for (int64_t d = 0; d < dim; d++) {
+            if (accumulate) dst[d] += k * g[d];
+            else dst[d] = k * g[d];
+        }
+    }
+}
+
+static ek_status bag_backward_dense(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags, int64_t num_weights,
+                                    eki_index indices, eki_index offsets, int32_t include_last_offset,
+                                    const float *weights, ek_bag_mode mode, int64_t padding_idx,
+                                    int32_t scale_grad_by_freq, const int64_t *max_indices, const float *grad_out,
+                                    float *grad_weight) {
+    static const char op[] = "embedding_bag_backward";
+    bag_call c;
+    bag_plan p;
+    ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
+                                 include_last_offset, weights, mode, padding_idx, &c);
+    if (s || (s = check_backward(op, &c, scale_grad_by_freq, max_indices, grad_out)) ||
+        (s = eki_check_ptr(op, "grad_weight", grad_weight, num_embeddings * dim)))
+        return s;
+    if (n == 0) return EK_OK;
+    if ((s = make_plan(op, &c, scale_grad_by_freq, 1, &p))) return s;
+
+#pragma omp parallel for schedule(dynamic, 64) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t g = 0; g < p.groups; g++) {
+        float *dst = grad_weight + eki_at(indices, p.order[p.start[g]]) * dim;
+        for (int64_t k = p.start[g]; k < p.start[g + 1]; k++)
+            if (p.bag_of[p.order[k]] >= 0) entry_gradient(&c, &p, max_indices, grad_out, p.order[k], 1, dst);
+    }
+    free_plan(&p);
+    return EK_OK;
+}
+
+static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags, int64_t num_weights,
+                                     eki_index indices, eki_index offsets, int32_t include_last_offset,
+                                     const float *weights, ek_bag_mode mode, int64_t padding_idx,
+                                     int32_t scale_grad_by_freq, const int64_t *max_indices, const float *grad_out,
+                                     int64_t *out_rows, float *out_values, int64_t *out_nnz) {
+    static const char op[] = "embedding_bag_backward_sparse";
+    bag_call c;
+    bag_plan p;
+    ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
+                                 include_last_offset, weights, mode, padding_idx, &c);
+    if (s || (s = check_backward(op, &c, scale_grad_by_freq, max_indices, grad_out)) ||
+        (s = eki_check_ptr(op, "out_rows", out_rows, n)) || (s = eki_check_ptr(op, "out_values", out_values, n * dim)) ||
+        (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)))
+        return s;
+    if ((s = make_plan(op, &c, scale_grad_by_freq, 0, &p))) return s;
+
+    /* Entry k of the output is the k-th position that is in a bag and not padding. */
+    int64_t *dest = malloc(sizeof(int64_t) * ((size_t)n + 1));
+    if (!dest) {
+        free_plan(&p);
+        return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
+    }
+    int64_t nnz = 0;
+    for (int64_t j = 0; j < n; j++) dest[j] = p.bag_of[j] >= 0 ? nnz++ : -1;
+
+#pragma omp parallel for schedule(static) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t j = 0; j < n; j++) {
+        if (dest[j] < 0) continue;
+        out_rows[dest[j]] = eki_at(indices, j);
+        entry_gradient(&c, &p, max_indices, grad_out, j, 0, out_values + dest[j] * dim);
+    }
+    *out_nnz = nnz;
+    free(dest);
+    free_plan(&p);
+    return EK_OK;
+}
+
+ek_status ek_embedding_bag_backward_dense_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                  int64_t num_bags, int64_t num_weights, const int64_t *indices,
+                                                  const int64_t *offsets, int32_t include_last_offset,
+                                                  const float *per_sample_weights, ek_bag_mode mode,
+                                                  int64_t padding_idx, int32_t scale_grad_by_freq,
+                                                  const int64_t *max_indices, const float *grad_out,
+                                                  float *grad_weight) {
+    return bag_backward_dense(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i64(indices),
+                              eki_i64(offsets), include_last_offset, per_sample_weights, mode, padding_idx,
+                              scale_grad_by_freq, max_indices, grad_out, grad_weight);
+}
+ek_status ek_embedding_bag_backward_dense_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                  int64_t num_bags, int64_t num_weights, const int32_t *indices,
+                                                  const int32_t *offsets, int32_t include_last_offset,
+                                                  const float *per_sample_weights, ek_bag_mode mode,
+                                                  int64_t padding_idx, int32_t scale_grad_by_freq,
+                                                  const int64_t *max_indices, const float *grad_out,
+                                                  float *grad_weight) {
+    return bag_backward_dense(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i32(indices),
+                              eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx,
+                              scale_grad_by_freq, max_indices, grad_out, grad_weight);
+}
+ek_status ek_embedding_bag_backward_sparse_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                   int64_t num_bags, int64_t num_weights, const int64_t *indices,
+                                                   const int64_t *offsets, int32_t include_last_offset,
+                                                   const float *per_sample_weights, ek_bag_mode mode,
+                                                   int64_t padding_idx, int32_t scale_grad_by_freq,
+                                                   const int64_t *max_indices, const float *grad_out,
+                                                   int64_t *out_rows, float *out_values, int64_t *out_nnz) {
+    return bag_backward_sparse(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i64(indices),
+                               eki_i64(offsets), include_last_offset, per_sample_weights, mode, padding_idx,
+                               scale_grad_by_freq, max_indices, grad_out, out_rows, out_values, out_nnz);
+}
+ek_status ek_embedding_bag_backward_sparse_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                   int64_t num_bags, int64_t num_weights, const int32_t *indices,
+                                                   const int32_t *offsets, int32_t include_last_offset,
+                                                   const float *per_sample_weights, ek_bag_mode mode,
+                                                   int64_t padding_idx, int32_t scale_grad_by_freq,
+                                                   const int64_t *max_indices, const float *grad_out,
+                                                   int64_t *out_rows, float *out_values, int64_t *out_nnz) {
+    return bag_backward_sparse(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i32(indices),
+                               eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx,
+                               scale_grad_by_freq, max_indices, grad_out, out_rows, out_values, out_nnz);
+}
+
+/* ---- gradient of the per-sample weights ---- */
+
+static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags,
+                                      int64_t num_weights, const float *weight, eki_index indices, eki_index offsets,
+                                      int32_t include_last_offset, const float *weights, ek_bag_mode mode,
+                                      int64_t padding_idx, const float *grad_out, float *grad_weights) {
+    static const char op[] = "embedding_bag_per_sample_weights_backward";
+    bag_call c;
+    ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
+                                 include_last_offset, weights, mode, padding_idx, &c);
+    if (s) return s;
+    if (mode == EK_BAG_MAX)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: per_sample_weights are not supported with mode max", op);
+    if (mode == EK_BAG_MEAN && !weights && n > 0)
+        return eki_fail(EK_ERR_NULL_POINTER, "%s: mode mean needs per_sample_weights to differentiate the weighted mean", op);
+    if ((s = eki_check_ptr(op, "weight", weight, num_embeddings * dim)) ||
+        (s = eki_check_ptr(op, "grad_out", grad_out, num_bags * dim)) ||
+        (s = eki_check_ptr(op, "grad_weights", grad_weights, n)))
+        return s;
+
+    for (int64_t j = 0; j < n; j++) grad_weights[j] = 0.0f; /* padding and bag-less positions */
+#pragma omp parallel for schedule(dynamic, 16) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t b = 0; b < num_bags; b++) {
+        int64_t begin = eki_bag_begin(&c.bags, b), end = eki_bag_end(&c.bags, b);
+        const float *g = grad_out + b * dim;
+        double weighted_dot = 0.0, weight_sum = 0.0;
+        for (int64_t j = begin; j < end; j++) {
+            int64_t r = eki_at(indices, j);
+            if (r == c.pad) continue;
+            const float *row = weight + r * dim;
+            float t = 0.0f;
+            for (int64_t d = 0; d < dim; d++) t += g[d] * row[d];
+            grad_weights[j] = t;
+            if (mode == EK_BAG_MEAN) weighted_dot += (double)weights[j] * t, weight_sum += weights[j];
+        }
+        if (mode != EK_BAG_MEAN) continue;
+        /* d/dw_j of Σ w W / Σ w, dotted with g:  (g·W_j - g·out_b) / Σ w,  g·out_b = Σ w_k g·W_k / Σ w */
+        double mean_dot = weight_sum == 0.0 ? 0.0 : weighted_dot / weight_sum;
+        for (int64_t j = begin; j < end; j++) {
+            if (eki_at(indices, j) == c.pad) continue;
+            grad_weights[j] = weight_sum == 0.0 ? 0.0f : (float)(((double)grad_weights[j] - mean_dot) / weight_sum);
+        }
+    }
+    return EK_OK;
+}
+
+ek_status ek_embedding_bag_per_sample_weights_backward_f32_i64(
+    int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags, int64_t num_weights, const float *weight,
+    const int64_t *indices, const int64_t *offsets, int32_t include_last_offset, const float *per_sample_weights,
+    ek_bag_mode mode, int64_t padding_idx, const float *grad_out, float *grad_weights) {
+    return bag_weights_backward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, eki_i64(indices),
+                                eki_i64(offsets), include_last_offset, per_sample_weights, mode, padding_idx, grad_out,
+                                grad_weights);
+}
+ek_status ek_embedding_bag_per_sample_weights_backward_f32_i32(
+    int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags, int64_t num_weights, const float *weight,
+    const int32_t *indices, const int32_t *offsets, int32_t include_last_offset, const float *per_sample_weights,
+    ek_bag_mode mode, int64_t padding_idx, const float *grad_out, float *grad_weights) {
+    return bag_weights_backward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, eki_i32(indices),
+                                eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx, grad_out,
+                                grad_weights);
+}

@@ -1,0 +1,60 @@
+/* group.c — stable grouping of positions by row (LSD radix sort). Every scatter in the library
+ * (dense backward, coalesce, scatter-add, bag backward) goes through it, which is what makes the
+ * scatters deterministic: one row's contributions are always added in input order, by one thread. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
+                           int64_t *order, int64_t *group_start, int64_t *num_groups) {
+    int bits = 1;
+    while (bits < 63 && (INT64_C(1) << bits) < num_rows) bits++;
+    int passes = (bits + 15) / 16;
+    int digit_bits = (bits + passes - 1) / passes;
+    int64_t buckets = INT64_C(1) << digit_bits;
+
+    int64_t *keys = malloc(sizeof(int64_t) * (size_t)(2 * n + 1));
+    int64_t *tmp_pos = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    int64_t *count = malloc(sizeof(int64_t) * (size_t)(buckets + 1));
+    if (!keys || !tmp_pos || !count) {
+        free(keys), free(tmp_pos), free(count);
+        return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for grouping %lld rows", op, (long long)n);
+    }
+    int64_t *tmp_keys = keys + n;
+
+    int64_t kept = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t r = eki_at(rows, i);
+        if (r == skip) continue;
+        keys[kept] = r;
+        order[kept] = i;
+        kept++;
+    }
+
+    /* Each pass is a stable counting sort on one digit; ping-pong between the two buffers. */
+    int64_t *src_k = keys, *src_p = order, *dst_k = tmp_keys, *dst_p = tmp_pos;
+    for (int pass = 0; pass < passes; pass++) {
+        int shift = pass * digit_bits;
+        memset(count, 0, sizeof(int64_t) * (size_t)(buckets + 1));
+        for (int64_t i = 0; i < kept; i++) count[((src_k[i] >> shift) & (buckets - 1)) + 1]++;
+        for (int64_t b = 0; b < buckets; b++) count[b + 1] += count[b];
+        for (int64_t i = 0; i < kept; i++) {
+            int64_t at = count[(src_k[i] >> shift) & (buckets - 1)]++;
+            dst_k[at] = src_k[i];
+            dst_p[at] = src_p[i];
+        }
+        int64_t *t = src_k; src_k = dst_k; dst_k = t;
+        t = src_p; src_p = dst_p; dst_p = t;
+    }
+    if (src_p != order) memcpy(order, src_p, sizeof(int64_t) * (size_t)kept);
+
+    int64_t g = 0;
+    for (int64_t i = 0; i < kept; i++)
+        if (i == 0 || src_k[i] != src_k[i - 1]) group_start[g++] = i;
+    group_start[g] = kept;
+    *num_groups = g;
+
+    free(keys), free(tmp_pos), free(count);
+    return EK_OK;
+}

@@ -1,0 +1,98 @@
+/* internal.h — what the kernel files share: error reporting, index access, validation, threading.
+ * Internal symbols are named eki_* (hidden from the shared library by its version script). */
+#ifndef EK_INTERNAL_H
+#define EK_INTERNAL_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "embeddingkit.h"
+
+/* Records a thread-local error message (printf-style) and returns `status`. */
+ek_status eki_fail(ek_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Indices arrive as int64 or int32; kernels read them through this view so that each kernel has
+ * one implementation. The width test is loop-invariant and predicted perfectly. */
+typedef struct {
+    const void *data;
+    int is32;
+} eki_index;
+
+static inline int64_t eki_at(eki_index ix, int64_t i) {
+    return ix.is32 ? (int64_t)((const int32_t *)ix.data)[i] : ((const int64_t *)ix.data)[i];
+}
+static inline eki_index eki_i64(const int64_t *p) { return (eki_index){p, 0}; }
+static inline eki_index eki_i32(const int32_t *p) { return (eki_index){p, 1}; }
+
+/* ---- validation (each returns EK_OK or fails with a message naming `op`) ---- */
+
+/* count >= 0 (or >= 1 when `positive`). */
+ek_status eki_check_size(const char *op, const char *name, int64_t value, int positive);
+/* rows * cols elements of `elem_size` bytes fit in size_t and ptrdiff_t. */
+ek_status eki_check_bytes(const char *op, const char *name, int64_t rows, int64_t cols, size_t elem_size);
+/* p != NULL unless count == 0. */
+ek_status eki_check_ptr(const char *op, const char *name, const void *p, int64_t count);
+/* every index in [0, count). */
+ek_status eki_check_indices(const char *op, eki_index ix, int64_t n, int64_t count, const char *what);
+/* Wraps a negative padding_idx (PyTorch rule) into *out; EK_NO_PADDING gives -1 (matches no row). */
+ek_status eki_resolve_padding(const char *op, int64_t padding_idx, int64_t num_embeddings, int64_t *out);
+
+/* ---- bag layout: validated bag boundaries, shared by every bag kernel ---- */
+typedef struct {
+    eki_index offsets; /* offsets.data == NULL: fixed-length bags */
+    int64_t fixed_len;
+    int64_t num_indices;
+    int64_t num_bags;
+} eki_bags;
+
+static inline int64_t eki_bag_begin(const eki_bags *b, int64_t bag) {
+    return b->offsets.data ? eki_at(b->offsets, bag) : bag * b->fixed_len;
+}
+static inline int64_t eki_bag_end(const eki_bags *b, int64_t bag) {
+    if (!b->offsets.data) return (bag + 1) * b->fixed_len;
+    return bag + 1 < b->num_bags ? eki_at(b->offsets, bag + 1) : b->num_indices;
+}
+/* Validates offsets (or the fixed length) and fills *out. With include_last_offset the offsets
+ * array has num_bags + 1 entries and its last one must equal num_indices. */
+ek_status eki_check_bags(const char *op, int64_t num_indices, int64_t num_bags, eki_index offsets,
+                         int32_t include_last_offset, eki_bags *out);
+
+/* ---- grouping by row: the deterministic basis of every scatter ---- */
+
+/* Positions 0..<n (skipping those whose row equals `skip`, -1 for none) stably sorted by row:
+ * `order` receives the kept positions grouped by ascending row, input order inside a group;
+ * `group_start` (capacity n + 1) receives the start of each group in `order`, with a final entry
+ * equal to the number of kept positions; *num_groups is the number of distinct rows.
+ * Rows must already be validated to lie in [0, num_rows). */
+ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
+                           int64_t *order, int64_t *group_start, int64_t *num_groups);
+
+/* ---- threading ---- */
+
+/* Below this much work (elements touched) a kernel stays serial: forking costs more than it saves. */
+#define EKI_PARALLEL_MIN_WORK 32768
+
+#ifdef _OPENMP
+/* The toolchain clang cannot see omp.h; these are the runtime calls the kernels use. */
+int omp_get_max_threads(void);
+int omp_get_thread_num(void);
+int omp_get_num_threads(void);
+void omp_set_num_threads(int);
+#endif
+
+static inline int eki_thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+static inline int eki_team_size(void) {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+#endif

@@ -1,0 +1,87 @@
+/* sparse.c — COO gradients: coalesce (sorted unique rows, summed values) and scatter-add into a
+ * dense table, the primitive of every sparse optimizer step. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static ek_status check_coo(const char *op, int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows,
+                           const float *values) {
+    ek_status s;
+    if ((s = eki_check_size(op, "num_rows", num_rows, 0)) || (s = eki_check_size(op, "dim", dim, 1)) ||
+        (s = eki_check_size(op, "nnz", nnz, 0)) || (s = eki_check_bytes(op, "table", num_rows, dim, sizeof(float))) ||
+        (s = eki_check_bytes(op, "values", nnz, dim, sizeof(float))) || (s = eki_check_ptr(op, "rows", rows, nnz)) ||
+        (s = eki_check_ptr(op, "values", values, nnz * dim)))
+        return s;
+    return eki_check_indices(op, eki_i64(rows), nnz, num_rows, "rows");
+}
+
+/* Groups COO entries by row; the caller frees *order and *start. */
+static ek_status group_entries(const char *op, int64_t num_rows, int64_t nnz, const int64_t *rows, int64_t **order,
+                               int64_t **start, int64_t *groups) {
+    *order = malloc(sizeof(int64_t) * ((size_t)nnz + 1));
+    *start = malloc(sizeof(int64_t) * ((size_t)nnz + 2));
+    if (!*order || !*start) {
+        free(*order), free(*start);
+        return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld entries", op, (long long)nnz);
+    }
+    ek_status s = eki_group_by_row(op, eki_i64(rows), nnz, num_rows, -1, *order, *start, groups);
+    if (s) free(*order), free(*start);
+    return s;
+}
+
+ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
+                              int64_t *out_rows, float *out_values, int64_t *out_nnz) {
+    static const char op[] = "coo_coalesce";
+    int64_t *order, *start, groups;
+    ek_status s = check_coo(op, num_rows, dim, nnz, rows, values);
+    if (s || (s = eki_check_ptr(op, "out_rows", out_rows, nnz)) ||
+        (s = eki_check_ptr(op, "out_values", out_values, nnz * dim)) || (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)) ||
+        (s = group_entries(op, num_rows, nnz, rows, &order, &start, &groups)))
+        return s;
+
+#pragma omp parallel for schedule(dynamic, 64) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t g = 0; g < groups; g++) {
+        float *dst = out_values + g * dim;
+        out_rows[g] = rows[order[start[g]]];
+        memcpy(dst, values + order[start[g]] * dim, sizeof(float) * (size_t)dim);
+        for (int64_t k = start[g] + 1; k < start[g + 1]; k++) {
+            const float *src = values + order[k] * dim;
+            for (int64_t d = 0; d < dim; d++) dst[d] += src[d];
+        }
+    }
+    *out_nnz = groups;
+    free(order), free(start);
+    return EK_OK;
+}
+
+ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
+                                 float alpha, float *table) {
+    static const char op[] = "coo_scatter_add";
+    ek_status s = check_coo(op, num_rows, dim, nnz, rows, values);
+    if (s || (s = eki_check_ptr(op, "table", table, num_rows * dim))) return s;
+
+    int coalesced = 1; /* strictly increasing rows: every row appears once, no grouping needed */
+    for (int64_t i = 1; i < nnz && coalesced; i++) coalesced = rows[i] > rows[i - 1];
+    if (coalesced) {
+#pragma omp parallel for schedule(static) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+        for (int64_t i = 0; i < nnz; i++) {
+            float *dst = table + rows[i] * dim;
+            const float *src = values + i * dim;
+            for (int64_t d = 0; d < dim; d++) dst[d] += alpha * src[d];
+        }
+        return EK_OK;
+    }
+    int64_t *order, *start, groups;
+    if ((s = group_entries(op, num_rows, nnz, rows, &order, &start, &groups))) return s;
+#pragma omp parallel for schedule(dynamic, 64) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t g = 0; g < groups; g++) {
+        float *dst = table + rows[order[start[g]]] * dim;
+        for (int64_t k = start[g]; k < start[g + 1]; k++) {
+            const float *src = values + order[k] * dim;
+            for (int64_t d = 0; d < dim; d++) dst[d] += alpha * src[d];
+        }
+    }
+    free(order), free(start);
+    return EK_OK;
+}

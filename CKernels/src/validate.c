@@ -1,0 +1,88 @@
+/* validate.c — argument checks shared by every kernel. Each names the op, the argument, the
+ * position and the value, and none writes anything but the thread-local error message. */
+#include <stdint.h>
+
+#include "internal.h"
+
+ek_status eki_check_size(const char *op, const char *name, int64_t value, int positive) {
+    if (positive && value < 1)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: %s=%lld must be positive", op, name, (long long)value);
+    if (value < 0)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: %s=%lld must not be negative", op, name, (long long)value);
+    return EK_OK;
+}
+
+ek_status eki_check_bytes(const char *op, const char *name, int64_t rows, int64_t cols, size_t elem_size) {
+    int64_t elems, bytes;
+    if (__builtin_mul_overflow(rows, cols, &elems) || __builtin_mul_overflow(elems, (int64_t)elem_size, &bytes) ||
+        (uint64_t)bytes > (uint64_t)PTRDIFF_MAX)
+        return eki_fail(EK_ERR_OVERFLOW, "%s: %s of %lld x %lld elements overflows the address space", op, name,
+                        (long long)rows, (long long)cols);
+    return EK_OK;
+}
+
+ek_status eki_check_ptr(const char *op, const char *name, const void *p, int64_t count) {
+    if (p == NULL && count > 0)
+        return eki_fail(EK_ERR_NULL_POINTER, "%s: %s is NULL but %lld elements are required", op, name, (long long)count);
+    return EK_OK;
+}
+
+ek_status eki_check_indices(const char *op, eki_index ix, int64_t n, int64_t count, const char *what) {
+    for (int64_t i = 0; i < n; i++) {
+        int64_t v = eki_at(ix, i);
+        if ((uint64_t)v >= (uint64_t)count)
+            return eki_fail(EK_ERR_INDEX_OUT_OF_RANGE, "%s: index %lld at position %lld is out of range for %lld %s", op,
+                            (long long)v, (long long)i, (long long)count, what);
+    }
+    return EK_OK;
+}
+
+ek_status eki_resolve_padding(const char *op, int64_t padding_idx, int64_t num_embeddings, int64_t *out) {
+    if (padding_idx == EK_NO_PADDING) {
+        *out = -1;
+        return EK_OK;
+    }
+    int64_t p = padding_idx < 0 ? num_embeddings + padding_idx : padding_idx;
+    if (p < 0 || p >= num_embeddings)
+        return eki_fail(EK_ERR_INDEX_OUT_OF_RANGE, "%s: padding_idx=%lld is out of range for %lld embeddings", op,
+                        (long long)padding_idx, (long long)num_embeddings);
+    *out = p;
+    return EK_OK;
+}
+
+ek_status eki_check_bags(const char *op, int64_t num_indices, int64_t num_bags, eki_index offsets,
+                         int32_t include_last_offset, eki_bags *out) {
+    ek_status s;
+    if ((s = eki_check_size(op, "num_bags", num_bags, 0))) return s;
+    *out = (eki_bags){offsets, 0, num_indices, num_bags};
+    if (offsets.data == NULL) {
+        if (include_last_offset)
+            return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: include_last_offset needs offsets (got NULL)", op);
+        if (num_bags == 0) {
+            if (num_indices != 0)
+                return eki_fail(EK_ERR_SHAPE, "%s: %lld indices cannot form 0 fixed-length bags", op, (long long)num_indices);
+            return EK_OK;
+        }
+        if (num_indices % num_bags != 0)
+            return eki_fail(EK_ERR_SHAPE, "%s: %lld indices cannot be split into %lld bags of equal length", op,
+                            (long long)num_indices, (long long)num_bags);
+        out->fixed_len = num_indices / num_bags;
+        return EK_OK;
+    }
+    int64_t count = num_bags + (include_last_offset ? 1 : 0);
+    for (int64_t i = 0; i < count; i++) {
+        int64_t o = eki_at(offsets, i);
+        if (i == 0 && o != 0)
+            return eki_fail(EK_ERR_SHAPE, "%s: offsets[0]=%lld must be 0", op, (long long)o);
+        if (i > 0 && o < eki_at(offsets, i - 1))
+            return eki_fail(EK_ERR_SHAPE, "%s: offsets must be non-decreasing, offsets[%lld]=%lld > offsets[%lld]=%lld",
+                            op, (long long)(i - 1), (long long)eki_at(offsets, i - 1), (long long)i, (long long)o);
+        if (o > num_indices)
+            return eki_fail(EK_ERR_SHAPE, "%s: offsets[%lld]=%lld is past the end of the input (%lld indices)", op,
+                            (long long)i, (long long)o, (long long)num_indices);
+    }
+    if (include_last_offset && eki_at(offsets, num_bags) != num_indices)
+        return eki_fail(EK_ERR_SHAPE, "%s: with include_last_offset, offsets[%lld]=%lld must equal the number of indices (%lld)",
+                        op, (long long)num_bags, (long long)eki_at(offsets, num_bags), (long long)num_indices);
+    return EK_OK;
+}
