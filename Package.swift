@@ -1,0 +1,60 @@
+// swift-tools-version: 6.2
+//
+// EmbeddingKit: sparse embedding models on Linux CPUs. The Swift library `EmbeddingKit` sits on the
+// C target `CKernels` (C11 + OpenMP kernels, the C ABI in CKernels/include/embeddingkit.h).
+// C programs use the same kernels through libembeddingkit, built by the Makefile (`make lib`).
+//
+// System libraries (Debian/Ubuntu, `make deps`): libopenblas-dev, libomp-dev.
+//
+// OpenMP under SwiftPM: the toolchain's clang compiles `-fopenmp` (the kernels declare the few
+// runtime calls they use instead of including omp.h, which this clang cannot see), but at link time
+// SwiftPM does not pass `-fopenmp`, so the LLVM OpenMP runtime is linked explicitly. Debian's
+// libomp-dev installs it as libomp5.so (there is no plain libomp.so on the default search path),
+// hence `.linkedLibrary("omp5")`.
+
+import PackageDescription
+
+// MARK: - Public API
+
+let package = Package(
+    name: "EmbeddingKit",
+    products: [
+        .library(name: "EmbeddingKit", targets: ["EmbeddingKit"]),
+    ],
+    targets: [
+        // MARK: - Implementation
+
+        /// The C kernel library and its C ABI. Every loop over data lives here.
+        .target(
+            name: "CKernels",
+            path: "CKernels",
+            sources: ["src"],
+            publicHeadersPath: "include",
+            cSettings: [
+                .headerSearchPath("src"),
+                .unsafeFlags(["-fopenmp", "-O3"]),
+            ],
+            linkerSettings: [
+                .linkedLibrary("omp5"),
+                .linkedLibrary("openblas"),
+                .linkedLibrary("m"),
+            ]
+        ),
+
+        /// The Swift layer: tensors, autograd, modules, optimizers (filled by a later issue).
+        .target(
+            name: "EmbeddingKit",
+            dependencies: ["CKernels"],
+            path: "Sources/EmbeddingKit"
+        ),
+
+        // MARK: - Tests
+
+        .testTarget(
+            name: "EmbeddingKitTests",
+            dependencies: ["EmbeddingKit", "CKernels"],
+            path: "Tests/EmbeddingKitTests"
+        ),
+    ],
+    cLanguageStandard: .c11
+)

@@ -1,0 +1,123 @@
+// Calls the C ABI through the `CKernels` module: proves that SwiftPM compiles the kernels with
+// OpenMP and links the OpenMP runtime and OpenBLAS.
+import CKernels
+import EmbeddingKit
+import Testing
+
+@Suite("CKernels link", .serialized)
+struct CKernelsLinkTests {
+    @Test func versionMatchesHeaderMacros() {
+        let expected = Int32(EK_VERSION_MAJOR * 10000 + EK_VERSION_MINOR * 100 + EK_VERSION_PATCH)
+        // (EK_VERSION itself is a macro expression over other macros, which Swift does not import.)
+        #expect(ek_version() == expected)
+        #expect(String(cString: ek_version_string()) == "\(EK_VERSION_MAJOR).\(EK_VERSION_MINOR).\(EK_VERSION_PATCH)")
+        #expect(EmbeddingKitVersion.string == String(cString: ek_version_string()))
+    }
+
+    @Test func threadCount() {
+        let before = ek_get_num_threads()
+        defer { _ = ek_set_num_threads(before) }
+        #expect(ek_set_num_threads(2) == EK_OK)
+        #expect(ek_get_num_threads() == 2)
+        #expect(ek_set_num_threads(0) == EK_ERR_INVALID_ARGUMENT)
+        #expect(ek_get_num_threads() == 2)
+    }
+
+    @Test func embeddingGather() {
+        // W = arange(1, 11).view(5, 2): row r is (2r + 1, 2r + 2).
+        let weight: [Float] = (1...10).map(Float.init)
+        let indices: [Int64] = [3, 1, 1, 4, 0]
+        var out = [Float](repeating: -1, count: indices.count * 2)
+        let status = ek_embedding_forward_f32_i64(5, 2, Int64(indices.count), weight, indices, &out)
+        #expect(status == EK_OK)
+        #expect(out == [7, 8, 3, 4, 3, 4, 9, 10, 1, 2])
+    }
+
+    @Test func outOfRangeIndexIsReported() {
+        let weight: [Float] = (1...10).map(Float.init)
+        let indices: [Int64] = [0, 4, 10]
+        var out = [Float](repeating: -1, count: indices.count * 2)
+        let status = ek_embedding_forward_f32_i64(5, 2, Int64(indices.count), weight, indices, &out)
+        #expect(status == EK_ERR_INDEX_OUT_OF_RANGE)
+        let message = String(cString: ek_last_error())
+        #expect(message.contains("position 2") || message.contains("[2]"),
+                "message should name the position: \(message)")
+        #expect(message.contains("10"), "message should name the value: \(message)")
+        #expect(String(cString: ek_status_string(status)) == "EK_ERR_INDEX_OUT_OF_RANGE")
+        #expect(out.allSatisfy { $0 == -1 }, "a failed call must not write its output")
+    }
+
+    @Test func matmulThroughOpenBLAS() {
+        // [[1, 2, 3], [4, 5, 6]] x [[7, 8], [9, 10], [11, 12]] = [[58, 64], [139, 154]]
+        let a: [Float] = [1, 2, 3, 4, 5, 6]
+        let b: [Float] = [7, 8, 9, 10, 11, 12]
+        var c = [Float](repeating: 0, count: 4)
+        #expect(ek_matmul_f32(2, 2, 3, a, 0, b, 0, 1, 0, &c) == EK_OK)
+        #expect(c == [58, 64, 139, 154])
+    }
+
+    @Test func embeddingBagSumParallelMatchesSwiftLoop() {
+        let numEmbeddings = 1000, dim = 16, numBags = 10_000
+        // Small integers, so every sum is exact whatever the order of additions.
+        let weight: [Float] = (0..<numEmbeddings * dim).map { Float(($0 * 7 + 3) % 13) - 6 }
+        var generator = SplitMix64(seed: 42)
+        var offsets: [Int64] = []
+        var indices: [Int64] = []
+        for _ in 0..<numBags {
+            offsets.append(Int64(indices.count))
+            for _ in 0..<Int(generator.next() % 9) {  // 0...8 entries: empty bags included
+                indices.append(Int64(generator.next() % UInt64(numEmbeddings)))
+            }
+        }
+
+        var expected = [Float](repeating: 0, count: numBags * dim)
+        for bag in 0..<numBags {
+            let end = bag + 1 < numBags ? Int(offsets[bag + 1]) : indices.count
+            for j in Int(offsets[bag])..<end {
+                let row = Int(indices[j])
+                for d in 0..<dim { expected[bag * dim + d] += weight[row * dim + d] }
+            }
+        }
+
+        func run(threads: Int32) -> [Float] {
+            #expect(ek_set_num_threads(threads) == EK_OK)
+            var out = [Float](repeating: .nan, count: numBags * dim)
+            var bagSize = [Int64](repeating: -1, count: numBags)
+            let status = ek_embedding_bag_forward_f32_i64(
+                Int64(numEmbeddings), Int64(dim), Int64(indices.count), Int64(numBags), 0, weight,
+                indices, offsets, 0, nil, EK_BAG_SUM, noPadding, &out, &bagSize, nil)
+            #expect(status == EK_OK, "\(String(cString: ek_last_error()))")
+            for bag in 0..<numBags {
+                let end = bag + 1 < numBags ? offsets[bag + 1] : Int64(indices.count)
+                if bagSize[bag] != end - offsets[bag] {
+                    Issue.record("bag_size[\(bag)] = \(bagSize[bag]), want \(end - offsets[bag])")
+                    break
+                }
+            }
+            return out
+        }
+
+        let before = ek_get_num_threads()
+        defer { _ = ek_set_num_threads(before) }
+        let parallel = run(threads: 2)
+        #expect(parallel == expected)
+        let serial = run(threads: 1)
+        #expect(serial == parallel, "results must be bit-identical for 1 and 2 threads")
+    }
+}
+
+/// EK_NO_PADDING (INT64_MIN in C): Swift does not import macros defined through other macros.
+private let noPadding = Int64.min
+
+/// Deterministic pseudo-random numbers (splitmix64), as in the C tests.
+private struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
