@@ -68,7 +68,7 @@ int32_t ek_get_num_threads(void);
 
 /* Sentinel for "no padding index". Any other negative padding_idx p wraps to num_embeddings + p,
  * as in PyTorch; after wrapping it must lie in [0, num_embeddings). */
-#define EK_NO_PADDING INT64_MIN
+#define EK_NO_PADDING (-9223372036854775807LL - 1)
 
 /* ------------------------------------------------------------------------------------------------
  * 1. Embedding forward (gather)
@@ -165,7 +165,8 @@ ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz,
  *         ties: the first j wins; a NaN anywhere in the bag gives NaN (it wins over numbers)
  *         per_sample_weights must be NULL.
  * Outputs: out (B x D); nullable bag_size (B): |J(b)|; nullable max_indices (B x D, max mode
- * only, required by the max backward): the row that won each element, -1 for an empty bag.
+ * only, NULL otherwise; the max backward needs it): the row that won each element, -1 for an
+ * empty bag.
  * ---------------------------------------------------------------------------------------------- */
 typedef enum ek_bag_mode { EK_BAG_SUM = 0, EK_BAG_MEAN = 1, EK_BAG_MAX = 2 } ek_bag_mode;
 

@@ -28,7 +28,7 @@ static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t 
     ek_status s = check_embedding_args("embedding", num_embeddings, dim, n, indices, weight, "weight", out, "out");
     if (s) return s;
     size_t row_bytes = sizeof(float) * (size_t)dim;
-#pragma omp parallel for schedule(static) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < n; i++) memcpy(out + i * dim, weight + eki_at(indices, i) * dim, row_bytes);
     return EK_OK;
 }
@@ -63,7 +63,7 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
         return s;
     }
     /* One thread owns each row: its contributions are added in input order. */
-#pragma omp parallel for schedule(dynamic, 64) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t g = 0; g < groups; g++) {
         int64_t row = eki_at(indices, order[start[g]]);
         float scale = scale_grad_by_freq ? (float)(1.0 / (double)(start[g + 1] - start[g])) : 1.0f;
@@ -135,7 +135,7 @@ static ek_status embedding_backward_sparse(int64_t num_embeddings, int64_t dim, 
     int64_t nnz = 0;
     for (int64_t i = 0; i < n; i++) dest[i] = eki_at(indices, i) == pad ? -1 : nnz++;
 
-#pragma omp parallel for schedule(static) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {
         int64_t k = dest[i];
         if (k < 0) continue;

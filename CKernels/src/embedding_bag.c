@@ -116,7 +116,7 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
     if (max_indices && mode != EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: max_indices is only written in mode max; pass NULL", op);
 
-#pragma omp parallel for schedule(dynamic, 16) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static, 16) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t b = 0; b < num_bags; b++) {
         int64_t begin = eki_bag_begin(&c.bags, b), end = eki_bag_end(&c.bags, b), count;
         if (mode == EK_BAG_MAX)
@@ -189,7 +189,7 @@ static ek_status make_plan(const char *op, const bag_call *c, int32_t scale_grad
     }
     for (int64_t j = 0; j < n; j++) p->bag_of[j] = -1;
 
-#pragma omp parallel for schedule(dynamic, 16) if (n * 4 >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static, 16) num_threads(eki_num_threads()) if (n * 4 >= EKI_PARALLEL_MIN_WORK)
     for (int64_t b = 0; b < c->bags.num_bags; b++) {
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
         double weight_sum = 0.0;
@@ -277,7 +277,7 @@ static ek_status bag_backward_dense(int64_t num_embeddings, int64_t dim, int64_t
     if (n == 0) return EK_OK;
     if ((s = make_plan(op, &c, scale_grad_by_freq, 1, &p))) return s;
 
-#pragma omp parallel for schedule(dynamic, 64) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t g = 0; g < p.groups; g++) {
         float *dst = grad_weight + eki_at(indices, p.order[p.start[g]]) * dim;
         for (int64_t k = p.start[g]; k < p.start[g + 1]; k++)
@@ -312,7 +312,7 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
     int64_t nnz = 0;
     for (int64_t j = 0; j < n; j++) dest[j] = p.bag_of[j] >= 0 ? nnz++ : -1;
 
-#pragma omp parallel for schedule(static) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t j = 0; j < n; j++) {
         if (dest[j] < 0) continue;
         out_rows[dest[j]] = eki_at(indices, j);
@@ -390,7 +390,7 @@ static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64
         return s;
 
     for (int64_t j = 0; j < n; j++) grad_weights[j] = 0.0f; /* padding and bag-less positions */
-#pragma omp parallel for schedule(dynamic, 16) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static, 16) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t b = 0; b < num_bags; b++) {
         int64_t begin = eki_bag_begin(&c.bags, b), end = eki_bag_end(&c.bags, b);
         const float *g = grad_out + b * dim;

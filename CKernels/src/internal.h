@@ -72,6 +72,12 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
 /* Below this much work (elements touched) a kernel stays serial: forking costs more than it saves. */
 #define EKI_PARALLEL_MIN_WORK 32768
 
+/* The team size of every parallel loop: ek_set_num_threads's count for the whole process (OpenMP's
+ * own setting is per calling thread, and Swift tasks hop between threads), else the runtime default.
+ * Loops use static schedules only: with dynamic ones the Swift toolchain's clang emits
+ * __kmpc_dispatch_deinit, which Debian's libomp 14 lacks. */
+int eki_num_threads(void);
+
 #ifdef _OPENMP
 /* The toolchain clang cannot see omp.h; these are the runtime calls the kernels use. */
 int omp_get_max_threads(void);

@@ -57,7 +57,7 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
                         (double)momentum, (double)dampening);
     if (momentum != 0.0f && (s = eki_check_ptr(op, "momentum_buffer", momentum_buffer, num_rows * dim))) return s;
 
-#pragma omp parallel for schedule(static) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
         int64_t r = row_at(rows, i);
         float *w = weight + r * dim, *buf = momentum ? momentum_buffer + r * dim : NULL;
@@ -83,7 +83,7 @@ ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, cons
         (s = eki_check_ptr(op, "state_sum", state_sum, num_rows * dim)))
         return s;
 
-#pragma omp parallel for schedule(static) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
         int64_t r = row_at(rows, i);
         float *w = weight + r * dim, *acc = state_sum + r * dim;
@@ -112,7 +112,7 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
 
     double bias1 = 1.0 - pow((double)beta1, (double)step), bias2 = 1.0 - pow((double)beta2, (double)step);
     float step_size = (float)(lr / bias1), bias2_sqrt = (float)sqrt(bias2), decay = 1.0f - lr * weight_decay;
-#pragma omp parallel for schedule(static) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
         int64_t r = row_at(rows, i);
         float *w = weight + r * dim, *m = exp_avg + r * dim, *v = exp_avg_sq + r * dim;

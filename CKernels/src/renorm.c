@@ -64,7 +64,7 @@ static ek_status embedding_renorm(int64_t num_embeddings, int64_t dim, int64_t n
         seen[r >> 3] |= bit;
         unique[count++] = r;
     }
-#pragma omp parallel for schedule(static) if (count * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (count * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t k = 0; k < count; k++) {
         float *row = weight + unique[k] * dim;
         double norm = row_norm(row, dim, norm_type);

@@ -29,7 +29,7 @@ static ek_status softmax_forward(int64_t rows, int64_t cols, const float *x, flo
     const char *op = log_space ? "log_softmax" : "softmax";
     ek_status s = check_matrix(op, rows, cols, x, "x", NULL, NULL, y, "y");
     if (s) return s;
-#pragma omp parallel for schedule(static) if (rows * cols >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * cols >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < rows; i++) {
         const float *xi = x + i * cols;
         float *yi = y + i * cols, m, sum;
@@ -56,7 +56,7 @@ static ek_status softmax_backward(int64_t rows, int64_t cols, const float *y, co
     const char *op = log_space ? "log_softmax_backward" : "softmax_backward";
     ek_status s = check_matrix(op, rows, cols, y, "y", gy, "grad_y", gx, "grad_x");
     if (s) return s;
-#pragma omp parallel for schedule(static) if (rows * cols >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * cols >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < rows; i++) {
         const float *yi = y + i * cols, *gyi = gy + i * cols;
         float *gxi = gx + i * cols, dot = 0.0f;
@@ -109,7 +109,7 @@ static ek_status cross_entropy(int64_t rows, int64_t classes, const float *logit
 
     float eps = label_smoothing, uniform = eps / (float)classes;
     float scale = reduction == EK_REDUCTION_MEAN ? 1.0f / (float)valid : 1.0f;
-#pragma omp parallel for schedule(static) if (rows * classes >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * classes >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < rows; i++) {
         const float *xi = logits + i * classes;
         float *gi = grad_logits ? grad_logits + i * classes : NULL;

@@ -40,7 +40,7 @@ ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const 
         (s = group_entries(op, num_rows, nnz, rows, &order, &start, &groups)))
         return s;
 
-#pragma omp parallel for schedule(dynamic, 64) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t g = 0; g < groups; g++) {
         float *dst = out_values + g * dim;
         out_rows[g] = rows[order[start[g]]];
@@ -64,7 +64,7 @@ ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz, con
     int coalesced = 1; /* strictly increasing rows: every row appears once, no grouping needed */
     for (int64_t i = 1; i < nnz && coalesced; i++) coalesced = rows[i] > rows[i - 1];
     if (coalesced) {
-#pragma omp parallel for schedule(static) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
         for (int64_t i = 0; i < nnz; i++) {
             float *dst = table + rows[i] * dim;
             const float *src = values + i * dim;
@@ -74,7 +74,7 @@ ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz, con
     }
     int64_t *order, *start, groups;
     if ((s = group_entries(op, num_rows, nnz, rows, &order, &start, &groups))) return s;
-#pragma omp parallel for schedule(dynamic, 64) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t g = 0; g < groups; g++) {
         float *dst = table + rows[order[start[g]]] * dim;
         for (int64_t k = start[g]; k < start[g + 1]; k++) {
