@@ -162,7 +162,8 @@ ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz,
  *   mean: unweighted: out[b] = Σ W[indices[j]] / |J(b)|     (0 if J(b) is empty)
  *         weighted:   out[b] = Σ w_j W[indices[j]] / Σ w_j  (0 if Σ w_j == 0)
  *   max:  out[b, d] = max_{j∈J(b)} W[indices[j], d]         (0 if J(b) is empty)
- *         ties: the first j wins; a NaN anywhere in the bag gives NaN (it wins over numbers)
+ *         ties: the first j wins; a NaN anywhere in the bag gives NaN (the first NaN wins, and
+ *         max_indices names its row)
  *         per_sample_weights must be NULL.
  * Outputs: out (B x D); nullable bag_size (B): |J(b)|; nullable max_indices (B x D, max mode
  * only, NULL otherwise; the max backward needs it): the row that won each element, -1 for an
@@ -311,7 +312,8 @@ ek_status ek_cross_entropy_f32_i32(int64_t rows, int64_t classes, const float *l
  *
  * SGD:   for each present row r with gradient g:
  *            g = g + weight_decay * W[r]
- *            if momentum != 0:  buf[r] = momentum * buf[r] + (1 - dampening) * g   (buf starts at 0)
+ *            if momentum != 0:  buf[r] = momentum * buf[r] + (1 - dampening) * g   (buf starts at 0;
+ *                               torch.optim.SGD starts it at g, which differs only if dampening != 0)
  *                               g = nesterov ? g + momentum * buf[r] : buf[r]
  *            W[r] -= lr * g
  *        momentum_buffer (num_rows x D) is required iff momentum != 0.

@@ -35,8 +35,9 @@ static ek_status softmax_forward(int64_t rows, int64_t cols, const float *x, flo
         float *yi = y + i * cols, m, sum;
         row_stats(xi, cols, &m, &sum);
         if (log_space) {
-            float shift = m + logf(sum);
-            for (int64_t c = 0; c < cols; c++) yi[c] = xi[c] - shift;
+            /* (x - m) - log Σ, in this order: folding log Σ into m first loses it when |m| is large */
+            float log_sum = logf(sum);
+            for (int64_t c = 0; c < cols; c++) yi[c] = (xi[c] - m) - log_sum;
         } else {
             float inv = 1.0f / sum;
             for (int64_t c = 0; c < cols; c++) yi[c] = expf(xi[c] - m) * inv;
@@ -121,11 +122,11 @@ static ek_status cross_entropy(int64_t rows, int64_t classes, const float *logit
         }
         float m, sum;
         row_stats(xi, classes, &m, &sum);
-        float lse = m + logf(sum);
-        float l = -(1.0f - eps) * (xi[t] - lse);
+        float log_sum = logf(sum); /* log-probability of c: (x_c - m) - log_sum, as in log_softmax */
+        float l = -(1.0f - eps) * ((xi[t] - m) - log_sum);
         if (eps > 0.0f) {
             float lp_sum = 0.0f;
-            for (int64_t c = 0; c < classes; c++) lp_sum += xi[c] - lse;
+            for (int64_t c = 0; c < classes; c++) lp_sum += (xi[c] - m) - log_sum;
             l -= uniform * lp_sum;
         }
         row_loss[i] = l;
