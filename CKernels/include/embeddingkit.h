@@ -68,7 +68,7 @@ int32_t ek_get_num_threads(void);
 
 /* Sentinel for "no padding index". Any other negative padding_idx p wraps to num_embeddings + p,
  * as in PyTorch; after wrapping it must lie in [0, num_embeddings). */
-#define EK_NO_PADDING (-9223372036854775807LL - 1)
+#define EK_NO_PADDING INT64_MIN /* Swift does not import this macro: pass Int64.min */
 
 /* ------------------------------------------------------------------------------------------------
  * 1. Embedding forward (gather)
