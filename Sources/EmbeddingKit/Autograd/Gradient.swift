@@ -1,0 +1,126 @@
+import CKernels
+
+/// The gradient of a tensor: dense (same shape), or sparse rows of a 2-D table.
+public enum Gradient: CustomStringConvertible {
+    case dense(Tensor)
+    case sparse(SparseGradient)
+
+    /// The gradient as a dense tensor (a sparse one is scatter-added into zeros).
+    public func toDense() -> Tensor {
+        switch self {
+        case .dense(let t): return t
+        case .sparse(let s): return s.toDense()
+        }
+    }
+
+    /// The sparse gradient, if it is one.
+    public var sparse: SparseGradient? {
+        if case .sparse(let s) = self { return s }
+        return nil
+    }
+
+    /// Accumulation as autograd does it: dense + dense adds, sparse + sparse concatenates
+    /// (uncoalesced, as PyTorch), a mix becomes dense.
+    func adding(_ other: Gradient) -> Gradient {
+        switch (self, other) {
+        case (.sparse(let a), .sparse(let b)): return .sparse(a.concatenated(with: b))
+        case (.dense(let a), .dense(let b)): return .dense(withoutGradients { a + b })
+        case (.dense(let d), .sparse(let s)), (.sparse(let s), .dense(let d)): return .dense(s.added(to: d))
+        }
+    }
+
+    /// A copy that does not share storage with tensors autograd may reuse.
+    func copied() -> Gradient {
+        switch self {
+        case .dense(let t): return .dense(t.detach())
+        case .sparse: return self
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .dense(let t): return t.description
+        case .sparse(let s): return s.description
+        }
+    }
+}
+
+/// A sparse COO gradient of a `[rows, dim]` table: value rows for some table rows, possibly
+/// repeated and in any order (uncoalesced) until `coalesced()` sums them. Optimizers apply it lazily,
+/// touching only the rows present.
+public struct SparseGradient: CustomStringConvertible {
+    /// The table rows, int64, shape `[nnz]`.
+    public let rows: Tensor
+    /// The gradient rows, float32, shape `[nnz, dim]`.
+    public let values: Tensor
+    /// The shape of the dense table, `[rows, dim]`.
+    public let shape: [Int]
+    /// Whether rows are sorted and unique.
+    public let isCoalesced: Bool
+
+    init(rows: Tensor, values: Tensor, shape: [Int], isCoalesced: Bool = false) {
+        precondition(shape.count == 2 && rows.rank == 1 && values.shape == [rows.count, shape[1]],
+                     "SparseGradient: rows \(rows.shape), values \(values.shape), table \(shape)")
+        self.rows = rows
+        self.values = values
+        self.shape = shape
+        self.isCoalesced = isCoalesced
+    }
+
+    /// The number of stored entries.
+    public var nnz: Int { rows.count }
+
+    /// Sorted unique rows with their value rows summed (in input order).
+    public func coalesced() -> SparseGradient {
+        if isCoalesced { return self }
+        let dim = shape[1]
+        var outRows = [Int64](repeating: 0, count: nnz)
+        var outValues = [Float](repeating: 0, count: nnz * dim)
+        var outNnz: Int64 = 0
+        mustSucceed(ek_coo_coalesce_f32(Int64(shape[0]), Int64(dim), Int64(nnz), rows.ints, values.floats,
+                                        &outRows, &outValues, &outNnz))
+        let k = Int(outNnz)
+        return SparseGradient(rows: Tensor(shape: [k], ints: Array(outRows[..<k])),
+                              values: Tensor(shape: [k, dim], floats: Array(outValues[..<(k * dim)])),
+                              shape: shape, isCoalesced: true)
+    }
+
+    /// The entries of both, in order (PyTorch's accumulation of sparse gradients).
+    func concatenated(with other: SparseGradient) -> SparseGradient {
+        precondition(shape == other.shape, "SparseGradient: tables \(shape) and \(other.shape)")
+        return SparseGradient(rows: Tensor(shape: [nnz + other.nnz], ints: rows.ints + other.rows.ints),
+                              values: Tensor(shape: [nnz + other.nnz, shape[1]], floats: values.floats + other.values.floats),
+                              shape: shape)
+    }
+
+    /// `dense + self` as a new tensor.
+    func added(to dense: Tensor) -> Tensor {
+        precondition(dense.shape == shape, "SparseGradient: adding to \(dense.shape), table is \(shape)")
+        var table = dense.floats
+        mustSucceed(ek_coo_scatter_add_f32(Int64(shape[0]), Int64(shape[1]), Int64(nnz), rows.ints, values.floats, 1, &table))
+        return Tensor(shape: shape, floats: table)
+    }
+
+    /// The dense table this gradient stands for.
+    public func toDense() -> Tensor { added(to: .zeros(shape)) }
+
+    /// The entries whose row satisfies `keep` (for choosing which rows an update may change).
+    public func filtered(_ keep: (Int) -> Bool) -> SparseGradient {
+        let dim = shape[1]
+        var r: [Int64] = [], v: [Float] = []
+        for (k, row) in rows.ints.enumerated() where keep(Int(row)) {
+            r.append(row)
+            v.append(contentsOf: values.floats[(k * dim)..<((k + 1) * dim)])
+        }
+        return SparseGradient(rows: Tensor(shape: [r.count], ints: r), values: Tensor(shape: [r.count, dim], floats: v),
+                              shape: shape, isCoalesced: isCoalesced)
+    }
+
+    /// PyTorch's print form: `tensor(indices=tensor([[...]]), values=tensor([...]), size=(R, D), nnz=N, layout=torch.sparse_coo)`.
+    public var description: String {
+        let indices = Tensor(shape: [1, nnz], ints: rows.ints)
+        let pad = String(repeating: " ", count: 7)
+        return "tensor(indices=\(indices.formatted(indent: 15)),\n\(pad)values=\(values.formatted(indent: 14)),\n"
+            + "\(pad)size=(\(shape.map(String.init).joined(separator: ", "))), nnz=\(nnz), layout=torch.sparse_coo)"
+    }
+}

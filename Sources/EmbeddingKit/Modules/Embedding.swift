@@ -1,0 +1,79 @@
+/// A lookup table of `count` vectors of size `dimension`: `embedding(indices)` returns the rows.
+/// PyTorch's `nn.Embedding`; see `embedding(_:_:paddingIndex:maxNorm:normType:scaleGradByFrequency:sparse:)`.
+///
+/// ```swift
+/// let embed = Embedding(count: 10, dimension: 3)
+/// let vectors = try embed(Tensor(indices: [1, 2, 4]))   // shape [3, 3]
+/// ```
+///
+/// Inference without `maxNorm` reads the table only. With `maxNorm` a forward pass rescales rows in
+/// place, and training writes the table: neither may run concurrently with other use of the module.
+public final class Embedding: Module {
+    /// The table, `[count, dimension]`, initialised from N(0, 1) (the padding row zeroed).
+    public let weight: Tensor
+    /// The row that gets no gradient (already wrapped to `0..<count`), if any.
+    public let paddingIndex: Int?
+    /// Rows looked up with a larger norm are rescaled to this norm first.
+    public let maxNorm: Float?
+    /// The p of the norm that `maxNorm` bounds.
+    public let normType: Float
+    /// Whether gradients are divided by each index's frequency in the batch.
+    public let scaleGradByFrequency: Bool
+    /// Whether `weight`'s gradient is sparse (only the rows looked up).
+    public let sparse: Bool
+    public var isTraining = true
+
+    /// A table of `count` rows of size `dimension`. A negative `paddingIndex` counts from the end.
+    public init(count: Int, dimension: Int, paddingIndex: Int? = nil, maxNorm: Float? = nil, normType: Float = 2,
+                scaleGradByFrequency: Bool = false, sparse: Bool = false, generator: Generator = .default) {
+        let table = Tensor.randn([count, dimension], generator: generator)
+        self.paddingIndex = Embedding.wrapped(paddingIndex, count: count)
+        if let p = self.paddingIndex { for d in 0..<dimension { table.floats[p * dimension + d] = 0 } }
+        table.requiresGrad = true
+        weight = table
+        self.maxNorm = maxNorm
+        self.normType = normType
+        self.scaleGradByFrequency = scaleGradByFrequency
+        self.sparse = sparse
+    }
+
+    /// A module around existing vectors (`[count, dimension]`, copied), frozen by default, like
+    /// PyTorch's `Embedding.from_pretrained`. The padding row is not zeroed.
+    public init(pretrained weights: Tensor, freeze: Bool = true, paddingIndex: Int? = nil, maxNorm: Float? = nil,
+                normType: Float = 2, scaleGradByFrequency: Bool = false, sparse: Bool = false) {
+        precondition(weights.rank == 2 && weights.dtype == .float32, "Embedding: pretrained weights must be 2-D floats, got \(weights.shape)")
+        weight = weights.detach()
+        weight.requiresGrad = !freeze
+        self.paddingIndex = Embedding.wrapped(paddingIndex, count: weights.shape[0])
+        self.maxNorm = maxNorm
+        self.normType = normType
+        self.scaleGradByFrequency = scaleGradByFrequency
+        self.sparse = sparse
+    }
+
+    /// PyTorch's `Embedding.from_pretrained(weights, freeze=...)`.
+    public static func fromPretrained(_ weights: Tensor, freeze: Bool = true, paddingIndex: Int? = nil) -> Embedding {
+        Embedding(pretrained: weights, freeze: freeze, paddingIndex: paddingIndex)
+    }
+
+    /// The number of rows.
+    public var count: Int { weight.shape[0] }
+    /// The size of each row.
+    public var dimension: Int { weight.shape[1] }
+
+    public var directParameters: [(name: String, tensor: Tensor)] { [("weight", weight)] }
+
+    /// The rows for `indices` (int64, any shape): shape `indices.shape + [dimension]`.
+    /// Throws, changing nothing, when an index is out of range.
+    public func callAsFunction(_ indices: Tensor) throws(EmbeddingKitError) -> Tensor {
+        try embedding(indices, weight, paddingIndex: paddingIndex, maxNorm: maxNorm, normType: normType,
+                      scaleGradByFrequency: scaleGradByFrequency, sparse: sparse)
+    }
+
+    static func wrapped(_ paddingIndex: Int?, count: Int) -> Int? {
+        guard let p = paddingIndex else { return nil }
+        let row = p < 0 ? p + count : p
+        precondition(row >= 0 && row < count, "Embedding: paddingIndex \(p) is out of range for \(count) rows")
+        return row
+    }
+}

@@ -1,0 +1,49 @@
+/// Sums, averages or takes the maximum of bags of embeddings without materialising them, PyTorch's
+/// `nn.EmbeddingBag`; see `embeddingBag(_:_:offsets:mode:perSampleWeights:paddingIndex:includeLastOffset:scaleGradByFrequency:sparse:maxNorm:normType:)`.
+///
+/// ```swift
+/// let bag = EmbeddingBag(count: 10, dimension: 3, mode: .sum)
+/// let out = try bag(Tensor(indices: [1, 2, 4, 5, 4, 3, 2, 9]), offsets: Tensor(indices: [0, 4]))  // [2, 3]
+/// ```
+///
+/// Inference without `maxNorm` reads the table only; `maxNorm` and training write it.
+public final class EmbeddingBag: Module {
+    /// The table, `[count, dimension]`, initialised from N(0, 1) (the padding row zeroed).
+    public let weight: Tensor
+    public let mode: EmbeddingBagMode
+    public let paddingIndex: Int?
+    public let maxNorm: Float?
+    public let normType: Float
+    public let scaleGradByFrequency: Bool
+    public let sparse: Bool
+    public let includeLastOffset: Bool
+    public var isTraining = true
+
+    /// A bag of `count` rows of size `dimension` reduced by `mode` (PyTorch's default is `.mean`).
+    public init(count: Int, dimension: Int, mode: EmbeddingBagMode = .mean, paddingIndex: Int? = nil,
+                maxNorm: Float? = nil, normType: Float = 2, scaleGradByFrequency: Bool = false, sparse: Bool = false,
+                includeLastOffset: Bool = false, generator: Generator = .default) {
+        let table = Tensor.randn([count, dimension], generator: generator)
+        self.paddingIndex = Embedding.wrapped(paddingIndex, count: count)
+        if let p = self.paddingIndex { for d in 0..<dimension { table.floats[p * dimension + d] = 0 } }
+        table.requiresGrad = true
+        weight = table
+        self.mode = mode
+        self.maxNorm = maxNorm
+        self.normType = normType
+        self.scaleGradByFrequency = scaleGradByFrequency
+        self.sparse = sparse
+        self.includeLastOffset = includeLastOffset
+    }
+
+    public var directParameters: [(name: String, tensor: Tensor)] { [("weight", weight)] }
+
+    /// One row per bag, `[B, dimension]`: `input` is `[B, L]` (no offsets) or 1-D with `offsets`.
+    /// Throws, changing nothing, for bad indices, offsets or weights.
+    public func callAsFunction(_ input: Tensor, offsets: Tensor? = nil,
+                               perSampleWeights: Tensor? = nil) throws(EmbeddingKitError) -> Tensor {
+        try embeddingBag(input, weight, offsets: offsets, mode: mode, perSampleWeights: perSampleWeights,
+                         paddingIndex: paddingIndex, includeLastOffset: includeLastOffset,
+                         scaleGradByFrequency: scaleGradByFrequency, sparse: sparse, maxNorm: maxNorm, normType: normType)
+    }
+}

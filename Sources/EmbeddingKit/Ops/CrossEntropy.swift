@@ -1,0 +1,39 @@
+import CKernels
+
+/// How a loss combines the per-sample losses.
+public enum Reduction: Int32, Sendable {
+    case none = 0, mean = 1, sum = 2
+}
+
+/// Cross-entropy between `logits` `[N, C]` and class indices `target` `[N]` (int64), fused with its
+/// gradient in one kernel pass. PyTorch's `F.cross_entropy`: targets equal to `ignoreIndex` add
+/// nothing (and do not count in the mean); `labelSmoothing` mixes in the uniform distribution.
+///
+/// Throws (changing nothing) when a target is neither `ignoreIndex` nor a class.
+public func crossEntropy(_ logits: Tensor, _ target: Tensor, ignoreIndex: Int = -100, labelSmoothing: Float = 0,
+                         reduction: Reduction = .mean) throws(EmbeddingKitError) -> Tensor {
+    precondition(logits.dtype == .float32 && logits.rank == 2, "crossEntropy: logits must be [N, C] floats, got \(logits.shape)")
+    precondition(target.dtype == .int64 && target.shape == [logits.shape[0]],
+                 "crossEntropy: target must be int64 of shape [\(logits.shape[0])], got \(target.dtype) \(target.shape)")
+    let rows = logits.shape[0], classes = logits.shape[1]
+    var loss = [Float](repeating: 0, count: reduction == .none ? rows : 1)
+    var grad = [Float](repeating: 0, count: logits.requiresGrad ? logits.count : 0)
+    try checkKernel(withOptionalMutable(logits.requiresGrad, &grad) { g in
+        ek_cross_entropy_f32_i64(Int64(rows), Int64(classes), logits.floats, target.ints, Int64(ignoreIndex), labelSmoothing,
+                                 ek_reduction(UInt32(reduction.rawValue)), &loss, g)
+    })
+    let out = Tensor(shape: reduction == .none ? [rows] : [], floats: loss)
+    let rowGrad = grad
+    return out.recorded("CrossEntropyBackward", [logits]) { g in
+        // the kernel's gradient assumes an upstream gradient of 1 (per row for `none`)
+        let scaled = reduction == .none
+            ? Tensor(shape: logits.shape, floats: (0..<rowGrad.count).map { rowGrad[$0] * g.floats[$0 / classes] })
+            : Tensor(shape: logits.shape, floats: rowGrad.map { $0 * g.floats[0] })
+        return [.dense(scaled)]
+    }
+}
+
+/// Calls `body` with `array`'s storage when `enabled`, else with NULL.
+func withOptionalMutable<R>(_ enabled: Bool, _ array: inout [Float], _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
+    enabled ? array.withUnsafeMutableBufferPointer { body($0.baseAddress) } : body(nil)
+}

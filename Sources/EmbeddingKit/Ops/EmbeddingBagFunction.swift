@@ -1,0 +1,98 @@
+import CKernels
+
+/// How `embeddingBag` reduces the rows of a bag.
+public enum EmbeddingBagMode: Int32, Sendable {
+    /// Σ w_j · W[i_j] (w_j = 1 without per-sample weights).
+    case sum = 0
+    /// The mean of the bag's rows; with per-sample weights the weighted mean Σ w W / Σ w.
+    case mean = 1
+    /// The element-wise maximum (no per-sample weights).
+    case max = 2
+}
+
+/// Reduces bags of rows of `weight` to one row per bag. PyTorch's `F.embedding_bag`.
+///
+/// Bags come either as a 2-D `input` `[B, L]` (fixed length, `offsets` nil), or as a 1-D `input`
+/// cut by `offsets` (bag `b` starts at `offsets[b]`; with `includeLastOffset` the last offset is the
+/// end, CSR style). Entries equal to `paddingIndex` are skipped; empty bags give zeros. The result is
+/// `[B, dimension]`. `perSampleWeights` has `input`'s shape (sum and mean only) and gets a gradient
+/// when it requires one. With `sparse`, the gradient of `weight` is a `SparseGradient` (every mode).
+///
+/// Throws (changing nothing) for an index, offset, `paddingIndex` or weight count that is wrong.
+public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = nil, mode: EmbeddingBagMode = .mean,
+                         perSampleWeights: Tensor? = nil, paddingIndex: Int? = nil, includeLastOffset: Bool = false,
+                         scaleGradByFrequency: Bool = false, sparse: Bool = false, maxNorm: Float? = nil,
+                         normType: Float = 2) throws(EmbeddingKitError) -> Tensor {
+    precondition(input.dtype == .int64, "embeddingBag: indices must be an int64 tensor, got \(input.dtype)")
+    precondition(weight.rank == 2 && weight.dtype == .float32, "embeddingBag: weight must be a 2-D float tensor, got \(weight.shape)")
+    precondition(offsets == nil ? input.rank == 2 : input.rank == 1,
+                 "embeddingBag: input must be 2-D without offsets or 1-D with offsets, got shape \(input.shape)")
+    precondition(offsets.map { $0.dtype == .int64 && $0.rank == 1 } ?? true, "embeddingBag: offsets must be a 1-D int64 tensor")
+    precondition(perSampleWeights.map { $0.dtype == .float32 } ?? true, "embeddingBag: perSampleWeights must be float")
+    let count = weight.shape[0], dim = weight.shape[1], n = input.count
+    let bags = offsets.map { $0.count - (includeLastOffset ? 1 : 0) } ?? input.shape[0]
+    precondition(bags >= 0, "embeddingBag: includeLastOffset needs at least one offset")
+    let padding = try resolvedPadding(paddingIndex, count: count, op: "embedding_bag")
+    let kernelMode = ek_bag_mode(UInt32(mode.rawValue))
+    let offsetValues = offsets?.ints, weights = perSampleWeights?.floats, numWeights = Int64(perSampleWeights?.count ?? 0)
+    if let maxNorm {
+        try checkKernel(ek_embedding_renorm_f32_i64(Int64(count), Int64(dim), Int64(n), input.ints, Double(maxNorm),
+                                                    Double(normType), &weight.floats))
+    }
+    var out = [Float](repeating: 0, count: bags * dim)
+    var maxIndices = [Int64](repeating: -1, count: mode == .max ? bags * dim : 0)
+    func forward(_ argmax: UnsafeMutablePointer<Int64>?) -> ek_status {
+        withOptionalPointer(offsetValues) { off in
+            withOptionalPointer(weights) { psw in
+                ek_embedding_bag_forward_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights, weight.floats,
+                                                 input.ints, off, includeLastOffset ? 1 : 0, psw, kernelMode, padding, &out,
+                                                 nil, argmax)
+            }
+        }
+    }
+    try checkKernel(mode == .max ? maxIndices.withUnsafeMutableBufferPointer { forward($0.baseAddress) } : forward(nil))
+    let indices = input.ints, table = weight
+    let inputs = [weight] + (perSampleWeights.map { [$0] } ?? [])
+    return Tensor(shape: [bags, dim], floats: out).recorded("EmbeddingBagBackward", inputs) { g in
+        let last: Int32 = includeLastOffset ? 1 : 0, scale: Int32 = scaleGradByFrequency ? 1 : 0
+        var weightGrad: Gradient? = nil
+        if table.requiresGrad {
+            if sparse {
+                var rows = [Int64](repeating: 0, count: n), values = [Float](repeating: 0, count: n * dim), nnz: Int64 = 0
+                mustSucceed(withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in
+                    withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in
+                        ek_embedding_bag_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
+                                                                 indices, off, last, psw, kernelMode, padding, scale, argmax,
+                                                                 g.floats, &rows, &values, &nnz)
+                    } } })
+                let k = Int(nnz)
+                weightGrad = .sparse(SparseGradient(rows: Tensor(shape: [k], ints: Array(rows[..<k])),
+                                                    values: Tensor(shape: [k, dim], floats: Array(values[..<(k * dim)])),
+                                                    shape: [count, dim]))
+            } else {
+                var grad = [Float](repeating: 0, count: count * dim)
+                mustSucceed(withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in
+                    withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in
+                        ek_embedding_bag_backward_dense_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
+                                                                indices, off, last, psw, kernelMode, padding, scale, argmax,
+                                                                g.floats, &grad)
+                    } } })
+                weightGrad = .dense(Tensor(shape: [count, dim], floats: grad))
+            }
+        }
+        guard let perSampleWeights, perSampleWeights.requiresGrad else { return [weightGrad] }
+        var gw = [Float](repeating: 0, count: n)
+        mustSucceed(withOptionalPointer(offsetValues) { off in
+            ek_embedding_bag_per_sample_weights_backward_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
+                                                                 table.floats, indices, off, last, weights, kernelMode,
+                                                                 padding, g.floats, &gw)
+        })
+        return [weightGrad, .dense(Tensor(shape: perSampleWeights.shape, floats: gw))]
+    }
+}
+
+/// Calls `body` with a pointer to `array`'s elements, or NULL when there is no array.
+func withOptionalPointer<T, R>(_ array: [T]?, _ body: (UnsafePointer<T>?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0.baseAddress) }
+}

@@ -1,0 +1,52 @@
+import CKernels
+
+/// Looks up rows of `weight` (`[count, dimension]`) for every index in `input` (int64, any shape):
+/// the result has shape `input.shape + [dimension]`. PyTorch's `F.embedding`.
+///
+/// - `paddingIndex`: that row receives no gradient (negative counts from the end).
+/// - `maxNorm`: before the lookup, each distinct looked-up row whose `normType`-norm exceeds it is
+///   rescaled in place to norm `maxNorm` (without gradient), as PyTorch does.
+/// - `scaleGradByFrequency`: the gradient of each row is divided by its count in `input`.
+/// - `sparse`: the gradient of `weight` is a `SparseGradient` holding only the looked-up rows.
+///
+/// Throws (changing nothing, `weight` included) when an index or `paddingIndex` is out of range.
+public func embedding(_ input: Tensor, _ weight: Tensor, paddingIndex: Int? = nil, maxNorm: Float? = nil,
+                      normType: Float = 2, scaleGradByFrequency: Bool = false,
+                      sparse: Bool = false) throws(EmbeddingKitError) -> Tensor {
+    precondition(input.dtype == .int64, "embedding: indices must be an int64 tensor, got \(input.dtype)")
+    precondition(weight.rank == 2 && weight.dtype == .float32, "embedding: weight must be a 2-D float tensor, got \(weight.shape)")
+    let count = weight.shape[0], dim = weight.shape[1], n = input.count
+    let padding = try resolvedPadding(paddingIndex, count: count, op: "embedding")
+    if let maxNorm {
+        try checkKernel(ek_embedding_renorm_f32_i64(Int64(count), Int64(dim), Int64(n), input.ints, Double(maxNorm),
+                                                    Double(normType), &weight.floats))
+    }
+    var out = [Float](repeating: 0, count: n * dim)
+    try checkKernel(ek_embedding_forward_f32_i64(Int64(count), Int64(dim), Int64(n), weight.floats, input.ints, &out))
+    let indices = input.ints
+    return Tensor(shape: input.shape + [dim], floats: out).recorded(sparse ? "EmbeddingBackward(sparse)" : "EmbeddingBackward", [weight]) { g in
+        if sparse {
+            var rows = [Int64](repeating: 0, count: n), values = [Float](repeating: 0, count: n * dim), nnz: Int64 = 0
+            mustSucceed(ek_embedding_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), indices, g.floats, padding,
+                                                             scaleGradByFrequency ? 1 : 0, &rows, &values, &nnz))
+            let k = Int(nnz)
+            return [.sparse(SparseGradient(rows: Tensor(shape: [k], ints: Array(rows[..<k])),
+                                           values: Tensor(shape: [k, dim], floats: Array(values[..<(k * dim)])),
+                                           shape: [count, dim]))]
+        }
+        var grad = [Float](repeating: 0, count: count * dim)
+        mustSucceed(ek_embedding_backward_dense_f32_i64(Int64(count), Int64(dim), Int64(n), indices, g.floats, padding,
+                                                        scaleGradByFrequency ? 1 : 0, &grad))
+        return [.dense(Tensor(shape: [count, dim], floats: grad))]
+    }
+}
+
+/// The kernel's padding argument: the row (negative wraps, as PyTorch) or `EK_NO_PADDING`.
+func resolvedPadding(_ paddingIndex: Int?, count: Int, op: String) throws(EmbeddingKitError) -> Int64 {
+    guard let p = paddingIndex else { return Int64.min } // EK_NO_PADDING
+    let row = p < 0 ? p + count : p
+    guard row >= 0 && row < count else {
+        throw EmbeddingKitError(.indexOutOfRange, "\(op): padding_idx=\(p) is out of range for \(count) embeddings")
+    }
+    return Int64(row)
+}

@@ -1,0 +1,36 @@
+import CKernels
+
+/// Adagrad, PyTorch's `optim.Adagrad` (learning-rate decay included), for dense and sparse
+/// gradients; with sparse gradients only the rows present and their accumulators change.
+public final class Adagrad: Optimizer {
+    public let parameters: [Tensor]
+    public var learningRate: Float
+    public let learningRateDecay: Float, weightDecay: Float, epsilon: Float
+    private var sums = StateTables()
+    private var steps = 0
+
+    public init(_ parameters: [Tensor], learningRate: Float = 0.01, learningRateDecay: Float = 0, weightDecay: Float = 0,
+                epsilon: Float = 1e-10) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.learningRateDecay = learningRateDecay
+        self.weightDecay = weightDecay
+        self.epsilon = epsilon
+    }
+
+    public func step() {
+        steps += 1
+        let lr = learningRate / (1 + Float(steps - 1) * learningRateDecay)
+        for p in parameters {
+            guard let grad = p.grad, let update = rowUpdate(grad) else { continue }
+            let view = RowView(p), nnz = update.nnz < 0 ? view.rows : update.nnz
+            let status = sums.withTable(for: p) { sum in
+                withOptionalPointer(update.rows) { rows in
+                    ek_adagrad_update_f32(Int64(view.rows), Int64(view.width), Int64(nnz), rows, update.values, lr, epsilon,
+                                          weightDecay, &p.floats, &sum)
+                }
+            }
+            mustSucceed(status, "Adagrad.step")
+        }
+    }
+}

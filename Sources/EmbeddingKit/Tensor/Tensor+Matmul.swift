@@ -1,0 +1,31 @@
+import CKernels
+
+/// Matrix products through OpenBLAS (`ek_matmul_f32`).
+extension Tensor {
+    /// `a @ b`: `[..., n, k] @ [k, m] -> [..., n, m]`, or batched `[B, n, k] @ [B, k, m]`.
+    public static func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.dtype == .float32 && b.dtype == .float32, "matmul: needs float tensors")
+        precondition(a.rank >= 1 && b.rank >= 1, "matmul: scalars have no matrix product")
+        if a.rank == 3 && b.rank == 3 {
+            precondition(a.shape[0] == b.shape[0], "matmul: batch sizes \(a.shape[0]) and \(b.shape[0]) differ")
+            return stack((0..<a.shape[0]).map { matmul(a[$0], b[$0]) })
+        }
+        precondition(b.rank == 2, "matmul: right operand of shape \(b.shape) must be 2-D (or both 3-D)")
+        let k = a.shape.last!, m = b.shape[1]
+        precondition(b.shape[0] == k, "matmul: shapes \(a.shape) and \(b.shape) do not chain (\(k) vs \(b.shape[0]))")
+        let n = a.count / Swift.max(k, 1)
+        let out = Tensor(shape: Array(a.shape.dropLast()) + [m], floats: product(n, m, k, a.floats, false, b.floats, false))
+        return out.recorded("MmBackward", [a, b]) { g in
+            let ga = a.requiresGrad ? Tensor(shape: a.shape, floats: product(n, k, m, g.floats, false, b.floats, true)) : nil
+            let gb = b.requiresGrad ? Tensor(shape: b.shape, floats: product(k, m, n, a.floats, true, g.floats, false)) : nil
+            return [ga.map { .dense($0) }, gb.map { .dense($0) }]
+        }
+    }
+
+    /// C = op(A) op(B) for row-major A (m x k or k x m) and B (k x n or n x k).
+    static func product(_ m: Int, _ n: Int, _ k: Int, _ a: [Float], _ transA: Bool, _ b: [Float], _ transB: Bool) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        mustSucceed(ek_matmul_f32(Int64(m), Int64(n), Int64(k), a, transA ? 1 : 0, b, transB ? 1 : 0, 1, 0, &c))
+        return c
+    }
+}

@@ -1,0 +1,133 @@
+/// Shape operations: views of the same elements in another shape, joins and selections.
+/// Each is differentiable; index tensors pass through without gradients.
+extension Tensor {
+    /// A copy with another dtype's storage kept: used by shape ops that only move elements.
+    private func gathered(_ newShape: [Int], _ offsets: [Int]) -> Tensor {
+        dtype == .float32 ? Tensor(shape: newShape, floats: offsets.map { floats[$0] })
+                          : Tensor(shape: newShape, ints: offsets.map { ints[$0] })
+    }
+
+    /// The same elements in `shape` (one dimension may be -1: inferred), like PyTorch's `reshape`.
+    public func reshape(_ newShape: [Int]) -> Tensor {
+        var resolved = newShape
+        if let hole = newShape.firstIndex(of: -1) {
+            let known = newShape.enumerated().filter { $0.offset != hole }.map(\.element).reduce(1, *)
+            precondition(known > 0 && count % known == 0, "reshape: cannot reshape \(shape) to \(newShape)")
+            resolved[hole] = count / known
+        }
+        precondition(resolved.reduce(1, *) == count, "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        let old = shape
+        let out = dtype == .float32 ? Tensor(shape: resolved, floats: floats) : Tensor(shape: resolved, ints: ints)
+        return out.recorded("ViewBackward", [self]) { g in [.dense(g.reshape(old))] }
+    }
+
+    /// PyTorch's `view`: the same as `reshape` here (storage is always contiguous).
+    public func view(_ newShape: [Int]) -> Tensor { reshape(newShape) }
+
+    /// Inserts a dimension of size 1 at `dim` (negative counts from the end of the result).
+    public func unsqueeze(_ dim: Int) -> Tensor {
+        let d = normalizedDim(dim, op: "unsqueeze", rank: rank + 1)
+        var s = shape
+        s.insert(1, at: d)
+        return reshape(s)
+    }
+
+    /// Removes dimension `dim` if it has size 1, or every size-1 dimension when `dim` is nil.
+    public func squeeze(_ dim: Int? = nil) -> Tensor {
+        guard let dim else { return reshape(shape.filter { $0 != 1 }) }
+        let d = normalizedDim(dim, op: "squeeze")
+        guard shape[d] == 1 else { return self }
+        var s = shape
+        s.remove(at: d)
+        return reshape(s)
+    }
+
+    /// The dimensions reordered: dimension `i` of the result is dimension `order[i]` of `self`.
+    public func permute(_ order: [Int]) -> Tensor {
+        let dims = order.map { normalizedDim($0, op: "permute") }
+        precondition(Set(dims).count == rank && dims.count == rank, "permute: \(order) is not a permutation of \(rank) dimensions")
+        let newShape = dims.map { shape[$0] }
+        var strides = [Int](repeating: 1, count: rank)
+        for d in stride(from: rank - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * shape[d + 1] }
+        let permutedStrides = dims.map { strides[$0] }
+        var offsets = [Int](repeating: 0, count: count), index = [Int](repeating: 0, count: rank), offset = 0
+        for i in 0..<count {
+            offsets[i] = offset
+            var d = rank - 1
+            while d >= 0 {
+                index[d] += 1
+                offset += permutedStrides[d]
+                if index[d] < newShape[d] { break }
+                offset -= permutedStrides[d] * index[d]
+                index[d] = 0
+                d -= 1
+            }
+        }
+        var inverse = [Int](repeating: 0, count: rank)
+        for (i, d) in dims.enumerated() { inverse[d] = i }
+        return gathered(newShape, offsets).recorded("PermuteBackward", [self]) { g in [.dense(g.permute(inverse))] }
+    }
+
+    /// Swaps two dimensions (PyTorch's `transpose`).
+    public func transpose(_ a: Int, _ b: Int) -> Tensor {
+        var order = Array(0..<rank)
+        order.swapAt(normalizedDim(a, op: "transpose"), normalizedDim(b, op: "transpose"))
+        return permute(order)
+    }
+
+    /// Joins tensors along `dim`; all other dimensions must agree (PyTorch's `torch.cat`).
+    public static func cat(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
+        precondition(!tensors.isEmpty, "cat: no tensors")
+        let first = tensors[0], d = first.normalizedDim(dim, op: "cat")
+        for t in tensors {
+            precondition(t.dtype == first.dtype && t.rank == first.rank &&
+                         t.shape.enumerated().allSatisfy { $0.offset == d || $0.element == first.shape[$0.offset] },
+                         "cat: shapes \(tensors.map(\.shape)) differ outside dimension \(dim)")
+        }
+        let outer = first.shape[..<d].reduce(1, *)
+        let widths = tensors.map { $0.shape[d...].reduce(1, *) }
+        var shape = first.shape
+        shape[d] = tensors.map { $0.shape[d] }.reduce(0, +)
+        let out: Tensor
+        if first.dtype == .float32 {
+            var values: [Float] = []
+            values.reserveCapacity(shape.reduce(1, *))
+            for o in 0..<outer { for (t, w) in zip(tensors, widths) { values += t.floats[(o * w)..<((o + 1) * w)] } }
+            out = Tensor(shape: shape, floats: values)
+        } else {
+            var values: [Int64] = []
+            for o in 0..<outer { for (t, w) in zip(tensors, widths) { values += t.ints[(o * w)..<((o + 1) * w)] } }
+            out = Tensor(shape: shape, ints: values)
+        }
+        return out.recorded("CatBackward", tensors) { g in
+            let total = widths.reduce(0, +)
+            var start = 0
+            return zip(tensors, widths).map { t, w in
+                defer { start += w }
+                var part: [Float] = []
+                part.reserveCapacity(outer * w)
+                for o in 0..<outer { part += g.floats[(o * total + start)..<(o * total + start + w)] }
+                return .dense(Tensor(shape: t.shape, floats: part))
+            }
+        }
+    }
+
+    /// Stacks tensors of one shape along a new dimension `dim` (PyTorch's `torch.stack`).
+    public static func stack(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
+        precondition(!tensors.isEmpty, "stack: no tensors")
+        return cat(tensors.map { $0.unsqueeze(dim) }, dim: dim)
+    }
+
+    /// Row `i` along the first dimension (negative counts from the end), PyTorch's `x[i]`.
+    public subscript(_ i: Int) -> Tensor {
+        precondition(rank >= 1, "subscript: a scalar has no rows")
+        let n = shape[0], row = i < 0 ? i + n : i
+        precondition(row >= 0 && row < n, "subscript: index \(i) is out of range for dimension of size \(n)")
+        let width = shape.dropFirst().reduce(1, *), rowShape = Array(shape.dropFirst()), full = shape
+        return gathered(rowShape, Array((row * width)..<((row + 1) * width))).recorded("SelectBackward", [self]) { g in
+            var values = [Float](repeating: 0, count: full.reduce(1, *))
+            values.replaceSubrange((row * width)..<((row + 1) * width), with: g.floats)
+            return [.dense(Tensor(shape: full, floats: values))]
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import CKernels
+
+/// The element type of a tensor: 32-bit floats for values, 64-bit integers for indices and labels.
+public enum DType: Sendable, Equatable {
+    case float32
+    case int64
+}
+
+/// An n-dimensional array of `Float` values or `Int64` indices, with a shape and, for float tensors,
+/// a place in the autograd graph.
+///
+/// Tensors are reference types, as in PyTorch: a module's parameter and the optimizer that updates
+/// it share one tensor. Elements are stored contiguously in row-major order.
+///
+/// ```swift
+/// let x = Tensor([[1, 2, 3], [4, 5, 6]])          // float32, shape [2, 3]
+/// let i = Tensor(indices: [0, 4, 5])               // int64, shape [3]
+/// ```
+public final class Tensor {
+    /// The size of each dimension.
+    public internal(set) var shape: [Int]
+    /// The element type.
+    public let dtype: DType
+    /// Float elements (empty for int64 tensors).
+    var floats: [Float]
+    /// Integer elements (empty for float tensors).
+    var ints: [Int64]
+
+    /// Whether autograd records operations on this tensor and computes its gradient.
+    public var requiresGrad: Bool {
+        didSet { precondition(!requiresGrad || dtype == .float32, "requiresGrad: only float tensors have gradients") }
+    }
+    /// The accumulated gradient of a leaf tensor after `backward()`; dense or sparse.
+    public var grad: Gradient?
+    /// The operation that produced this tensor (nil for leaves and tensors made without gradients).
+    var gradNode: GradNode?
+
+    init(shape: [Int], floats: [Float]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        precondition(shape.reduce(1, *) == floats.count, "Tensor: shape \(shape) needs \(shape.reduce(1, *)) elements, got \(floats.count)")
+        self.shape = shape
+        self.dtype = .float32
+        self.floats = floats
+        self.ints = []
+        self.requiresGrad = false
+    }
+
+    init(shape: [Int], ints: [Int64]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        precondition(shape.reduce(1, *) == ints.count, "Tensor: shape \(shape) needs \(shape.reduce(1, *)) elements, got \(ints.count)")
+        self.shape = shape
+        self.dtype = .int64
+        self.floats = []
+        self.ints = ints
+        self.requiresGrad = false
+    }
+
+    /// A float tensor of `shape` holding `values` in row-major order.
+    public convenience init(shape: [Int], values: [Float]) { self.init(shape: shape, floats: values) }
+
+    /// An index tensor of `shape` holding `values` in row-major order.
+    public convenience init(shape: [Int], indices: [Int64]) { self.init(shape: shape, ints: indices) }
+
+    /// The number of dimensions.
+    public var rank: Int { shape.count }
+    /// The number of elements.
+    public var count: Int { shape.reduce(1, *) }
+
+    /// The size of dimension `dim` (negative counts from the end), like PyTorch's `size(dim)`.
+    public func size(_ dim: Int) -> Int { shape[normalizedDim(dim, op: "size")] }
+
+    /// The float elements in row-major order.
+    public var scalars: [Float] {
+        precondition(dtype == .float32, "scalars: an int64 tensor has `indices`")
+        return floats
+    }
+
+    /// The integer elements in row-major order.
+    public var indices: [Int64] {
+        precondition(dtype == .int64, "indices: a float32 tensor has `scalars`")
+        return ints
+    }
+
+    /// The single element of a one-element float tensor.
+    public var item: Float {
+        precondition(count == 1 && dtype == .float32, "item: needs one float element, shape is \(shape)")
+        return floats[0]
+    }
+
+    /// A tensor with the same elements and no place in the graph.
+    public func detach() -> Tensor {
+        dtype == .float32 ? Tensor(shape: shape, floats: floats) : Tensor(shape: shape, ints: ints)
+    }
+
+    /// `dim` in `0..<rank` (negative counts from the end), or a precondition failure naming `op`.
+    func normalizedDim(_ dim: Int, op: String, rank: Int? = nil) -> Int {
+        let r = rank ?? self.rank
+        let d = dim < 0 ? dim + r : dim
+        precondition(d >= 0 && d < r, "\(op): dimension \(dim) is out of range for a tensor of shape \(shape)")
+        return d
+    }
+}
