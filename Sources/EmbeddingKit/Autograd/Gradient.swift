@@ -120,7 +120,7 @@ public struct SparseGradient: CustomStringConvertible {
     public var description: String {
         let indices = Tensor(shape: [1, nnz], ints: rows.ints)
         let pad = String(repeating: " ", count: 7)
-        return "tensor(indices=\(indices.formatted(indent: 15)),\n\(pad)values=\(values.formatted(indent: 14)),\n"
+        return "tensor(indices=tensor(\(indices.formatted(indent: 22))),\n\(pad)values=tensor(\(values.formatted(indent: 21))),\n"
             + "\(pad)size=(\(shape.map(String.init).joined(separator: ", "))), nnz=\(nnz), layout=torch.sparse_coo)"
     }
 }

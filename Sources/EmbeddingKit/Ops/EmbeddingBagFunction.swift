@@ -35,10 +35,6 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
     let padding = try resolvedPadding(paddingIndex, count: count, op: "embedding_bag")
     let kernelMode = ek_bag_mode(UInt32(mode.rawValue))
     let offsetValues = offsets?.ints, weights = perSampleWeights?.floats, numWeights = Int64(perSampleWeights?.count ?? 0)
-    if let maxNorm {
-        try checkKernel(ek_embedding_renorm_f32_i64(Int64(count), Int64(dim), Int64(n), input.ints, Double(maxNorm),
-                                                    Double(normType), &weight.floats))
-    }
     var out = [Float](repeating: 0, count: bags * dim)
     var maxIndices = [Int64](repeating: -1, count: mode == .max ? bags * dim : 0)
     func forward(_ argmax: UnsafeMutablePointer<Int64>?) -> ek_status {
@@ -50,7 +46,15 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
             }
         }
     }
-    try checkKernel(mode == .max ? maxIndices.withUnsafeMutableBufferPointer { forward($0.baseAddress) } : forward(nil))
+    let run = { mode == .max ? maxIndices.withUnsafeMutableBufferPointer { forward($0.baseAddress) } : forward(nil) }
+    try checkKernel(run())
+    if let maxNorm {
+        // The forward above validated the whole call (it writes only `out`), so the table is
+        // renormalised only for a valid call; then the bags are reduced again over the new rows.
+        try checkKernel(ek_embedding_renorm_f32_i64(Int64(count), Int64(dim), Int64(n), input.ints, Double(maxNorm),
+                                                    Double(normType), &weight.floats))
+        mustSucceed(run())
+    }
     let indices = input.ints, table = weight
     let inputs = [weight] + (perSampleWeights.map { [$0] } ?? [])
     return Tensor(shape: [bags, dim], floats: out).recorded("EmbeddingBagBackward", inputs) { g in
