@@ -135,3 +135,40 @@ struct SeedTests {
         }
     }
 }
+
+@Suite("Choosing rows after the forward pass (seed 000's question)")
+struct RowSelectionTests {
+    /// The seed's model without the transformer: embed 3 words, predict the 4th.
+    func run(sparse: Bool) throws {
+        manualSeed(11)
+        let embed = Embedding(count: 10, dimension: 4, sparse: sparse)
+        let head = Linear(12, 10)
+        let optimizer = SGD(embed.parameters() + head.parameters(), learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+        let input = Tensor(indices: [[0, 1, 2], [0, 4, 5]]), target = Tensor(indices: [3, 6])
+        for step in 0..<3 {
+            optimizer.zeroGrad()
+            let logits = head(try embed(input).reshape([2, 12]))
+            try crossEntropy(logits, target).backward()
+            // after seeing the prediction: a wrong first sentence lets only "ate"/"an" learn, else only "went"/"to"
+            let allowed = logits.argmax(dim: 1).indices[0] == 3 ? [4, 5] : [1, 2]
+            let before = embed.weight.scalars
+            embed.weight.restrictGradient(toRows: allowed)
+            optimizer.step()
+            for row in 0..<10 {
+                let changed = embed.weight.scalars[(row * 4)..<(row * 4 + 4)] != before[(row * 4)..<(row * 4 + 4)]
+                #expect(changed == allowed.contains(row), "step \(step), sparse \(sparse), row \(row)")
+            }
+        }
+    }
+
+    @Test func sparseGradients() throws { try run(sparse: true) }
+    @Test func denseGradientsWithWeightDecayAndMomentum() throws { try run(sparse: false) }
+
+    @Test func excludingRows() throws {
+        let w = Tensor.ones([4, 2])
+        w.requiresGrad = true
+        (w * w).sum().backward()
+        w.restrictGradient(excludingRows: [0, 3])
+        #expect(w.grad!.sparse!.rows.indices == [1, 2])
+    }
+}
