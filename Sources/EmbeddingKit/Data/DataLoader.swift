@@ -1,0 +1,56 @@
+/// Samples stored as tensors that share their first dimension, PyTorch's `TensorDataset`:
+/// sample `i` is row `i` of each tensor.
+public struct TensorDataset {
+    public let tensors: [Tensor]
+
+    public init(_ tensors: Tensor...) {
+        precondition(!tensors.isEmpty && tensors.allSatisfy { $0.rank >= 1 && $0.shape[0] == tensors[0].shape[0] },
+                     "TensorDataset: tensors must share their first dimension, got \(tensors.map(\.shape))")
+        self.tensors = tensors
+    }
+
+    /// The number of samples.
+    public var count: Int { tensors[0].shape[0] }
+
+    /// Sample `i`: row `i` of every tensor.
+    public subscript(_ i: Int) -> [Tensor] { tensors.map { t in withoutGradients { t[i] } } }
+}
+
+/// Batches of a `TensorDataset`, PyTorch's `DataLoader`: each batch stacks `batchSize` samples per
+/// tensor (the last one smaller unless `dropLast`); `shuffle` permutes the samples each epoch with
+/// `generator`, reproducibly.
+public struct DataLoader: Sequence {
+    public let dataset: TensorDataset
+    public let batchSize: Int
+    public let shuffle: Bool
+    public let dropLast: Bool
+    let generator: Generator
+
+    public init(_ dataset: TensorDataset, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false,
+                generator: Generator = .default) {
+        precondition(batchSize >= 1, "DataLoader: batchSize \(batchSize) must be positive")
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.generator = generator
+    }
+
+    /// The number of batches per epoch.
+    public var count: Int { dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize }
+
+    public func makeIterator() -> AnyIterator<[Tensor]> {
+        var order = Array(0..<dataset.count)
+        if shuffle { generator.draw { order.shuffle(using: &$0) } }
+        var start = 0
+        let batches = count
+        var produced = 0
+        return AnyIterator {
+            guard produced < batches else { return nil }
+            let rows = Array(order[start..<Swift.min(start + batchSize, order.count)])
+            start += batchSize
+            produced += 1
+            return dataset.tensors.map { t in withoutGradients { Tensor.stack(rows.map { t[$0] }) } }
+        }
+    }
+}
