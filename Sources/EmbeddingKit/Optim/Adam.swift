@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 
 /// Adam and AdamW (decoupled weight decay), PyTorch's `optim.Adam` / `optim.AdamW`, for dense and
 /// sparse gradients. With a sparse gradient the update is lazy: only the rows present — their weights,
@@ -81,5 +82,3 @@ public func SparseAdam(_ parameters: [Tensor], learningRate: Float = 1e-3, betas
                        epsilon: Float = 1e-8) -> Adam {
     Adam(parameters, learningRate, betas, epsilon, 0, false, true)
 }
-
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Element-wise arithmetic with broadcasting, differentiable.
 extension Tensor {
     /// Applies `f` element-wise over the broadcast of `a` and `b` (float tensors).
@@ -82,5 +84,3 @@ extension Tensor {
         shape == other.shape && zip(toFloat().floats, other.toFloat().floats).allSatisfy { abs($0 - $1) <= atol + rtol * abs($1) }
     }
 }
-
-import Foundation
