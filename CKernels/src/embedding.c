@@ -14,6 +14,7 @@ static ek_status check_embedding_args(const char *op, int64_t num_embeddings, in
         (s = eki_check_size(op, "num_indices", num_indices, 0)) ||
         (s = eki_check_bytes(op, "table", num_embeddings, dim, sizeof(float))) ||
         (s = eki_check_bytes(op, rows_in_name, num_indices, dim, sizeof(float))) ||
+        (s = eki_check_bytes(op, "indices", num_indices, 1, sizeof(int64_t))) ||
         (s = eki_check_ptr(op, "indices", indices.data, num_indices)) ||
         (table_name && (s = eki_check_ptr(op, table_name, table, num_embeddings * dim))) ||
         (s = eki_check_ptr(op, rows_in_name, rows_in, num_indices * dim)))

@@ -298,8 +298,8 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
     ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
                                  include_last_offset, weights, mode, padding_idx, &c);
     if (s || (s = check_backward(op, &c, scale_grad_by_freq, max_indices, grad_out)) ||
-        (s = eki_check_ptr(op, "out_rows", out_rows, n)) || (s = eki_check_ptr(op, "out_values", out_values, n * dim)) ||
-        (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)))
+        (s = eki_check_bytes(op, "out_values", n, dim, sizeof(float))) || (s = eki_check_ptr(op, "out_rows", out_rows, n)) ||
+        (s = eki_check_ptr(op, "out_values", out_values, n * dim)) || (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)))
         return s;
     if ((s = make_plan(op, &c, scale_grad_by_freq, 0, &p))) return s;
 

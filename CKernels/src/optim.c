@@ -11,6 +11,7 @@ static ek_status check_update(const char *op, int64_t num_rows, int64_t dim, int
     ek_status s;
     if ((s = eki_check_size(op, "num_rows", num_rows, 0)) || (s = eki_check_size(op, "dim", dim, 1)) ||
         (s = eki_check_size(op, "nnz", nnz, 0)) || (s = eki_check_bytes(op, "weight", num_rows, dim, sizeof(float))) ||
+        (s = eki_check_bytes(op, "values", nnz, dim, sizeof(float))) || (s = eki_check_bytes(op, "rows", nnz, 1, sizeof(int64_t))) ||
         (s = eki_check_ptr(op, "values", values, nnz * dim)) || (s = eki_check_ptr(op, "weight", weight, num_rows * dim)))
         return s;
     if (!rows) {

@@ -9,10 +9,12 @@
 static ek_status check_matrix(const char *op, int64_t rows, int64_t cols, const void *a, const char *a_name,
                               const void *b, const char *b_name, const void *c, const char *c_name) {
     ek_status s;
-    int64_t cells = rows * cols;
     if ((s = eki_check_size(op, "rows", rows, 0)) || (s = eki_check_size(op, "cols", cols, 1)) ||
-        (s = eki_check_bytes(op, a_name, rows, cols, sizeof(float))) || (s = eki_check_ptr(op, a_name, a, cells)) ||
-        (b_name && (s = eki_check_ptr(op, b_name, b, cells))) || (s = eki_check_ptr(op, c_name, c, cells)))
+        (s = eki_check_bytes(op, a_name, rows, cols, sizeof(float))))
+        return s;
+    int64_t cells = rows * cols; /* cannot overflow: checked above */
+    if ((s = eki_check_ptr(op, a_name, a, cells)) || (b_name && (s = eki_check_ptr(op, b_name, b, cells))) ||
+        (s = eki_check_ptr(op, c_name, c, cells)))
         return s;
     return EK_OK;
 }

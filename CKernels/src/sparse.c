@@ -10,7 +10,8 @@ static ek_status check_coo(const char *op, int64_t num_rows, int64_t dim, int64_
     ek_status s;
     if ((s = eki_check_size(op, "num_rows", num_rows, 0)) || (s = eki_check_size(op, "dim", dim, 1)) ||
         (s = eki_check_size(op, "nnz", nnz, 0)) || (s = eki_check_bytes(op, "table", num_rows, dim, sizeof(float))) ||
-        (s = eki_check_bytes(op, "values", nnz, dim, sizeof(float))) || (s = eki_check_ptr(op, "rows", rows, nnz)) ||
+        (s = eki_check_bytes(op, "values", nnz, dim, sizeof(float))) || (s = eki_check_bytes(op, "rows", nnz, 1, sizeof(int64_t))) ||
+        (s = eki_check_ptr(op, "rows", rows, nnz)) ||
         (s = eki_check_ptr(op, "values", values, nnz * dim)))
         return s;
     return eki_check_indices(op, eki_i64(rows), nnz, num_rows, "rows");

@@ -240,3 +240,20 @@ TEST(last_error_is_per_thread_and_status_names_are_total) {
     CHECK(strcmp(ek_status_string((ek_status)99), "EK_ERR_UNKNOWN") == 0);
     CHECK(strcmp(ek_status_string(EK_OK), "EK_OK") == 0);
 }
+
+/* Sizes whose products overflow are rejected before anything multiplies them (found by fuzzing). */
+TEST(overflowing_sizes_are_rejected) {
+    guard buf;
+    arm(&buf);
+    float *f = (float *)buf.bytes;
+    int64_t *i = (int64_t *)buf.bytes, nnz = 0;
+    const int64_t big = INT64_MAX / 3;
+    CHECK_ERROR(ek_embedding_forward_f32_i64(5, 1, big, W, IDX, f), EK_ERR_OVERFLOW, "overflows");
+    CHECK_ERROR(ek_softmax_forward_f32(big, 4, W, f), EK_ERR_OVERFLOW, "softmax: x of");
+    CHECK_ERROR(ek_sgd_update_f32(5, 2, big, NULL, W, 0.1f, 0, 0, 0, 0, f, NULL), EK_ERR_OVERFLOW, "values of");
+    CHECK_ERROR(ek_coo_scatter_add_f32(5, 1, big, i, W, 1.0f, f), EK_ERR_OVERFLOW, "overflows");
+    CHECK_ERROR(ek_embedding_bag_backward_sparse_f32_i64(5, big, 6, 0, 0, IDX, NULL, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 0,
+                                                         NULL, W, i, f, &nnz),
+                EK_ERR_OVERFLOW, "overflows");
+    CHECK(intact(&buf));
+}
