@@ -38,6 +38,7 @@ static ek_status embedding_renorm(int64_t num_embeddings, int64_t dim, int64_t n
     if ((s = eki_check_size(op, "num_embeddings", num_embeddings, 0)) || (s = eki_check_size(op, "dim", dim, 1)) ||
         (s = eki_check_size(op, "num_indices", n, 0)) ||
         (s = eki_check_bytes(op, "weight", num_embeddings, dim, sizeof(float))) ||
+        (s = eki_check_bytes(op, "indices", n, 1, sizeof(int64_t))) ||
         (s = eki_check_ptr(op, "indices", indices.data, n)) ||
         (s = eki_check_ptr(op, "weight", weight, num_embeddings * dim)))
         return s;

@@ -90,6 +90,7 @@ static ek_status cross_entropy(int64_t rows, int64_t classes, const float *logit
     ek_status s;
     if ((s = eki_check_size(op, "rows", rows, 0)) || (s = eki_check_size(op, "classes", classes, 1)) ||
         (s = eki_check_bytes(op, "logits", rows, classes, sizeof(float))) ||
+        (s = eki_check_bytes(op, "targets", rows, 1, sizeof(int64_t))) ||
         (s = eki_check_ptr(op, "logits", logits, rows * classes)) || (s = eki_check_ptr(op, "targets", targets.data, rows)))
         return s;
     if (reduction != EK_REDUCTION_NONE && reduction != EK_REDUCTION_MEAN && reduction != EK_REDUCTION_SUM)

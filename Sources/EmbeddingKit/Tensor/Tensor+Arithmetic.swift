@@ -58,7 +58,10 @@ extension Tensor {
     /// Element-wise square root.
     public func sqrt() -> Tensor {
         let y = map { $0.squareRoot() }
-        return y.recorded("SqrtBackward", [self]) { g in [.dense(Tensor.zipBroadcast(g, y, op: "sqrt") { $0 / (2 * $1) })] }
+        let roots = y.floats // the values, not the tensor: the tensor owns this closure (no cycle)
+        return y.recorded("SqrtBackward", [self]) { g in
+            [.dense(Tensor(shape: g.shape, floats: zip(g.floats, roots).map { $0 / (2 * $1) }))]
+        }
     }
 
     /// Element-wise power with a constant exponent.
