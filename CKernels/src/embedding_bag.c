@@ -18,6 +18,8 @@ typedef struct {
     int64_t pad; /* resolved padding row, -1 for none */
 } bag_call;
 
+/* Sizes and byte counts first (every array the bag kernels may touch, outputs included), then
+ * options, then the contents of offsets and indices: nothing is read before its size is known good. */
 static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags,
                                 int64_t num_weights, eki_index indices, eki_index offsets, int32_t include_last_offset,
                                 const float *weights, ek_bag_mode mode, int64_t padding_idx, bag_call *c) {
@@ -26,7 +28,10 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
         (s = eki_check_size(op, "num_indices", n, 0)) || (s = eki_check_size(op, "num_bags", num_bags, 0)) ||
         (s = eki_check_bytes(op, "weight", num_embeddings, dim, sizeof(float))) ||
         (s = eki_check_bytes(op, "out", num_bags, dim, sizeof(float))) ||
-        (s = eki_check_bytes(op, "indices", n, 1, sizeof(int64_t))))
+        (s = eki_check_bytes(op, "max_indices", num_bags, dim, sizeof(int64_t))) ||
+        (s = eki_check_bytes(op, "offsets", num_bags, 1, sizeof(int64_t))) ||
+        (s = eki_check_bytes(op, "indices", n, 1, sizeof(int64_t))) ||
+        (s = eki_check_bytes(op, "out_values", n, dim, sizeof(float))))
         return s;
     if (mode != EK_BAG_SUM && mode != EK_BAG_MEAN && mode != EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: mode=%d is not sum (0), mean (1) or max (2)", op, (int)mode);
@@ -298,8 +303,8 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
     ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
                                  include_last_offset, weights, mode, padding_idx, &c);
     if (s || (s = check_backward(op, &c, scale_grad_by_freq, max_indices, grad_out)) ||
-        (s = eki_check_bytes(op, "out_values", n, dim, sizeof(float))) || (s = eki_check_ptr(op, "out_rows", out_rows, n)) ||
-        (s = eki_check_ptr(op, "out_values", out_values, n * dim)) || (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)))
+        (s = eki_check_ptr(op, "out_rows", out_rows, n)) || (s = eki_check_ptr(op, "out_values", out_values, n * dim)) ||
+        (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)))
         return s;
     if ((s = make_plan(op, &c, scale_grad_by_freq, 0, &p))) return s;
 
