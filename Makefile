@@ -204,12 +204,206 @@ demo: deps lib
 	    -L$(LIBOUT) -lembeddingkit -Wl,-rpath,'$$ORIGIN/../lib'
 	$(BUILD)/examples/lookup
 
-# ---- not yet implemented ---------------------------------------------------------------------------
-bench:
-	@echo "make bench: not yet implemented (issue 4)" >&2; exit 1
+# ---- benchmarks (issue 4) --------------------------------------------------------------------------
+# `make bench-peers` creates .venv (ignored by git) with PyTorch and numpy; `make bench` builds the
+# static library and Benchmarks/bench.c (gcc -O3, no -march=native), measures the machine's bandwidth,
+# checks and times every workload of docs/WORKLOADS.md at 1 and 2 threads through the C ABI and, when
+# .venv can import torch, through PyTorch (Benchmarks/peers.py, a co-process, interleaved per
+# workload); prints one table and writes it to Benchmarks/results/bench-<date>.json. See
+# Benchmarks/README.md. BENCH_ARGS passes options (e.g. BENCH_ARGS='--only W2,W4 --seconds 3').
+BENCH_BIN := $(BUILD)/bench/ek_bench
+BENCH_SRCS := $(sort $(wildcard Benchmarks/*.c))
+BENCH_CFLAGS := -std=c11 -O3 -fopenmp -Wall -Wextra -ICKernels/include -ICKernels/src
+BENCH_VENV := .venv
+BENCH_VENV_PYTHON := $(BENCH_VENV)/bin/python
+BENCH_PYTHON ?= python3
+BENCH_PIP_ARGS ?=
+BENCH_ARGS ?=
 
-sanitize fuzz:
-	@echo "make $@: not yet implemented (issue 6)" >&2; exit 1
+.PHONY: bench-peers
+
+bench: $(BENCH_BIN)
+	$(BENCH_BIN) --python $(BENCH_VENV_PYTHON) --peers Benchmarks/peers.py --results Benchmarks/results $(BENCH_ARGS)
+
+$(BENCH_BIN): $(BENCH_SRCS) $(wildcard Benchmarks/*.h) $(STATIC) $(HEADER) CKernels/src/ref.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $(BENCH_SRCS) $(STATIC) $(EK_LIBS)
+
+# Idempotent: does nothing when .venv already imports torch and numpy.
+bench-peers:
+	@if [ -x $(BENCH_VENV_PYTHON) ] && $(BENCH_VENV_PYTHON) -c 'import torch, numpy' 2>/dev/null; then \
+	    echo "bench-peers: $(BENCH_VENV) already has torch $$($(BENCH_VENV_PYTHON) -c 'import torch; print(torch.__version__)')"; \
+	else \
+	    if [ ! -x $(BENCH_VENV_PYTHON) ]; then echo "$(BENCH_PYTHON) -m venv $(BENCH_VENV)"; $(BENCH_PYTHON) -m venv $(BENCH_VENV) || exit 1; fi; \
+	    echo "$(BENCH_VENV_PYTHON) -m pip install $(BENCH_PIP_ARGS) torch numpy"; \
+	    $(BENCH_VENV_PYTHON) -m pip install $(BENCH_PIP_ARGS) torch numpy; \
+	fi
+
+# ---- sanitizers and fuzzing (issue 6) --------------------------------------------------------------
+# make sanitize-c  the C library sources and every Tests/c/*.c built with $(SAN_CC) (gcc) and
+#                  -fsanitize=address,undefined -fno-sanitize-recover=all -g -O1 into build/sanitize/,
+#                  the runner run with leak detection: any ASan / UBSan / LSan report fails it.
+# make tsan-c      the same tests under ThreadSanitizer: the Swift toolchain's clang, LLVM's libomp and
+#                  its Archer tool, which tells TSan about OpenMP's barriers (libgomp cannot; see
+#                  Tests/fuzz/README.md).
+# make sanitize    sanitize-c, tsan-c, and the Swift tests under ASan (swift test --sanitize=address) and
+#                  with UBSan in the C target (scratch paths .build-asan and .build-ubsan).
+# make fuzz        builds the libFuzzer harnesses Tests/fuzz/fuzz_*.c (clang -fsanitize=fuzzer,address,
+#                  undefined) and runs each for FUZZ_SECONDS (default 60) from its committed seed corpus
+#                  Tests/fuzz/corpus/<harness>/; what the fuzzer generates goes to build/fuzz/ only.
+# make fuzz-ci     the same, FUZZ_CI_SECONDS (20) each: what CI runs.
+SAN_CC ?= $(CC)
+SAN_DIR := $(BUILD)/sanitize
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1
+SAN_OBJS := $(patsubst CKernels/src/%.c,$(SAN_DIR)/obj/%.o,$(SRCS))
+SAN_TEST_BIN := $(SAN_DIR)/ek_tests
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# The Swift toolchain's clang ships the sanitizer runtimes and libFuzzer; it also builds the TSan run.
+SWIFT_BIN_DIR := $(patsubst %/,%,$(dir $(realpath $(SWIFT))))
+TOOLCHAIN_CLANG := $(SWIFT_BIN_DIR)/clang
+TSAN_CC ?= $(TOOLCHAIN_CLANG)
+TSAN_DIR := $(BUILD)/tsan
+TSAN_TEST_BIN := $(TSAN_DIR)/ek_tests
+# Debian's libomp-dev (LLVM 14): the OpenMP runtime and the Archer OMPT tool for TSan.
+OMP_LIBDIR ?= $(patsubst %/,%,$(dir $(firstword $(wildcard /usr/lib/llvm-*/lib/libarcher.so))))
+# The toolchain's static TSan runtime intercepts libdispatch: link the toolchain's copy.
+SWIFT_RUNTIME_DIR := $(SWIFT_BIN_DIR)/../lib/swift/linux
+
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_SRCS := $(sort $(wildcard Tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(patsubst Tests/fuzz/%.c,%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+FUZZ_CI_SECONDS ?= 20
+FUZZ_CC_CANDIDATES := $(TOOLCHAIN_CLANG) clang-14 clang
+FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Wno-unknown-pragmas -ICKernels/include -ICKernels/src \
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_OBJS := $(patsubst CKernels/src/%.c,$(FUZZ_DIR)/obj/%.o,$(SRCS))
+FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/bin/%,$(FUZZ_NAMES))
+FUZZ_OPTIONS := -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_RUN_SECONDS ?= $(FUZZ_SECONDS)
+EK_FUZZ_ALLOW ?=
+
+.PHONY: sanitize-c tsan-c sanitize-swift fuzz-ci fuzz-toolchain fuzz-build fuzz-run
+
+sanitize: sanitize-c tsan-c sanitize-swift
+
+sanitize-c: deps $(SAN_TEST_BIN)
+	env -u OMP_NUM_THREADS $(SAN_ENV) $(SAN_TEST_BIN)
+
+$(SAN_DIR)/obj/%.o: CKernels/src/%.c
+	@mkdir -p $(@D)
+	$(SAN_CC) $(EK_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(SAN_TEST_BIN): $(TEST_SRCS) $(wildcard Tests/c/*.h) $(SAN_OBJS)
+	@mkdir -p $(@D)
+	$(SAN_CC) $(EK_CFLAGS) $(SAN_FLAGS) -ITests/c -DEK_DEFAULT_FIXTURE_DIR=\"$(CURDIR)/Tests/Fixtures\" \
+	    -o $@ $(TEST_SRCS) $(SAN_OBJS) $(EK_LIBS)
+
+-include $(SAN_OBJS:.o=.d)
+
+# TSan with libgomp reports every fork/join as a race (libgomp is not instrumented); LLVM's libomp with
+# OMP_TOOL_LIBRARIES=libarcher.so gives TSan the OpenMP synchronisation, so reports are real races.
+tsan-c: deps
+	@[ -x '$(TSAN_CC)' ] || { echo "tsan-c: $(TSAN_CC) not found (the Swift toolchain's clang)" >&2; exit 1; }
+	@[ -n '$(OMP_LIBDIR)' ] || { echo "tsan-c: libarcher.so not found under /usr/lib/llvm-*/lib (libomp-dev)" >&2; exit 1; }
+	@mkdir -p $(TSAN_DIR)
+	$(TSAN_CC) $(EK_CFLAGS) -fsanitize=thread -g -O1 -ITests/c -DEK_DEFAULT_FIXTURE_DIR=\"$(CURDIR)/Tests/Fixtures\" \
+	    -o $(TSAN_TEST_BIN) $(SRCS) $(TEST_SRCS) -L$(OMP_LIBDIR) -Wl,-rpath,$(OMP_LIBDIR) \
+	    -L$(SWIFT_RUNTIME_DIR) -Wl,-rpath,$(SWIFT_RUNTIME_DIR) -Wl,--no-as-needed -ldispatch -lBlocksRuntime \
+	    -lomp -lopenblas -lm
+	env -u OMP_NUM_THREADS OMP_TOOL_LIBRARIES=$(OMP_LIBDIR)/libarcher.so \
+	    TSAN_OPTIONS=ignore_noninstrumented_modules=1:halt_on_error=1:exitcode=66 $(TSAN_TEST_BIN)
+
+# ASan: XCTest's own harness leaks a few objects at exit (not EmbeddingKit's): suppressed by name only.
+# UBSan: `swift test --sanitize=undefined` is refused on Linux (swiftc: "unsupported option
+# '-sanitize=undefined'"; Swift code has no C-style UB), so the C target is built with clang's
+# -fsanitize=undefined through -Xcc and linked with the toolchain's UBSan runtime.
+SWIFT_CLANG_RT_DIR := $(firstword $(wildcard $(SWIFT_BIN_DIR)/../lib/clang/*/lib/linux))
+SWIFT_UBSAN_FLAGS := -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=all -Xlinker -L$(SWIFT_CLANG_RT_DIR) \
+    -Xlinker -rpath -Xlinker $(SWIFT_CLANG_RT_DIR) -Xlinker -lclang_rt.ubsan_standalone-x86_64
+
+sanitize-swift: check-openmp
+	@failed=""; \
+	echo "==> $(SWIFT) test --sanitize=address --scratch-path .build-asan"; \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/fuzz/lsan-swift.supp:print_suppressions=0 \
+	    $(SWIFT) test --sanitize=address --scratch-path .build-asan || failed="$$failed address"; \
+	echo "==> $(SWIFT) test --scratch-path .build-ubsan $(SWIFT_UBSAN_FLAGS)"; \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(SWIFT) test --scratch-path .build-ubsan $(SWIFT_UBSAN_FLAGS) || failed="$$failed undefined"; \
+	if [ -n "$$failed" ]; then echo "sanitize-swift: FAILED:$$failed" >&2; exit 1; fi
+
+fuzz: deps fuzz-toolchain
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_RUN_SECONDS=$(FUZZ_SECONDS)
+
+fuzz-ci: deps fuzz-toolchain
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_RUN_SECONDS=$(FUZZ_CI_SECONDS)
+
+# Picks the first compiler that links a libFuzzer + ASan + UBSan program (FUZZ_CC on the command line
+# wins); installs Debian's clang-14 and libclang-rt-14-dev when none does. Records it in build/fuzz/cc.
+fuzz-toolchain:
+	@mkdir -p $(FUZZ_DIR); \
+	printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' > $(FUZZ_DIR)/probe.c; \
+	probe() { "$$1" -fsanitize=fuzzer,address,undefined $$2 $(FUZZ_DIR)/probe.c -o $(FUZZ_DIR)/probe >/dev/null 2>&1; }; \
+	pick() { for cc in $(if $(FUZZ_CC),$(FUZZ_CC),$(FUZZ_CC_CANDIDATES)); do \
+	    command -v "$$cc" >/dev/null 2>&1 || continue; \
+	    if probe "$$cc" -fuse-ld=lld; then printf '%s\n%s\n' "$$cc" -fuse-ld=lld; return 0; fi; \
+	    if probe "$$cc" ""; then echo "$$cc"; return 0; fi; \
+	done; return 1; }; \
+	chosen=$$(pick); \
+	if [ -z "$$chosen" ] && [ -z '$(FUZZ_CC)' ] && command -v apt-get >/dev/null 2>&1; then \
+	    sudo=""; if [ "$$(id -u)" -ne 0 ]; then sudo=sudo; fi; \
+	    echo "fuzz: no clang with libFuzzer; installing clang-14 libclang-rt-14-dev"; \
+	    $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends clang-14 libclang-rt-14-dev; \
+	    chosen=$$(pick); \
+	fi; \
+	[ -n "$$chosen" ] || { echo "fuzz: no compiler links -fsanitize=fuzzer,address,undefined (tried: $(if $(FUZZ_CC),$(FUZZ_CC),$(FUZZ_CC_CANDIDATES)))" >&2; exit 1; }; \
+	[ "$$(cat $(FUZZ_DIR)/cc 2>/dev/null)" = "$$chosen" ] || echo "$$chosen" > $(FUZZ_DIR)/cc; \
+	echo "fuzz: compiler" $$chosen
+
+# Internal: the harnesses, with the compiler (line 1) and linker flag (line 2) fuzz-toolchain recorded.
+FUZZ_CC_RECORDED = $(shell sed -n 1p $(FUZZ_DIR)/cc 2>/dev/null)
+FUZZ_LD_RECORDED = $(shell sed -n 2p $(FUZZ_DIR)/cc 2>/dev/null)
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_DIR)/obj/%.o: CKernels/src/%.c $(FUZZ_DIR)/cc
+	@mkdir -p $(@D)
+	$(FUZZ_CC_RECORDED) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/bin/%: Tests/fuzz/%.c Tests/fuzz/fuzz_common.h $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC_RECORDED) $(FUZZ_LD_RECORDED) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) -lopenblas -lm
+
+-include $(FUZZ_OBJS:.o=.d)
+
+# Each harness from build/fuzz/corpus/<h> (where new inputs go) and Tests/fuzz/corpus/<h> (committed
+# seeds, read only); crash files go to build/fuzz/artifacts/. Prints one line per harness; fails if any
+# harness found something (its log: build/fuzz/logs/<h>.log).
+fuzz-run: fuzz-build
+	@failed=""; \
+	mkdir -p $(FUZZ_DIR)/logs $(FUZZ_DIR)/artifacts; \
+	for h in $(FUZZ_NAMES); do \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$h; \
+	    log=$(FUZZ_DIR)/logs/$$h.log; \
+	    echo "==> $$h: $(FUZZ_RUN_SECONDS) s"; \
+	    EK_FUZZ_ALLOW='$(EK_FUZZ_ALLOW)' ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	        $(FUZZ_DIR)/bin/$$h $(FUZZ_OPTIONS) -max_total_time=$(FUZZ_RUN_SECONDS) \
+	        -artifact_prefix=$(FUZZ_DIR)/artifacts/$$h- $(FUZZ_DIR)/corpus/$$h Tests/fuzz/corpus/$$h > $$log 2>&1; \
+	    rc=$$?; \
+	    execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -1); \
+	    cov=$$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' $$log | tail -1); \
+	    if [ $$rc -eq 0 ]; then \
+	        echo "$$h: $${execs:-?} executions, $$cov, nothing found"; \
+	    else \
+	        failed="$$failed $$h"; \
+	        echo "$$h: FAILED after $${execs:-?} executions (exit $$rc); log $$log:" >&2; \
+	        grep -E -A1 '^call:' $$log | head -2 | sed 's/^/    /' >&2; \
+	        grep -E 'SUMMARY|Test unit written' $$log | head -3 | sed 's/^/    /' >&2; \
+	    fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make fuzz: FAILED:$$failed" >&2; exit 1; fi
 
 # Removes build/ (the C library, tests, example). SwiftPM's .build/ is left alone: `swift package clean`.
 clean:
