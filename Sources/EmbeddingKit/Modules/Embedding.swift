@@ -26,11 +26,8 @@ public final class Embedding: Module {
     /// A table of `count` rows of size `dimension`. A negative `paddingIndex` counts from the end.
     public init(count: Int, dimension: Int, paddingIndex: Int? = nil, maxNorm: Float? = nil, normType: Float = 2,
                 scaleGradByFrequency: Bool = false, sparse: Bool = false, generator: Generator = .default) {
-        let table = Tensor.randn([count, dimension], generator: generator)
         self.paddingIndex = Embedding.wrapped(paddingIndex, count: count)
-        if let p = self.paddingIndex { for d in 0..<dimension { table.floats[p * dimension + d] = 0 } }
-        table.requiresGrad = true
-        weight = table
+        weight = Embedding.initialTable(count: count, dimension: dimension, paddingIndex: self.paddingIndex, generator: generator)
         self.maxNorm = maxNorm
         self.normType = normType
         self.scaleGradByFrequency = scaleGradByFrequency
@@ -68,6 +65,14 @@ public final class Embedding: Module {
     public func callAsFunction(_ indices: Tensor) throws(EmbeddingKitError) -> Tensor {
         try embedding(indices, weight, paddingIndex: paddingIndex, maxNorm: maxNorm, normType: normType,
                       scaleGradByFrequency: scaleGradByFrequency, sparse: sparse)
+    }
+
+    /// N(0, 1) rows, the padding row zeroed, requiring a gradient (PyTorch's initialisation).
+    static func initialTable(count: Int, dimension: Int, paddingIndex: Int?, generator: Generator) -> Tensor {
+        let table = Tensor.randn([count, dimension], generator: generator)
+        if let p = paddingIndex { for d in 0..<dimension { table.floats[p * dimension + d] = 0 } }
+        table.requiresGrad = true
+        return table
     }
 
     static func wrapped(_ paddingIndex: Int?, count: Int) -> Int? {

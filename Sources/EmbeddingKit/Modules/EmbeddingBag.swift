@@ -23,11 +23,8 @@ public final class EmbeddingBag: Module {
     public init(count: Int, dimension: Int, mode: EmbeddingBagMode = .mean, paddingIndex: Int? = nil,
                 maxNorm: Float? = nil, normType: Float = 2, scaleGradByFrequency: Bool = false, sparse: Bool = false,
                 includeLastOffset: Bool = false, generator: Generator = .default) {
-        let table = Tensor.randn([count, dimension], generator: generator)
         self.paddingIndex = Embedding.wrapped(paddingIndex, count: count)
-        if let p = self.paddingIndex { for d in 0..<dimension { table.floats[p * dimension + d] = 0 } }
-        table.requiresGrad = true
-        weight = table
+        weight = Embedding.initialTable(count: count, dimension: dimension, paddingIndex: self.paddingIndex, generator: generator)
         self.mode = mode
         self.maxNorm = maxNorm
         self.normType = normType

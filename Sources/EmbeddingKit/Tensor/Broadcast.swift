@@ -19,16 +19,22 @@ enum Broadcast {
             strides[d] = padded[d] == 1 ? 0 : s
             s *= padded[d]
         }
-        let n = out.reduce(1, *)
+        return stridedOffsets(out, strides)
+    }
+
+    /// For each element of `shape` in row-major order, Σ index[d] * strides[d]: where a strided view
+    /// (a broadcast, a permutation) reads it from.
+    static func stridedOffsets(_ shape: [Int], _ strides: [Int]) -> [Int] {
+        let n = shape.reduce(1, *)
         var result = [Int](repeating: 0, count: n)
-        var index = [Int](repeating: 0, count: out.count), offset = 0
+        var index = [Int](repeating: 0, count: shape.count), offset = 0
         for i in 0..<n {
             result[i] = offset
-            var d = out.count - 1
+            var d = shape.count - 1
             while d >= 0 {
                 index[d] += 1
                 offset += strides[d]
-                if index[d] < out[d] { break }
+                if index[d] < shape[d] { break }
                 offset -= strides[d] * index[d]
                 index[d] = 0
                 d -= 1

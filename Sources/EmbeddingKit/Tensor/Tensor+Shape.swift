@@ -49,20 +49,7 @@ extension Tensor {
         let newShape = dims.map { shape[$0] }
         var strides = [Int](repeating: 1, count: rank)
         for d in stride(from: rank - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * shape[d + 1] }
-        let permutedStrides = dims.map { strides[$0] }
-        var offsets = [Int](repeating: 0, count: count), index = [Int](repeating: 0, count: rank), offset = 0
-        for i in 0..<count {
-            offsets[i] = offset
-            var d = rank - 1
-            while d >= 0 {
-                index[d] += 1
-                offset += permutedStrides[d]
-                if index[d] < newShape[d] { break }
-                offset -= permutedStrides[d] * index[d]
-                index[d] = 0
-                d -= 1
-            }
-        }
+        let offsets = Broadcast.stridedOffsets(newShape, dims.map { strides[$0] })
         var inverse = [Int](repeating: 0, count: rank)
         for (i, d) in dims.enumerated() { inverse[d] = i }
         return gathered(newShape, offsets).recorded("PermuteBackward", [self]) { g in [.dense(g.permute(inverse))] }
