@@ -29,7 +29,7 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
         (s = eki_check_bytes(op, "weight", num_embeddings, dim, sizeof(float))) ||
         (s = eki_check_bytes(op, "out", num_bags, dim, sizeof(float))) ||
         (s = eki_check_bytes(op, "max_indices", num_bags, dim, sizeof(int64_t))) ||
-        (s = eki_check_bytes(op, "offsets", num_bags, 1, sizeof(int64_t))) ||
+        (s = eki_check_bytes(op, "offsets", num_bags + (include_last_offset ? 1 : 0), 1, sizeof(int64_t))) ||
         (s = eki_check_bytes(op, "indices", n, 1, sizeof(int64_t))) ||
         (s = eki_check_bytes(op, "out_values", n, dim, sizeof(float))))
         return s;

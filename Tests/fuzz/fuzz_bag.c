@@ -48,7 +48,8 @@ static fz_mask expect_bag_call(const bag_args *a, int w32, const void *p_idx, co
     fz_need_size(&m, a->num, 0), fz_need_size(&m, a->dim, 1), fz_need_size(&m, a->n, 0), fz_need_size(&m, a->B, 0);
     fz_need_bytes(&m, a->num, a->dim, 4), fz_need_bytes(&m, a->B, a->dim, 4);
     fz_need_int_bytes(&m, a->n, 1, esz);
-    if (p_off) fz_need_int_bytes(&m, a->B < INT64_MAX ? a->B + a->ilo : a->B, 1, esz);
+    if (p_off) /* B + include_last_offset entries (finding F5: the kernel counted B) */
+        fz_need_int_bytes(&m, a->B < INT64_MAX && !fz_allowed("bag-offsets-count") ? a->B + a->ilo : a->B, 1, esz);
     if ((unsigned)a->mode > EK_BAG_MAX) m |= FZ_BIT(EK_ERR_INVALID_ARGUMENT);
     if (p_psw && a->mode == EK_BAG_MAX) m |= FZ_BIT(EK_ERR_INVALID_ARGUMENT);
     if (!p_psw && a->num_weights != 0) m |= FZ_BIT(EK_ERR_NULL_POINTER);
