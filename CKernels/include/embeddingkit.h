@@ -13,6 +13,9 @@
  *     group by destination row and add in input order).
  *   - Outputs must not overlap inputs unless a function says otherwise.
  *   - A pointer may be NULL only where its size is 0 or the documentation says "nullable".
+ *   - Domains checked everywhere: dim, cols and classes >= 1; other sizes >= 0; the byte count of
+ *     every array a call may touch must fit in ptrdiff_t (else EK_ERR_OVERFLOW, before any read);
+ *     optimizer lr, momentum, weight_decay, eps >= 0 (Adam: eps > 0, betas in [0, 1)).
  *
  * Pseudocode below uses W for a weight table, N for the number of indices, D for dim, B for bags.
  */
