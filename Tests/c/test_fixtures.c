@@ -269,6 +269,24 @@ static float *copy_f32(const float *v, int64_t n) {
 #define ATOL 1e-5
 #define RTOL 1e-5
 
+/* A COO result (nnz entries of rows and D-wide values) against the fixture's `<prefix>_rows` and
+ * `<prefix>_values`; returns whether nnz matched (the entries were then compared too). */
+static int cmp_coo(fx_ctx *x, const char *prefix, const int64_t *rows, const float *values, int64_t nnz, int64_t D) {
+    char rows_key[64], values_key[64];
+    snprintf(rows_key, sizeof rows_key, "%s_rows", prefix);
+    snprintf(values_key, sizeof values_key, "%s_values", prefix);
+    const fx_field *fr = need(x, rows_key, 'i', -1);
+    if (!fr) return 0;
+    if (nnz != fr->count) {
+        fx_fail(x);
+        CHECK_MSG(0, "%s: %s nnz %lld, want %lld", x->tag, prefix, (long long)nnz, (long long)fr->count);
+        return 0;
+    }
+    cmp_i64(x, rows_key, rows, nnz);
+    cmp_f32(x, values_key, values, nnz * D, ATOL, RTOL);
+    return 1;
+}
+
 /* ------------------------------------------------------------------------------------------------
  * Driver: every case, each index width, 1 and 2 threads
  * ---------------------------------------------------------------------------------------------- */
@@ -373,31 +391,13 @@ static void run_embedding(fx_ctx *x, fx_outs *o) {
     int64_t *nnz = outs_add(o, "sparse nnz", sizeof(int64_t));
     s = x->wide ? ek_embedding_backward_sparse_f32_i64(num, D, N, i64, fg->fv, pad, sgbf, rows, vals, nnz)
                 : ek_embedding_backward_sparse_f32_i32(num, D, N, i32, fg->fv, pad, sgbf, rows, vals, nnz);
-    if (!expect_ok(x, s, "ek_embedding_backward_sparse")) goto done;
-    const fx_field *fr = need(x, "sparse_rows", 'i', -1);
-    if (!fr) goto done;
-    if (*nnz != fr->count) {
-        fx_fail(x);
-        CHECK_MSG(0, "%s: sparse nnz %lld, want %lld", x->tag, (long long)*nnz, (long long)fr->count);
-        goto done;
-    }
-    cmp_i64(x, "sparse_rows", rows, *nnz);
-    cmp_f32(x, "sparse_values", vals, *nnz * D, ATOL, RTOL);
+    if (!expect_ok(x, s, "ek_embedding_backward_sparse") || !cmp_coo(x, "sparse", rows, vals, *nnz, D)) goto done;
 
     int64_t *crows = outs_add(o, "coalesced rows", (size_t)*nnz * sizeof(int64_t));
     float *cvals = outs_add(o, "coalesced values", (size_t)(*nnz * D) * sizeof(float));
     int64_t *cnnz = outs_add(o, "coalesced nnz", sizeof(int64_t));
     s = ek_coo_coalesce_f32(num, D, *nnz, rows, vals, crows, cvals, cnnz);
-    if (expect_ok(x, s, "ek_coo_coalesce_f32")) {
-        const fx_field *fcr = need(x, "coalesced_rows", 'i', -1);
-        if (fcr && *cnnz != fcr->count) {
-            fx_fail(x);
-            CHECK_MSG(0, "%s: coalesced nnz %lld, want %lld", x->tag, (long long)*cnnz, (long long)fcr->count);
-        } else if (fcr) {
-            cmp_i64(x, "coalesced_rows", crows, *cnnz);
-            cmp_f32(x, "coalesced_values", cvals, *cnnz * D, ATOL, RTOL);
-        }
-    }
+    if (expect_ok(x, s, "ek_coo_coalesce_f32")) cmp_coo(x, "coalesced", crows, cvals, *cnnz, D);
     float *tbl = outs_add(o, "scatter-added sparse gradient", (size_t)(num * D) * sizeof(float));
     s = ek_coo_scatter_add_f32(num, D, *nnz, rows, vals, 1.0f, tbl);
     if (expect_ok(x, s, "ek_coo_scatter_add_f32")) cmp_f32(x, "grad_weight", tbl, num * D, ATOL, RTOL);
@@ -475,13 +475,7 @@ static void run_embedding_bag(fx_ctx *x, fx_outs *o) {
                 : ek_embedding_bag_backward_sparse_f32_i32(num, D, N, B, nw, i32, o32, ilo, psw, mode, pad, sgbf, maxi,
                                                            fg->fv, rows, vals, nnz);
     if (expect_ok(x, s, "ek_embedding_bag_backward_sparse")) {
-        const fx_field *fr = need(x, "sparse_rows", 'i', -1);
-        if (fr && *nnz != fr->count) {
-            fx_fail(x);
-            CHECK_MSG(0, "%s: sparse nnz %lld, want %lld", x->tag, (long long)*nnz, (long long)fr->count);
-        } else if (fr) {
-            cmp_i64(x, "sparse_rows", rows, *nnz);
-            cmp_f32(x, "sparse_values", vals, *nnz * D, ATOL, RTOL);
+        if (cmp_coo(x, "sparse", rows, vals, *nnz, D)) {
             float *tbl = outs_add(o, "scatter-added sparse gradient", (size_t)(num * D) * sizeof(float));
             s = ek_coo_scatter_add_f32(num, D, *nnz, rows, vals, 1.0f, tbl);
             if (expect_ok(x, s, "ek_coo_scatter_add_f32")) cmp_f32(x, "grad_weight", tbl, num * D, ATOL, RTOL);

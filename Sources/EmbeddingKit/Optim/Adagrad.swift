@@ -22,11 +22,11 @@ public final class Adagrad: Optimizer {
         steps += 1
         let lr = learningRate / (1 + Float(steps - 1) * learningRateDecay)
         for p in parameters {
-            guard let grad = p.grad, let update = rowUpdate(grad) else { continue }
-            let view = RowView(p), nnz = update.nnz < 0 ? view.rows : update.nnz
+            guard let grad = p.grad else { continue }
+            let u = RowUpdate(grad, of: p)
             let status = sums.withTable(for: p) { sum in
-                withOptionalPointer(update.rows) { rows in
-                    ek_adagrad_update_f32(Int64(view.rows), Int64(view.width), Int64(nnz), rows, update.values, lr, epsilon,
+                u.withRows { rows in
+                    ek_adagrad_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, u.values, lr, epsilon,
                                           weightDecay, &p.floats, &sum)
                 }
             }

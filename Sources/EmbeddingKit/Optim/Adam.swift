@@ -38,12 +38,11 @@ public final class Adam: Optimizer {
         for p in parameters {
             guard var grad = p.grad else { continue }
             if weightDecay != 0 && !decoupledWeightDecay { grad = coupledDecay(grad, p) }
-            guard let update = rowUpdate(grad) else { continue }
-            let view = RowView(p), nnz = update.nnz < 0 ? view.rows : update.nnz
+            let u = RowUpdate(grad, of: p)
             let status = firstMoments.withTable(for: p) { m in
                 secondMoments.withTable(for: p) { v in
-                    withOptionalPointer(update.rows) { rows in
-                        ek_adam_update_f32(Int64(view.rows), Int64(view.width), Int64(nnz), rows, update.values, learningRate,
+                    u.withRows { rows in
+                        ek_adam_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, u.values, learningRate,
                                            beta1, beta2, eps, decoupledWeightDecay ? weightDecay : 0, Int64(stepCount),
                                            &p.floats, &m, &v)
                     }

@@ -12,23 +12,30 @@ extension Optimizer {
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 }
 
-/// A parameter seen as the `[rows, width]` table the row-update kernels take (a vector is one row).
-struct RowView {
-    let rows: Int, width: Int
-    init(_ p: Tensor) {
-        rows = p.rank >= 2 ? p.shape[0] : 1
-        width = p.rank >= 2 ? p.count / Swift.max(p.shape[0], 1) : p.count
-    }
-}
+/// A parameter's gradient as the row-update kernels take it: the parameter seen as a
+/// `[rows, width]` table (a vector is one row), and the rows to update with their values — every row
+/// for a dense gradient (`rows` nil), the coalesced rows for a sparse one.
+struct RowUpdate {
+    let tableRows: Int, width: Int
+    let rows: [Int64]?
+    let values: [Float]
+    /// How many rows the update touches.
+    let count: Int
 
-/// The coalesced rows and values of a gradient for the row kernels: nil rows means every row.
-func rowUpdate(_ grad: Gradient) -> (rows: [Int64]?, values: [Float], nnz: Int)? {
-    switch grad {
-    case .dense(let t): return (nil, t.floats, -1)
-    case .sparse(let s):
-        let c = s.coalesced()
-        return (c.rows.ints, c.values.floats, c.nnz)
+    init(_ grad: Gradient, of p: Tensor) {
+        tableRows = p.rank >= 2 ? p.shape[0] : 1
+        width = p.rank >= 2 ? p.count / Swift.max(p.shape[0], 1) : p.count
+        switch grad {
+        case .dense(let t):
+            (rows, values, count) = (nil, t.floats, tableRows)
+        case .sparse(let s):
+            let c = s.coalesced()
+            (rows, values, count) = (c.rows.ints, c.values.floats, c.nnz)
+        }
     }
+
+    /// Calls `body` with the row list (NULL for every row).
+    func withRows<R>(_ body: (UnsafePointer<Int64>?) -> R) -> R { withOptionalPointer(rows, body) }
 }
 
 /// Per-parameter state tables, created zeroed on first use.

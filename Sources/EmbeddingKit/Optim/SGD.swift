@@ -21,11 +21,11 @@ public final class SGD: Optimizer {
 
     public func step() {
         for p in parameters {
-            guard let grad = p.grad, let update = rowUpdate(grad) else { continue }
-            let view = RowView(p), nnz = update.nnz < 0 ? view.rows : update.nnz
+            guard let grad = p.grad else { continue }
+            let u = RowUpdate(grad, of: p)
             let status = buffers.withTable(for: p) { buffer in
-                withOptionalPointer(update.rows) { rows in
-                    ek_sgd_update_f32(Int64(view.rows), Int64(view.width), Int64(nnz), rows, update.values, learningRate,
+                u.withRows { rows in
+                    ek_sgd_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, u.values, learningRate,
                                       momentum, dampening, weightDecay, nesterov ? 1 : 0, &p.floats, &buffer)
                 }
             }
