@@ -20,6 +20,10 @@ let package = Package(
     name: "EmbeddingKit",
     products: [
         .library(name: "EmbeddingKit", targets: ["EmbeddingKit"]),
+        .executable(name: "embedkit", targets: ["embedkit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // MARK: - Implementation
@@ -41,19 +45,48 @@ let package = Package(
             ]
         ),
 
-        /// The Swift layer: tensors, autograd, modules, optimizers (filled by a later issue).
+        /// The Swift layer: tensors, autograd, modules, optimizers, safetensors checkpoints.
         .target(
             name: "EmbeddingKit",
             dependencies: ["CKernels"],
             path: "Sources/EmbeddingKit"
         ),
 
+        /// CLD3-style language identification built on EmbeddingKit (the `make demo` model).
+        .target(
+            name: "LangID",
+            dependencies: ["EmbeddingKit"],
+            path: "Sources/LangID"
+        ),
+
+        /// The Swift versions of the four seed documents, as library code the CLI and tests share.
+        .target(
+            name: "SeedExamples",
+            dependencies: ["EmbeddingKit"],
+            path: "Sources/SeedExamples"
+        ),
+
+        /// `embedkit`: the command-line tool (seed examples, language identification).
+        .executableTarget(
+            name: "embedkit",
+            dependencies: [
+                "EmbeddingKit", "LangID", "SeedExamples",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/embedkit"
+        ),
+
         // MARK: - Tests
 
         .testTarget(
             name: "EmbeddingKitTests",
-            dependencies: ["EmbeddingKit", "CKernels"],
+            dependencies: ["EmbeddingKit", "CKernels", "SeedExamples"],
             path: "Tests/EmbeddingKitTests"
+        ),
+        .testTarget(
+            name: "LangIDTests",
+            dependencies: ["LangID", "EmbeddingKit"],
+            path: "Tests/LangIDTests"
         ),
     ],
     cLanguageStandard: .c11

@@ -1,0 +1,2 @@
+/// CLD3-style language identification built on EmbeddingKit.
+public enum LangID {}

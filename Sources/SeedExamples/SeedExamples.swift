@@ -1,0 +1,2 @@
+/// The Swift versions of the four seed documents.
+public enum SeedExamples {}

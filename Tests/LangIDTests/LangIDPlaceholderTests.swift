@@ -1,0 +1,3 @@
+import XCTest
+@testable import LangID
+final class LangIDPlaceholderTests: XCTestCase { func testModuleLoads() { XCTAssertNotNil(LangID.self) } }
