@@ -76,6 +76,13 @@ let package = Package(
             path: "Sources/embedkit"
         ),
 
+        /// W5 and W9 of `make bench` written against the public Swift API (Benchmarks/README.md).
+        .executableTarget(
+            name: "ek-swift-bench",
+            dependencies: ["EmbeddingKit"],
+            path: "Benchmarks/swift"
+        ),
+
         // MARK: - Tests
 
         .testTarget(
