@@ -1,9 +1,45 @@
 import ArgumentParser
+import SeedExamples
 
-/// `embedkit examples`: the Swift version of each seed document, printing what the document prints.
+/// `embedkit examples <seed>`: the Swift version of a seed document, printing what the document prints.
+///
+///     embedkit examples seed001
+///     embedkit examples --list
 struct ExamplesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "examples",
-        abstract: "Run the Swift version of a seed document (../shared/seeds)."
+        abstract: "Run the Swift version of a seed document (../shared/seeds).",
+        discussion: "Each seed prints what its PyTorch document prints; random values come from a seeded generator."
     )
+
+    /// The seeds by name.
+    enum Seed: String, CaseIterable, ExpressibleByArgument {
+        case seed000, seed001, seed002, seed003
+
+        /// The Swift version of the document, or nil while it is not written yet.
+        var example: (any SeedExample.Type)? {
+            switch self {
+            case .seed000: return nil   // Seed000 (the Transformer model): replace `nil` with `Seed000.self`
+            case .seed001: return Seed001.self
+            case .seed002: return Seed002.self
+            case .seed003: return Seed003.self
+            }
+        }
+    }
+
+    @Argument(help: "The seed document to run: \(Seed.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var seed: Seed?
+
+    @Flag(name: .long, help: "List the seeds and what each shows.")
+    var list = false
+
+    func run() throws {
+        if list {
+            for s in Seed.allCases { print("\(s.rawValue)  \(s.example?.summary ?? "(not available yet)")") }
+            return
+        }
+        guard let seed else { throw ValidationError("Name a seed (--list shows them).") }
+        guard let example = seed.example else { throw ValidationError("\(seed.rawValue) is not available yet.") }
+        try example.run()
+    }
 }
