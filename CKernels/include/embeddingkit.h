@@ -69,6 +69,20 @@ const char *ek_version_string(void);
 ek_status ek_set_num_threads(int32_t num_threads);
 int32_t ek_get_num_threads(void);
 
+/* Instruction set of the kernels (x86-64), chosen at run time: the best the CPU supports, unless
+ * the environment variable EK_ISA=scalar|avx2|avx512 (read once, at the first kernel call) or
+ * ek_set_isa asks for less. EK_ISA_AVX2 needs AVX2 + FMA; EK_ISA_AVX512 needs AVX-512 F/BW/VL.
+ *   ek_set_isa: an ISA the CPU lacks (or an unknown value) gives EK_ERR_INVALID_ARGUMENT and
+ *   changes nothing. Other CPUs always run EK_ISA_SCALAR.
+ * Results are bit-identical for any thread count under one ISA. Across ISAs, gathers, bag sum /
+ * mean / max and scatters are bit-identical too; softmax, cross-entropy and max_norm may differ in
+ * the last bits (a vectorised exp, sums in another order; Tests/c/test_isa.c states the bounds). */
+typedef enum ek_isa { EK_ISA_SCALAR = 0, EK_ISA_AVX2 = 1, EK_ISA_AVX512 = 2 } ek_isa;
+ek_status ek_set_isa(ek_isa isa);
+ek_isa ek_get_isa(void);
+/* "scalar", "avx2" or "avx512". Never NULL ("unknown" for other values). */
+const char *ek_isa_name(ek_isa isa);
+
 /* Sentinel for "no padding index". Any other negative padding_idx p wraps to num_embeddings + p,
  * as in PyTorch; after wrapping it must lie in [0, num_embeddings). */
 #define EK_NO_PADDING INT64_MIN /* Swift does not import this macro: pass Int64.min */
@@ -354,6 +368,156 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
  * ---------------------------------------------------------------------------------------------- */
 ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t trans_a,
                         const float *b, int32_t trans_b, float alpha, float beta, float *c);
+
+/* ------------------------------------------------------------------------------------------------
+ * 11. Layers: layer norm, activations, dropout. Element-wise functions take n >= 0 elements;
+ *     y may alias x and grad_x may alias grad_y unless noted.
+ *
+ * Layer norm over the last dimension of a rows x cols matrix (PyTorch's F.layer_norm):
+ *   mean_i = Σ_c x[i,c] / cols ;  rstd_i = 1 / sqrt(Σ_c (x[i,c] - mean_i)^2 / cols + eps)
+ *   y[i,c] = (x[i,c] - mean_i) * rstd_i * weight[c] + bias[c]    (weight, bias nullable: 1 and 0)
+ *   mean, rstd (rows each) are saved for the backward; eps > 0, cols >= 1.
+ * Backward, with xhat = (x - mean) * rstd and gw = grad_y * weight:
+ *   grad_x[i,c]     = rstd_i * (gw[i,c] - Σ_k gw[i,k] / cols - xhat[i,c] * Σ_k gw[i,k] xhat[i,k] / cols)
+ *   grad_weight[c] += Σ_i grad_y[i,c] * xhat[i,c]      grad_bias[c] += Σ_i grad_y[i,c]   (both nullable;
+ *   they ACCUMULATE; sums run over i in order, so results do not depend on the thread count)
+ *   grad_x must not alias x.
+ * ---------------------------------------------------------------------------------------------- */
+ek_status ek_layer_norm_forward_f32(int64_t rows, int64_t cols, const float *x, const float *weight,
+                                    const float *bias, double eps, float *y, float *mean, float *rstd);
+ek_status ek_layer_norm_backward_f32(int64_t rows, int64_t cols, const float *x, const float *mean,
+                                     const float *rstd, const float *weight, const float *grad_y,
+                                     float *grad_x, float *grad_weight, float *grad_bias);
+
+/* ReLU: y = max(x, 0) (NaN stays NaN);  backward: grad_x = x > 0 ? grad_y : 0. */
+ek_status ek_relu_forward_f32(int64_t n, const float *x, float *y);
+ek_status ek_relu_backward_f32(int64_t n, const float *x, const float *grad_y, float *grad_x);
+
+/* GELU (PyTorch's F.gelu). approximate = 0: y = x * Φ(x) = x/2 * (1 + erf(x / √2));
+ * approximate = 1 ("tanh"): y = x/2 * (1 + tanh(√(2/π) * (x + 0.044715 x^3))).
+ * Backward: grad_x = grad_y * dy/dx at x. */
+ek_status ek_gelu_forward_f32(int64_t n, const float *x, int32_t approximate, float *y);
+ek_status ek_gelu_backward_f32(int64_t n, const float *x, int32_t approximate, const float *grad_y,
+                               float *grad_x);
+
+/* Dropout with a counter-based generator: element i is kept iff u_i >= p, where u_i in [0, 1) comes
+ * from a hash of (seed, i) alone, so the mask does not depend on the thread count.
+ *   y[i] = keep ? x[i] / (1 - p) : 0 ;  mask[i] = keep (nullable)          0 <= p < 1
+ *   (p == 1 is allowed and zeroes everything, as PyTorch does.)
+ * Backward: grad_x[i] = mask[i] ? grad_y[i] / (1 - p) : 0. */
+ek_status ek_dropout_forward_f32(int64_t n, const float *x, double p, uint64_t seed, float *y, uint8_t *mask);
+ek_status ek_dropout_backward_f32(int64_t n, const uint8_t *mask, double p, const float *grad_y, float *grad_x);
+
+/* ------------------------------------------------------------------------------------------------
+ * 12. Losses, fused with their gradients (same conventions as ek_cross_entropy_*: loss holds rows
+ *     entries for none, one for mean/sum; grad is nullable and is, for none, each entry's gradient of
+ *     its own loss).
+ *
+ * Negative log-likelihood over log-probabilities (rows x classes), PyTorch's F.nll_loss:
+ *   loss_i = valid(i) ? -log_probs[i, t_i] : 0 ;  mean divides by #valid (NaN when none is valid)
+ *   grad[i, c] = valid(i) && c == t_i ? -r : 0      (r as for cross-entropy)
+ * Mean squared error over n elements, PyTorch's F.mse_loss:
+ *   loss_i = (input[i] - target[i])^2 ;  mean divides by n (NaN for n == 0, as PyTorch)
+ *   grad[i] = 2 (input[i] - target[i]) * (mean ? 1/n : 1)
+ * ---------------------------------------------------------------------------------------------- */
+ek_status ek_nll_loss_f32_i64(int64_t rows, int64_t classes, const float *log_probs, const int64_t *targets,
+                              int64_t ignore_index, ek_reduction reduction, float *loss, float *grad);
+ek_status ek_mse_loss_f32(int64_t n, const float *input, const float *target, ek_reduction reduction,
+                          float *loss, float *grad);
+
+/* ------------------------------------------------------------------------------------------------
+ * 11. safetensors: a checkpoint file (the format of Hugging Face's `safetensors`, which
+ *     `safetensors.torch.save_file` writes), parsed from bytes in memory.
+ *
+ * Layout of a file of S bytes:
+ *   bytes [0, 8)        H, a little-endian uint64: the length of the header
+ *   bytes [8, 8 + H)    the header: a UTF-8 JSON object, optionally padded with trailing spaces
+ *                         { "__metadata__": { "key": "value", ... },            (optional)
+ *                           "<name>": { "dtype": "F32", "shape": [2, 3], "data_offsets": [b, e] }, ... }
+ *   bytes [8 + H, S)    the data: tensor t's bytes are [8 + H + b, 8 + H + e), little-endian, row-major
+ *
+ * ek_safetensors_parse(data, size, &st) checks, before returning EK_OK:
+ *   size >= 8; H <= size - 8 and H <= 100,000,000 (a header is never larger);  ........ else SHAPE
+ *   the header is valid UTF-8 JSON (strings with every escape, \u surrogate pairs paired); the top
+ *   level an object; every tensor object has exactly the keys dtype (a known name, below), shape (an
+ *   array of integers >= 0) and data_offsets (two integers b <= e); no key repeats in any object;
+ *   names are unique and not "__metadata__"; "__metadata__" maps strings to strings; no name, key
+ *   or value contains "\u0000" (C strings); nothing but JSON whitespace after the object;  else INVALID_ARGUMENT
+ *   product(shape) * size(dtype) fits in int64 (as do the integers themselves); ........ else OVERFLOW
+ *   e - b == product(shape) * size(dtype) (the empty shape [] is a scalar: 1 element); else SHAPE
+ *   sorted by (b, e), the tensors tile the data exactly: the first starts at 0, each starts where
+ *   the previous ended (no gap, no overlap), the last ends at S - 8 - H;  ................ else SHAPE
+ * and the message names the tensor, the field, the value and, for JSON errors, the byte position:
+ *   "safetensors: tensor \"w\": shape [2, 3] of F32 is 24 bytes but data_offsets [0, 20] hold 20"
+ *
+ * The handle points INTO `data` (no tensor bytes are copied): `data` must outlive it and must not
+ * change while it is used. Tensors are numbered 0..<count in the order of their data (b, then e),
+ * which is also the order safetensors writes; metadata entries in the order of the header.
+ * Tensor bytes are little-endian (as the format says) and need not be aligned: copy them out
+ * (memcpy, or ek_safetensors_copy_* below) rather than casting the pointer.
+ * ---------------------------------------------------------------------------------------------- */
+typedef enum ek_safetensors_dtype {
+    EK_ST_BOOL = 0, EK_ST_U8 = 1, EK_ST_I8 = 2, EK_ST_F8_E5M2 = 3, EK_ST_F8_E4M3 = 4,
+    EK_ST_I16 = 5, EK_ST_U16 = 6, EK_ST_F16 = 7, EK_ST_BF16 = 8,
+    EK_ST_I32 = 9, EK_ST_U32 = 10, EK_ST_F32 = 11,
+    EK_ST_F64 = 12, EK_ST_I64 = 13, EK_ST_U64 = 14
+} ek_safetensors_dtype;
+
+/* The format's name of a dtype ("F32", "BF16", ...), or "?" for a value outside the enum. */
+const char *ek_safetensors_dtype_name(ek_safetensors_dtype dtype);
+/* Bytes per element (1, 2, 4 or 8), or 0 for a value outside the enum. */
+int64_t ek_safetensors_dtype_size(ek_safetensors_dtype dtype);
+
+/* A parsed file (opaque). */
+typedef struct ek_safetensors ek_safetensors;
+
+/* One tensor of a parsed file. Every pointer is owned by the handle (valid until ek_safetensors_free)
+ * or points into the caller's buffer (data). */
+typedef struct ek_safetensors_tensor {
+    const char *name;        /* NUL-terminated UTF-8 */
+    ek_safetensors_dtype dtype;
+    int64_t rank;            /* number of dimensions; 0 for a scalar */
+    const int64_t *shape;    /* rank entries (NULL when rank == 0) */
+    int64_t num_elements;    /* product(shape) */
+    int64_t offset;          /* of the first byte, from the start of the file: 8 + H + b */
+    int64_t num_bytes;       /* e - b == num_elements * ek_safetensors_dtype_size(dtype) */
+    const void *data;        /* the caller's data + offset; unaligned in general */
+} ek_safetensors_tensor;
+
+/* Parses and validates the whole file (above) and allocates a handle into *out.
+ *   data: size bytes (may be NULL when size == 0, which then fails as truncated); out != NULL.
+ * On failure *out is left unchanged and nothing is allocated. EK_ERR_ALLOC if memory runs out. */
+ek_status ek_safetensors_parse(const void *data, int64_t size, ek_safetensors **out);
+
+/* Frees a handle (NULL is allowed and does nothing). The caller's buffer is not touched. */
+void ek_safetensors_free(ek_safetensors *st);
+
+/* The number of tensors (0 for NULL). */
+int64_t ek_safetensors_count(const ek_safetensors *st);
+
+/* Tensor `index` (0 <= index < count, else EK_ERR_INDEX_OUT_OF_RANGE) into *out. */
+ek_status ek_safetensors_get(const ek_safetensors *st, int64_t index, ek_safetensors_tensor *out);
+
+/* The number of the tensor called `name` into *out_index, or -1 when there is none (still EK_OK:
+ * absence is an answer, not an error). */
+ek_status ek_safetensors_find(const ek_safetensors *st, const char *name, int64_t *out_index);
+
+/* The number of "__metadata__" entries (0 for NULL or when the header has none). */
+int64_t ek_safetensors_metadata_count(const ek_safetensors *st);
+
+/* Metadata entry `index` (0 <= index < metadata_count, else EK_ERR_INDEX_OUT_OF_RANGE): NUL-terminated
+ * UTF-8 key and value, owned by the handle. */
+ek_status ek_safetensors_metadata(const ek_safetensors *st, int64_t index, const char **out_key,
+                                  const char **out_value);
+
+/* Copies tensor `index` into `out` (count elements), converting exactly:
+ *   _f32: F32 as is; F16 and BF16 widened (every value, subnormals, Inf and NaN, is exact in float);
+ *         any other dtype is EK_ERR_INVALID_ARGUMENT (F64 would round: convert it yourself).
+ *   _i64: I64 as is; I32, I16, I8, U32, U16, U8 and BOOL widened; U64 values above INT64_MAX are
+ *         EK_ERR_OVERFLOW (naming the position); float dtypes are EK_ERR_INVALID_ARGUMENT.
+ *   count must equal the tensor's num_elements (else EK_ERR_SHAPE). Nothing is written on error. */
+ek_status ek_safetensors_copy_f32(const ek_safetensors *st, int64_t index, int64_t count, float *out);
+ek_status ek_safetensors_copy_i64(const ek_safetensors *st, int64_t index, int64_t count, int64_t *out);
 
 #ifdef __cplusplus
 }

@@ -135,4 +135,49 @@ struct GradientTests {
             try check(psw, f)
         }
     }
+
+    @Test func layersAndLosses() throws {
+        let x = parameter([3, 6], seed: 21), w = parameter([6], seed: 22), b = parameter([6], seed: 23)
+        let p = projection([3, 6])
+        let norm = { (layerNorm(x, normalizedShape: [6], weight: w, bias: b) * p).sum() }
+        try check(x, epsilon: 1e-2, tolerance: 2e-2, norm)
+        try check(w, norm)
+        try check(b, norm)
+        try check(x) { (gelu(x) * p).sum() }
+        try check(x) { (gelu(x, approximate: .tanh) * p).sum() }
+        let target = Tensor(shape: [3], indices: [2, -100, 5])
+        try check(x) { try nllLoss(logSoftmax(x), target) }
+        try check(x) { try nllLoss(x, target, reduction: .sum) }
+        let y = parameter([3, 6], seed: 24)
+        try check(x) { mseLoss(x, y) }
+        try check(y) { (mseLoss(x, y, reduction: .none) * p).sum() }
+    }
+
+    @Test func dropoutUsesItsMaskInBothPasses() throws {
+        let x = parameter([4, 8], seed: 25), p = projection([4, 8])
+        // the same seed gives the same mask, so the loss is a fixed function of x
+        try check(x) { (dropout(x, p: 0.3, generator: Generator(seed: 7)) * p).sum() }
+    }
+
+    @Test func slicingAndBatchedProducts() throws {
+        let a = parameter([2, 3, 4], seed: 26), b = parameter([2, 4, 5], seed: 27), bt = parameter([2, 5, 4], seed: 28)
+        try check(a) { (Tensor.bmm(a, b) * projection([2, 3, 5])).sum() }
+        try check(b) { (Tensor.bmm(a, b) * projection([2, 3, 5])).sum() }
+        try check(bt) { (Tensor.bmm(a, bt, transposeB: true) * projection([2, 3, 5])).sum() }
+        try check(a) { (a.narrow(2, start: 1, length: 2) * projection([2, 3, 2])).sum() + (a.chunk(3, dim: 1)[2] * projection([2, 1, 4])).sum() }
+    }
+
+    @Test func multiheadAttentionAndEncoderLayer() throws {
+        let attention = MultiheadAttention(embedDim: 4, numHeads: 2, generator: Generator(seed: 29))
+        let q = parameter([3, 2, 4], seed: 30), kv = parameter([5, 2, 4], seed: 31)
+        let f = { (attention(q, kv, kv).output * projection([3, 2, 4])).sum() }
+        try check(q, f)
+        try check(kv, f)
+        try check(attention.inProjWeight, f)
+        let layer = TransformerEncoderLayer(dModel: 4, nHead: 2, dimFeedforward: 6, dropout: 0, generator: Generator(seed: 32))
+        let x = parameter([3, 2, 4], seed: 33)
+        let g = { (layer(x) * projection([3, 2, 4])).sum() }
+        try check(x, tolerance: 3e-2, g)
+        try check(layer.linear1.weight, tolerance: 3e-2, g)
+    }
 }

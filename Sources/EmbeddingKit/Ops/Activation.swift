@@ -1,6 +1,33 @@
-/// max(x, 0) element-wise (PyTorch's `relu`).
+import CKernels
+
+/// max(x, 0) element-wise (PyTorch's `relu`); NaN stays NaN.
 public func relu(_ x: Tensor) -> Tensor {
-    x.map { Swift.max($0, 0) }.recorded("ReluBackward", [x]) { g in
-        [.dense(Tensor.zipBroadcast(g, x, op: "relu") { $1 > 0 ? $0 : 0 })]
+    precondition(x.dtype == .float32, "relu: needs a float tensor, got \(x.dtype)")
+    var y = [Float](repeating: 0, count: x.count)
+    mustSucceed(ek_relu_forward_f32(Int64(x.count), x.floats, &y))
+    return Tensor(shape: x.shape, floats: y).recorded("ReluBackward", [x]) { g in
+        var gx = [Float](repeating: 0, count: x.count)
+        mustSucceed(ek_relu_backward_f32(Int64(x.count), x.floats, g.floats, &gx))
+        return [.dense(Tensor(shape: x.shape, floats: gx))]
+    }
+}
+
+/// How `gelu` evaluates the Gaussian CDF: exactly (`erf`, PyTorch's default) or with the tanh formula.
+public enum GELUApproximation: Int32, Sendable {
+    /// `x * Φ(x)` with `Φ` through `erf`.
+    case none = 0
+    /// `x/2 * (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
+    case tanh = 1
+}
+
+/// The Gaussian error linear unit `x * Φ(x)` element-wise (PyTorch's `F.gelu`).
+public func gelu(_ x: Tensor, approximate: GELUApproximation = .none) -> Tensor {
+    precondition(x.dtype == .float32, "gelu: needs a float tensor, got \(x.dtype)")
+    var y = [Float](repeating: 0, count: x.count)
+    mustSucceed(ek_gelu_forward_f32(Int64(x.count), x.floats, approximate.rawValue, &y))
+    return Tensor(shape: x.shape, floats: y).recorded("GeluBackward", [x]) { g in
+        var gx = [Float](repeating: 0, count: x.count)
+        mustSucceed(ek_gelu_backward_f32(Int64(x.count), x.floats, approximate.rawValue, g.floats, &gx))
+        return [.dense(Tensor(shape: x.shape, floats: gx))]
     }
 }

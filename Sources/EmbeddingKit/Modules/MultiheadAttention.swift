@@ -1,0 +1,92 @@
+/// Multi-head scaled dot-product attention (PyTorch's `nn.MultiheadAttention`), with PyTorch's
+/// parameter names and initialisation: `in_proj_weight` `[3E, E]` (Xavier-uniform), `in_proj_bias`
+/// `[3E]` (zeros), `out_proj` a `Linear(E, E)` whose bias starts at zero.
+///
+/// Inputs are sequence-first, `[L, N, E]`, unless `batchFirst` (`[N, L, E]`); a 2-D `[L, E]` input
+/// is one unbatched sequence.
+public final class MultiheadAttention: Module {
+    /// The model width E.
+    public let embedDim: Int
+    /// The number of heads; E must divide evenly among them.
+    public let numHeads: Int
+    /// Dropout on the attention weights in training mode.
+    public let dropout: Float
+    /// Whether inputs are `[N, L, E]`.
+    public let batchFirst: Bool
+    /// The query, key and value projections stacked, `[3E, E]`.
+    public let inProjWeight: Tensor
+    /// Their biases, `[3E]`, or nil.
+    public let inProjBias: Tensor?
+    /// The output projection.
+    public let outProj: Linear
+    let generator: Generator
+    public var isTraining = true
+
+    public init(embedDim: Int, numHeads: Int, dropout: Float = 0, bias: Bool = true, batchFirst: Bool = false,
+                generator: Generator = .default) {
+        precondition(embedDim > 0 && numHeads > 0 && embedDim % numHeads == 0,
+                     "MultiheadAttention: embedDim \(embedDim) must divide evenly into \(numHeads) heads")
+        self.embedDim = embedDim
+        self.numHeads = numHeads
+        self.dropout = dropout
+        self.batchFirst = batchFirst
+        self.generator = generator
+        let bound = (6 / Float(embedDim + 3 * embedDim)).squareRoot()   // Xavier-uniform over [3E, E]
+        inProjWeight = Tensor.rand([3 * embedDim, embedDim], low: -bound, high: bound, generator: generator)
+        inProjWeight.requiresGrad = true
+        inProjBias = bias ? Tensor.zeros([3 * embedDim]) : nil
+        inProjBias?.requiresGrad = true
+        outProj = Linear(embedDim, embedDim, bias: bias, generator: generator)
+        if let b = outProj.bias { b.floats = [Float](repeating: 0, count: embedDim) }
+    }
+
+    public var directParameters: [(name: String, tensor: Tensor)] {
+        [("in_proj_weight", inProjWeight)] + (inProjBias.map { [("in_proj_bias", $0)] } ?? [])
+    }
+    public var children: [(name: String, module: any Module)] { [("out_proj", outProj)] }
+
+    /// Attends from `query` to `key`/`value`. `attnMask` is added to the scores (`[L, S]` or
+    /// `[N * heads, L, S]`; use `-.infinity` to forbid a position); `keyPaddingMask` `[N, S]` marks
+    /// padded keys with a non-zero value. Returns the output (the query's shape) and, when
+    /// `needWeights`, the attention weights `[N, L, S]` averaged over heads (or per head, `[N, heads, L, S]`).
+    public func callAsFunction(_ query: Tensor, _ key: Tensor, _ value: Tensor, keyPaddingMask: Tensor? = nil,
+                               needWeights: Bool = true, attnMask: Tensor? = nil,
+                               averageAttnWeights: Bool = true) -> (output: Tensor, weights: Tensor?) {
+        let unbatched = query.rank == 2
+        func sequenceFirst(_ t: Tensor) -> Tensor { unbatched ? t.unsqueeze(1) : (batchFirst ? t.transpose(0, 1) : t) }
+        let q0 = sequenceFirst(query), k0 = sequenceFirst(key), v0 = sequenceFirst(value)
+        precondition(q0.rank == 3 && q0.shape[2] == embedDim && k0.shape[2] == embedDim && v0.shape[2] == embedDim,
+                     "MultiheadAttention: inputs must end in embedDim \(embedDim), got \(query.shape), \(key.shape), \(value.shape)")
+        let (L, N, S, E, H) = (q0.shape[0], q0.shape[1], k0.shape[0], embedDim, numHeads)
+        let hd = E / H
+        precondition(k0.shape[1] == N && v0.shape == k0.shape, "MultiheadAttention: key \(key.shape) and value \(value.shape) do not match the query \(query.shape)")
+
+        func project(_ x: Tensor, _ part: Int) -> Tensor {
+            linear(x, inProjWeight.narrow(0, start: part * E, length: E), inProjBias?.narrow(0, start: part * E, length: E))
+        }
+        // [len, N, E] -> [N * H, len, hd]
+        func heads(_ x: Tensor, _ len: Int) -> Tensor { x.reshape([len, N * H, hd]).transpose(0, 1) }
+        let q = heads(project(q0, 0), L) * (1 / Float(hd).squareRoot())
+        let k = heads(project(k0, 1), S), v = heads(project(v0, 2), S)
+
+        var scores = Tensor.bmm(q, k, transposeB: true)                          // [N * H, L, S]
+        if let attnMask { scores = scores + attnMask }
+        if let keyPaddingMask {
+            precondition(keyPaddingMask.shape == [N, S], "MultiheadAttention: keyPaddingMask must be [\(N), \(S)], got \(keyPaddingMask.shape)")
+            let padded = keyPaddingMask.dtype == .int64 ? keyPaddingMask.ints.map { $0 != 0 } : keyPaddingMask.floats.map { $0 != 0 }
+            var additive = [Float](repeating: 0, count: N * H * S)
+            for n in 0..<N { for h in 0..<H { for s in 0..<S where padded[n * S + s] { additive[(n * H + h) * S + s] = -.infinity } } }
+            scores = scores + Tensor(shape: [N * H, 1, S], floats: additive)
+        }
+        var weights = softmax(scores, dim: -1)
+        weights = EmbeddingKit.dropout(weights, p: dropout, training: isTraining, generator: generator)
+        let attended = Tensor.bmm(weights, v).transpose(0, 1).reshape([L, N, E])    // [L, N, E]
+        var output = outProj(attended)
+        if unbatched { output = output.squeeze(1) } else if batchFirst { output = output.transpose(0, 1) }
+
+        guard needWeights else { return (output, nil) }
+        var perHead = weights.reshape([N, H, L, S])
+        if averageAttnWeights { perHead = perHead.mean(dim: 1) }
+        return (output, unbatched ? perHead.squeeze(0) : perHead)
+    }
+}

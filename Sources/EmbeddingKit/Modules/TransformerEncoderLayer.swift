@@ -1,0 +1,83 @@
+/// Self-attention followed by a feed-forward block, each with a residual connection and layer norm
+/// (PyTorch's `nn.TransformerEncoderLayer`, same defaults: post-norm, ReLU, `dimFeedforward` 2048,
+/// dropout 0.1, sequence-first `[L, N, E]` unless `batchFirst`). Parameter names match PyTorch's
+/// (`self_attn.in_proj_weight`, `linear1.weight`, `norm1.bias`, ...), so its state dictionaries load.
+public final class TransformerEncoderLayer: Layer {
+    /// The activation between the two feed-forward layers.
+    public enum Activation: Sendable { case relu, gelu }
+
+    public let selfAttention: MultiheadAttention
+    public let linear1: Linear
+    public let linear2: Linear
+    public let norm1: LayerNorm
+    public let norm2: LayerNorm
+    public let dropout: Dropout
+    public let dropout1: Dropout
+    public let dropout2: Dropout
+    public let activation: Activation
+    /// Layer norm before each block (pre-norm) instead of after the residual sum.
+    public let normFirst: Bool
+    public var isTraining = true
+
+    let configuration: (dModel: Int, nHead: Int, dimFeedforward: Int, dropout: Float, layerNormEps: Float, batchFirst: Bool, bias: Bool)
+
+    public init(dModel: Int, nHead: Int, dimFeedforward: Int = 2048, dropout: Float = 0.1, activation: Activation = .relu,
+                layerNormEps: Float = 1e-5, batchFirst: Bool = false, normFirst: Bool = false, bias: Bool = true,
+                generator: Generator = .default) {
+        configuration = (dModel, nHead, dimFeedforward, dropout, layerNormEps, batchFirst, bias)
+        selfAttention = MultiheadAttention(embedDim: dModel, numHeads: nHead, dropout: dropout, bias: bias,
+                                           batchFirst: batchFirst, generator: generator)
+        linear1 = Linear(dModel, dimFeedforward, bias: bias, generator: generator)
+        self.dropout = Dropout(dropout, generator: generator)
+        linear2 = Linear(dimFeedforward, dModel, bias: bias, generator: generator)
+        norm1 = LayerNorm([dModel], eps: layerNormEps, bias: bias)
+        norm2 = LayerNorm([dModel], eps: layerNormEps, bias: bias)
+        dropout1 = Dropout(dropout, generator: generator)
+        dropout2 = Dropout(dropout, generator: generator)
+        self.activation = activation
+        self.normFirst = normFirst
+    }
+
+    public var directParameters: [(name: String, tensor: Tensor)] { [] }
+    public var children: [(name: String, module: any Module)] {
+        [("self_attn", selfAttention), ("linear1", linear1), ("dropout", dropout), ("linear2", linear2),
+         ("norm1", norm1), ("norm2", norm2), ("dropout1", dropout1), ("dropout2", dropout2)]
+    }
+
+    /// A layer with the same configuration and a copy of every parameter value (what PyTorch's
+    /// `TransformerEncoder` does with `copy.deepcopy` for each of its layers).
+    public func copy() -> TransformerEncoderLayer {
+        let c = configuration
+        let clone = TransformerEncoderLayer(dModel: c.dModel, nHead: c.nHead, dimFeedforward: c.dimFeedforward, dropout: c.dropout,
+                                            activation: activation, layerNormEps: c.layerNormEps, batchFirst: c.batchFirst,
+                                            normFirst: normFirst, bias: c.bias, generator: Generator(seed: 0))
+        for (mine, theirs) in zip(namedParameters(), clone.namedParameters()) { theirs.tensor.floats = mine.tensor.floats }
+        clone.train(isTraining)
+        return clone
+    }
+
+    /// `src` `[L, N, E]` (or `[N, L, E]` with `batchFirst`, or `[L, E]`) to the same shape.
+    /// `srcMask` is added to the attention scores; `srcKeyPaddingMask` `[N, L]` marks padding.
+    public func callAsFunction(_ src: Tensor, srcMask: Tensor? = nil, srcKeyPaddingMask: Tensor? = nil) -> Tensor {
+        var x = src
+        if normFirst {
+            x = x + selfAttentionBlock(norm1(x), srcMask, srcKeyPaddingMask)
+            x = x + feedForwardBlock(norm2(x))
+        } else {
+            x = norm1(x + selfAttentionBlock(x, srcMask, srcKeyPaddingMask))
+            x = norm2(x + feedForwardBlock(x))
+        }
+        return x
+    }
+
+    public func forward(_ input: Tensor) -> Tensor { self(input) }
+
+    private func selfAttentionBlock(_ x: Tensor, _ mask: Tensor?, _ keyPaddingMask: Tensor?) -> Tensor {
+        dropout1(selfAttention(x, x, x, keyPaddingMask: keyPaddingMask, needWeights: false, attnMask: mask).output)
+    }
+
+    private func feedForwardBlock(_ x: Tensor) -> Tensor {
+        let hidden = linear1(x)
+        return dropout2(linear2(dropout(activation == .relu ? relu(hidden) : gelu(hidden))))
+    }
+}
