@@ -426,7 +426,7 @@ ek_status ek_mse_loss_f32(int64_t n, const float *input, const float *target, ek
                           float *loss, float *grad);
 
 /* ------------------------------------------------------------------------------------------------
- * 11. safetensors: a checkpoint file (the format of Hugging Face's `safetensors`, which
+ * 13. safetensors: a checkpoint file (the format of Hugging Face's `safetensors`, which
  *     `safetensors.torch.save_file` writes), parsed from bytes in memory.
  *
  * Layout of a file of S bytes:
