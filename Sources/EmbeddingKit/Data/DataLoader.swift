@@ -1,8 +1,11 @@
 /// Samples stored as tensors that share their first dimension, PyTorch's `TensorDataset`:
 /// sample `i` is row `i` of each tensor.
 public struct TensorDataset {
+    /// The tensors, each with one row per sample.
     public let tensors: [Tensor]
 
+    /// A dataset over `tensors`, which must all have the same first dimension (the number of samples),
+    /// like `TensorDataset(input, target)`.
     public init(_ tensors: Tensor...) {
         precondition(!tensors.isEmpty && tensors.allSatisfy { $0.rank >= 1 && $0.shape[0] == tensors[0].shape[0] },
                      "TensorDataset: tensors must share their first dimension, got \(tensors.map(\.shape))")
@@ -20,12 +23,18 @@ public struct TensorDataset {
 /// tensor (the last one smaller unless `dropLast`); `shuffle` permutes the samples each epoch with
 /// `generator`, reproducibly.
 public struct DataLoader: Sequence {
+    /// The samples.
     public let dataset: TensorDataset
+    /// The number of samples per batch (the last batch may be smaller unless `dropLast`).
     public let batchSize: Int
+    /// Whether each pass over the dataset visits the samples in a new random order.
     public let shuffle: Bool
+    /// Whether a last batch smaller than `batchSize` is left out.
     public let dropLast: Bool
     let generator: Generator
 
+    /// Batches of `batchSize` samples of `dataset` (PyTorch's `DataLoader(dataset, batch_size=...,
+    /// shuffle=..., drop_last=...)`); with `shuffle`, the order of each pass comes from `generator`.
     public init(_ dataset: TensorDataset, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false,
                 generator: Generator = .default) {
         precondition(batchSize >= 1, "DataLoader: batchSize \(batchSize) must be positive")
@@ -39,6 +48,9 @@ public struct DataLoader: Sequence {
     /// The number of batches per epoch.
     public var count: Int { dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize }
 
+    /// One pass over the dataset: each element is a batch, one tensor per dataset tensor, each the
+    /// batch's rows stacked along a new first dimension (`[batch, ...]`). Each call to
+    /// `makeIterator()` — each `for` loop — is a new pass, reshuffled when `shuffle` is on.
     public func makeIterator() -> AnyIterator<[Tensor]> {
         var order = Array(0..<dataset.count)
         if shuffle { generator.draw { order.shuffle(using: &$0) } }

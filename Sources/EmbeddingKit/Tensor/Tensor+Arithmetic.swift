@@ -19,24 +19,28 @@ extension Tensor {
         return Tensor(shape: shape, floats: floats.map(f))
     }
 
+    /// Element-wise `a + b`, broadcasting the shapes (float tensors).
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         zipBroadcast(a, b, op: "+", +).recorded("AddBackward", [a, b]) { g in
             [.dense(g.sumTo(a.shape)), .dense(g.sumTo(b.shape))]
         }
     }
 
+    /// Element-wise `a - b`, broadcasting the shapes (float tensors).
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         zipBroadcast(a, b, op: "-", -).recorded("SubBackward", [a, b]) { g in
             [.dense(g.sumTo(a.shape)), .dense(g.map { -$0 }.sumTo(b.shape))]
         }
     }
 
+    /// Element-wise `a * b` (not the matrix product: see `matmul`), broadcasting the shapes (float tensors).
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         zipBroadcast(a, b, op: "*", *).recorded("MulBackward", [a, b]) { g in
             [.dense(zipBroadcast(g, b, op: "*", *).sumTo(a.shape)), .dense(zipBroadcast(g, a, op: "*", *).sumTo(b.shape))]
         }
     }
 
+    /// Element-wise `a / b`, broadcasting the shapes (float tensors).
     public static func / (a: Tensor, b: Tensor) -> Tensor {
         zipBroadcast(a, b, op: "/", /).recorded("DivBackward", [a, b]) { g in
             let ga = zipBroadcast(g, b, op: "/", /)
@@ -45,14 +49,20 @@ extension Tensor {
         }
     }
 
+    /// Element-wise negation.
     public static prefix func - (a: Tensor) -> Tensor {
         a.map { -$0 }.recorded("NegBackward", [a]) { g in [.dense(g.map { -$0 })] }
     }
 
+    /// `s` added to every element.
     public static func + (a: Tensor, s: Float) -> Tensor { a + Tensor(scalar: s) }
+    /// `s` subtracted from every element.
     public static func - (a: Tensor, s: Float) -> Tensor { a - Tensor(scalar: s) }
+    /// Every element times `s`.
     public static func * (a: Tensor, s: Float) -> Tensor { a * Tensor(scalar: s) }
+    /// Every element divided by `s`.
     public static func / (a: Tensor, s: Float) -> Tensor { a / Tensor(scalar: s) }
+    /// `s` times every element, as in `0.5 * embedding.weight[1]`.
     public static func * (s: Float, a: Tensor) -> Tensor { Tensor(scalar: s) * a }
 
     /// Element-wise square root.
@@ -74,8 +84,12 @@ extension Tensor {
 
     // MARK: comparisons (results are float 0/1 masks without gradients, as PyTorch's bool tensors)
 
+    /// Element-wise `a == b` as a float mask (1 where equal, else 0), broadcasting; no gradient.
+    /// Index tensors compare by value.
     public static func .== (a: Tensor, b: Tensor) -> Tensor { compare(a, b, "==", ==) }
+    /// Element-wise `a < b` as a float mask (1 where true, else 0), broadcasting; no gradient.
     public static func .< (a: Tensor, b: Tensor) -> Tensor { compare(a, b, "<", <) }
+    /// Element-wise `a > b` as a float mask (1 where true, else 0), broadcasting; no gradient.
     public static func .> (a: Tensor, b: Tensor) -> Tensor { compare(a, b, ">", >) }
 
     private static func compare(_ a: Tensor, _ b: Tensor, _ op: String, _ f: (Float, Float) -> Bool) -> Tensor {

@@ -4,6 +4,9 @@ import Foundation
 /// `tensor([[0.0136, 0.0095], [...]])`, integral floats as `1.`, scientific notation when magnitudes
 /// span a wide range, rows wrapped at 80 columns, and large tensors summarised with `...`.
 extension Tensor: CustomStringConvertible {
+    /// The tensor as PyTorch prints it, for example
+    /// `tensor([[ 1.2580, -0.8463]], grad_fn=<EmbeddingBackward>)`: the elements, then `grad_fn` for a
+    /// result of a recorded operation or `requires_grad=True` for a leaf that requires a gradient.
     public var description: String {
         var suffix = ""
         if let name = gradFunctionName { suffix = ", grad_fn=<\(name)>" }

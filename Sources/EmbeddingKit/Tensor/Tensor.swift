@@ -2,7 +2,9 @@ import CKernels
 
 /// The element type of a tensor: 32-bit floats for values, 64-bit integers for indices and labels.
 public enum DType: Sendable, Equatable {
+    /// 32-bit IEEE floats: values, weights and gradients.
     case float32
+    /// 64-bit signed integers: indices, offsets and class labels (PyTorch's `torch.long`).
     case int64
 }
 
