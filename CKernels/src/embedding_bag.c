@@ -52,59 +52,341 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
     return EK_OK;
 }
 
-/* ---- forward ---- */
+/* ---- forward ----
+ *
+ * Each thread takes one contiguous range of bags, balanced by indices + bags (bag_range), and walks
+ * it in order, prefetching the row EKI_PREFETCH_ROWS positions ahead (within its range). A bag is
+ * reduced by one thread, rows added in input order: the same result for any thread count, and for
+ * any ISA (the vector paths add and multiply lane by lane in the scalar order, without FMA). The
+ * columns go in blocks of 64 floats held in registers; a wider row is walked once per block (the
+ * later passes hit L1). */
 
-static void reduce_sum_mean(const bag_call *c, const float *weight, int64_t begin, int64_t end, float *o, int64_t *count_out) {
+/* The bags of thread t of T: cost(b) = begin(b) + b is non-decreasing, so the ranges split at the
+ * first bag whose cost reaches t / T of the total. */
+static int64_t bag_cost_split(const eki_bags *bags, int64_t n, int t, int T) {
+    int64_t B = bags->num_bags, total = n + B;
+    if (t <= 0) return 0;
+    if (t >= T) return B;
+    int64_t target = total / T * t + (total % T) * t / T;
+    int64_t lo = 0, hi = B; /* smallest b in [0, B] with cost(b) >= target */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int64_t cost = (mid < B ? eki_bag_begin(bags, mid) : n) + mid;
+        if (cost >= target) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
+typedef void (*bag_range_fn)(const bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
+                             int64_t *bag_size, int64_t *max_indices);
+
+static inline void prefetch_row(const bag_call *c, const float *weight, int64_t j, int64_t pend) {
+    if (j < pend) EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j) * c->dim, sizeof(float) * (size_t)c->dim, 0);
+}
+
+static void sum_range_scalar(const bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
+                             int64_t *bag_size, int64_t *max_indices) {
+    (void)max_indices;
+    int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
+    for (int64_t b = b0; b < b1; b++) {
+        int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
+        float weight_sum = 0.0f, *o = out + b * dim;
+        memset(o, 0, sizeof(float) * (size_t)dim);
+        for (int64_t j = begin; j < end; j++) {
+            prefetch_row(c, weight, j + EKI_PREFETCH_ROWS, pend);
+            int64_t r = eki_at(c->indices, j);
+            if (r == c->pad) continue;
+            count++;
+            const float *row = weight + r * dim;
+            if (c->weights) {
+                float w = c->weights[j];
+                weight_sum += w;
+                for (int64_t d = 0; d < dim; d++) o[d] += w * row[d];
+            } else {
+                for (int64_t d = 0; d < dim; d++) o[d] += row[d];
+            }
+        }
+        if (c->mode == EK_BAG_MEAN) {
+            float denom = c->weights ? weight_sum : (float)count;
+            if (denom == 0.0f) memset(o, 0, sizeof(float) * (size_t)dim);
+            else for (int64_t d = 0; d < dim; d++) o[d] /= denom;
+        }
+        if (bag_size) bag_size[b] = count;
+    }
+}
+
+static void max_range_scalar(const bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
+                             int64_t *bag_size, int64_t *max_indices) {
+    int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
+    for (int64_t b = b0; b < b1; b++) {
+        int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
+        float *o = out + b * dim;
+        int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
+        for (int64_t j = begin; j < end; j++) {
+            prefetch_row(c, weight, j + EKI_PREFETCH_ROWS, pend);
+            int64_t r = eki_at(c->indices, j);
+            if (r == c->pad) continue;
+            const float *row = weight + r * dim;
+            if (count++ == 0) {
+                memcpy(o, row, sizeof(float) * (size_t)dim);
+                if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = r;
+                continue;
+            }
+            for (int64_t d = 0; d < dim; d++) {
+                float v = row[d];
+                /* strict > keeps the first of equal values; a NaN beats any number and stays */
+                if (v > o[d] || (isnan(v) && !isnan(o[d]))) {
+                    o[d] = v;
+                    if (argmax) argmax[d] = r;
+                }
+            }
+        }
+        if (count == 0) {
+            memset(o, 0, sizeof(float) * (size_t)dim);
+            if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = -1;
+        }
+        if (bag_size) bag_size[b] = count;
+    }
+}
+
+#if EKI_X86
+#include <immintrin.h>
+
+/* ---- AVX-512: blocks of up to 4 x 16 floats; the last vector of a block is masked ---- */
+
+#define EKI_INLINE512 EKI_TARGET_AVX512 static inline __attribute__((always_inline))
+
+EKI_INLINE512 void sum_bag_block_avx512(const bag_call *c, const float *weight, int64_t begin, int64_t end,
+                                        int64_t pend, int64_t d0, const int nv, __mmask16 tail, float *o,
+                                        int64_t *count_out) {
     int64_t dim = c->dim, count = 0;
     float weight_sum = 0.0f;
-    memset(o, 0, sizeof(float) * (size_t)dim);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     for (int64_t j = begin; j < end; j++) {
+        if (d0 == 0) prefetch_row(c, weight, j + EKI_PREFETCH_ROWS, pend);
         int64_t r = eki_at(c->indices, j);
         if (r == c->pad) continue;
         count++;
-        const float *row = weight + r * dim;
+        const float *row = weight + r * dim + d0;
         if (c->weights) {
             float w = c->weights[j];
             weight_sum += w;
-            for (int64_t d = 0; d < dim; d++) o[d] += w * row[d];
+            __m512 wv = _mm512_set1_ps(w);
+            for (int v = 0; v < nv; v++) {
+                __m512 x = v == nv - 1 ? _mm512_maskz_loadu_ps(tail, row + 16 * v) : _mm512_loadu_ps(row + 16 * v);
+                acc[v] = _mm512_add_ps(acc[v], _mm512_mul_ps(wv, x));
+            }
         } else {
-            for (int64_t d = 0; d < dim; d++) o[d] += row[d];
+            for (int v = 0; v < nv; v++) {
+                __m512 x = v == nv - 1 ? _mm512_maskz_loadu_ps(tail, row + 16 * v) : _mm512_loadu_ps(row + 16 * v);
+                acc[v] = _mm512_add_ps(acc[v], x);
+            }
         }
     }
     if (c->mode == EK_BAG_MEAN) {
         float denom = c->weights ? weight_sum : (float)count;
-        if (denom == 0.0f) memset(o, 0, sizeof(float) * (size_t)dim);
-        else for (int64_t d = 0; d < dim; d++) o[d] /= denom;
+        __m512 dv = _mm512_set1_ps(denom);
+        for (int v = 0; v < nv; v++) acc[v] = denom == 0.0f ? _mm512_setzero_ps() : _mm512_div_ps(acc[v], dv);
+    }
+    for (int v = 0; v < nv; v++) {
+        if (v == nv - 1) _mm512_mask_storeu_ps(o + d0 + 16 * v, tail, acc[v]);
+        else _mm512_storeu_ps(o + d0 + 16 * v, acc[v]);
     }
     *count_out = count;
 }
 
-static void reduce_max(const bag_call *c, const float *weight, int64_t begin, int64_t end, float *o, int64_t *argmax,
-                       int64_t *count_out) {
+EKI_INLINE512 void max_bag_block_avx512(const bag_call *c, const float *weight, int64_t begin, int64_t end,
+                                        int64_t pend, int64_t d0, const int nv, __mmask16 tail, float *o,
+                                        int64_t *argmax, int64_t *count_out) {
     int64_t dim = c->dim, count = 0;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     for (int64_t j = begin; j < end; j++) {
+        if (d0 == 0) prefetch_row(c, weight, j + EKI_PREFETCH_ROWS, pend);
         int64_t r = eki_at(c->indices, j);
         if (r == c->pad) continue;
-        const float *row = weight + r * dim;
-        if (count++ == 0) {
-            memcpy(o, row, sizeof(float) * (size_t)dim);
-            if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = r;
-            continue;
-        }
-        for (int64_t d = 0; d < dim; d++) {
-            float v = row[d];
-            /* strict > keeps the first of equal values; a NaN beats any number and stays */
-            if (v > o[d] || (isnan(v) && !isnan(o[d]))) {
-                o[d] = v;
-                if (argmax) argmax[d] = r;
+        const float *row = weight + r * dim + d0;
+        __m512i rv = _mm512_set1_epi64(r);
+        for (int v = 0; v < nv; v++) {
+            __mmask16 m = v == nv - 1 ? tail : (__mmask16)0xFFFF;
+            __m512 x = _mm512_maskz_loadu_ps(m, row + 16 * v);
+            /* take x where x > acc, or x is NaN and acc is not: !(x <= acc) (unordered: true) and acc ordered */
+            __mmask16 take = count == 0 ? m
+                                        : (__mmask16)(_mm512_cmp_ps_mask(x, acc[v], _CMP_NLE_UQ) &
+                                                      _mm512_cmp_ps_mask(acc[v], acc[v], _CMP_ORD_Q) & m);
+            acc[v] = _mm512_mask_mov_ps(acc[v], take, x);
+            if (argmax && take) {
+                _mm512_mask_storeu_epi64(argmax + d0 + 16 * v, (__mmask8)(take & 0xFF), rv);
+                _mm512_mask_storeu_epi64(argmax + d0 + 16 * v + 8, (__mmask8)(take >> 8), rv);
             }
         }
+        count++;
     }
-    if (count == 0) {
-        memset(o, 0, sizeof(float) * (size_t)dim);
-        if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = -1;
+    for (int v = 0; v < nv; v++) {
+        __mmask16 m = v == nv - 1 ? tail : (__mmask16)0xFFFF;
+        _mm512_mask_storeu_ps(o + d0 + 16 * v, m, acc[v]); /* zeros when the bag is empty */
+        if (argmax && count == 0) {
+            __m512i none = _mm512_set1_epi64(-1);
+            _mm512_mask_storeu_epi64(argmax + d0 + 16 * v, (__mmask8)(m & 0xFF), none);
+            _mm512_mask_storeu_epi64(argmax + d0 + 16 * v + 8, (__mmask8)(m >> 8), none);
+        }
     }
     *count_out = count;
+}
+
+EKI_TARGET_AVX512 static void bag_range_avx512(const bag_call *c, const float *weight, int64_t b0, int64_t b1,
+                                               float *out, int64_t *bag_size, int64_t *max_indices) {
+    int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
+    int is_max = c->mode == EK_BAG_MAX;
+    for (int64_t b = b0; b < b1; b++) {
+        int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
+        float *o = out + b * dim;
+        int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
+        for (int64_t d0 = 0; d0 < dim; d0 += 64) {
+            int64_t left = dim - d0;
+            int nv = left >= 64 ? 4 : (int)((left + 15) / 16);
+            int64_t last = left - 16 * (nv - 1); /* 1..16 */
+            __mmask16 tail = (__mmask16)(last >= 16 ? 0xFFFF : (1u << last) - 1);
+            if (is_max) {
+                switch (nv) {
+                case 1: max_bag_block_avx512(c, weight, begin, end, pend, d0, 1, tail, o, argmax, &count); break;
+                case 2: max_bag_block_avx512(c, weight, begin, end, pend, d0, 2, tail, o, argmax, &count); break;
+                case 3: max_bag_block_avx512(c, weight, begin, end, pend, d0, 3, tail, o, argmax, &count); break;
+                default: max_bag_block_avx512(c, weight, begin, end, pend, d0, 4, tail, o, argmax, &count); break;
+                }
+            } else {
+                switch (nv) {
+                case 1: sum_bag_block_avx512(c, weight, begin, end, pend, d0, 1, tail, o, &count); break;
+                case 2: sum_bag_block_avx512(c, weight, begin, end, pend, d0, 2, tail, o, &count); break;
+                case 3: sum_bag_block_avx512(c, weight, begin, end, pend, d0, 3, tail, o, &count); break;
+                default: sum_bag_block_avx512(c, weight, begin, end, pend, d0, 4, tail, o, &count); break;
+                }
+            }
+        }
+        if (bag_size) bag_size[b] = count;
+    }
+}
+
+/* ---- AVX2: blocks of up to 8 x 8 floats; the last vector of a block is masked ---- */
+
+#define EKI_INLINE2 EKI_TARGET_AVX2 static inline __attribute__((always_inline))
+
+EKI_INLINE2 __m256i tail_mask_avx2(int64_t last) { /* lanes < last (1..8) */
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)last), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+EKI_INLINE2 __m256 load_avx2(const float *p, int v, int nv, __m256i tail) {
+    return v == nv - 1 ? _mm256_maskload_ps(p, tail) : _mm256_loadu_ps(p);
+}
+
+EKI_INLINE2 void sum_bag_block_avx2(const bag_call *c, const float *weight, int64_t begin, int64_t end, int64_t pend,
+                                    int64_t d0, const int nv, __m256i tail, float *o, int64_t *count_out) {
+    int64_t dim = c->dim, count = 0;
+    float weight_sum = 0.0f;
+    __m256 acc[8];
+    for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
+    for (int64_t j = begin; j < end; j++) {
+        if (d0 == 0) prefetch_row(c, weight, j + EKI_PREFETCH_ROWS, pend);
+        int64_t r = eki_at(c->indices, j);
+        if (r == c->pad) continue;
+        count++;
+        const float *row = weight + r * dim + d0;
+        if (c->weights) {
+            float w = c->weights[j];
+            weight_sum += w;
+            __m256 wv = _mm256_set1_ps(w);
+            for (int v = 0; v < nv; v++) acc[v] = _mm256_add_ps(acc[v], _mm256_mul_ps(wv, load_avx2(row + 8 * v, v, nv, tail)));
+        } else {
+            for (int v = 0; v < nv; v++) acc[v] = _mm256_add_ps(acc[v], load_avx2(row + 8 * v, v, nv, tail));
+        }
+    }
+    if (c->mode == EK_BAG_MEAN) {
+        float denom = c->weights ? weight_sum : (float)count;
+        __m256 dv = _mm256_set1_ps(denom);
+        for (int v = 0; v < nv; v++) acc[v] = denom == 0.0f ? _mm256_setzero_ps() : _mm256_div_ps(acc[v], dv);
+    }
+    for (int v = 0; v < nv; v++) {
+        if (v == nv - 1) _mm256_maskstore_ps(o + d0 + 8 * v, tail, acc[v]);
+        else _mm256_storeu_ps(o + d0 + 8 * v, acc[v]);
+    }
+    *count_out = count;
+}
+
+EKI_INLINE2 void store_argmax_avx2(int64_t *p, __m256 take, int64_t r) {
+    __m256i t = _mm256_castps_si256(take), rv = _mm256_set1_epi64x(r);
+    _mm256_maskstore_epi64((long long *)p, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(t)), rv);
+    _mm256_maskstore_epi64((long long *)p + 4, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(t, 1)), rv);
+}
+
+EKI_INLINE2 void max_bag_block_avx2(const bag_call *c, const float *weight, int64_t begin, int64_t end, int64_t pend,
+                                    int64_t d0, const int nv, __m256i tail, float *o, int64_t *argmax,
+                                    int64_t *count_out) {
+    int64_t dim = c->dim, count = 0;
+    __m256 acc[8];
+    __m256 full = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
+    for (int64_t j = begin; j < end; j++) {
+        if (d0 == 0) prefetch_row(c, weight, j + EKI_PREFETCH_ROWS, pend);
+        int64_t r = eki_at(c->indices, j);
+        if (r == c->pad) continue;
+        const float *row = weight + r * dim + d0;
+        for (int v = 0; v < nv; v++) {
+            __m256 m = v == nv - 1 ? _mm256_castsi256_ps(tail) : full;
+            __m256 x = load_avx2(row + 8 * v, v, nv, tail);
+            __m256 take = count == 0 ? m
+                                     : _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(x, acc[v], _CMP_NLE_UQ),
+                                                                   _mm256_cmp_ps(acc[v], acc[v], _CMP_ORD_Q)), m);
+            acc[v] = _mm256_blendv_ps(acc[v], x, take);
+            if (argmax && _mm256_movemask_ps(take)) store_argmax_avx2(argmax + d0 + 8 * v, take, r);
+        }
+        count++;
+    }
+    for (int v = 0; v < nv; v++) {
+        if (v == nv - 1) _mm256_maskstore_ps(o + d0 + 8 * v, tail, acc[v]);
+        else _mm256_storeu_ps(o + d0 + 8 * v, acc[v]);
+        if (argmax && count == 0)
+            store_argmax_avx2(argmax + d0 + 8 * v, v == nv - 1 ? _mm256_castsi256_ps(tail) : full, -1);
+    }
+    *count_out = count;
+}
+
+EKI_TARGET_AVX2 static void bag_range_avx2(const bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
+                                           int64_t *bag_size, int64_t *max_indices) {
+    int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
+    int is_max = c->mode == EK_BAG_MAX;
+    for (int64_t b = b0; b < b1; b++) {
+        int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
+        float *o = out + b * dim;
+        int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
+        for (int64_t d0 = 0; d0 < dim; d0 += 64) {
+            int64_t left = dim - d0;
+            int nv = left >= 64 ? 8 : (int)((left + 7) / 8);
+            __m256i tail = tail_mask_avx2(left - 8 * (nv - 1));
+#define EKI_BAG_CASE(k)                                                                                     \
+    case k:                                                                                                 \
+        if (is_max) max_bag_block_avx2(c, weight, begin, end, pend, d0, k, tail, o, argmax, &count);        \
+        else sum_bag_block_avx2(c, weight, begin, end, pend, d0, k, tail, o, &count);                       \
+        break;
+            switch (nv) {
+                EKI_BAG_CASE(1) EKI_BAG_CASE(2) EKI_BAG_CASE(3) EKI_BAG_CASE(4)
+                EKI_BAG_CASE(5) EKI_BAG_CASE(6) EKI_BAG_CASE(7)
+            default:
+                EKI_BAG_CASE(8)
+            }
+#undef EKI_BAG_CASE
+        }
+        if (bag_size) bag_size[b] = count;
+    }
+}
+#endif /* EKI_X86 */
+
+static bag_range_fn pick_bag_range(ek_bag_mode mode) {
+#if EKI_X86
+    int isa = eki_isa();
+    if (isa == EK_ISA_AVX512) return bag_range_avx512;
+    if (isa == EK_ISA_AVX2) return bag_range_avx2;
+#endif
+    return mode == EK_BAG_MAX ? max_range_scalar : sum_range_scalar;
 }
 
 static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags, int64_t num_weights,
@@ -121,14 +403,12 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
     if (max_indices && mode != EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: max_indices is only written in mode max; pass NULL", op);
 
-#pragma omp parallel for schedule(static, 16) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t b = 0; b < num_bags; b++) {
-        int64_t begin = eki_bag_begin(&c.bags, b), end = eki_bag_end(&c.bags, b), count;
-        if (mode == EK_BAG_MAX)
-            reduce_max(&c, weight, begin, end, out + b * dim, max_indices ? max_indices + b * dim : NULL, &count);
-        else
-            reduce_sum_mean(&c, weight, begin, end, out + b * dim, &count);
-        if (bag_size) bag_size[b] = count;
+    bag_range_fn fn = pick_bag_range(mode);
+#pragma omp parallel num_threads(eki_num_threads()) if ((n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK)
+    {
+        int t = eki_thread_id(), T = eki_team_size();
+        int64_t b0 = bag_cost_split(&c.bags, n, t, T), b1 = bag_cost_split(&c.bags, n, t + 1, T);
+        if (b0 < b1) fn(&c, weight, b0, b1, out, bag_size, max_indices);
     }
     return EK_OK;
 }

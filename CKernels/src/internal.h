@@ -67,6 +67,38 @@ ek_status eki_check_bags(const char *op, int64_t num_indices, int64_t num_bags, 
 ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                            int64_t *order, int64_t *group_start, int64_t *num_groups);
 
+/* ---- instruction sets (isa.c) ---- */
+
+/* x86-64 builds carry AVX2 and AVX-512 variants of the hot loops, compiled per function with these
+ * attributes (never with global -m flags: the library runs on any x86-64). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define EKI_X86 1
+#define EKI_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define EKI_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+#else
+#define EKI_X86 0
+#endif
+
+/* The ISA the kernels use now (an ek_isa value): ek_set_isa's, else EK_ISA (read once) capped by the
+ * CPU, else the CPU's best. Kernels read it once per call, before forking. */
+int eki_isa(void);
+
+/* For the tests (softmax.c): y[i] = exp(x[i]) with the exp of `isa` (scalar: libm expf). */
+void eki_vexp(int isa, int64_t n, const float *x, float *y);
+
+/* Prefetch distance, in rows, of the gathers and scatters (FBGEMM uses 16). */
+#ifndef EKI_PREFETCH_ROWS
+#define EKI_PREFETCH_ROWS 16
+#endif
+
+/* Prefetches every cache line of the `bytes` bytes at p (rw: 0 read, 1 write). */
+#define EKI_PREFETCH_SPAN(p, bytes, rw)                                                     \
+    do {                                                                                    \
+        uintptr_t eki_a_ = (uintptr_t)(p), eki_e_ = eki_a_ + (size_t)(bytes);                \
+        for (eki_a_ &= ~(uintptr_t)63; eki_a_ < eki_e_; eki_a_ += 64)                         \
+            __builtin_prefetch((const void *)eki_a_, rw, 3);                                \
+    } while (0)
+
 /* ---- threading ---- */
 
 /* Below this much work (elements touched) a kernel stays serial: forking costs more than it saves. */

@@ -1,5 +1,5 @@
 /* The runner of the plain-C ABI tests: runs every registered TEST and prints "N passed, N failed".
- * An argument filters tests by substring. */
+ * An argument filters tests by substring; the whole run repeats for every ISA the CPU supports. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -62,18 +62,31 @@ const char *ek_test_fixture_dir(void) {
     return dir ? dir : "Tests/Fixtures";
 }
 
+/* Every test runs once per instruction set this CPU supports (scalar, then AVX2, then AVX-512, as
+ * ek_set_isa allows), so each kernel variant meets the reference kernels, the fixtures and the error
+ * cases. EK_TEST_ISA=scalar|avx2|avx512 runs one of them only. */
 int main(int argc, char **argv) {
     int passed = 0, failed = 0;
-    for (int i = 0; i < test_count; i++) {
-        if (argc > 1 && !strstr(tests[i].name, argv[1])) continue;
-        current_failures = 0;
-        tests[i].fn();
-        if (current_failures == 0) {
-            passed++;
-        } else {
-            failed++;
-            fprintf(stderr, "FAIL %s (%d failed checks)\n", tests[i].name, current_failures);
+    const char *only = getenv("EK_TEST_ISA");
+    for (int isa = EK_ISA_SCALAR; isa <= EK_ISA_AVX512; isa++) {
+        if (only && strcmp(only, ek_isa_name((ek_isa)isa)) != 0) continue;
+        if (ek_set_isa((ek_isa)isa) != EK_OK) continue; /* not on this CPU */
+        int isa_passed = 0, isa_failed = 0;
+        for (int i = 0; i < test_count; i++) {
+            if (argc > 1 && !strstr(tests[i].name, argv[1])) continue;
+            current_failures = 0;
+            tests[i].fn();
+            ek_set_isa((ek_isa)isa); /* a test may have switched it */
+            if (current_failures == 0) {
+                isa_passed++;
+            } else {
+                isa_failed++;
+                fprintf(stderr, "FAIL %s [isa %s] (%d failed checks)\n", tests[i].name, ek_isa_name((ek_isa)isa),
+                        current_failures);
+            }
         }
+        printf("isa %s: %d passed, %d failed\n", ek_isa_name((ek_isa)isa), isa_passed, isa_failed);
+        passed += isa_passed, failed += isa_failed;
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 && passed > 0 ? 0 : 1;
