@@ -19,7 +19,7 @@ struct ExamplesCommand: ParsableCommand {
         /// The Swift version of the document, or nil while it is not written yet.
         var example: (any SeedExample.Type)? {
             switch self {
-            case .seed000: return nil   // Seed000 (the Transformer model): replace `nil` with `Seed000.self`
+            case .seed000: return Seed000.self
             case .seed001: return Seed001.self
             case .seed002: return Seed002.self
             case .seed003: return Seed003.self
