@@ -27,7 +27,7 @@ struct ExamplesCommand: ParsableCommand {
         }
     }
 
-    @Argument(help: "The seed document to run: \(Seed.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Argument(help: "The seed document to run.")
     var seed: Seed?
 
     @Flag(name: .long, help: "List the seeds and what each shows.")
