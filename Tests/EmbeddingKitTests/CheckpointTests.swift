@@ -1,0 +1,467 @@
+import Foundation
+import Glibc
+import Testing
+@testable import EmbeddingKit
+
+/// Checkpoints: files PyTorch wrote (Tests/Fixtures/safetensors, from generate_safetensors.py) load
+/// into the matching modules with PyTorch's values; our writer reproduces PyTorch's bytes; every
+/// corrupt file is rejected with a clear error and no weight changed; and saving survives failed
+/// writes and a writer process killed at random points.
+
+// MARK: - Helpers
+
+/// The test model with children, as the fixture script's `Model`: `embed.weight`, `head.weight`, `head.bias`.
+final class TwoLayer: Module {
+    let embed: Embedding
+    let head: Linear
+    var isTraining = true
+    init(count: Int = 6, dimension: Int = 4, classes: Int = 3, seed: UInt64 = 1) {
+        let g = Generator(seed: seed)
+        embed = Embedding(count: count, dimension: dimension, generator: g)
+        head = Linear(dimension, classes, generator: g)
+    }
+    var directParameters: [(name: String, tensor: Tensor)] { [] }
+    var children: [(name: String, module: any Module)] { [("embed", embed), ("head", head)] }
+}
+
+/// Every parameter's bit pattern, by name: "bit-identical" means these are equal.
+func bits(_ module: any Module) -> [String: [UInt32]] {
+    Dictionary(uniqueKeysWithValues: module.namedParameters().map { ($0.name, $0.tensor.floats.map(\.bitPattern)) })
+}
+
+let fixtureDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../Fixtures/safetensors").standardized.path
+
+/// A fresh folder under the system's temporary folder.
+func temporaryFolder() -> String {
+    var folder = NSTemporaryDirectory()
+    while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+    var template = Array((folder + "/ek-ckpt-XXXXXX").utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    precondition(made != nil, "mkdtemp failed")
+    return String(cString: made!)
+}
+
+func removeTree(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
+
+func listing(_ folder: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() }
+
+func readBytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
+
+func writeBytes(_ bytes: [UInt8], _ path: String) { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+
+/// The fixture script's expected.txt: file -> tensor -> (dtype, shape, float values or int values).
+struct ExpectedTensor { var dtype = "", shape = [Int](), floats = [Float](), ints = [Int64]() }
+
+func expectedFixtures() throws -> [String: [String: ExpectedTensor]] {
+    let text = try String(contentsOfFile: fixtureDir + "/expected.txt", encoding: .utf8)
+    var result = [String: [String: ExpectedTensor]](), file = ""
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        let f = line.split(separator: " ").map(String.init)
+        if f[0] == "case" { file = f[1]; result[file] = [:]; continue }
+        if f[0] == "end" { continue }
+        var t = result[file]![f[0]] ?? ExpectedTensor()
+        switch f[1] {
+        case "dtype": t.dtype = f[2]
+        case "shape": t.shape = f[4...].map { Int($0)! }
+        case "f": t.floats = f[3...].map { Float(Double($0)!) }
+        case "i": t.ints = f[3...].map { Int64($0)! }
+        default: Issue.record("expected.txt: bad line \(line)")
+        }
+        result[file]![f[0]] = t
+    }
+    return result
+}
+
+// MARK: - PyTorch interop and round trips
+
+@Suite("Checkpoints: PyTorch files and round trips")
+struct SafeTensorsInteropTests {
+    @Test("PyTorch's save_file output loads into Embedding, EmbeddingBag, Linear and a two-child model")
+    func loadsPyTorchFiles() throws {
+        let expected = try expectedFixtures()
+        let cases: [(String, any Module)] = [
+            ("embedding.safetensors", Embedding(count: 10, dimension: 4, paddingIndex: 0)),
+            ("embedding_bag.safetensors", EmbeddingBag(count: 8, dimension: 3, mode: .sum)),
+            ("linear.safetensors", Linear(5, 3)),
+            ("linear_f16.safetensors", Linear(5, 3)),
+            ("linear_bf16.safetensors", Linear(5, 3)),
+            ("model.safetensors", TwoLayer()),
+        ]
+        for (file, module) in cases {
+            let keys = try module.load(from: fixtureDir + "/" + file)
+            #expect(keys == StateDictKeys(missing: [], unexpected: []))
+            let want = try #require(expected[file])
+            #expect(Set(want.keys) == Set(module.namedParameters().map(\.name)), "\(file)")
+            for (name, tensor) in module.namedParameters() {
+                let w = try #require(want[name])
+                #expect(tensor.shape == w.shape, "\(file) \(name)")
+                #expect(tensor.floats.map(\.bitPattern) == w.floats.map(\.bitPattern), "\(file) \(name): values differ from PyTorch's")
+            }
+        }
+        // F16 / BF16 were widened exactly: the F16 weights differ from the F32 ones by at most half an F16 ulp
+        let f32 = Linear(5, 3), f16 = Linear(5, 3)
+        try f32.load(from: fixtureDir + "/linear.safetensors")
+        try f16.load(from: fixtureDir + "/linear_f16.safetensors")
+        for (a, b) in zip(f32.weight.scalars, f16.weight.scalars) { #expect(abs(a - b) <= abs(a) * 0x1p-11) }
+        let file = try SafeTensors(contentsOf: fixtureDir + "/linear_bf16.safetensors")
+        #expect(file.storedDTypes == ["weight": .bfloat16, "bias": .bfloat16])
+    }
+
+    @Test("A loaded PyTorch Embedding looks up PyTorch's rows; the model file's metadata is read")
+    func loadedModuleComputes() throws {
+        let embed = Embedding(count: 10, dimension: 4, paddingIndex: 0)
+        try embed.load(from: fixtureDir + "/embedding.safetensors")
+        let want = try #require(try expectedFixtures()["embedding.safetensors"]?["weight"])
+        let out = try embed(Tensor(indices: [3, 0, 9]))
+        #expect(out.scalars == Array(want.floats[12..<16] + want.floats[0..<4] + want.floats[36..<40]))
+        #expect(want.floats[0..<4].allSatisfy { $0 == 0 })   // PyTorch zeroed the padding row
+        let model = try SafeTensors(contentsOf: fixtureDir + "/model.safetensors")
+        #expect(model.metadata == ["format": "pt"])
+    }
+
+    @Test("I64 tensors, a scalar and metadata from PyTorch read as int64 tensors")
+    func readsIntegerTensors() throws {
+        let file = try SafeTensors(contentsOf: fixtureDir + "/mixed_i64.safetensors")
+        let expected = try #require(try expectedFixtures()["mixed_i64.safetensors"])
+        #expect(file.metadata == ["note": "I64 tensors and a scalar"])
+        let indices = try #require(file.tensors["indices"]), step = try #require(file.tensors["step"])
+        #expect(indices.dtype == .int64 && indices.shape == [2, 3] && indices.indices == expected["indices"]!.ints)
+        #expect(step.shape == [] && step.indices == [123_456_789_012])
+        #expect(file.tensors["scale"]!.scalars == expected["scale"]!.floats)
+        #expect(file.storedDTypes["step"] == .int64)
+    }
+
+    /// The writer's bytes equal those `safetensors.torch.save_file` wrote for the same tensors and
+    /// metadata (tensor order, JSON, padding, data): so PyTorch reads what we write.
+    @Test("Our writer reproduces PyTorch's files byte for byte")
+    func writerMatchesPyTorchBytes() throws {
+        for file in ["embedding", "embedding_bag", "linear", "model", "mixed_i64"] {
+            let path = fixtureDir + "/\(file).safetensors"
+            let read = try SafeTensors(contentsOf: path)
+            let ours = try SafeTensors(tensors: read.tensors, metadata: read.metadata).serialized()
+            #expect(ours == readBytes(path), "\(file): our bytes differ from PyTorch's")
+        }
+        // and a module's state dictionary saved under PyTorch's names gives PyTorch's file
+        let model = TwoLayer()
+        try model.load(from: fixtureDir + "/model.safetensors")
+        let folder = temporaryFolder()
+        defer { removeTree(folder) }
+        try model.save(to: folder + "/m.safetensors", metadata: ["format": "pt"])
+        #expect(readBytes(folder + "/m.safetensors") == readBytes(fixtureDir + "/model.safetensors"))
+    }
+
+    @Test("save then load restores every weight bit for bit; metadata, odd names, empty and scalar tensors survive")
+    func roundTrip() throws {
+        let folder = temporaryFolder()
+        defer { removeTree(folder) }
+        let a = TwoLayer(count: 50, dimension: 8, classes: 5, seed: 1), b = TwoLayer(count: 50, dimension: 8, classes: 5, seed: 2)
+        #expect(bits(a) != bits(b))
+        let weightObject = b.embed.weight
+        try a.save(to: folder + "/a.safetensors", metadata: ["epoch": "3", "note": "caf\u{e9} \"quoted\"\n"])
+        try b.load(from: folder + "/a.safetensors")
+        #expect(bits(a) == bits(b))
+        #expect(b.embed.weight === weightObject)            // loaded in place: same tensor objects
+        #expect(try SafeTensors(contentsOf: folder + "/a.safetensors").metadata == ["epoch": "3", "note": "caf\u{e9} \"quoted\"\n"])
+        #expect(listing(folder) == ["a.safetensors"])       // no temporary file left behind
+
+        let odd: [String: Tensor] = [
+            "": Tensor(shape: [0], values: []),
+            "tab\there/\u{1}\u{1F600}": Tensor(shape: [2, 0, 3], values: []),
+            "scalar": Tensor(shape: [], values: [-0.0]),
+            "nan": Tensor(shape: [3], values: [.nan, .infinity, -.leastNonzeroMagnitude]),
+            "ids": Tensor(shape: [2], indices: [Int64.min, Int64.max]),
+        ]
+        try SafeTensors.save(odd, metadata: ["k": "\u{7f}\\"], to: folder + "/odd.safetensors")
+        let back = try SafeTensors(contentsOf: folder + "/odd.safetensors")
+        #expect(Set(back.tensors.keys) == Set(odd.keys))
+        for (name, t) in odd {
+            let u = back.tensors[name]!
+            #expect(u.shape == t.shape && u.dtype == t.dtype)
+            #expect(u.floats.map(\.bitPattern) == t.floats.map(\.bitPattern) && u.ints == t.ints)
+        }
+        #expect(back.metadata == ["k": "\u{7f}\\"])
+        #expect(throws: EmbeddingKitError.self) { try SafeTensors(tensors: ["__metadata__": Tensor([1])]).serialized() }
+        #expect(throws: EmbeddingKitError.self) { try SafeTensors(tensors: ["a\u{0}b": Tensor([1])]).serialized() }
+    }
+
+    @Test("stateDict is a snapshot; a non-strict load reports missing and unexpected names")
+    func stateDictSemantics() throws {
+        let model = TwoLayer()
+        let state = model.stateDict()
+        #expect(Set(state.keys) == ["embed.weight", "head.weight", "head.bias"])
+        let before = state["head.bias"]!.scalars
+        model.head.bias!.floats[0] += 1
+        #expect(state["head.bias"]!.scalars == before)
+        let other = TwoLayer(seed: 9)
+        let keys = try other.loadStateDict(["head.bias": state["head.bias"]!, "extra": Tensor([1])], strict: false)
+        #expect(keys == StateDictKeys(missing: ["embed.weight", "head.weight"], unexpected: ["extra"]))
+        #expect(other.head.bias!.scalars == before)
+    }
+}
+
+// MARK: - Load faults: every bad file is rejected and no weight changes
+
+@Suite("Checkpoints: corrupt files")
+struct CheckpointLoadFaultTests {
+    /// A valid file for TwoLayer(), then each corruption, loaded into a model whose weights differ.
+    @Test("truncated, bad header length, malformed JSON, unknown dtype, byte-count and name mismatches: clear errors, weights bit-identical")
+    func rejectsCorruptFiles() throws {
+        let folder = temporaryFolder()
+        defer { removeTree(folder) }
+        let good = try SafeTensors(tensors: TwoLayer(seed: 5).stateDict()).serialized()
+        let headerLength = Int(good[0]) | Int(good[1]) << 8
+        let header = String(decoding: good[8..<(8 + headerLength)], as: UTF8.self)
+        #expect(header.hasPrefix("{\"embed.weight\":{\"dtype\":\"F32\",\"shape\":[6,4],\"data_offsets\":[0,96]}"))
+
+        func replacing(_ old: String, _ new: String) -> [UInt8] {
+            precondition(old.utf8.count == new.utf8.count && header.contains(old))
+            return Array(good[..<8]) + Array(header.replacingOccurrences(of: old, with: new).utf8) + Array(good[(8 + headerLength)...])
+        }
+        var lengthPastEnd = good
+        let size = UInt64(good.count)
+        for k in 0..<8 { lengthPastEnd[k] = UInt8(truncatingIfNeeded: size >> (8 * UInt64(k))) }
+
+        let cases: [(String, [UInt8], EmbeddingKitError.Kind, String)] = [
+            ("empty file", [], .shape, "truncated file: 0 bytes, shorter than the 8-byte header length"),
+            ("4 bytes", Array(good[..<4]), .shape, "truncated file: 4 bytes"),
+            ("cut in the header", Array(good[..<40]), .shape, "header length \(headerLength) runs past the end of the file (40 bytes"),
+            ("cut in the data", Array(good[..<(good.count - 10)]), .shape, "run past the end of the data"),
+            ("last byte missing", Array(good.dropLast()), .shape, "run past the end of the data"),
+            ("one byte too many", good + [0], .shape, "1 bytes belong to no tensor"),
+            ("header length past the end", lengthPastEnd, .shape, "header length \(good.count) runs past the end of the file"),
+            ("malformed JSON", replacing("\"shape\":[6,4]", "\"shape\" [6,4]"), .invalidArgument,
+             "malformed header JSON at header byte 39: expected ':' after a field name, found '['"),
+            ("malformed JSON: not an object", replacing("{\"embed", "[\"embed"), .invalidArgument, "the header must be a JSON object"),
+            ("unknown dtype", replacing("\"dtype\":\"F32\",\"shape\":[6,4]", "\"dtype\":\"F31\",\"shape\":[6,4]"), .invalidArgument,
+             "tensor \"embed.weight\": unknown dtype \"F31\""),
+            ("shape / byte-count mismatch", replacing("[6,4]", "[6,5]"), .shape,
+             "tensor \"embed.weight\": shape [6, 5] of F32 is 120 bytes but data_offsets [0, 96] hold 96"),
+            ("dtype / byte-count mismatch", replacing("\"dtype\":\"F32\",\"shape\":[6,4]", "\"dtype\":\"I64\",\"shape\":[6,4]"), .shape,
+             "shape [6, 4] of I64 is 192 bytes but data_offsets [0, 96] hold 96"),
+            ("offsets that do not match the shape", replacing("[0,96]", "[4,96]"), .shape, "shape [6, 4] of F32 is 96 bytes but data_offsets [4, 96] hold 92"),
+            ("a name the module does not have", replacing("\"embed.weight\"", "\"embed.wxight\""), .invalidArgument,
+             "loadStateDict: unexpected \"embed.wxight\" (not parameters of this module); missing \"embed.weight\""),
+            ("F64 data", try SafeTensors.float64File(), .invalidArgument, "is F64; EmbeddingKit reads F32, F16 and BF16"),
+        ]
+        for (what, bytes, kind, message) in cases {
+            let path = folder + "/bad.safetensors"
+            writeBytes(bytes, path)
+            let model = TwoLayer(seed: 7)
+            let before = bits(model)
+            do {
+                try model.load(from: path)
+                Issue.record("\(what): loaded")
+            } catch {
+                #expect(error.kind == kind, "\(what): \(error.message)")
+                #expect(error.message.hasPrefix(path + ": "), "\(what): \(error.message)")
+                #expect(error.message.contains(message), "\(what): got \(error.message)")
+            }
+            #expect(bits(model) == before, "\(what): weights changed")
+        }
+    }
+
+    @Test("a file whose shapes or dtypes do not match the module is rejected before any weight changes")
+    func rejectsMismatchedModule() throws {
+        let folder = temporaryFolder()
+        defer { removeTree(folder) }
+        try TwoLayer(count: 6).save(to: folder + "/six.safetensors")
+        let seven = TwoLayer(count: 7, seed: 3)
+        let before = bits(seven)
+        #expect {
+            try seven.load(from: folder + "/six.safetensors")
+        } throws: { error in
+            let e = error as! EmbeddingKitError
+            return e.kind == .shape && e.message.contains("\"embed.weight\" has shape [6, 4] in the state dictionary, [7, 4] in the module")
+        }
+        #expect(bits(seven) == before)
+        // head.* would have loaded: nothing is copied when any entry fails, strict or not
+        #expect(throws: EmbeddingKitError.self) { try seven.load(from: folder + "/six.safetensors", strict: false) }
+        #expect(bits(seven) == before)
+        // an int64 tensor under a float parameter's name
+        var state = TwoLayer(seed: 4).stateDict()
+        state["head.bias"] = Tensor(shape: [3], indices: [1, 2, 3])
+        try SafeTensors.save(state, to: folder + "/int.safetensors")
+        #expect {
+            try seven.load(from: folder + "/int.safetensors")
+        } throws: { error in
+            let e = error as! EmbeddingKitError
+            return e.kind == .invalidArgument && e.message.contains("\"head.bias\" is int64 in the state dictionary, float32 in the module")
+        }
+        #expect(bits(seven) == before)
+        // a missing parameter, strict
+        state = TwoLayer(count: 7, seed: 4).stateDict()
+        state["head.bias"] = nil
+        #expect(throws: EmbeddingKitError.self) { try seven.loadStateDict(state) }
+        #expect(bits(seven) == before)
+    }
+}
+
+extension SafeTensors {
+    /// A valid file holding one F64 tensor named embed.weight (written by hand: our writer has no F64).
+    static func float64File() throws -> [UInt8] {
+        var header = Array("{\"embed.weight\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}".utf8)
+        while header.count % 8 != 0 { header.append(32) }
+        var out = [UInt8]()
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { out += $0 }
+        return out + header + [0, 0, 0, 0, 0, 0, 0xF0, 0x3F]
+    }
+}
+
+// MARK: - Save faults
+
+/// The big table of the kill test (4 MiB, so a write takes a while) and its contents at step k:
+/// seeded N(0, 1) values with row 0 set to k.
+enum KillTestModel {
+    static let count = 2048, dimension = 512
+    static let base: [Float] = Tensor.randn([count, dimension], generator: Generator(seed: 11)).scalars
+    static func make() -> Embedding { Embedding(pretrained: Tensor(shape: [count, dimension], values: base), freeze: false) }
+    static func set(_ module: Embedding, step: Int) {
+        for d in 0..<dimension { module.weight.floats[d] = Float(step) }
+    }
+}
+
+/// Runs this test binary again as a child process, executing only `checkpointWriterChild` with `environment`.
+func spawnChild(_ environment: [String: String]) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    process.arguments = ["--testing-library", "swift-testing", "--filter", "checkpointWriterChild"]
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+}
+
+/// The child-process half of the save-fault tests; it runs only when a parent test starts it with
+/// EK_CKPT_CHILD set (otherwise it is skipped, and asserts nothing).
+///   loop:  saves the kill-test model at steps k+1, k+2, ... over EK_CKPT_PATH until killed (60 s at most)
+///   fsize: with RLIMIT_FSIZE at 1 MiB and SIGXFSZ ignored, saves once over EK_CKPT_PATH: the write
+///          fails part-way (EFBIG, as a full disk fails with ENOSPC); writes the error to EK_CKPT_RESULT
+@Test(.enabled(if: ProcessInfo.processInfo.environment["EK_CKPT_CHILD"] != nil))
+func checkpointWriterChild() throws {
+    let env = ProcessInfo.processInfo.environment
+    let path = env["EK_CKPT_PATH"]!
+    let module = KillTestModel.make()
+    if env["EK_CKPT_CHILD"] == "loop" {
+        var step = Int(try SafeTensors(contentsOf: path).metadata["step"]!)!
+        let start = Date()
+        while Date().timeIntervalSince(start) < 60 {
+            step += 1
+            KillTestModel.set(module, step: step)
+            try module.save(to: path, metadata: ["step": "\(step)"])
+        }
+    } else {
+        var limit = rlimit(rlim_cur: 1 << 20, rlim_max: 1 << 20)
+        #expect(setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0)
+        signal(SIGXFSZ, SIG_IGN)
+        KillTestModel.set(module, step: 1)
+        var message = "saved (no error)"
+        do { try module.save(to: path, metadata: ["step": "1"]) } catch { message = error.message }
+        try message.write(toFile: env["EK_CKPT_RESULT"]!, atomically: false, encoding: .utf8)
+    }
+}
+
+@Suite("Checkpoints: save faults", .serialized)
+struct CheckpointSaveFaultTests {
+    /// The only protection a root-run test can rely on is one the kernel enforces for root too.
+    @Test("saving where no file can be created fails with the path and reason, creating nothing")
+    func unwritableLocations() throws {
+        let folder = temporaryFolder()
+        defer { removeTree(folder) }
+        let model = TwoLayer()
+        writeBytes([1, 2, 3], folder + "/plain-file")
+        // 1. the parent "folder" is a regular file: open() fails with ENOTDIR, root or not
+        let underFile = folder + "/plain-file/model.safetensors"
+        #expect {
+            try model.save(to: underFile)
+        } throws: { error in
+            let e = error as! EmbeddingKitError
+            return e.kind == .io && e.message.contains("cannot save '\(underFile)'") && e.message.contains("Not a directory")
+        }
+        #expect(readBytes(folder + "/plain-file") == [1, 2, 3])
+        // 2. /proc accepts no new files, not even from root
+        let inProc = "/proc/ek-checkpoint-test-\(getpid()).safetensors"
+        #expect(throws: EmbeddingKitError.self) { try model.save(to: inProc) }
+        #expect(access(inProc, F_OK) != 0)
+        // 3. a folder that does not exist
+        #expect(throws: EmbeddingKitError.self) { try model.save(to: folder + "/missing/model.safetensors") }
+        // 4. the target is a non-empty folder: everything is written and fsynced, then rename() fails
+        //    (EISDIR): the late failure path must still remove the temporary file
+        try FileManager.default.createDirectory(atPath: folder + "/taken", withIntermediateDirectories: false)
+        writeBytes([9], folder + "/taken/inside")
+        #expect {
+            try model.save(to: folder + "/taken")
+        } throws: { error in
+            let e = error as! EmbeddingKitError
+            return e.kind == .io && e.message.contains("rename") && e.message.contains("Is a directory")
+        }
+        #expect(listing(folder) == ["plain-file", "taken"])
+        #expect(listing(folder + "/taken") == ["inside"])
+    }
+
+    /// A write that fails part-way (the file-size limit, which binds root too, in a child process
+    /// so that no other test's writes are affected): the error names the path and the reason, the
+    /// temporary file is removed, and the previous checkpoint loads bit-identically.
+    @Test("a write that fails part-way leaves the previous checkpoint whole")
+    func writeFailsPartWay() throws {
+        let folder = temporaryFolder()
+        defer { removeTree(folder) }
+        let path = folder + "/model.safetensors", result = folder + "/result.txt"
+        let original = KillTestModel.make()
+        KillTestModel.set(original, step: 0)
+        try original.save(to: path, metadata: ["step": "0"])
+        let before = readBytes(path)
+        let child = try spawnChild(["EK_CKPT_CHILD": "fsize", "EK_CKPT_PATH": path, "EK_CKPT_RESULT": result])
+        child.waitUntilExit()
+        #expect(child.terminationStatus == 0)
+        let message = (try? String(contentsOfFile: result, encoding: .utf8)) ?? "(no result)"
+        #expect(message.contains("cannot save '\(path)'") && message.contains("write the temporary file")
+                && message.contains("File too large"), "\(message)")
+        #expect(listing(folder) == ["model.safetensors", "result.txt"])   // the temporary file is gone
+        #expect(readBytes(path) == before)
+        let loaded = KillTestModel.make()
+        KillTestModel.set(loaded, step: 99)
+        try loaded.load(from: path)
+        #expect(bits(loaded) == bits(original))
+    }
+
+    /// A child saves in a loop (steps k+1, k+2, ...); it is SIGKILLed at random moments. After each
+    /// kill the checkpoint must load and hold exactly one complete step's values, never going back.
+    /// Leftover temporary files show that kills did land mid-write.
+    @Test("a writer killed at random points never leaves a broken checkpoint")
+    func killedWriter() throws {
+        let folder = temporaryFolder()
+        defer { removeTree(folder) }
+        let path = folder + "/model.safetensors"
+        let module = KillTestModel.make()
+        KillTestModel.set(module, step: 0)
+        try module.save(to: path, metadata: ["step": "0"])
+        var generator = SystemRandomNumberGenerator()
+        var lastStep = 0, rounds = 0, midWrite = 0, advanced = 0
+        let start = Date()
+        while rounds < 30 && (midWrite < 3 || rounds < 6) && Date().timeIntervalSince(start) < 12 {
+            rounds += 1
+            let child = try spawnChild(["EK_CKPT_CHILD": "loop", "EK_CKPT_PATH": path])
+            usleep(UInt32.random(in: 150_000...900_000, using: &generator))
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+            #expect(child.terminationReason == .uncaughtSignal)
+            let leftovers = listing(folder).filter { $0 != "model.safetensors" }
+            if !leftovers.isEmpty { midWrite += 1 }
+            for name in leftovers { unlink(folder + "/" + name) }
+            let file = try SafeTensors(contentsOf: path)       // must parse: never a torn file
+            let step = try #require(Int(file.metadata["step"] ?? ""))
+            #expect(step >= lastStep, "the checkpoint went back from step \(lastStep) to \(step)")
+            if step > lastStep { advanced += 1 }
+            lastStep = step
+            KillTestModel.set(module, step: step)
+            let loaded = KillTestModel.make()
+            try loaded.load(from: path)
+            #expect(bits(loaded) == bits(module), "round \(rounds): step \(step) is not bit-identical")
+        }
+        print("killedWriter: \(rounds) kills, \(midWrite) mid-write (temporary file present), the checkpoint advanced in \(advanced), last step \(lastStep)")
+        #expect(advanced >= 1, "the child never completed a save")
+        #expect(midWrite >= 1, "no kill landed mid-write")
+    }
+}
