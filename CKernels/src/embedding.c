@@ -30,7 +30,10 @@ static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t 
     if (s) return s;
     size_t row_bytes = sizeof(float) * (size_t)dim;
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < n; i++) memcpy(out + i * dim, weight + eki_at(indices, i) * dim, row_bytes);
+    for (int64_t i = 0; i < n; i++) {
+        if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 0);
+        memcpy(out + i * dim, weight + eki_at(indices, i) * dim, row_bytes);
+    }
     return EK_OK;
 }
 
@@ -54,6 +57,29 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
     if (s || (s = eki_resolve_padding(op, padding_idx, num_embeddings, &pad))) return s;
     if (n == 0) return EK_OK;
 
+    if (!scale_grad_by_freq) {
+        /* Owner-partitioned (internal.h): each thread adds the rows it owns, in input order. */
+        int64_t ahead = EKI_PREFETCH_ROWS;
+#pragma omp parallel num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+        {
+            int t = eki_thread_id(), T = eki_team_size();
+            int64_t lo = eki_owner_begin(num_embeddings, t, T), hi = eki_owner_begin(num_embeddings, t + 1, T);
+            int64_t dist = ahead * T; /* about `ahead` of this thread's own rows */
+            for (int64_t i = 0; i < n; i++) {
+                if (i + dist < n) {
+                    int64_t next = eki_at(indices, i + dist);
+                    if (next >= lo && next < hi) EKI_PREFETCH_SPAN(grad_weight + next * dim, sizeof(float) * (size_t)dim, 1);
+                }
+                int64_t row = eki_at(indices, i);
+                if (row < lo || row >= hi || row == pad) continue;
+                float *dst = grad_weight + row * dim;
+                const float *src = grad_out + i * dim;
+                for (int64_t d = 0; d < dim; d++) dst[d] += src[d];
+            }
+        }
+        return EK_OK;
+    }
+
     int64_t *order = malloc(sizeof(int64_t) * (size_t)n);
     int64_t *start = malloc(sizeof(int64_t) * (size_t)(n + 1));
     int64_t groups = 0;
@@ -63,11 +89,11 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
         free(order), free(start);
         return s;
     }
-    /* One thread owns each row: its contributions are added in input order. */
+    /* scale_grad_by_freq needs each row's count first: grouped by row, one thread per row. */
 #pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t g = 0; g < groups; g++) {
         int64_t row = eki_at(indices, order[start[g]]);
-        float scale = scale_grad_by_freq ? (float)(1.0 / (double)(start[g + 1] - start[g])) : 1.0f;
+        float scale = (float)(1.0 / (double)(start[g + 1] - start[g]));
         float *dst = grad_weight + row * dim;
         for (int64_t k = start[g]; k < start[g + 1]; k++) {
             const float *src = grad_out + order[k] * dim;

@@ -99,6 +99,15 @@ void eki_vexp(int isa, int64_t n, const float *x, float *y);
             __builtin_prefetch((const void *)eki_a_, rw, 3);                                \
     } while (0)
 
+/* ---- owner-partitioned scatters ----
+ * A scatter-add (dense embedding backward, COO scatter-add) runs without sorting: thread t of T owns
+ * the rows [eki_owner_begin(t), eki_owner_begin(t + 1)), walks the whole input in order and applies
+ * the entries that land in its rows. Each row is then updated by one thread, in input order, exactly
+ * as the serial loop does: bit-identical for any thread count. */
+static inline int64_t eki_owner_begin(int64_t num_rows, int t, int T) {
+    return t >= T ? num_rows : num_rows / T * t + (num_rows % T) * t / T;
+}
+
 /* ---- threading ---- */
 
 /* Below this much work (elements touched) a kernel stays serial: forking costs more than it saves. */

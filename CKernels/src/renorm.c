@@ -1,9 +1,48 @@
 /* renorm.c — max_norm renormalisation of the unique rows an index list touches (what a max_norm
- * lookup does before its gather), in place, parallel over rows. */
+ * lookup does before its gather), in place.
+ *
+ * Parallel over the index list: a row is claimed by whichever thread first sets its bit in a shared
+ * bitmap (an atomic fetch-or), and only that thread renormalises it. A row's new value depends on
+ * the row alone, so the result is the same for any thread count and any claiming order. Rows are
+ * prefetched EKI_PREFETCH_ROWS positions ahead; the 2-norm (the common case) is vectorised, in
+ * double, with lane-wise partial sums (another summation order than the scalar path's). */
 #include <math.h>
 #include <stdlib.h>
 
 #include "internal.h"
+
+#if EKI_X86
+#include <immintrin.h>
+
+EKI_TARGET_AVX512 static double norm2_avx512(const float *row, int64_t dim) {
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    for (int64_t d = 0; d < dim; d += 16) {
+        __mmask16 k = dim - d >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (dim - d)) - 1);
+        __m512 x = _mm512_maskz_loadu_ps(k, row + d);
+        __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
+        __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+        a0 = _mm512_fmadd_pd(lo, lo, a0);
+        a1 = _mm512_fmadd_pd(hi, hi, a1);
+    }
+    return sqrt(_mm512_reduce_add_pd(_mm512_add_pd(a0, a1)));
+}
+
+EKI_TARGET_AVX2 static double norm2_avx2(const float *row, int64_t dim) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    int64_t d = 0;
+    for (; d + 8 <= dim; d += 8) {
+        __m256 x = _mm256_loadu_ps(row + d);
+        __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(x)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
+        a0 = _mm256_fmadd_pd(lo, lo, a0);
+        a1 = _mm256_fmadd_pd(hi, hi, a1);
+    }
+    a0 = _mm256_add_pd(a0, a1);
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(a0), _mm256_extractf128_pd(a0, 1));
+    double acc = _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+    for (; d < dim; d++) acc += (double)row[d] * row[d];
+    return sqrt(acc);
+}
+#endif
 
 /* ||row||_p in double: p = 0 counts non-zeros, p = inf takes the largest magnitude. */
 static double row_norm(const float *row, int64_t dim, double p) {
@@ -49,32 +88,32 @@ static ek_status embedding_renorm(int64_t num_embeddings, int64_t dim, int64_t n
     if ((s = eki_check_indices(op, indices, n, num_embeddings, "embeddings"))) return s;
     if (n == 0) return EK_OK;
 
-    /* Unique rows in first-seen order; a bitmap is cheap even for huge tables (untouched pages
-     * of a calloc'd block are never materialised). */
-    unsigned char *seen = calloc((size_t)num_embeddings / 8 + 1, 1);
-    int64_t *unique = malloc(sizeof(int64_t) * (size_t)n);
-    if (!seen || !unique) {
-        free(seen), free(unique);
-        return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
+    /* One bit per row; untouched pages of a large calloc'd block are never materialised. */
+    uint64_t *seen = calloc((size_t)num_embeddings / 64 + 1, sizeof(uint64_t));
+    if (!seen) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld rows", op, (long long)num_embeddings);
+    double (*norm2)(const float *, int64_t) = NULL;
+#if EKI_X86
+    if (norm_type == 2.0) {
+        int isa = eki_isa();
+        norm2 = isa == EK_ISA_AVX512 ? norm2_avx512 : isa == EK_ISA_AVX2 ? norm2_avx2 : NULL;
     }
-    int64_t count = 0;
+#endif
+    size_t row_bytes = sizeof(float) * (size_t)dim;
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {
+        if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
         int64_t r = eki_at(indices, i);
-        unsigned char bit = (unsigned char)(1u << (r & 7));
-        if (seen[r >> 3] & bit) continue;
-        seen[r >> 3] |= bit;
-        unique[count++] = r;
-    }
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (count * dim >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t k = 0; k < count; k++) {
-        float *row = weight + unique[k] * dim;
-        double norm = row_norm(row, dim, norm_type);
+        uint64_t bit = UINT64_C(1) << (r & 63);
+        if (__atomic_load_n(&seen[r >> 6], __ATOMIC_RELAXED) & bit) continue;
+        if (__atomic_fetch_or(&seen[r >> 6], bit, __ATOMIC_RELAXED) & bit) continue; /* another thread has it */
+        float *row = weight + r * dim;
+        double norm = norm2 ? norm2(row, dim) : row_norm(row, dim, norm_type);
         if (norm > max_norm) {
             float scale = (float)(max_norm / (norm + 1e-7));
             for (int64_t d = 0; d < dim; d++) row[d] *= scale;
         }
     }
-    free(seen), free(unique);
+    free(seen);
     return EK_OK;
 }
 

@@ -73,16 +73,23 @@ ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz, con
         }
         return EK_OK;
     }
-    int64_t *order, *start, groups;
-    if ((s = group_entries(op, num_rows, nnz, rows, &order, &start, &groups))) return s;
-#pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t g = 0; g < groups; g++) {
-        float *dst = table + rows[order[start[g]]] * dim;
-        for (int64_t k = start[g]; k < start[g + 1]; k++) {
-            const float *src = values + order[k] * dim;
+    /* Owner-partitioned (internal.h): each thread adds into the rows it owns, in input order. */
+#pragma omp parallel num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+    {
+        int t = eki_thread_id(), T = eki_team_size();
+        int64_t lo = eki_owner_begin(num_rows, t, T), hi = eki_owner_begin(num_rows, t + 1, T);
+        int64_t dist = (int64_t)EKI_PREFETCH_ROWS * T;
+        size_t row_bytes = sizeof(float) * (size_t)dim;
+        for (int64_t i = 0; i < nnz; i++) {
+            if (i + dist < nnz && rows[i + dist] >= lo && rows[i + dist] < hi) {
+                EKI_PREFETCH_SPAN(table + rows[i + dist] * dim, row_bytes, 1);
+                EKI_PREFETCH_SPAN(values + (i + dist) * dim, row_bytes, 0);
+            }
+            if (rows[i] < lo || rows[i] >= hi) continue;
+            float *dst = table + rows[i] * dim;
+            const float *src = values + i * dim;
             for (int64_t d = 0; d < dim; d++) dst[d] += alpha * src[d];
         }
     }
-    free(order), free(start);
     return EK_OK;
 }
