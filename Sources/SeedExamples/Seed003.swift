@@ -41,7 +41,9 @@ public enum Seed003: SeedExample {
         func print(_ items: Any...) { output(SeedExamples.line(items)) }
 
         // torch.manual_seed(4321)
-        manualSeed(4321)
+        //   Swift: manualSeed(4321). Not called here: nothing below draws random numbers (the
+        //   document's printed tables are fed in), and reseeding the process-wide generator would
+        //   disturb whatever else is drawing from it at the time (other tests, in a test run).
 
         // ## Embeddings
 
