@@ -75,6 +75,9 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
     return EK_OK;
 }
 
+/* How many rows ahead the sparse updates prefetch (FBGEMM uses 16 for its row loops). */
+#define ADAGRAD_PREFETCH 8
+
 ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
                                 float lr, float eps, float weight_decay, float *weight, float *state_sum) {
     static const char op[] = "adagrad_update";
@@ -86,13 +89,23 @@ ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, cons
 
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
+        /* sparse rows are scattered over large tables: fetch the rows a few updates ahead, or every
+         * update waits on two cache misses */
+        if (rows && i + ADAGRAD_PREFETCH < nnz) {
+            int64_t ahead = rows[i + ADAGRAD_PREFETCH] * dim;
+            for (int64_t d = 0; d < dim; d += 16) {
+                __builtin_prefetch(weight + ahead + d, 1, 1);
+                __builtin_prefetch(state_sum + ahead + d, 1, 1);
+            }
+        }
         int64_t r = row_at(rows, i);
-        float *w = weight + r * dim, *acc = state_sum + r * dim;
-        const float *g = values + i * dim;
+        float *restrict w = weight + r * dim, *restrict acc = state_sum + r * dim;
+        const float *restrict g = values + i * dim;
         for (int64_t d = 0; d < dim; d++) {
             float step = g[d] + weight_decay * w[d];
-            acc[d] += step * step;
-            w[d] -= lr * step / (sqrtf(acc[d]) + eps);
+            float a = acc[d] + step * step;
+            acc[d] = a;
+            w[d] -= lr * step / (sqrtf(a) + eps);
         }
     }
     return EK_OK;
