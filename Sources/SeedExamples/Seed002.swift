@@ -4,8 +4,9 @@ import EmbeddingKit
 /// `padding_idx` (a zero row that training never changes) and `max_norm` (looked-up rows rescaled
 /// in place, on line, to norm 1; the other rows untouched).
 ///
-/// The document's tables are random; the weights it prints are fed in (`Embedding(pretrained:)`),
-/// so every lookup and norm prints the document's numbers (to its 4 decimals).
+/// The document's tables are random; each module is built as the document builds it, then the
+/// weights the document prints are loaded into it (`loadStateDict`), so every lookup and norm prints
+/// the document's numbers (to its 4 decimals).
 public enum Seed002: SeedExample {
     public static let name = "seed002"
     public static let summary = "Embedding(8, 4); padding_idx gives a zero row; max_norm renormalises looked-up rows in place"
@@ -36,13 +37,16 @@ public enum Seed002: SeedExample {
 
     public static func run(output: (String) -> Void) throws {
         func print(_ items: Any...) { output(SeedExamples.line(items)) }
+        // draws the initial tables, which the document's are loaded over (a generator of the
+        // example's own: the process-wide one, which other code may be using, is left alone)
+        let generator = Generator(seed: 2)
 
         // ## Example 1
 
         // embedding_layer = nn.Embedding(num_embeddings=8, embedding_dim=4)
-        //   Swift: Embedding(count: 8, dimension: 4) draws its own N(0, 1) table; the document's
-        //   printed table is taken instead, trainable as nn.Embedding's is.
-        var embeddingLayer = Embedding(pretrained: example1Weights, freeze: false)
+        var embeddingLayer = Embedding(count: 8, dimension: 4, generator: generator)
+        //   (the document's random table, as it prints it)
+        try embeddingLayer.loadStateDict(["weight": example1Weights])
 
         // embedding_layer.weight
         print(SeedExamples.parameter(embeddingLayer.weight))
@@ -56,9 +60,9 @@ public enum Seed002: SeedExample {
         // ## Example 2
 
         // embedding_layer = nn.Embedding(num_embeddings=8, embedding_dim=4, padding_idx=2, max_norm=1, norm_type=2)
-        //   Swift: Embedding(count: 8, dimension: 4, paddingIndex: 2, maxNorm: 1, normType: 2), with the
-        //   document's printed table.
-        embeddingLayer = Embedding(pretrained: example2Weights, freeze: false, paddingIndex: 2, maxNorm: 1, normType: 2)
+        embeddingLayer = Embedding(count: 8, dimension: 4, paddingIndex: 2, maxNorm: 1, normType: 2, generator: generator)
+        //   (the document's random table, as it prints it: row 2, the padding row, zero)
+        try embeddingLayer.loadStateDict(["weight": example2Weights])
 
         // embedding_layer.weight
         print(SeedExamples.parameter(embeddingLayer.weight))

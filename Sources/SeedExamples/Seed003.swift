@@ -5,7 +5,8 @@ import EmbeddingKit
 /// `offsets`, and with `per_sample_weights` — the building block of CLD3-style language
 /// identification.
 ///
-/// The tables the document prints are fed in, so every sum prints the document's numbers (to its
+/// Each module is built as the document builds it, then the table the document prints is loaded
+/// into it (`loadStateDict`), so every lookup and sum prints the document's numbers (to its
 /// 4 decimals). One exception the document itself causes: its `In [9]` output does not match the
 /// table printed in `In [8]` (the notebook's cells were re-run out of order: note the two `In [8]`);
 /// here the lookup prints the rows of the table shown.
@@ -13,7 +14,8 @@ public enum Seed003: SeedExample {
     public static let name = "seed003"
     public static let summary = "Embedding(8, 5) lookups and padding_idx=0; EmbeddingBag(mode='sum') with 2-D bags, offsets, per-sample weights"
 
-    /// The table the document prints for `nn.Embedding(8, 5)` after `torch.manual_seed(4321)` (`In [5]`).
+    /// The table the document prints for `nn.Embedding(8, 5)` after `torch.manual_seed(4321)` (`In [5]`);
+    /// its `In [8]` table for `nn.Embedding(8, 5, padding_idx=0)` is the same with row 0 zero.
     static var embeddingWeights: Tensor { Tensor([
         [-0.4562, -0.9391, 1.9130, -0.7439, -0.4459],
         [-1.2780, -0.2379, 0.2242, -0.0326, -0.9581],
@@ -41,16 +43,17 @@ public enum Seed003: SeedExample {
         func print(_ items: Any...) { output(SeedExamples.line(items)) }
 
         // torch.manual_seed(4321)
-        //   Swift: manualSeed(4321). Not called here: nothing below draws random numbers (the
-        //   document's printed tables are fed in), and reseeding the process-wide generator would
-        //   disturb whatever else is drawing from it at the time (other tests, in a test run).
+        //   Swift: manualSeed(4321) reseeds the process-wide generator, which other code (other tests,
+        //   in a test run) may be drawing from; the example draws the initial tables, which the
+        //   document's are loaded over, from a generator of its own instead.
+        let generator = Generator(seed: 4321)
 
         // ## Embeddings
 
         // embedding = nn.Embedding(8, 5)
-        //   Swift: Embedding(count: 8, dimension: 5) draws its own table; the document's printed
-        //   table is taken instead, trainable as nn.Embedding's is.
-        var embedding = Embedding(pretrained: embeddingWeights, freeze: false)
+        var embedding = Embedding(count: 8, dimension: 5, generator: generator)
+        //   (the document's random table, as it prints it)
+        try embedding.loadStateDict(["weight": embeddingWeights])
 
         // embedding.weight
         print(SeedExamples.parameter(embedding.weight))
@@ -59,10 +62,11 @@ public enum Seed003: SeedExample {
         print(try embedding(Tensor(indices: [3, 2])))
 
         // embedding = nn.Embedding(8, 5, padding_idx=0)
-        //   Swift: Embedding(count: 8, dimension: 5, paddingIndex: 0) zeroes row 0 of a fresh table;
-        //   the document's table (rows 1-7 as before, PyTorch having been reseeded) with row 0 zeroed:
+        embedding = Embedding(count: 8, dimension: 5, paddingIndex: 0, generator: generator)
+        //   (the document's table, as it prints it: rows 1-7 as before, PyTorch having been reseeded,
+        //   and row 0, the padding row, zero)
         let padded = embeddingWeights.scalars.enumerated().map { $0.offset < 5 ? Float(0) : $0.element }
-        embedding = Embedding(pretrained: Tensor(shape: [8, 5], values: padded), freeze: false, paddingIndex: 0)
+        try embedding.loadStateDict(["weight": Tensor(shape: [8, 5], values: padded)])
 
         // embedding
         print(describe(embedding))
@@ -76,10 +80,9 @@ public enum Seed003: SeedExample {
         // ## Embedding Bags
 
         // embedding_bag = nn.EmbeddingBag(8, 5, mode='sum')  # Default mean
-        //   Swift: EmbeddingBag(count: 8, dimension: 5, mode: .sum) draws its own table and has no
-        //   initialiser taking one; `PrintedBag` is the same reduction (the functional embeddingBag)
-        //   over the document's printed table.
-        let embeddingBag = PrintedBag(weight: bagWeights, mode: .sum)
+        let embeddingBag = EmbeddingBag(count: 8, dimension: 5, mode: .sum, generator: generator)
+        //   (the document's random table, as it prints it)
+        try embeddingBag.loadStateDict(["weight": bagWeights])
 
         // embedding_bag.weight
         print(SeedExamples.parameter(embeddingBag.weight))
@@ -125,25 +128,5 @@ public enum Seed003: SeedExample {
         if e.scaleGradByFrequency { parts.append("scale_grad_by_freq=True") }
         if e.sparse { parts.append("sparse=True") }
         return "Embedding(\(parts.joined(separator: ", ")))"
-    }
-}
-
-/// An `EmbeddingBag` over a given table: what `nn.EmbeddingBag` is once its weights are the
-/// document's. (EmbeddingKit's `EmbeddingBag` has no `init(pretrained:)`; this calls the same
-/// functional `embeddingBag` the module calls.)
-struct PrintedBag {
-    /// The table, trainable (`requires_grad=True`) like a module's parameter.
-    let weight: Tensor
-    let mode: EmbeddingBagMode
-
-    init(weight values: Tensor, mode: EmbeddingBagMode) {
-        weight = values.detach()
-        weight.requiresGrad = true
-        self.mode = mode
-    }
-
-    func callAsFunction(_ input: Tensor, offsets: Tensor? = nil,
-                        perSampleWeights: Tensor? = nil) throws(EmbeddingKitError) -> Tensor {
-        try embeddingBag(input, weight, offsets: offsets, mode: mode, perSampleWeights: perSampleWeights)
     }
 }

@@ -1,3 +1,0 @@
-import XCTest
-@testable import LangID
-final class LangIDPlaceholderTests: XCTestCase { func testModuleLoads() { XCTAssertNotNil(LangID.self) } }
