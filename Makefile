@@ -206,7 +206,8 @@ demo: deps lib
 
 # ---- benchmarks (issue 4) --------------------------------------------------------------------------
 # `make bench-peers` creates .venv (ignored by git) with PyTorch and numpy; `make bench` builds the
-# static library and Benchmarks/bench.c (gcc -O3, no -march=native), measures the machine's bandwidth,
+# static library, Benchmarks/bench.c (gcc -O3, no -march=native: the kernels pick AVX-512 / AVX2 / scalar
+# at run time) and the Swift-API bench, measures the machine's bandwidth,
 # checks and times every workload of docs/WORKLOADS.md at 1 and 2 threads through the C ABI and, when
 # .venv can import torch, through PyTorch (Benchmarks/peers.py, a co-process, interleaved per
 # workload); prints one table and writes it to Benchmarks/results/bench-<date>.json. See
@@ -222,8 +223,20 @@ BENCH_ARGS ?=
 
 .PHONY: bench-peers
 
+# W5-swift and W9 run through the Swift API: ek-swift-bench (Benchmarks/swift/main.swift), built in release
+# mode in its own scratch path; without a Swift toolchain the bench says so and runs the C-ABI rows.
+SWIFT_BENCH_SCRATCH := .build-bench
+SWIFT_BENCH_BIN := $(SWIFT_BENCH_SCRATCH)/release/ek-swift-bench
+
 bench: $(BENCH_BIN)
-	$(BENCH_BIN) --python $(BENCH_VENV_PYTHON) --peers Benchmarks/peers.py --results Benchmarks/results $(BENCH_ARGS)
+	@if command -v $(SWIFT) >/dev/null 2>&1 || [ -x $(SWIFT) ]; then \
+	    $(MAKE) --no-print-directory check-openmp && \
+	    echo "$(SWIFT) build -c release --scratch-path $(SWIFT_BENCH_SCRATCH) --product ek-swift-bench" && \
+	    $(SWIFT) build -c release --scratch-path $(SWIFT_BENCH_SCRATCH) --product ek-swift-bench \
+	        || echo "bench: the Swift build failed; W5-swift and W9 will be missing" >&2; \
+	else echo "bench: no Swift toolchain ($(SWIFT)); W5-swift and W9 will be missing" >&2; fi
+	$(BENCH_BIN) --python $(BENCH_VENV_PYTHON) --peers Benchmarks/peers.py --swift $(SWIFT_BENCH_BIN) \
+	    --results Benchmarks/results $(BENCH_ARGS)
 
 $(BENCH_BIN): $(BENCH_SRCS) $(wildcard Benchmarks/*.h) $(STATIC) $(HEADER) CKernels/src/ref.h
 	@mkdir -p $(@D)

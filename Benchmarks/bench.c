@@ -55,7 +55,7 @@ static double now_s(void) {
 
 static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
-static pid_t peer_pid = 0;
+static pid_t peer_pid = 0, swift_child = 0;
 
 static void die(int code, const char *fmt, ...) {
     va_list ap;
@@ -65,6 +65,7 @@ static void die(int code, const char *fmt, ...) {
     fprintf(stderr, "\n");
     va_end(ap);
     if (peer_pid > 0) kill(peer_pid, SIGTERM);
+    if (swift_child > 0) kill(swift_child, SIGTERM);
     exit(code);
 }
 
@@ -307,7 +308,8 @@ enum kind {
     K_MAXNORM,    /* W7: renorm + gather */
     K_SOFTMAX,    /* W8 */
     K_XENT,       /* W8b */
-    K_NONE        /* W9: not yet */
+    K_SWIFT,      /* W5-swift, W9: measured by the Swift co-process (Benchmarks/swift/main.swift) */
+    K_NONE        /* no EmbeddingKit figure */
 };
 
 typedef struct {
@@ -348,8 +350,11 @@ static const workload WORKLOADS[] = {
     {"W5", "sparse train step", "W2 fwd + sparse bwd + SGD (scatter-add, alpha=-lr)",
      "EmbeddingBag(sparse=True)+optim.SGD", K_SPARSE, 1000000, 64, 4096 * 40, 4096, EK_BAG_SUM, 0, UNIT_ELEMS,
      SHARE_NONE, 5.0, 0, ">= 5x", "W5", NULL, 0,
-     "C ABI: bag forward + ek_embedding_bag_backward_sparse_f32_i64 + ek_coo_scatter_add_f32(alpha=-lr); "
-     "the Swift-API version comes with the Swift layer (issue 3)"},
+     "C ABI: bag forward + ek_embedding_bag_backward_sparse_f32_i64 + ek_coo_scatter_add_f32(alpha=-lr)"},
+    {"W5-swift", "sparse train step, Swift API", "as W5, through EmbeddingBag + SGD in Swift",
+     "(the W5 PyTorch figure)", K_SWIFT, 1000000, 64, 4096 * 40, 4096, EK_BAG_SUM, 0, UNIT_ELEMS, SHARE_NONE, 5.0, 0,
+     ">= 5x", "W5", NULL, 0,
+     "Swift: EmbeddingBag(sum, sparse) forward, backward(g), SGD.step(), zeroGrad() (ek-swift-bench)"},
     {"W5-sgd", "sparse train step, coalesce + sgd_update", "as W5", "(the W5 PyTorch figure)", K_SPARSE_SGD, 1000000,
      64, 4096 * 40, 4096, EK_BAG_SUM, 0, UNIT_ELEMS, SHARE_NONE, 0, 0, "(info)", "W5", NULL, 0,
      "the optimizer-API path: ek_coo_coalesce_f32 + ek_sgd_update_f32 in place of the scatter-add"},
@@ -368,9 +373,10 @@ static const workload WORKLOADS[] = {
      0, 0, EK_BAG_SUM, 0, UNIT_ELEMS, SHARE_NONE, 2.0, 0, ">= 2x", "W8b", NULL, 0,
      "EK: ek_cross_entropy_f32_i64 (mean), loss and grad_logits in one pass"},
     {"W9", "text-classifier train step", "EmbeddingBag(mean, 200k x 64, sparse) + Linear(64,100) + CE + SGD",
-     "the same model in PyTorch", K_NONE, 0, 0, 0, 0, EK_BAG_SUM, 0, UNIT_ELEMS, SHARE_NONE, 3.0, 0, ">= 3x", NULL,
-     NULL, 0, "not yet: the text-classifier train step comes with the Swift layer (issue 3), as does the Swift-API "
-     "version of W5"},
+     "the same model in PyTorch", K_SWIFT, 200000, 64, 256 * 20, 256, EK_BAG_MEAN, 0, UNIT_ELEMS, SHARE_NONE, 3.0, 0,
+     ">= 3x", "W9", NULL, 0,
+     "Swift: EmbeddingBag(mean, sparse) -> Linear(64, 100) -> crossEntropy -> backward -> SGD(lr 0.1), batch 256 x 20 "
+     "(ek-swift-bench); throughput = tokens x dim per s"},
     /* W2 scaling over table sizes (256 MiB is W2 itself) */
     {"W2@64MiB", "bag sum, table 64 MiB", "table 256k x 64, 4,096 bags x 40", "F.embedding_bag(sum)", K_BAG, 262144,
      64, 4096 * 40, 4096, EK_BAG_SUM, 0, UNIT_BYTES, SHARE_READ, 0, 0, "", "W2@64MiB", NULL, 1, NULL},
@@ -518,6 +524,7 @@ static void ek_call_on(wdata *d, int b, float *table) {
         ek_ok(ek_cross_entropy_f32_i64(R, D, d->x[b], d->tgt[b], -100, 0.0f, EK_REDUCTION_MEAN, &d->loss, d->out),
               "ek_cross_entropy_f32_i64");
         break;
+    case K_SWIFT:
     case K_NONE:
         break;
     }
@@ -643,6 +650,7 @@ static void w_check(wdata *d, const int *threads, int nthreads) {
         free(ref);
         break;
     }
+    case K_SWIFT:
     case K_NONE:
         break;
     }
@@ -758,20 +766,28 @@ typedef struct {
     char error[300];
 } peer_result;
 
-/* Runs one workload in the co-process at each thread count; fills res[k] for threads[k]. */
-static void peer_run(const char *id, const int *threads, int nthreads, peer_result *res) {
+/* Runs one workload in a co-process (same protocol for PyTorch's peers.py and ek-swift-bench) at each
+ * thread count; fills res[k] for threads[k]. A co-process that ends is closed (*in = NULL). An error
+ * line with "check": true (a wrong result) fails the bench. */
+static void coproc_run(FILE **in, FILE **out, pid_t *pid, const char *who, const char *id, const int *threads,
+                       int nthreads, peer_result *res) {
     for (int k = 0; k < nthreads; k++) memset(&res[k], 0, sizeof res[k]);
-    if (!peer_in) return;
-    fprintf(peer_in, "run %s ", id);
-    for (int k = 0; k < nthreads; k++) fprintf(peer_in, "%s%d", k ? "," : "", threads[k]);
-    fprintf(peer_in, " %g %d\n", g_seconds, g_min_repeats);
-    fflush(peer_in);
+    if (!*in) return;
+    fprintf(*in, "run %s ", id);
+    for (int k = 0; k < nthreads; k++) fprintf(*in, "%s%d", k ? "," : "", threads[k]);
+    fprintf(*in, " %g %d\n", g_seconds, g_min_repeats);
+    fflush(*in);
     char line[4096];
-    while (fgets(line, sizeof line, peer_out)) {
+    while (fgets(line, sizeof line, *out)) {
         char kind[32] = "";
         json_get(line, "kind", kind, sizeof kind);
         if (!strcmp(kind, "done")) return;
         int T = (int)json_num(line, "threads", -1);
+        if (!strcmp(kind, "error") && strstr(line, "\"check\": true")) {
+            char msg[600] = "";
+            json_get(line, "message", msg, sizeof msg);
+            die(2, "%s: %s's result differs from the plain computation: %s", id, who, msg);
+        }
         for (int k = 0; k < nthreads; k++) {
             if (threads[k] != T) continue;
             if (!strcmp(kind, "result")) {
@@ -784,20 +800,73 @@ static void peer_run(const char *id, const int *threads, int nthreads, peer_resu
                 res[k].s.foreign_cpu = json_num(line, "foreign_cpu", 0);
             } else if (!strcmp(kind, "error")) {
                 json_get(line, "message", res[k].error, sizeof res[k].error);
-                fprintf(stderr, "  %-9s PyTorch failed at %d thread(s): %s\n", id, T, res[k].error);
+                fprintf(stderr, "  %-9s %s failed at %d thread(s): %s\n", id, who, T, res[k].error);
             }
         }
         if (!strcmp(kind, "error") && T < 0) {
             char msg[300] = "";
             json_get(line, "message", msg, sizeof msg);
-            fprintf(stderr, "  %-9s PyTorch failed: %s\n", id, msg);
+            fprintf(stderr, "  %-9s %s failed: %s\n", id, who, msg);
         }
     }
-    fprintf(stderr, "bench: the PyTorch co-process ended unexpectedly; continuing without it\n");
-    fclose(peer_in), fclose(peer_out);
-    peer_in = peer_out = NULL;
-    waitpid(peer_pid, NULL, 0);
-    peer_pid = 0;
+    fprintf(stderr, "bench: the %s co-process ended unexpectedly; continuing without it\n", who);
+    fclose(*in), fclose(*out);
+    *in = *out = NULL;
+    waitpid(*pid, NULL, 0);
+    *pid = 0;
+}
+
+static void peer_run(const char *id, const int *threads, int nthreads, peer_result *res) {
+    coproc_run(&peer_in, &peer_out, &peer_pid, "PyTorch", id, threads, nthreads, res);
+}
+
+/* ---- the Swift co-process (ek-swift-bench --serve): W5-swift and W9 through the Swift API ---- */
+
+static FILE *swift_in, *swift_out;
+static pid_t swift_pid = 0;
+static char swift_absent[512] = "", swift_isa[32] = "";
+
+static void swift_start(const char *path) {
+    if (access(path, X_OK) != 0) {
+        snprintf(swift_absent, sizeof swift_absent, "%s not found (make bench builds it with swift build)", path);
+        return;
+    }
+    int to_child[2], from_child[2];
+    if (pipe(to_child) || pipe(from_child)) die(1, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) die(1, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(to_child[0], 0);
+        dup2(from_child[1], 1);
+        close(to_child[0]), close(to_child[1]), close(from_child[0]), close(from_child[1]);
+        execl(path, path, "--serve", (char *)NULL);
+        fprintf(stderr, "bench: cannot run %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    close(to_child[0]), close(from_child[1]);
+    swift_pid = swift_child = pid;
+    swift_in = fdopen(to_child[1], "w");
+    swift_out = fdopen(from_child[0], "r");
+    char line[4096];
+    if (fgets(line, sizeof line, swift_out) && strstr(line, "\"ok\": true")) {
+        json_get(line, "isa", swift_isa, sizeof swift_isa);
+        return;
+    }
+    snprintf(swift_absent, sizeof swift_absent, "%s did not say hello", path);
+    fclose(swift_in), fclose(swift_out);
+    swift_in = swift_out = NULL;
+    waitpid(pid, NULL, 0);
+    swift_pid = 0;
+}
+
+static void swift_stop(void) {
+    if (!swift_in) return;
+    fprintf(swift_in, "quit\n");
+    fflush(swift_in);
+    fclose(swift_in), fclose(swift_out);
+    waitpid(swift_pid, NULL, 0);
+    swift_pid = 0;
+    swift_in = swift_out = NULL;
 }
 
 /* ================================================================================================
@@ -869,6 +938,7 @@ static void print_row(const row *r, int with_peer) {
     }
     if (!isnan(r->share)) snprintf(share, sizeof share, "%.0f%% of %.1f", 100 * r->share, r->bw_ref);
     if (w->kind == K_NONE) snprintf(met, sizeof met, "not yet");
+    else if (w->kind == K_SWIFT && !r->have_ek) snprintf(met, sizeof met, "- (no Swift)");
     else if (r->met == 1) snprintf(met, sizeof met, "met%s", !strcmp(r->met_by, "bandwidth") ? " (BW)" : "");
     else if (r->met == 0) snprintf(met, sizeof met, "NOT MET");
     else if (w->target_ratio > 0) snprintf(met, sizeof met, with_peer ? "?" : "- (no PyTorch)");
@@ -947,7 +1017,7 @@ static int selected(const char *only, const char *id) {
 
 int main(int argc, char **argv) {
     const char *python = ".venv/bin/python", *script = "Benchmarks/peers.py", *results = "Benchmarks/results";
-    const char *only = NULL;
+    const char *only = NULL, *swift_bench = ".build-bench/release/ek-swift-bench";
     int use_peers = 1, threads[4] = {1, 2}, nthreads = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -959,11 +1029,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--peers") && v) script = v, i++;
         else if (!strcmp(a, "--results") && v) results = v, i++;
         else if (!strcmp(a, "--no-peers")) use_peers = 0;
+        else if (!strcmp(a, "--swift") && v) swift_bench = v, i++;
+        else if (!strcmp(a, "--no-swift")) swift_bench = NULL;
         else if (!strcmp(a, "--quick")) g_seconds = 0.3, g_min_repeats = 8;
         else {
             fprintf(stderr,
                     "usage: %s [--seconds S] [--threads 1,2] [--only W1,W2,...] [--python PY] [--peers peers.py]\n"
-                    "          [--no-peers] [--results DIR] [--quick]\n",
+                    "          [--no-peers] [--results DIR] [--quick] [--swift PATH | --no-swift]\n",
                     argv[0]);
             return 1;
         }
@@ -1011,6 +1083,16 @@ int main(int argc, char **argv) {
                peer_torch, peer_numpy, peer_capability);
     else
         printf("\nPyTorch: NOT AVAILABLE (%s).\nShowing EmbeddingKit's columns only.\n", peer_absent);
+    int wants_swift = 0;
+    for (int wi = 0; wi < NWORK; wi++) wants_swift |= WORKLOADS[wi].kind == K_SWIFT && selected(only, WORKLOADS[wi].id);
+    if (swift_bench && wants_swift) swift_start(swift_bench);
+    else if (!swift_bench) snprintf(swift_absent, sizeof swift_absent, "--no-swift");
+    if (swift_in)
+        printf("Swift API: %s --serve (ISA %s) runs W5-swift and W9 in a second co-process, checked first.\n",
+               swift_bench, swift_isa);
+    else if (wants_swift)
+        printf("Swift API: NOT AVAILABLE (%s): no W5-swift / W9 figures.\n", swift_absent);
+    printf("Kernels' ISA: %s (EK_ISA or ek_set_isa lowers it).\n", ek_isa_name(ek_get_isa()));
     fflush(stdout);
 
     /* 3. the workloads */
@@ -1050,6 +1132,26 @@ int main(int argc, char **argv) {
         }
         wdata d;
         int have_data = 0;
+        if (w->kind == K_SWIFT) { /* EK's figure from the Swift co-process, then PyTorch's, per thread count */
+            for (int k = 0; k < nthreads; k++) {
+                row *r = &rows[first + k];
+                peer_result sw;
+                coproc_run(&swift_in, &swift_out, &swift_pid, "Swift", w->id, &threads[k], 1, &sw);
+                if (sw.have) {
+                    r->ek = sw.s, r->have_ek = 1;
+                    fprintf(stderr, "  %-9s EK/Swift %d thread(s): %9.4f ms/call (%d calls)\n", w->id, threads[k],
+                            r->ek.median_ms, r->ek.repeats);
+                }
+                if (run_peer) {
+                    peer_run(w->peer_id, &threads[k], 1, &r->pt);
+                    if (r->pt.have)
+                        fprintf(stderr, "  %-9s PyTorch %d thread(s): %9.4f ms/call (%d calls)\n", w->id, threads[k],
+                                r->pt.s.median_ms, r->pt.s.repeats);
+                }
+            }
+            for (int k = 0; k < nthreads; k++) finish_row(&rows[first + k], &bw);
+            continue;
+        }
         if (!w->reuse_ek) {
             double t0 = now_s();
             w_setup(&d, w);
@@ -1083,6 +1185,7 @@ int main(int argc, char **argv) {
         for (int k = 0; k < nthreads; k++) finish_row(&rows[first + k], &bw);
     }
     peer_stop();
+    swift_stop();
     /* again at the end: only reported, to show how much the memory system drifted during the run */
     bandwidth bw_end;
     memset(&bw_end, 0, sizeof bw_end);
@@ -1175,6 +1278,18 @@ int main(int argc, char **argv) {
     json_str(f, ek_version_string());
     fprintf(f, ",\n  \"compiler\": ");
     json_str(f, "gcc " __VERSION__);
+    fprintf(f, ",\n  \"isa\": ");
+    json_str(f, ek_isa_name(ek_get_isa()));
+    fprintf(f, ",\n  \"swift_api\": ");
+    if (swift_isa[0]) {
+        fprintf(f, "{\"binary\": ");
+        json_str(f, swift_bench);
+        fprintf(f, ", \"isa\": ");
+        json_str(f, swift_isa);
+        fprintf(f, "}");
+    } else {
+        json_str(f, swift_absent[0] ? swift_absent : "not run");
+    }
     fprintf(f, ",\n  \"pytorch\": ");
     if (with_peer) {
         fprintf(f, "{\"version\": ");
@@ -1223,7 +1338,9 @@ int main(int argc, char **argv) {
         fprintf(f, ", \"pytorch_call\": ");
         json_str(f, w->peer_call);
         fprintf(f, ", \"scaling\": %s, \"threads\": %d, \"status\": ", w->scaling ? "true" : "false", r->threads);
-        json_str(f, w->kind == K_NONE ? "not yet" : "measured");
+        json_str(f, w->kind == K_NONE ? "not yet" : r->have_ek ? "measured" : "no EK figure");
+        fprintf(f, ", \"api\": ");
+        json_str(f, w->kind == K_SWIFT ? "Swift" : "C");
         fprintf(f, ",\n     \"ek_ms\": ");
         json_num_out(f, r->have_ek ? r->ek.median_ms : NAN);
         fprintf(f, ", \"ek_min_ms\": ");

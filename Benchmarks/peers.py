@@ -171,6 +171,26 @@ def w_cross_entropy():
     return step
 
 
+def w_text_classifier():
+    """W9: EmbeddingBag(mean, 200k x 64, sparse) -> Linear(64, 100) -> cross-entropy -> SGD, 256 bags x 20."""
+    g = gen()
+    torch.manual_seed(SEED)
+    vocab, dim, classes, batch, tokens = 200_000, 64, 100, 256, 20
+    emb = torch.nn.EmbeddingBag(vocab, dim, mode="mean", sparse=True)
+    head = torch.nn.Linear(dim, classes)
+    opt = torch.optim.SGD(list(emb.parameters()) + list(head.parameters()), lr=0.1)
+    idx = [torch.randint(0, vocab, (batch, tokens), generator=g, dtype=torch.int64) for _ in range(NBATCH)]
+    tgt = [torch.randint(0, classes, (batch,), generator=g, dtype=torch.int64) for _ in range(NBATCH)]
+
+    def step(b):
+        with torch.enable_grad():
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(head(emb(idx[b])), tgt[b]).backward()
+            opt.step()
+
+    return step
+
+
 WORKLOADS = {
     "W1": lambda: w_gather(),
     "W1-out": lambda: w_gather(out_param=True),
@@ -184,6 +204,7 @@ WORKLOADS = {
     "W7": w_max_norm,
     "W8": w_softmax,
     "W8b": w_cross_entropy,
+    "W9": w_text_classifier,
     "W2@64MiB": lambda: w_bag("sum", rows=262_144),
     "W2@256MiB": lambda: w_bag("sum", rows=1_000_000),
     "W2@1GiB": lambda: w_bag("sum", rows=4_194_304),
