@@ -321,11 +321,12 @@ enum KillTestModel {
     }
 }
 
-/// Runs this test binary again as a child process, executing only `checkpointWriterChild` with `environment`.
-func spawnChild(_ environment: [String: String]) throws -> Process {
+/// Runs this test binary again as a child process, executing only the test `test` (by default
+/// `checkpointWriterChild`) with `environment` added.
+func spawnChild(_ environment: [String: String], test: String = "checkpointWriterChild") throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    process.arguments = ["--testing-library", "swift-testing", "--filter", "checkpointWriterChild"]
+    process.arguments = ["--testing-library", "swift-testing", "--filter", test]
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
