@@ -31,8 +31,7 @@ struct Seed000Tests {
     }
 
     @Test func embeddingGradientIsSparseOverTheBatchWordsAndOthersStayPut() throws {
-        manualSeed(3)
-        let net = Seed000.Net()
+        let net = Seed000.Net(generator: Generator(seed: 3))
         let optimizer = SGD(net.parameters(), learningRate: 0.01)
         for (batch, expectedRows) in zip(DataLoader(TensorDataset(Seed000.input, Seed000.target), batchSize: 2),
                                          [[0, 1, 2, 0, 4, 5], [0, 7, 8]] as [[Int64]]) {
@@ -52,8 +51,7 @@ struct Seed000Tests {
     }
 
     @Test func rowsChosenAfterThePredictionAreTheOnlyOnesThatChange() throws {
-        manualSeed(4)
-        let net = Seed000.Net()
+        let net = Seed000.Net(generator: Generator(seed: 4))
         let optimizer = SGD(net.parameters(), learningRate: 0.5, momentum: 0.9, weightDecay: 0.1)
         let logits = try net(Seed000.input)
         let predicted = logits.argmax(dim: 1).indices

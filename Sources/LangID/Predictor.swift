@@ -1,0 +1,40 @@
+import EmbeddingKit
+
+/// Language probabilities for texts from a trained `LangIDModel`, batched, without gradients.
+public struct LangIDPredictor {
+    public let model: LangIDModel
+    let featurizer: NGramFeaturizer
+
+    public init(_ model: LangIDModel) {
+        self.model = model
+        featurizer = model.configuration.featurizer
+    }
+
+    /// The probability of every language for each text, `[texts.count][languages]`.
+    public func probabilities(_ texts: [String], batchSize: Int = 1024) throws -> [[Float]] {
+        let languages = model.configuration.languages.count
+        var result: [[Float]] = []
+        result.reserveCapacity(texts.count)
+        var batch = FeatureBatch()
+        var start = 0
+        while start < texts.count {
+            let chunk = Array(texts[start..<Swift.min(texts.count, start + batchSize)])
+            featurizer.batch(chunk, into: &batch)
+            let p = try withoutGradients { () throws(EmbeddingKitError) -> Tensor in softmax(try model(batch), dim: 1) }.scalars
+            for i in 0..<chunk.count { result.append(Array(p[(i * languages)..<((i + 1) * languages)])) }
+            start += chunk.count
+        }
+        return result
+    }
+
+    /// The most likely language of each text (index into `languages`).
+    public func predict(_ texts: [String], batchSize: Int = 1024) throws -> [Int] {
+        try probabilities(texts, batchSize: batchSize).map { p in p.indices.max { p[$0] < p[$1] }! }
+    }
+
+    /// The `k` most likely languages of `text` with their probabilities, most likely first.
+    public func top(_ k: Int, of text: String) throws -> [(language: String, probability: Float)] {
+        let p = try probabilities([text])[0]
+        return p.indices.sorted { p[$0] > p[$1] }.prefix(k).map { (model.configuration.languages[$0], p[$0]) }
+    }
+}

@@ -1,0 +1,82 @@
+import EmbeddingKit
+import Foundation
+
+/// How to train a `LangIDModel`.
+public struct TrainingOptions: Sendable {
+    /// Passes over the training set.
+    public var epochs = 5
+    /// Samples per step.
+    public var batchSize = 64
+    /// Adagrad's learning rate.
+    public var learningRate: Float = 0.2
+    /// Seeds the initial weights and the shuffling: the same seed gives the same model.
+    public var seed: UInt64 = 1
+    public init() {}
+}
+
+/// What the training loop reports after each step.
+public struct TrainingProgress: Sendable {
+    public var epoch: Int, epochs: Int
+    public var step: Int, stepsPerEpoch: Int
+    /// Mean loss over the steps since the previous report's epoch began.
+    public var loss: Float
+    /// Training samples per second so far.
+    public var samplesPerSecond: Double
+    /// Seconds since training began.
+    public var elapsed: Double
+}
+
+/// The result of `trainLangID`: the model and its loss curve.
+public struct TrainingResult {
+    public let model: LangIDModel
+    /// The mean loss of each block of `lossCurveStride` steps, in order.
+    public let lossCurve: [Float]
+    public let lossCurveStride: Int
+    public let seconds: Double
+}
+
+/// Trains a fresh model on `features` (one bag set per sample) with `labels` (indices into
+/// `configuration.languages`): shuffled minibatches, cross-entropy, Adagrad on sparse embedding
+/// gradients and dense layer gradients. Calls `progress` after every step.
+public func trainLangID(_ configuration: LangIDConfiguration, features: FeatureSet, labels: [Int64],
+                        options: TrainingOptions = TrainingOptions(),
+                        progress: ((TrainingProgress) -> Void)? = nil) throws -> TrainingResult {
+    precondition(features.count == labels.count, "trainLangID: \(features.count) samples but \(labels.count) labels")
+    let generator = Generator(seed: options.seed)
+    let model = LangIDModel(configuration, generator: generator)
+    let optimizer = Adagrad(model.parameters(), learningRate: options.learningRate)
+    let stepsPerEpoch = (features.count + options.batchSize - 1) / options.batchSize
+    let stride = Swift.max(1, stepsPerEpoch / 20)
+    var batch = FeatureBatch()
+    var curve: [Float] = [], block: Float = 0, blockSteps = 0
+    let start = Date()
+    var seen = 0
+    for epoch in 0..<options.epochs {
+        let order = Tensor.randperm(features.count, generator: generator).indices
+        var epochLoss: Float = 0
+        for step in 0..<stepsPerEpoch {
+            let ids = order[(step * options.batchSize)..<Swift.min(features.count, (step + 1) * options.batchSize)].map { Int($0) }
+            features.assemble(ids, into: &batch)
+            let target = Tensor(shape: [ids.count], indices: ids.map { labels[$0] })
+            optimizer.zeroGrad()
+            let loss = try crossEntropy(try model(batch), target)
+            loss.backward()
+            optimizer.step()
+
+            let value = loss.item
+            epochLoss += value
+            block += value
+            blockSteps += 1
+            if blockSteps == stride { curve.append(block / Float(blockSteps)); block = 0; blockSteps = 0 }
+            seen += ids.count
+            if let progress {
+                let elapsed = Date().timeIntervalSince(start)
+                progress(TrainingProgress(epoch: epoch, epochs: options.epochs, step: step + 1, stepsPerEpoch: stepsPerEpoch,
+                                          loss: epochLoss / Float(step + 1), samplesPerSecond: Double(seen) / Swift.max(elapsed, 1e-9),
+                                          elapsed: elapsed))
+            }
+        }
+    }
+    if blockSteps > 0 { curve.append(block / Float(blockSteps)) }
+    return TrainingResult(model: model, lossCurve: curve, lossCurveStride: stride, seconds: Date().timeIntervalSince(start))
+}
