@@ -60,6 +60,11 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
 
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
+        if (rows && i + EKI_PREFETCH_ROWS < nnz) { /* scattered rows: fetch them ahead (see adagrad) */
+            int64_t ahead = rows[i + EKI_PREFETCH_ROWS] * dim;
+            EKI_PREFETCH_SPAN(weight + ahead, sizeof(float) * (size_t)dim, 1);
+            if (momentum) EKI_PREFETCH_SPAN(momentum_buffer + ahead, sizeof(float) * (size_t)dim, 1);
+        }
         int64_t r = row_at(rows, i);
         float *w = weight + r * dim, *buf = momentum ? momentum_buffer + r * dim : NULL;
         const float *g = values + i * dim;
@@ -128,6 +133,12 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
     float step_size = (float)(lr / bias1), bias2_sqrt = (float)sqrt(bias2), decay = 1.0f - lr * weight_decay;
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
+        if (rows && i + EKI_PREFETCH_ROWS < nnz) {
+            int64_t ahead = rows[i + EKI_PREFETCH_ROWS] * dim;
+            EKI_PREFETCH_SPAN(weight + ahead, sizeof(float) * (size_t)dim, 1);
+            EKI_PREFETCH_SPAN(exp_avg + ahead, sizeof(float) * (size_t)dim, 1);
+            EKI_PREFETCH_SPAN(exp_avg_sq + ahead, sizeof(float) * (size_t)dim, 1);
+        }
         int64_t r = row_at(rows, i);
         float *w = weight + r * dim, *m = exp_avg + r * dim, *v = exp_avg_sq + r * dim;
         const float *g = values + i * dim;
