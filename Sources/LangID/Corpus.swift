@@ -27,8 +27,10 @@
 ///    (default 20), otherwise to the training set. The hash is FNV-1a with a fixed finaliser, so the
 ///    split is the same on every machine and run, and a text always lands on the same side.
 ///
-/// Samples keep file order within each split. With the Debian 12 packages this gives about 78,600
-/// training and 19,800 test samples (`counts()` has the exact numbers per language).
+/// Samples keep file order within each split. With the Debian 12 packages (355 files, 17.8 MB) this
+/// gives 78,747 training and 19,676 test samples in 13 languages, from 100,966 fortunes: 1,242 too
+/// short, 213 not text, 1,082 duplicates, 6 copies of texts filed under two languages
+/// (`counts()` and `statistics` have the numbers).
 ///
 /// Files are read and cleaned in parallel on bytes; the whole corpus (13 MB) loads in a fraction of
 /// a second, and the result does not depend on the thread count.
