@@ -11,7 +11,7 @@ import Testing
 // MARK: - Helpers
 
 /// The test model with children, as the fixture script's `Model`: `embed.weight`, `head.weight`, `head.bias`.
-final class TwoLayer: Module {
+final class CheckpointModel: Module {
     let embed: Embedding
     let head: Linear
     var isTraining = true
@@ -25,15 +25,15 @@ final class TwoLayer: Module {
 }
 
 /// Every parameter's bit pattern, by name: "bit-identical" means these are equal.
-func bits(_ module: any Module) -> [String: [UInt32]] {
+func parameterBits(_ module: any Module) -> [String: [UInt32]] {
     Dictionary(uniqueKeysWithValues: module.namedParameters().map { ($0.name, $0.tensor.floats.map(\.bitPattern)) })
 }
 
-let fixtureDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+let safetensorsFixtureDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("../Fixtures/safetensors").standardized.path
 
 /// A fresh folder under the system's temporary folder.
-func temporaryFolder() -> String {
+func makeTemporaryFolder() -> String {
     var folder = NSTemporaryDirectory()
     while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
     var template = Array((folder + "/ek-ckpt-XXXXXX").utf8CString)
@@ -42,25 +42,25 @@ func temporaryFolder() -> String {
     return String(cString: made!)
 }
 
-func removeTree(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
+func removeFolder(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 
-func listing(_ folder: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() }
+func folderListing(_ folder: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() }
 
-func readBytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
+func fileBytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
 
-func writeBytes(_ bytes: [UInt8], _ path: String) { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+func writeFileBytes(_ bytes: [UInt8], _ path: String) { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
 
 /// The fixture script's expected.txt: file -> tensor -> (dtype, shape, float values or int values).
-struct ExpectedTensor { var dtype = "", shape = [Int](), floats = [Float](), ints = [Int64]() }
+struct FixtureTensor { var dtype = "", shape = [Int](), floats = [Float](), ints = [Int64]() }
 
-func expectedFixtures() throws -> [String: [String: ExpectedTensor]] {
-    let text = try String(contentsOfFile: fixtureDir + "/expected.txt", encoding: .utf8)
-    var result = [String: [String: ExpectedTensor]](), file = ""
+func safetensorsFixtures() throws -> [String: [String: FixtureTensor]] {
+    let text = try String(contentsOfFile: safetensorsFixtureDir + "/expected.txt", encoding: .utf8)
+    var result = [String: [String: FixtureTensor]](), file = ""
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
         let f = line.split(separator: " ").map(String.init)
         if f[0] == "case" { file = f[1]; result[file] = [:]; continue }
         if f[0] == "end" { continue }
-        var t = result[file]![f[0]] ?? ExpectedTensor()
+        var t = result[file]![f[0]] ?? FixtureTensor()
         switch f[1] {
         case "dtype": t.dtype = f[2]
         case "shape": t.shape = f[4...].map { Int($0)! }
@@ -79,17 +79,17 @@ func expectedFixtures() throws -> [String: [String: ExpectedTensor]] {
 struct SafeTensorsInteropTests {
     @Test("PyTorch's save_file output loads into Embedding, EmbeddingBag, Linear and a two-child model")
     func loadsPyTorchFiles() throws {
-        let expected = try expectedFixtures()
+        let expected = try safetensorsFixtures()
         let cases: [(String, any Module)] = [
             ("embedding.safetensors", Embedding(count: 10, dimension: 4, paddingIndex: 0)),
             ("embedding_bag.safetensors", EmbeddingBag(count: 8, dimension: 3, mode: .sum)),
             ("linear.safetensors", Linear(5, 3)),
             ("linear_f16.safetensors", Linear(5, 3)),
             ("linear_bf16.safetensors", Linear(5, 3)),
-            ("model.safetensors", TwoLayer()),
+            ("model.safetensors", CheckpointModel()),
         ]
         for (file, module) in cases {
-            let keys = try module.load(from: fixtureDir + "/" + file)
+            let keys = try module.load(from: safetensorsFixtureDir + "/" + file)
             #expect(keys == StateDictKeys(missing: [], unexpected: []))
             let want = try #require(expected[file])
             #expect(Set(want.keys) == Set(module.namedParameters().map(\.name)), "\(file)")
@@ -101,29 +101,29 @@ struct SafeTensorsInteropTests {
         }
         // F16 / BF16 were widened exactly: the F16 weights differ from the F32 ones by at most half an F16 ulp
         let f32 = Linear(5, 3), f16 = Linear(5, 3)
-        try f32.load(from: fixtureDir + "/linear.safetensors")
-        try f16.load(from: fixtureDir + "/linear_f16.safetensors")
+        try f32.load(from: safetensorsFixtureDir + "/linear.safetensors")
+        try f16.load(from: safetensorsFixtureDir + "/linear_f16.safetensors")
         for (a, b) in zip(f32.weight.scalars, f16.weight.scalars) { #expect(abs(a - b) <= abs(a) * 0x1p-11) }
-        let file = try SafeTensors(contentsOf: fixtureDir + "/linear_bf16.safetensors")
+        let file = try SafeTensors(contentsOf: safetensorsFixtureDir + "/linear_bf16.safetensors")
         #expect(file.storedDTypes == ["weight": .bfloat16, "bias": .bfloat16])
     }
 
     @Test("A loaded PyTorch Embedding looks up PyTorch's rows; the model file's metadata is read")
     func loadedModuleComputes() throws {
         let embed = Embedding(count: 10, dimension: 4, paddingIndex: 0)
-        try embed.load(from: fixtureDir + "/embedding.safetensors")
-        let want = try #require(try expectedFixtures()["embedding.safetensors"]?["weight"])
+        try embed.load(from: safetensorsFixtureDir + "/embedding.safetensors")
+        let want = try #require(try safetensorsFixtures()["embedding.safetensors"]?["weight"])
         let out = try embed(Tensor(indices: [3, 0, 9]))
         #expect(out.scalars == Array(want.floats[12..<16] + want.floats[0..<4] + want.floats[36..<40]))
         #expect(want.floats[0..<4].allSatisfy { $0 == 0 })   // PyTorch zeroed the padding row
-        let model = try SafeTensors(contentsOf: fixtureDir + "/model.safetensors")
+        let model = try SafeTensors(contentsOf: safetensorsFixtureDir + "/model.safetensors")
         #expect(model.metadata == ["format": "pt"])
     }
 
     @Test("I64 tensors, a scalar and metadata from PyTorch read as int64 tensors")
     func readsIntegerTensors() throws {
-        let file = try SafeTensors(contentsOf: fixtureDir + "/mixed_i64.safetensors")
-        let expected = try #require(try expectedFixtures()["mixed_i64.safetensors"])
+        let file = try SafeTensors(contentsOf: safetensorsFixtureDir + "/mixed_i64.safetensors")
+        let expected = try #require(try safetensorsFixtures()["mixed_i64.safetensors"])
         #expect(file.metadata == ["note": "I64 tensors and a scalar"])
         let indices = try #require(file.tensors["indices"]), step = try #require(file.tensors["step"])
         #expect(indices.dtype == .int64 && indices.shape == [2, 3] && indices.indices == expected["indices"]!.ints)
@@ -137,33 +137,33 @@ struct SafeTensorsInteropTests {
     @Test("Our writer reproduces PyTorch's files byte for byte")
     func writerMatchesPyTorchBytes() throws {
         for file in ["embedding", "embedding_bag", "linear", "model", "mixed_i64"] {
-            let path = fixtureDir + "/\(file).safetensors"
+            let path = safetensorsFixtureDir + "/\(file).safetensors"
             let read = try SafeTensors(contentsOf: path)
             let ours = try SafeTensors(tensors: read.tensors, metadata: read.metadata).serialized()
-            #expect(ours == readBytes(path), "\(file): our bytes differ from PyTorch's")
+            #expect(ours == fileBytes(path), "\(file): our bytes differ from PyTorch's")
         }
         // and a module's state dictionary saved under PyTorch's names gives PyTorch's file
-        let model = TwoLayer()
-        try model.load(from: fixtureDir + "/model.safetensors")
-        let folder = temporaryFolder()
-        defer { removeTree(folder) }
+        let model = CheckpointModel()
+        try model.load(from: safetensorsFixtureDir + "/model.safetensors")
+        let folder = makeTemporaryFolder()
+        defer { removeFolder(folder) }
         try model.save(to: folder + "/m.safetensors", metadata: ["format": "pt"])
-        #expect(readBytes(folder + "/m.safetensors") == readBytes(fixtureDir + "/model.safetensors"))
+        #expect(fileBytes(folder + "/m.safetensors") == fileBytes(safetensorsFixtureDir + "/model.safetensors"))
     }
 
     @Test("save then load restores every weight bit for bit; metadata, odd names, empty and scalar tensors survive")
     func roundTrip() throws {
-        let folder = temporaryFolder()
-        defer { removeTree(folder) }
-        let a = TwoLayer(count: 50, dimension: 8, classes: 5, seed: 1), b = TwoLayer(count: 50, dimension: 8, classes: 5, seed: 2)
-        #expect(bits(a) != bits(b))
+        let folder = makeTemporaryFolder()
+        defer { removeFolder(folder) }
+        let a = CheckpointModel(count: 50, dimension: 8, classes: 5, seed: 1), b = CheckpointModel(count: 50, dimension: 8, classes: 5, seed: 2)
+        #expect(parameterBits(a) != parameterBits(b))
         let weightObject = b.embed.weight
         try a.save(to: folder + "/a.safetensors", metadata: ["epoch": "3", "note": "caf\u{e9} \"quoted\"\n"])
         try b.load(from: folder + "/a.safetensors")
-        #expect(bits(a) == bits(b))
+        #expect(parameterBits(a) == parameterBits(b))
         #expect(b.embed.weight === weightObject)            // loaded in place: same tensor objects
         #expect(try SafeTensors(contentsOf: folder + "/a.safetensors").metadata == ["epoch": "3", "note": "caf\u{e9} \"quoted\"\n"])
-        #expect(listing(folder) == ["a.safetensors"])       // no temporary file left behind
+        #expect(folderListing(folder) == ["a.safetensors"])       // no temporary file left behind
 
         let odd: [String: Tensor] = [
             "": Tensor(shape: [0], values: []),
@@ -187,13 +187,13 @@ struct SafeTensorsInteropTests {
 
     @Test("stateDict is a snapshot; a non-strict load reports missing and unexpected names")
     func stateDictSemantics() throws {
-        let model = TwoLayer()
+        let model = CheckpointModel()
         let state = model.stateDict()
         #expect(Set(state.keys) == ["embed.weight", "head.weight", "head.bias"])
         let before = state["head.bias"]!.scalars
         model.head.bias!.floats[0] += 1
         #expect(state["head.bias"]!.scalars == before)
-        let other = TwoLayer(seed: 9)
+        let other = CheckpointModel(seed: 9)
         let keys = try other.loadStateDict(["head.bias": state["head.bias"]!, "extra": Tensor([1])], strict: false)
         #expect(keys == StateDictKeys(missing: ["embed.weight", "head.weight"], unexpected: ["extra"]))
         #expect(other.head.bias!.scalars == before)
@@ -204,12 +204,12 @@ struct SafeTensorsInteropTests {
 
 @Suite("Checkpoints: corrupt files")
 struct CheckpointLoadFaultTests {
-    /// A valid file for TwoLayer(), then each corruption, loaded into a model whose weights differ.
+    /// A valid file for CheckpointModel(), then each corruption, loaded into a model whose weights differ.
     @Test("truncated, bad header length, malformed JSON, unknown dtype, byte-count and name mismatches: clear errors, weights bit-identical")
     func rejectsCorruptFiles() throws {
-        let folder = temporaryFolder()
-        defer { removeTree(folder) }
-        let good = try SafeTensors(tensors: TwoLayer(seed: 5).stateDict()).serialized()
+        let folder = makeTemporaryFolder()
+        defer { removeFolder(folder) }
+        let good = try SafeTensors(tensors: CheckpointModel(seed: 5).stateDict()).serialized()
         let headerLength = Int(good[0]) | Int(good[1]) << 8
         let header = String(decoding: good[8..<(8 + headerLength)], as: UTF8.self)
         #expect(header.hasPrefix("{\"embed.weight\":{\"dtype\":\"F32\",\"shape\":[6,4],\"data_offsets\":[0,96]}"))
@@ -246,9 +246,9 @@ struct CheckpointLoadFaultTests {
         ]
         for (what, bytes, kind, message) in cases {
             let path = folder + "/bad.safetensors"
-            writeBytes(bytes, path)
-            let model = TwoLayer(seed: 7)
-            let before = bits(model)
+            writeFileBytes(bytes, path)
+            let model = CheckpointModel(seed: 7)
+            let before = parameterBits(model)
             do {
                 try model.load(from: path)
                 Issue.record("\(what): loaded")
@@ -257,29 +257,29 @@ struct CheckpointLoadFaultTests {
                 #expect(error.message.hasPrefix(path + ": "), "\(what): \(error.message)")
                 #expect(error.message.contains(message), "\(what): got \(error.message)")
             }
-            #expect(bits(model) == before, "\(what): weights changed")
+            #expect(parameterBits(model) == before, "\(what): weights changed")
         }
     }
 
     @Test("a file whose shapes or dtypes do not match the module is rejected before any weight changes")
     func rejectsMismatchedModule() throws {
-        let folder = temporaryFolder()
-        defer { removeTree(folder) }
-        try TwoLayer(count: 6).save(to: folder + "/six.safetensors")
-        let seven = TwoLayer(count: 7, seed: 3)
-        let before = bits(seven)
+        let folder = makeTemporaryFolder()
+        defer { removeFolder(folder) }
+        try CheckpointModel(count: 6).save(to: folder + "/six.safetensors")
+        let seven = CheckpointModel(count: 7, seed: 3)
+        let before = parameterBits(seven)
         #expect {
             try seven.load(from: folder + "/six.safetensors")
         } throws: { error in
             let e = error as! EmbeddingKitError
             return e.kind == .shape && e.message.contains("\"embed.weight\" has shape [6, 4] in the state dictionary, [7, 4] in the module")
         }
-        #expect(bits(seven) == before)
+        #expect(parameterBits(seven) == before)
         // head.* would have loaded: nothing is copied when any entry fails, strict or not
         #expect(throws: EmbeddingKitError.self) { try seven.load(from: folder + "/six.safetensors", strict: false) }
-        #expect(bits(seven) == before)
+        #expect(parameterBits(seven) == before)
         // an int64 tensor under a float parameter's name
-        var state = TwoLayer(seed: 4).stateDict()
+        var state = CheckpointModel(seed: 4).stateDict()
         state["head.bias"] = Tensor(shape: [3], indices: [1, 2, 3])
         try SafeTensors.save(state, to: folder + "/int.safetensors")
         #expect {
@@ -288,12 +288,12 @@ struct CheckpointLoadFaultTests {
             let e = error as! EmbeddingKitError
             return e.kind == .invalidArgument && e.message.contains("\"head.bias\" is int64 in the state dictionary, float32 in the module")
         }
-        #expect(bits(seven) == before)
+        #expect(parameterBits(seven) == before)
         // a missing parameter, strict
-        state = TwoLayer(count: 7, seed: 4).stateDict()
+        state = CheckpointModel(count: 7, seed: 4).stateDict()
         state["head.bias"] = nil
         #expect(throws: EmbeddingKitError.self) { try seven.loadStateDict(state) }
-        #expect(bits(seven) == before)
+        #expect(parameterBits(seven) == before)
     }
 }
 
@@ -323,7 +323,7 @@ enum KillTestModel {
 
 /// Runs this test binary again as a child process, executing only the test `test` (by default
 /// `checkpointWriterChild`) with `environment` added.
-func spawnChild(_ environment: [String: String], test: String = "checkpointWriterChild") throws -> Process {
+func spawnTestChild(_ environment: [String: String], test: String = "checkpointWriterChild") throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     process.arguments = ["--testing-library", "swift-testing", "--filter", test]
@@ -368,10 +368,10 @@ struct CheckpointSaveFaultTests {
     /// The only protection a root-run test can rely on is one the kernel enforces for root too.
     @Test("saving where no file can be created fails with the path and reason, creating nothing")
     func unwritableLocations() throws {
-        let folder = temporaryFolder()
-        defer { removeTree(folder) }
-        let model = TwoLayer()
-        writeBytes([1, 2, 3], folder + "/plain-file")
+        let folder = makeTemporaryFolder()
+        defer { removeFolder(folder) }
+        let model = CheckpointModel()
+        writeFileBytes([1, 2, 3], folder + "/plain-file")
         // 1. the parent "folder" is a regular file: open() fails with ENOTDIR, root or not
         let underFile = folder + "/plain-file/model.safetensors"
         #expect {
@@ -380,7 +380,7 @@ struct CheckpointSaveFaultTests {
             let e = error as! EmbeddingKitError
             return e.kind == .io && e.message.contains("cannot save '\(underFile)'") && e.message.contains("Not a directory")
         }
-        #expect(readBytes(folder + "/plain-file") == [1, 2, 3])
+        #expect(fileBytes(folder + "/plain-file") == [1, 2, 3])
         // 2. /proc accepts no new files, not even from root
         let inProc = "/proc/ek-checkpoint-test-\(getpid()).safetensors"
         #expect(throws: EmbeddingKitError.self) { try model.save(to: inProc) }
@@ -390,15 +390,15 @@ struct CheckpointSaveFaultTests {
         // 4. the target is a non-empty folder: everything is written and fsynced, then rename() fails
         //    (EISDIR): the late failure path must still remove the temporary file
         try FileManager.default.createDirectory(atPath: folder + "/taken", withIntermediateDirectories: false)
-        writeBytes([9], folder + "/taken/inside")
+        writeFileBytes([9], folder + "/taken/inside")
         #expect {
             try model.save(to: folder + "/taken")
         } throws: { error in
             let e = error as! EmbeddingKitError
             return e.kind == .io && e.message.contains("rename") && e.message.contains("Is a directory")
         }
-        #expect(listing(folder) == ["plain-file", "taken"])
-        #expect(listing(folder + "/taken") == ["inside"])
+        #expect(folderListing(folder) == ["plain-file", "taken"])
+        #expect(folderListing(folder + "/taken") == ["inside"])
     }
 
     /// A write that fails part-way (the file-size limit, which binds root too, in a child process
@@ -406,25 +406,25 @@ struct CheckpointSaveFaultTests {
     /// temporary file is removed, and the previous checkpoint loads bit-identically.
     @Test("a write that fails part-way leaves the previous checkpoint whole")
     func writeFailsPartWay() throws {
-        let folder = temporaryFolder()
-        defer { removeTree(folder) }
+        let folder = makeTemporaryFolder()
+        defer { removeFolder(folder) }
         let path = folder + "/model.safetensors", result = folder + "/result.txt"
         let original = KillTestModel.make()
         KillTestModel.set(original, step: 0)
         try original.save(to: path, metadata: ["step": "0"])
-        let before = readBytes(path)
-        let child = try spawnChild(["EK_CKPT_CHILD": "fsize", "EK_CKPT_PATH": path, "EK_CKPT_RESULT": result])
+        let before = fileBytes(path)
+        let child = try spawnTestChild(["EK_CKPT_CHILD": "fsize", "EK_CKPT_PATH": path, "EK_CKPT_RESULT": result])
         child.waitUntilExit()
         #expect(child.terminationStatus == 0)
         let message = (try? String(contentsOfFile: result, encoding: .utf8)) ?? "(no result)"
         #expect(message.contains("cannot save '\(path)'") && message.contains("write the temporary file")
                 && message.contains("File too large"), "\(message)")
-        #expect(listing(folder) == ["model.safetensors", "result.txt"])   // the temporary file is gone
-        #expect(readBytes(path) == before)
+        #expect(folderListing(folder) == ["model.safetensors", "result.txt"])   // the temporary file is gone
+        #expect(fileBytes(path) == before)
         let loaded = KillTestModel.make()
         KillTestModel.set(loaded, step: 99)
         try loaded.load(from: path)
-        #expect(bits(loaded) == bits(original))
+        #expect(parameterBits(loaded) == parameterBits(original))
     }
 
     /// A child saves in a loop (steps k+1, k+2, ...); it is SIGKILLed at random moments. After each
@@ -432,8 +432,8 @@ struct CheckpointSaveFaultTests {
     /// Leftover temporary files show that kills did land mid-write.
     @Test("a writer killed at random points never leaves a broken checkpoint")
     func killedWriter() throws {
-        let folder = temporaryFolder()
-        defer { removeTree(folder) }
+        let folder = makeTemporaryFolder()
+        defer { removeFolder(folder) }
         let path = folder + "/model.safetensors"
         let module = KillTestModel.make()
         KillTestModel.set(module, step: 0)
@@ -443,12 +443,12 @@ struct CheckpointSaveFaultTests {
         let start = Date()
         while rounds < 30 && (midWrite < 3 || rounds < 6) && Date().timeIntervalSince(start) < 12 {
             rounds += 1
-            let child = try spawnChild(["EK_CKPT_CHILD": "loop", "EK_CKPT_PATH": path])
+            let child = try spawnTestChild(["EK_CKPT_CHILD": "loop", "EK_CKPT_PATH": path])
             usleep(UInt32.random(in: 150_000...900_000, using: &generator))
             kill(child.processIdentifier, SIGKILL)
             child.waitUntilExit()
             #expect(child.terminationReason == .uncaughtSignal)
-            let leftovers = listing(folder).filter { $0 != "model.safetensors" }
+            let leftovers = folderListing(folder).filter { $0 != "model.safetensors" }
             if !leftovers.isEmpty { midWrite += 1 }
             for name in leftovers { unlink(folder + "/" + name) }
             let file = try SafeTensors(contentsOf: path)       // must parse: never a torn file
@@ -459,7 +459,7 @@ struct CheckpointSaveFaultTests {
             KillTestModel.set(module, step: step)
             let loaded = KillTestModel.make()
             try loaded.load(from: path)
-            #expect(bits(loaded) == bits(module), "round \(rounds): step \(step) is not bit-identical")
+            #expect(parameterBits(loaded) == parameterBits(module), "round \(rounds): step \(step) is not bit-identical")
         }
         print("killedWriter: \(rounds) kills, \(midWrite) mid-write (temporary file present), the checkpoint advanced in \(advanced), last step \(lastStep)")
         #expect(advanced >= 1, "the child never completed a save")

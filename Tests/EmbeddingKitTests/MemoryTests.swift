@@ -55,10 +55,10 @@ struct MemoryTests {
 
     @Test("RSS stays flat over 500 steps of the seed-000 model and of W9's model (child process)")
     func residentSetStaysFlat() throws {
-        let folder = temporaryFolder()
-        defer { removeTree(folder) }
+        let folder = makeTemporaryFolder()
+        defer { removeFolder(folder) }
         let result = folder + "/rss.txt"
-        let child = try spawnChild(["EK_MEMORY_CHILD": "1", "EK_MEMORY_RESULT": result], test: "memoryChild")
+        let child = try spawnTestChild(["EK_MEMORY_CHILD": "1", "EK_MEMORY_RESULT": result], test: "memoryChild")
         child.waitUntilExit()
         #expect(child.terminationStatus == 0)
         let lines = try String(contentsOfFile: result, encoding: .utf8).split(separator: "\n")
