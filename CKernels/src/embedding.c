@@ -60,6 +60,7 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
     if (!scale_grad_by_freq) {
         /* Owner-partitioned (internal.h): each thread adds the rows it owns, in input order. */
         int64_t ahead = EKI_PREFETCH_ROWS;
+        eki_row_fn axpy = eki_row_axpy(); /* a = 1: dst += 1 * src is dst += src, bit for bit */
 #pragma omp parallel num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
         {
             int t = eki_thread_id(), T = eki_team_size();
@@ -72,9 +73,7 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
                 }
                 int64_t row = eki_at(indices, i);
                 if (row < lo || row >= hi || row == pad) continue;
-                float *dst = grad_weight + row * dim;
-                const float *src = grad_out + i * dim;
-                for (int64_t d = 0; d < dim; d++) dst[d] += src[d];
+                axpy(dim, 1.0f, grad_out + i * dim, grad_weight + row * dim);
             }
         }
         return EK_OK;

@@ -523,9 +523,10 @@ static ek_status check_backward(const char *op, const bag_call *c, int32_t scale
     return EK_OK;
 }
 
-/* The gradient row of position j (not padding, in bag b) into dst (= for sparse, += for dense). */
+/* The gradient row of position j (not padding, in bag b) into dst (= for sparse, += for dense);
+ * row: the ISA's row primitive for sum / mean (eki_row_scale or eki_row_axpy). */
 static inline void entry_gradient(const bag_call *c, const bag_plan *p, const int64_t *max_indices,
-                                  const float *grad_out, int64_t j, int accumulate, float *dst) {
+                                  const float *grad_out, int64_t j, int accumulate, eki_row_fn row, float *dst) {
     int64_t b = p->bag_of[j], dim = c->dim;
     const float *g = grad_out + b * dim;
     if (c->mode == EK_BAG_MAX) {
@@ -538,11 +539,7 @@ static inline void entry_gradient(const bag_call *c, const bag_plan *p, const in
             else dst[d] = v;
         }
     } else {
-        float k = p->coef[j];
-        for (int64_t d = 0; d < dim; d++) {
-            if (accumulate) dst[d] += k * g[d];
-            else dst[d] = k * g[d];
-        }
+        row(dim, p->coef[j], g, dst);
     }
 }
 
@@ -562,11 +559,12 @@ static ek_status bag_backward_dense(int64_t num_embeddings, int64_t dim, int64_t
     if (n == 0) return EK_OK;
     if ((s = make_plan(op, &c, scale_grad_by_freq, 1, &p))) return s;
 
+    eki_row_fn axpy = eki_row_axpy();
 #pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t g = 0; g < p.groups; g++) {
         float *dst = grad_weight + eki_at(indices, p.order[p.start[g]]) * dim;
         for (int64_t k = p.start[g]; k < p.start[g + 1]; k++)
-            if (p.bag_of[p.order[k]] >= 0) entry_gradient(&c, &p, max_indices, grad_out, p.order[k], 1, dst);
+            if (p.bag_of[p.order[k]] >= 0) entry_gradient(&c, &p, max_indices, grad_out, p.order[k], 1, axpy, dst);
     }
     free_plan(&p);
     return EK_OK;
@@ -597,11 +595,18 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
     int64_t nnz = 0;
     for (int64_t j = 0; j < n; j++) dest[j] = p.bag_of[j] >= 0 ? nnz++ : -1;
 
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t j = 0; j < n; j++) {
-        if (dest[j] < 0) continue;
-        out_rows[dest[j]] = eki_at(indices, j);
-        entry_gradient(&c, &p, max_indices, grad_out, j, 0, out_values + dest[j] * dim);
+    /* A large gradient is written with non-temporal stores: it does not fit in the cache anyway, and
+     * streaming saves reading every destination line first. */
+    eki_row_fn scale = eki_row_scale(sizeof(float) * (size_t)nnz * (size_t)dim >= EKI_STREAM_MIN_BYTES);
+#pragma omp parallel num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    {
+#pragma omp for schedule(static) nowait
+        for (int64_t j = 0; j < n; j++) {
+            if (dest[j] < 0) continue;
+            out_rows[dest[j]] = eki_at(indices, j);
+            entry_gradient(&c, &p, max_indices, grad_out, j, 0, scale, out_values + dest[j] * dim);
+        }
+        eki_stream_fence();
     }
     *out_nnz = nnz;
     free(dest);

@@ -86,6 +86,18 @@ int eki_isa(void);
 /* For the tests (softmax.c): y[i] = exp(x[i]) with the exp of `isa` (scalar: libm expf). */
 void eki_vexp(int isa, int64_t n, const float *x, float *y);
 
+/* Row primitives of the current ISA (rowops.c), bit-identical to the scalar loops:
+ *   eki_row_axpy():        dst[d] += a * src[d]
+ *   eki_row_scale(stream): dst[d]  = a * src[d]; with stream, non-temporal stores where dst is aligned
+ *                          (for outputs larger than the cache): call eki_stream_fence() before the
+ *                          results are read by another thread (the end of each thread's work). */
+typedef void (*eki_row_fn)(int64_t dim, float a, const float *src, float *dst);
+eki_row_fn eki_row_axpy(void);
+eki_row_fn eki_row_scale(int stream);
+void eki_stream_fence(void);
+/* Outputs above this many bytes are written with non-temporal stores where a kernel offers it. */
+#define EKI_STREAM_MIN_BYTES ((size_t)16 << 20)
+
 /* Prefetch distance, in rows, of the gathers and scatters (FBGEMM uses 16). */
 #ifndef EKI_PREFETCH_ROWS
 #define EKI_PREFETCH_ROWS 16

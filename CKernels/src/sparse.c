@@ -41,15 +41,14 @@ ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const 
         (s = group_entries(op, num_rows, nnz, rows, &order, &start, &groups)))
         return s;
 
+    eki_row_fn axpy = eki_row_axpy(); /* a = 1: dst += 1 * src is dst += src, bit for bit */
 #pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t g = 0; g < groups; g++) {
         float *dst = out_values + g * dim;
+        if (g + 8 < groups) EKI_PREFETCH_SPAN(values + order[start[g + 8]] * dim, sizeof(float) * (size_t)dim, 0);
         out_rows[g] = rows[order[start[g]]];
         memcpy(dst, values + order[start[g]] * dim, sizeof(float) * (size_t)dim);
-        for (int64_t k = start[g] + 1; k < start[g + 1]; k++) {
-            const float *src = values + order[k] * dim;
-            for (int64_t d = 0; d < dim; d++) dst[d] += src[d];
-        }
+        for (int64_t k = start[g] + 1; k < start[g + 1]; k++) axpy(dim, 1.0f, values + order[k] * dim, dst);
     }
     *out_nnz = groups;
     free(order), free(start);
@@ -64,12 +63,12 @@ ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz, con
 
     int coalesced = 1; /* strictly increasing rows: every row appears once, no grouping needed */
     for (int64_t i = 1; i < nnz && coalesced; i++) coalesced = rows[i] > rows[i - 1];
+    eki_row_fn axpy = eki_row_axpy();
     if (coalesced) {
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
         for (int64_t i = 0; i < nnz; i++) {
-            float *dst = table + rows[i] * dim;
-            const float *src = values + i * dim;
-            for (int64_t d = 0; d < dim; d++) dst[d] += alpha * src[d];
+            if (i + EKI_PREFETCH_ROWS < nnz) EKI_PREFETCH_SPAN(table + rows[i + EKI_PREFETCH_ROWS] * dim, sizeof(float) * (size_t)dim, 1);
+            axpy(dim, alpha, values + i * dim, table + rows[i] * dim);
         }
         return EK_OK;
     }
@@ -86,9 +85,7 @@ ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz, con
                 EKI_PREFETCH_SPAN(values + (i + dist) * dim, row_bytes, 0);
             }
             if (rows[i] < lo || rows[i] >= hi) continue;
-            float *dst = table + rows[i] * dim;
-            const float *src = values + i * dim;
-            for (int64_t d = 0; d < dim; d++) dst[d] += alpha * src[d];
+            axpy(dim, alpha, values + i * dim, table + rows[i] * dim);
         }
     }
     return EK_OK;

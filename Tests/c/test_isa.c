@@ -207,3 +207,69 @@ TEST(isa_softmax_and_cross_entropy_tolerance) {
     }
     ek_set_isa(was);
 }
+
+/* ---- scatters and backward passes: bit-identical across ISAs and threads, close to the reference;
+ * the large case (> 16 MiB of sparse gradient) takes the non-temporal-store path ---- */
+
+static void scatter_case(ek_rng *rng, int64_t num, int64_t dim, int64_t B, int64_t L) {
+    int64_t n = B * L;
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)n), *off = malloc(sizeof(int64_t) * (size_t)(B + 1));
+    float *g = malloc(sizeof(float) * (size_t)(B * dim)), *w0 = malloc(sizeof(float) * (size_t)(num * dim));
+    for (int64_t i = 0; i < n; i++) idx[i] = ek_rng_int(rng, 0, num - 1);
+    for (int64_t b = 0; b <= B; b++) off[b] = b * L;
+    for (int64_t i = 0; i < B * dim; i++) g[i] = ek_rng_float(rng, -1, 1);
+    for (int64_t i = 0; i < num * dim; i++) w0[i] = ek_rng_float(rng, -1, 1);
+    size_t vbytes = sizeof(float) * (size_t)(n * dim), tbytes = sizeof(float) * (size_t)(num * dim);
+    float *vals_first = NULL, *table_first = NULL, *dense_first = NULL;
+    int64_t *rows_first = NULL, nnz_first = 0;
+    ek_isa was = ek_get_isa();
+    int32_t threads_was = ek_get_num_threads();
+    for (int isa = EK_ISA_SCALAR; isa <= EK_ISA_AVX512; isa++) {
+        if (!isa_supported(isa)) continue;
+        ek_set_isa((ek_isa)isa);
+        for (int threads = 1; threads <= 2; threads++) {
+            ek_set_num_threads(threads);
+            int64_t *rows = malloc(sizeof(int64_t) * (size_t)n), nnz = 0;
+            float *vals = aligned_alloc(64, (vbytes + 63) / 64 * 64), *table = malloc(tbytes), *dense = calloc((size_t)(num * dim), sizeof(float));
+            memcpy(table, w0, tbytes);
+            CHECK_OK(ek_embedding_bag_backward_sparse_f32_i64(num, dim, n, B, 0, idx, off, 0, NULL, EK_BAG_MEAN, EK_NO_PADDING,
+                                                              0, NULL, g, rows, vals, &nnz));
+            CHECK_OK(ek_coo_scatter_add_f32(num, dim, nnz, rows, vals, -0.5f, table));
+            CHECK_OK(ek_embedding_backward_dense_f32_i64(num, dim, n, idx, vals, EK_NO_PADDING, 0, dense));
+            if (!vals_first) {
+                vals_first = vals, table_first = table, dense_first = dense, rows_first = rows, nnz_first = nnz;
+                /* the first (scalar, 1 thread) against the reference kernels */
+                float *ref_vals = malloc(vbytes), *ref_table = malloc(tbytes), *ref_dense = calloc((size_t)(num * dim), sizeof(float));
+                int64_t *ref_rows = malloc(sizeof(int64_t) * (size_t)n);
+                int64_t ref_nnz = ekref_bag_backward_sparse(num, dim, n, B, idx, off, NULL, EK_BAG_MEAN, -1, 0, NULL, g,
+                                                            ref_rows, ref_vals);
+                CHECK_EQ_I64(ref_nnz, nnz);
+                CHECK_CLOSE(vals, ref_vals, nnz * dim, 1e-6, 1e-5);
+                memcpy(ref_table, w0, tbytes);
+                ekref_coo_scatter_add(num, dim, nnz, rows, vals, -0.5f, ref_table);
+                CHECK_CLOSE(table, ref_table, num * dim, 1e-6, 1e-5);
+                ekref_embedding_backward_dense(num, dim, n, idx, vals, -1, 0, ref_dense);
+                CHECK_CLOSE(dense, ref_dense, num * dim, 1e-5, 1e-5);
+                free(ref_vals), free(ref_table), free(ref_dense), free(ref_rows);
+                continue;
+            }
+            CHECK_EQ_I64(nnz, nnz_first);
+            if (!CHECK(same_floats(vals, vals_first, (size_t)(nnz * dim))) || !CHECK_SAME_BYTES(rows, rows_first, sizeof(int64_t) * (size_t)nnz) ||
+                !CHECK(same_floats(table, table_first, (size_t)(num * dim))) || !CHECK(same_floats(dense, dense_first, (size_t)(num * dim))))
+                CHECK_MSG(0, "scatters isa=%s threads=%d num=%lld dim=%lld n=%lld", ek_isa_name((ek_isa)isa), threads,
+                          (long long)num, (long long)dim, (long long)n);
+            free(rows), free(vals), free(table), free(dense);
+        }
+    }
+    ek_set_isa(was);
+    ek_set_num_threads(threads_was);
+    free(vals_first), free(table_first), free(dense_first), free(rows_first);
+    free(idx), free(off), free(g), free(w0);
+}
+
+TEST(isa_scatters_are_bit_identical_across_isas_and_threads) {
+    ek_rng rng = {47};
+    scatter_case(&rng, 300, 7, 50, 9);
+    scatter_case(&rng, 5000, 33, 400, 20);
+    scatter_case(&rng, 20000, 64, 2048, 40); /* 21 MB of sparse gradient: non-temporal stores */
+}

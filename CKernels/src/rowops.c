@@ -1,0 +1,95 @@
+/* rowops.c — the row primitives of the scatters and backward passes, one variant per ISA:
+ *   axpy:  dst[d] += a * src[d]
+ *   scale: dst[d]  = a * src[d]   (scale_stream: the same with non-temporal stores, for large outputs
+ *                                   that are not read again soon; the caller ends with eki_stream_fence)
+ * Every variant multiplies and then adds, lane by lane (no FMA): the results are bit-identical to the
+ * scalar loops for every ISA. */
+#include "internal.h"
+
+static void axpy_scalar(int64_t dim, float a, const float *restrict src, float *restrict dst) {
+    for (int64_t d = 0; d < dim; d++) dst[d] += a * src[d];
+}
+static void scale_scalar(int64_t dim, float a, const float *restrict src, float *restrict dst) {
+    for (int64_t d = 0; d < dim; d++) dst[d] = a * src[d];
+}
+
+#if EKI_X86
+#include <immintrin.h>
+
+EKI_TARGET_AVX512 static void axpy_avx512(int64_t dim, float a, const float *src, float *dst) {
+    __m512 av = _mm512_set1_ps(a);
+    int64_t d = 0;
+    for (; d + 16 <= dim; d += 16)
+        _mm512_storeu_ps(dst + d, _mm512_add_ps(_mm512_loadu_ps(dst + d), _mm512_mul_ps(av, _mm512_loadu_ps(src + d))));
+    if (d < dim) {
+        __mmask16 k = (__mmask16)((1u << (dim - d)) - 1);
+        _mm512_mask_storeu_ps(dst + d, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, dst + d),
+                                                        _mm512_mul_ps(av, _mm512_maskz_loadu_ps(k, src + d))));
+    }
+}
+EKI_TARGET_AVX512 static void scale_avx512(int64_t dim, float a, const float *src, float *dst) {
+    __m512 av = _mm512_set1_ps(a);
+    int64_t d = 0;
+    for (; d + 16 <= dim; d += 16) _mm512_storeu_ps(dst + d, _mm512_mul_ps(av, _mm512_loadu_ps(src + d)));
+    if (d < dim) {
+        __mmask16 k = (__mmask16)((1u << (dim - d)) - 1);
+        _mm512_mask_storeu_ps(dst + d, k, _mm512_mul_ps(av, _mm512_maskz_loadu_ps(k, src + d)));
+    }
+}
+EKI_TARGET_AVX512 static void scale_stream_avx512(int64_t dim, float a, const float *src, float *dst) {
+    if (((uintptr_t)dst & 63) || (dim & 15)) {
+        scale_avx512(dim, a, src, dst);
+        return;
+    }
+    __m512 av = _mm512_set1_ps(a);
+    for (int64_t d = 0; d < dim; d += 16) _mm512_stream_ps(dst + d, _mm512_mul_ps(av, _mm512_loadu_ps(src + d)));
+}
+
+EKI_TARGET_AVX2 static void axpy_avx2(int64_t dim, float a, const float *src, float *dst) {
+    __m256 av = _mm256_set1_ps(a);
+    int64_t d = 0;
+    for (; d + 8 <= dim; d += 8)
+        _mm256_storeu_ps(dst + d, _mm256_add_ps(_mm256_loadu_ps(dst + d), _mm256_mul_ps(av, _mm256_loadu_ps(src + d))));
+    for (; d < dim; d++) dst[d] += a * src[d];
+}
+EKI_TARGET_AVX2 static void scale_avx2(int64_t dim, float a, const float *src, float *dst) {
+    __m256 av = _mm256_set1_ps(a);
+    int64_t d = 0;
+    for (; d + 8 <= dim; d += 8) _mm256_storeu_ps(dst + d, _mm256_mul_ps(av, _mm256_loadu_ps(src + d)));
+    for (; d < dim; d++) dst[d] = a * src[d];
+}
+EKI_TARGET_AVX2 static void scale_stream_avx2(int64_t dim, float a, const float *src, float *dst) {
+    if (((uintptr_t)dst & 31) || (dim & 7)) {
+        scale_avx2(dim, a, src, dst);
+        return;
+    }
+    __m256 av = _mm256_set1_ps(a);
+    for (int64_t d = 0; d < dim; d += 8) _mm256_stream_ps(dst + d, _mm256_mul_ps(av, _mm256_loadu_ps(src + d)));
+}
+#endif
+
+eki_row_fn eki_row_axpy(void) {
+#if EKI_X86
+    int isa = eki_isa();
+    if (isa == EK_ISA_AVX512) return axpy_avx512;
+    if (isa == EK_ISA_AVX2) return axpy_avx2;
+#endif
+    return axpy_scalar;
+}
+
+eki_row_fn eki_row_scale(int stream) {
+#if EKI_X86
+    int isa = eki_isa();
+    if (isa == EK_ISA_AVX512) return stream ? scale_stream_avx512 : scale_avx512;
+    if (isa == EK_ISA_AVX2) return stream ? scale_stream_avx2 : scale_avx2;
+#else
+    (void)stream;
+#endif
+    return scale_scalar;
+}
+
+void eki_stream_fence(void) {
+#if EKI_X86
+    _mm_sfence();
+#endif
+}
