@@ -1,6 +1,6 @@
 # EmbeddingKit — build, test, install.
 #
-#   make demo       build the C library and run the C example (the language-ID demo comes with issue 5)
+#   make demo       install the fortune corpus, build in release mode, train and evaluate the language identifier
 #   make test       install the system packages if missing, then run every test (C, install, Swift)
 #
 # The C library (libembeddingkit.so / .a) is built here with the system C compiler from the same
@@ -10,6 +10,8 @@ SHELL := /bin/bash
 
 # ---- tools -----------------------------------------------------------------------------------------
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+# where `swift build -c release` puts executables
+SWIFT_RELEASE_BIN = .build/release
 # CC ?= gcc (make's built-in default `cc` counts as unset)
 ifeq ($(origin CC),default)
 CC := gcc
@@ -60,26 +62,31 @@ TI_BIN := $(BUILD)/test-install/bin
 
 DEPS_PACKAGES := libopenblas-dev libomp-dev pkg-config build-essential
 
-.PHONY: all deps build release check-openmp lib test test-c test-install test-swift install demo clean \
+.PHONY: all deps build release check-openmp lib test test-c test-install test-swift install demo demo-corpus demo-c clean \
         bench sanitize fuzz
 
 all: lib
 
 # ---- system packages (Debian / Ubuntu) -------------------------------------------------------------
-deps:
+# $(call apt_install,<packages>,<what for>): installs the Debian packages that are missing.
+define apt_install
 	@if ! command -v dpkg >/dev/null 2>&1; then \
-	    echo "deps: not a Debian/Ubuntu system; install OpenBLAS, the LLVM OpenMP runtime (libomp) and pkg-config yourself"; \
+	    echo "$(2): not a Debian/Ubuntu system; install the equivalents of $(1) yourself"; \
 	    exit 0; \
 	fi; \
 	missing=""; \
-	for p in $(DEPS_PACKAGES); do \
+	for p in $(1); do \
 	    dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
 	done; \
-	if [ -z "$$missing" ]; then echo "deps: all installed ($(DEPS_PACKAGES))"; exit 0; fi; \
+	if [ -z "$$missing" ]; then echo "$(2): all installed ($(1))"; exit 0; fi; \
 	sudo=""; if [ "$$(id -u)" -ne 0 ]; then sudo=sudo; fi; \
-	echo "deps: installing$$missing"; \
+	echo "$(2): installing$$missing"; \
 	$$sudo apt-get update && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+endef
+
+deps:
+	$(call apt_install,$(DEPS_PACKAGES),deps)
 
 # ---- Swift -----------------------------------------------------------------------------------------
 build: check-openmp
@@ -198,7 +205,25 @@ test-install:
 
 # ---- demo ------------------------------------------------------------------------------------------
 # Until the language-identification demo exists (issue 5), the demo is the C example.
-demo: deps lib
+# make demo: the language identifier of issue 5 — Debian's fortune files in 13 languages, a CLD3-style
+# model (hashed character n-grams, one EmbeddingBag per order, a hidden layer), trained and evaluated
+# through the public Swift API; the model and its loss curve land in build/langid/.
+FORTUNE_PACKAGES := fortunes fortunes-de fortunes-es fortunes-it fortunes-pl fortunes-ru fortunes-cs \
+                    fortunes-br fortunes-bg fortunes-eo fortunes-ga fortunes-zh
+DEMO_MODEL := $(BUILD)/langid/langid.safetensors
+
+demo-corpus:
+	$(call apt_install,$(FORTUNE_PACKAGES),demo-corpus)
+
+demo: deps demo-corpus check-openmp
+	$(SWIFT) build -c release --product embedkit
+	$(SWIFT_RELEASE_BIN)/embedkit langid train --output $(DEMO_MODEL)
+	@echo
+	@echo '$$ embedkit langid predict --top 3 "Das Leben ist schön." "La vida es bella."'
+	@$(SWIFT_RELEASE_BIN)/embedkit langid predict --model $(DEMO_MODEL) --top 3 "Das Leben ist schön." "La vida es bella."
+
+# The C example (the C ABI through pkg-config-style flags), as `make demo` ran before the Swift layer.
+demo-c: deps lib
 	@mkdir -p $(BUILD)/examples
 	$(CC) -std=c11 -O2 -Wall -Wextra -ICKernels/include examples/c/lookup.c -o $(BUILD)/examples/lookup \
 	    -L$(LIBOUT) -lembeddingkit -Wl,-rpath,'$$ORIGIN/../lib'
