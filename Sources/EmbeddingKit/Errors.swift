@@ -22,6 +22,7 @@ public struct EmbeddingKitError: Error, CustomStringConvertible, Equatable {
         self.message = message
     }
 
+    /// The message alone (the kind is not printed).
     public var description: String { message }
 }
 

@@ -2,7 +2,9 @@ import CKernels
 
 /// The gradient of a tensor: dense (same shape), or sparse rows of a 2-D table.
 public enum Gradient: CustomStringConvertible {
+    /// A gradient with the parameter's own shape.
     case dense(Tensor)
+    /// Rows of a 2-D table's gradient, as a sparse lookup produces it.
     case sparse(SparseGradient)
 
     /// The gradient as a dense tensor (a sparse one is scatter-added into zeros).
@@ -37,6 +39,7 @@ public enum Gradient: CustomStringConvertible {
         }
     }
 
+    /// The dense tensor's print form, or PyTorch's sparse COO form.
     public var description: String {
         switch self {
         case .dense(let t): return t.description

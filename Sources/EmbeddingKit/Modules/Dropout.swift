@@ -5,17 +5,23 @@ public final class Dropout: Layer {
     public let p: Float
     /// Where the masks come from (the process-wide generator unless given).
     public let generator: Generator
+    /// Training mode drops elements; evaluation mode passes the input through.
     public var isTraining = true
 
+    /// Dropout with probability `p` (default 0.5, PyTorch's; must lie in [0, 1]).
     public init(_ p: Float = 0.5, generator: Generator = .default) {
         precondition(p >= 0 && p <= 1, "Dropout: p=\(p) must lie in [0, 1]")
         self.p = p
         self.generator = generator
     }
 
+    /// None: dropout has no parameters.
     public var directParameters: [(name: String, tensor: Tensor)] { [] }
 
+    /// In training mode, `input` with elements zeroed with probability `p` and the rest scaled by
+    /// `1 / (1 - p)`; in evaluation mode, `input` unchanged.
     public func forward(_ input: Tensor) -> Tensor { dropout(input, p: p, training: isTraining, generator: generator) }
 
+    /// Same as `forward(_:)`.
     public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }
 }

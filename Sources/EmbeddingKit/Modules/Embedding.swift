@@ -21,6 +21,7 @@ public final class Embedding: Module {
     public let scaleGradByFrequency: Bool
     /// Whether `weight`'s gradient is sparse (only the rows looked up).
     public let sparse: Bool
+    /// Whether the module is in training mode (the lookup is the same in both).
     public var isTraining = true
 
     /// A table of `count` rows of size `dimension`. A negative `paddingIndex` counts from the end.
@@ -58,6 +59,7 @@ public final class Embedding: Module {
     /// The size of each row.
     public var dimension: Int { weight.shape[1] }
 
+    /// The table, named `weight` as in PyTorch.
     public var directParameters: [(name: String, tensor: Tensor)] { [("weight", weight)] }
 
     /// The rows for `indices` (int64, any shape): shape `indices.shape + [dimension]`.

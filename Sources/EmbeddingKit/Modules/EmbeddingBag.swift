@@ -10,13 +10,21 @@
 public final class EmbeddingBag: Module {
     /// The table, `[count, dimension]`, initialised from N(0, 1) (the padding row zeroed).
     public let weight: Tensor
+    /// How each bag's rows are reduced: sum, mean or maximum.
     public let mode: EmbeddingBagMode
+    /// The row skipped in every bag, getting no gradient (already wrapped to `0..<count`), if any.
     public let paddingIndex: Int?
+    /// Rows looked up with a larger norm are rescaled to this norm first.
     public let maxNorm: Float?
+    /// The p of the norm that `maxNorm` bounds (default 2).
     public let normType: Float
+    /// Whether gradients are divided by each index's frequency in the batch.
     public let scaleGradByFrequency: Bool
+    /// Whether `weight`'s gradient is sparse (only the rows looked up).
     public let sparse: Bool
+    /// Whether the last offset is the end of the last bag (CSR style) instead of a bag's start.
     public let includeLastOffset: Bool
+    /// Whether the module is in training mode (the reduction is the same in both).
     public var isTraining = true
 
     /// A bag of `count` rows of size `dimension` reduced by `mode` (PyTorch's default is `.mean`).
@@ -33,6 +41,7 @@ public final class EmbeddingBag: Module {
         self.includeLastOffset = includeLastOffset
     }
 
+    /// The table, named `weight` as in PyTorch.
     public var directParameters: [(name: String, tensor: Tensor)] { [("weight", weight)] }
 
     /// One row per bag, `[B, dimension]`: `input` is `[B, L]` (no offsets) or 1-D with `offsets`.

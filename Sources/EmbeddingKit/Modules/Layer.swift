@@ -5,10 +5,12 @@ public protocol Layer: Module {
 }
 
 extension Linear: Layer {
+    /// `x W^T + b`, the same as calling the layer.
     public func forward(_ input: Tensor) -> Tensor { self(input) }
 }
 
 extension Embedding: Layer {
+    /// The rows for `input`, the same as calling the module; throws for an out-of-range index.
     public func forward(_ input: Tensor) throws(EmbeddingKitError) -> Tensor { try self(input) }
 }
 

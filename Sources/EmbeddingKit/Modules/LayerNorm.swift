@@ -9,8 +9,11 @@ public final class LayerNorm: Layer {
     public let weight: Tensor?
     /// The per-element shift, `normalizedShape`, or nil.
     public let bias: Tensor?
+    /// Whether the module is in training mode (normalisation is the same in both).
     public var isTraining = true
 
+    /// Normalises over the trailing `normalizedShape` dimensions (non-empty, positive). With
+    /// `elementwiseAffine` (the default) it learns `weight`, and also `bias` unless `bias` is false.
     public init(_ normalizedShape: [Int], eps: Float = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true) {
         precondition(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
                      "LayerNorm: normalizedShape \(normalizedShape) must be non-empty and positive")
@@ -22,17 +25,22 @@ public final class LayerNorm: Layer {
         self.bias?.requiresGrad = true
     }
 
+    /// Normalises over the last dimension, of size `size` (PyTorch's `nn.LayerNorm(size)`).
     public convenience init(_ size: Int, eps: Float = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true) {
         self.init([size], eps: eps, elementwiseAffine: elementwiseAffine, bias: bias)
     }
 
+    /// `weight` and `bias`, those that exist.
     public var directParameters: [(name: String, tensor: Tensor)] {
         (weight.map { [("weight", $0)] } ?? []) + (bias.map { [("bias", $0)] } ?? [])
     }
 
+    /// `input`, whose trailing dimensions are `normalizedShape`, normalised over them, then scaled
+    /// and shifted; same shape as `input`.
     public func forward(_ input: Tensor) -> Tensor {
         layerNorm(input, normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
     }
 
+    /// Same as `forward(_:)`.
     public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }
 }

@@ -5,8 +5,10 @@ public final class Linear: Module {
     public let weight: Tensor
     /// `[outFeatures]`, or nil.
     public let bias: Tensor?
+    /// Whether the module is in training mode (the layer is the same in both).
     public var isTraining = true
 
+    /// A layer from `inFeatures` to `outFeatures`, with a bias unless `bias` is false.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: Generator = .default) {
         let bound = 1 / Float(inFeatures).squareRoot()
         weight = Tensor.rand([outFeatures, inFeatures], low: -bound, high: bound, generator: generator)
@@ -15,9 +17,11 @@ public final class Linear: Module {
         self.bias?.requiresGrad = true
     }
 
+    /// `weight` and, if present, `bias`.
     public var directParameters: [(name: String, tensor: Tensor)] {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
     }
 
+    /// `x W^T + b` for `x` `[..., inFeatures]`: shape `[..., outFeatures]`.
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight, bias) }
 }

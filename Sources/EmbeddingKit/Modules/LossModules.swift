@@ -7,6 +7,7 @@ public struct CrossEntropyLoss: Sendable {
     /// How the per-sample losses combine.
     public var reduction: Reduction
 
+    /// PyTorch's defaults: `ignoreIndex` -100, no label smoothing, mean reduction.
     public init(ignoreIndex: Int = -100, labelSmoothing: Float = 0, reduction: Reduction = .mean) {
         self.ignoreIndex = ignoreIndex
         self.labelSmoothing = labelSmoothing
@@ -27,14 +28,19 @@ public struct CrossEntropyLoss: Sendable {
 
 /// Negative log-likelihood over log-probabilities as a module (PyTorch's `nn.NLLLoss`).
 public struct NLLLoss: Sendable {
+    /// Targets equal to this add nothing and do not count in the mean.
     public var ignoreIndex: Int
+    /// How the per-sample losses combine.
     public var reduction: Reduction
 
+    /// PyTorch's defaults: `ignoreIndex` -100, mean reduction.
     public init(ignoreIndex: Int = -100, reduction: Reduction = .mean) {
         self.ignoreIndex = ignoreIndex
         self.reduction = reduction
     }
 
+    /// The loss of log-probabilities `logProbs` `[N, C]` against class indices `target` `[N]`.
+    /// Throws, computing nothing, when a target is out of range.
     public func callAsFunction(_ logProbs: Tensor, _ target: Tensor) throws(EmbeddingKitError) -> Tensor {
         try nllLoss(logProbs, target, ignoreIndex: ignoreIndex, reduction: reduction)
     }
@@ -42,7 +48,10 @@ public struct NLLLoss: Sendable {
 
 /// Mean squared error as a module (PyTorch's `nn.MSELoss`).
 public struct MSELoss: Sendable {
+    /// How the per-element losses combine.
     public var reduction: Reduction
+    /// Mean reduction by default, like PyTorch.
     public init(reduction: Reduction = .mean) { self.reduction = reduction }
+    /// The squared error between `input` and `target` (same shape), reduced.
     public func callAsFunction(_ input: Tensor, _ target: Tensor) -> Tensor { mseLoss(input, target, reduction: reduction) }
 }

@@ -10,6 +10,7 @@ public protocol Module: AnyObject {
 }
 
 extension Module {
+    /// None by default: a module without child modules.
     public var children: [(name: String, module: any Module)] { [] }
 
     /// Every parameter with its dotted path, e.g. `embed.weight`.

@@ -20,8 +20,11 @@ public final class MultiheadAttention: Module {
     /// The output projection.
     public let outProj: Linear
     let generator: Generator
+    /// Whether dropout on the attention weights is active.
     public var isTraining = true
 
+    /// Attention with `numHeads` heads of width `embedDim / numHeads` (`embedDim` must divide evenly),
+    /// with projection biases unless `bias` is false.
     public init(embedDim: Int, numHeads: Int, dropout: Float = 0, bias: Bool = true, batchFirst: Bool = false,
                 generator: Generator = .default) {
         precondition(embedDim > 0 && numHeads > 0 && embedDim % numHeads == 0,
@@ -40,9 +43,11 @@ public final class MultiheadAttention: Module {
         if let b = outProj.bias { b.floats = [Float](repeating: 0, count: embedDim) }
     }
 
+    /// `in_proj_weight` and, if present, `in_proj_bias` (PyTorch's names).
     public var directParameters: [(name: String, tensor: Tensor)] {
         [("in_proj_weight", inProjWeight)] + (inProjBias.map { [("in_proj_bias", $0)] } ?? [])
     }
+    /// The output projection, `out_proj`.
     public var children: [(name: String, module: any Module)] { [("out_proj", outProj)] }
 
     /// Attends from `query` to `key`/`value`. `attnMask` is added to the scores (`[L, S]` or

@@ -8,19 +8,26 @@
 public final class Sequential: Layer {
     /// The layers, in order.
     public let layers: [any Layer]
+    /// Whether the module is in training mode; `train(_:)` sets it for every layer too.
     public var isTraining = true
 
+    /// The layers, applied in the given order.
     public init(_ layers: [any Layer]) { self.layers = layers }
+    /// The layers, applied in the given order.
     public convenience init(_ layers: any Layer...) { self.init(layers) }
 
+    /// None: the parameters belong to the layers.
     public var directParameters: [(name: String, tensor: Tensor)] { [] }
+    /// The layers, named by position (`0`, `1`, ...).
     public var children: [(name: String, module: any Module)] { layers.enumerated().map { ("\($0.offset)", $0.element) } }
 
+    /// `input` through every layer in order; rethrows the first layer's error (an `Embedding`'s, say).
     public func forward(_ input: Tensor) throws(EmbeddingKitError) -> Tensor {
         var x = input
         for layer in layers { x = try layer.forward(x) }
         return x
     }
 
+    /// Same as `forward(_:)`.
     public func callAsFunction(_ input: Tensor) throws(EmbeddingKitError) -> Tensor { try forward(input) }
 }

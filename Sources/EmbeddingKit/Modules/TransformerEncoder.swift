@@ -6,15 +6,19 @@ public final class TransformerEncoder: Layer {
     public let layers: [TransformerEncoderLayer]
     /// Applied to the last layer's output, if given.
     public let norm: LayerNorm?
+    /// Whether dropout is active; `train(_:)` sets it for every layer too.
     public var isTraining = true
 
+    /// `numLayers` (at least 1) copies of `encoderLayer`, followed by `norm` if given.
     public init(_ encoderLayer: TransformerEncoderLayer, numLayers: Int, norm: LayerNorm? = nil) {
         precondition(numLayers >= 1, "TransformerEncoder: numLayers=\(numLayers) must be at least 1")
         layers = (0..<numLayers).map { _ in encoderLayer.copy() }
         self.norm = norm
     }
 
+    /// None: the parameters belong to the layers and the norm.
     public var directParameters: [(name: String, tensor: Tensor)] { [] }
+    /// `layers.0`, `layers.1`, ... and `norm` if present (PyTorch's names).
     public var children: [(name: String, module: any Module)] {
         layers.enumerated().map { ("layers.\($0.offset)", $0.element as any Module) } + (norm.map { [("norm", $0)] } ?? [])
     }
@@ -26,5 +30,6 @@ public final class TransformerEncoder: Layer {
         return norm.map { $0(x) } ?? x
     }
 
+    /// `input` through every layer without masks, then the final norm.
     public func forward(_ input: Tensor) -> Tensor { self(input) }
 }

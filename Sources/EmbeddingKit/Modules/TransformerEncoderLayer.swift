@@ -6,21 +6,34 @@ public final class TransformerEncoderLayer: Layer {
     /// The activation between the two feed-forward layers.
     public enum Activation: Sendable { case relu, gelu }
 
+    /// The self-attention block (`self_attn`).
     public let selfAttention: MultiheadAttention
+    /// The first feed-forward layer, `dModel` to `dimFeedforward`.
     public let linear1: Linear
+    /// The second feed-forward layer, `dimFeedforward` to `dModel`.
     public let linear2: Linear
+    /// The layer norm of the attention block.
     public let norm1: LayerNorm
+    /// The layer norm of the feed-forward block.
     public let norm2: LayerNorm
+    /// Dropout after the activation, inside the feed-forward block.
     public let dropout: Dropout
+    /// Dropout on the attention block's output, before the residual sum.
     public let dropout1: Dropout
+    /// Dropout on the feed-forward block's output, before the residual sum.
     public let dropout2: Dropout
+    /// The activation between `linear1` and `linear2`.
     public let activation: Activation
     /// Layer norm before each block (pre-norm) instead of after the residual sum.
     public let normFirst: Bool
+    /// Whether dropout is active; `train(_:)` sets it for the sublayers too.
     public var isTraining = true
 
     let configuration: (dModel: Int, nHead: Int, dimFeedforward: Int, dropout: Float, layerNormEps: Float, batchFirst: Bool, bias: Bool)
 
+    /// A layer of width `dModel` (divisible by `nHead`) with a `dimFeedforward`-wide feed-forward block.
+    /// `dropout` is the probability of every dropout (attention weights included), `layerNormEps` the
+    /// norms' eps; `bias: false` leaves the linear layers and norms without biases.
     public init(dModel: Int, nHead: Int, dimFeedforward: Int = 2048, dropout: Float = 0.1, activation: Activation = .relu,
                 layerNormEps: Float = 1e-5, batchFirst: Bool = false, normFirst: Bool = false, bias: Bool = true,
                 generator: Generator = .default) {
@@ -38,7 +51,10 @@ public final class TransformerEncoderLayer: Layer {
         self.normFirst = normFirst
     }
 
+    /// None: the parameters belong to the sublayers.
     public var directParameters: [(name: String, tensor: Tensor)] { [] }
+    /// The sublayers under PyTorch's names: `self_attn`, `linear1`, `dropout`, `linear2`, `norm1`,
+    /// `norm2`, `dropout1`, `dropout2`.
     public var children: [(name: String, module: any Module)] {
         [("self_attn", selfAttention), ("linear1", linear1), ("dropout", dropout), ("linear2", linear2),
          ("norm1", norm1), ("norm2", norm2), ("dropout1", dropout1), ("dropout2", dropout2)]
@@ -70,6 +86,7 @@ public final class TransformerEncoderLayer: Layer {
         return x
     }
 
+    /// `input` through the layer without masks.
     public func forward(_ input: Tensor) -> Tensor { self(input) }
 
     private func selfAttentionBlock(_ x: Tensor, _ mask: Tensor?, _ keyPaddingMask: Tensor?) -> Tensor {

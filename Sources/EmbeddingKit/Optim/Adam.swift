@@ -5,8 +5,12 @@ import Foundation
 /// sparse gradients. With a sparse gradient the update is lazy: only the rows present — their weights,
 /// moments and decay — change; the bias correction uses the optimizer's global step.
 public final class Adam: Optimizer {
+    /// The parameters this optimizer updates.
     public let parameters: [Tensor]
+    /// The step size; it may be changed between steps.
     public var learningRate: Float
+    /// The decay rates of the first and second moments, the term added to the denominator, and the
+    /// weight decay (coupled or decoupled per `decoupledWeightDecay`).
     public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
     /// `true`: the weight decay is decoupled (AdamW); `false`: it is added to the gradient (Adam).
     public let decoupledWeightDecay: Bool
@@ -15,6 +19,9 @@ public final class Adam: Optimizer {
     private var firstMoments = StateTables(), secondMoments = StateTables()
     private(set) var stepCount = 0
 
+    /// Adam, or AdamW with `decoupledWeightDecay`, with PyTorch's defaults: `learningRate` 1e-3,
+    /// `betas` (0.9, 0.999), `epsilon` 1e-8, no weight decay. Hyperparameters out of range (betas
+    /// outside [0, 1), `epsilon` not positive, ...) stop the program at `step()`.
     public convenience init(_ parameters: [Tensor], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
                             epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
         self.init(parameters, learningRate, betas, epsilon, weightDecay, decoupledWeightDecay, false)
@@ -31,6 +38,7 @@ public final class Adam: Optimizer {
         epsilonOutsideCorrection = epsilonOutside
     }
 
+    /// Applies one Adam update to every parameter that has a gradient.
     public func step() {
         stepCount += 1
         let correction = (1 - Float(pow(Double(beta2), Double(stepCount)))).squareRoot()

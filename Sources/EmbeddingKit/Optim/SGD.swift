@@ -4,11 +4,18 @@ import CKernels
 /// momentum, PyTorch's `optim.SGD`. Sparse gradients update only their rows: weight decay and the
 /// momentum buffer are applied to the rows present (lazily), other rows and their buffers are untouched.
 public final class SGD: Optimizer {
+    /// The parameters this optimizer updates.
     public let parameters: [Tensor]
+    /// The step size; it may be changed between steps.
     public var learningRate: Float
+    /// The momentum factor, the dampening of the gradient in the momentum buffer, the L2 weight
+    /// decay added to the gradient, and whether Nesterov momentum is used.
     public let momentum: Float, dampening: Float, weightDecay: Float, nesterov: Bool
     private var buffers = StateTables()
 
+    /// SGD with a required `learningRate`; momentum, dampening and weight decay default to 0 and Nesterov
+    /// to off. A negative learning rate, momentum or weight decay, or Nesterov without momentum > 0 and
+    /// dampening 0, stops the program at `step()`.
     public init(_ parameters: [Tensor], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
                 weightDecay: Float = 0, nesterov: Bool = false) {
         self.parameters = parameters
@@ -19,6 +26,7 @@ public final class SGD: Optimizer {
         self.nesterov = nesterov
     }
 
+    /// Applies one SGD update to every parameter that has a gradient.
     public func step() {
         for p in parameters {
             guard let grad = p.grad else { continue }
