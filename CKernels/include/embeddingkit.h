@@ -440,11 +440,11 @@ ek_status ek_mse_loss_f32(int64_t n, const float *input, const float *target, ek
  *   size >= 8; H <= size - 8 and H <= 100,000,000 (a header is never larger);  ........ else SHAPE
  *   the header is valid UTF-8 JSON (strings with every escape, \u surrogate pairs paired); the top
  *   level an object; every tensor object has exactly the keys dtype (a known name, below), shape (an
- *   array of integers >= 0) and data_offsets (two integers b <= e); no key repeats in any object;
+ *   array of integers >= 0) and data_offsets (two integers b, e); no key repeats in any object;
  *   names are unique and not "__metadata__"; "__metadata__" maps strings to strings; no name, key
  *   or value contains "\u0000" (C strings); nothing but JSON whitespace after the object;  else INVALID_ARGUMENT
  *   product(shape) * size(dtype) fits in int64 (as do the integers themselves); ........ else OVERFLOW
- *   e - b == product(shape) * size(dtype) (the empty shape [] is a scalar: 1 element); else SHAPE
+ *   b <= e, and e - b == product(shape) * size(dtype) (shape [] is a scalar: 1 element);  else SHAPE
  *   sorted by (b, e), the tensors tile the data exactly: the first starts at 0, each starts where
  *   the previous ended (no gap, no overlap), the last ends at S - 8 - H;  ................ else SHAPE
  * and the message names the tensor, the field, the value and, for JSON errors, the byte position:
