@@ -31,12 +31,16 @@ public final class SGD: Optimizer {
         for p in parameters {
             guard let grad = p.grad else { continue }
             let u = RowUpdate(grad, of: p)
-            let status = buffers.withTable(for: p) { buffer in
+            func update(_ buffer: UnsafeMutablePointer<Float>?) -> ek_status {
                 u.withRows { rows in
                     ek_sgd_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, u.values, learningRate,
-                                      momentum, dampening, weightDecay, nesterov ? 1 : 0, &p.floats, &buffer)
+                                      momentum, dampening, weightDecay, nesterov ? 1 : 0, &p.floats, buffer)
                 }
             }
+            // plain SGD keeps no state: no momentum table the size of the parameter
+            let status = momentum == 0
+                ? update(nil)
+                : buffers.withTable(for: p) { buffer in buffer.withUnsafeMutableBufferPointer { update($0.baseAddress) } }
             mustSucceed(status, "SGD.step")
         }
     }
