@@ -29,13 +29,13 @@ extension LangIDCommand {
             abstract: "Build the corpus, train, evaluate on the held-out 20 %, save the model and its loss curve.")
 
         @OptionGroup var common: CommonOptions
-        @Option(help: "Passes over the training set.") var epochs = 2
+        @Option(help: "Passes over the training set.") var epochs = 3
         @Option(help: "Embedding width per n-gram order.") var dim = 16
         @Option(help: "Hidden layer width.") var hidden = 64
         @Option(help: "Samples per step.") var batchSize = 128
         @Option(help: "Adagrad learning rate.") var lr: Float = 0.3
         @Option(help: "Seed for the weights and the shuffling (same seed, same model).") var seed: UInt64 = 1
-        @Option(help: "Repeat rare languages up to this many samples per epoch.") var balance = 3000
+        @Option(help: "Repeat rare languages up to this many samples per epoch.") var balance = 12000
         @Option(help: "Also train on each sample's first N characters (0: off).") var shortTraining = 40
         @Option(help: "Where to write the model (.safetensors); the loss curve goes next to it (.svg).")
         var output = "build/langid/langid.safetensors"
