@@ -59,15 +59,14 @@ struct MemoryTests {
         defer { removeFolder(folder) }
         let result = folder + "/rss.txt"
         let child = try spawnTestChild(["EK_MEMORY_CHILD": "1", "EK_MEMORY_RESULT": result], test: "memoryChild")
-        child.waitUntilExit()
-        #expect(child.terminationStatus == 0)
+        #expect(child.wait() == .exited(0))
         let lines = try String(contentsOfFile: result, encoding: .utf8).split(separator: "\n")
         for line in lines {
             // "<model> <rss after warm-up> <rss after the run> <first loss> <last loss>"
             let f = line.split(separator: " ")
             let (name, warm, end) = (f[0], Int(f[1])!, Int(f[2])!)
             print("memory: \(name): RSS \(warm / 1024) KiB after \(Self.warmUp) warm-up steps, \(end / 1024) KiB after \(Self.steps - Self.warmUp) more (\((end - warm) / 1024) KiB)")
-            #expect(end - warm < 4 << 20, "\(name): RSS grew by \((end - warm) >> 10) KiB over \(Self.steps - Self.warmUp) steps")
+            #expect(end - warm < 8 << 20, "\(name): RSS grew by \((end - warm) >> 10) KiB over \(Self.steps - Self.warmUp) steps")
             #expect(Float(f[4])! < Float(f[3])!, "\(name): the loss did not fall, so the loop did not train")
         }
         #expect(lines.count == 2)
