@@ -3,6 +3,9 @@
 
 #include "internal.h"
 
+/* Rows of C per sgemm call (a fixed size, so results do not depend on the thread count). */
+#define MATMUL_BLOCK_ROWS 256
+
 ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t trans_a,
                         const float *b, int32_t trans_b, float alpha, float beta, float *c) {
     static const char op[] = "matmul";
@@ -24,8 +27,18 @@ ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t
         for (int64_t i = 0; i < m * n; i++) c[i] = beta == 0.0f ? 0.0f : beta * c[i];
         return EK_OK;
     }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                (int)m, (int)n, (int)k, alpha, a, trans_a ? (int)m : (int)k, b, trans_b ? (int)k : (int)n,
-                beta, c, (int)n);
+    /* Fixed blocks of MATMUL_BLOCK_ROWS rows of C, each one single-threaded sgemm: the same calls
+     * whatever the thread count, so the result is bit-identical for any count (threads.c). */
+    eki_blas_single_threaded();
+    int64_t blocks = (m + MATMUL_BLOCK_ROWS - 1) / MATMUL_BLOCK_ROWS;
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (blocks > 1 && m * n * k >= 64 * EKI_PARALLEL_MIN_WORK)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        int64_t i0 = blk * MATMUL_BLOCK_ROWS, rows = m - i0 < MATMUL_BLOCK_ROWS ? m - i0 : MATMUL_BLOCK_ROWS;
+        /* rows i0.. of op(A): row offset in A, or column offset when A is stored transposed (k x m) */
+        const float *a_rows = trans_a ? a + i0 : a + i0 * k;
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                    (int)rows, (int)n, (int)k, alpha, a_rows, trans_a ? (int)m : (int)k, b, trans_b ? (int)k : (int)n,
+                    beta, c + i0 * n, (int)n);
+    }
     return EK_OK;
 }

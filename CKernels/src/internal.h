@@ -130,6 +130,8 @@ static inline int64_t eki_owner_begin(int64_t num_rows, int t, int T) {
  * Loops use static schedules only: with dynamic ones the Swift toolchain's clang emits
  * __kmpc_dispatch_deinit, which Debian's libomp 14 lacks. */
 int eki_num_threads(void);
+/* Sets OpenBLAS to one thread, once per process (threads.c explains why). */
+void eki_blas_single_threaded(void);
 
 #ifdef _OPENMP
 /* The toolchain clang cannot see omp.h; these are the runtime calls the kernels use. */

@@ -1,8 +1,10 @@
-/* threads.c — one process-wide thread count for the OpenMP kernels and for OpenBLAS.
+/* threads.c — one process-wide thread count for the OpenMP kernels.
  *
- * OpenBLAS is the pthread build: its pool and OpenMP's never run at the same time (a kernel and a
- * sgemm are called one after the other), so giving both the same count keeps the cores busy without
- * oversubscribing them. */
+ * OpenBLAS (the pthread build) is kept single-threaded: its own threads split a product differently
+ * for different thread counts, so results would change with the count (2,893 of 8,192 elements of a
+ * 256x64 by 64x32 product differed between 1 and 2 threads). ek_matmul_f32 parallelises instead over
+ * fixed row blocks with OpenMP (blas.c), which is bit-identical for any count and never runs two
+ * pools at once. */
 #include <stdatomic.h>
 
 #include "internal.h"
@@ -24,8 +26,13 @@ ek_status ek_set_num_threads(int32_t num_threads) {
     if (num_threads < 1)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "set_num_threads: num_threads=%d must be >= 1", (int)num_threads);
     atomic_store_explicit(&requested_threads, num_threads, memory_order_relaxed);
-    openblas_set_num_threads(num_threads);
+    eki_blas_single_threaded();
     return EK_OK;
+}
+
+void eki_blas_single_threaded(void) {
+    static atomic_int done;
+    if (!atomic_exchange(&done, 1)) openblas_set_num_threads(1);
 }
 
 int32_t ek_get_num_threads(void) { return eki_num_threads(); }

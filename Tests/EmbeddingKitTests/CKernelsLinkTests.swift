@@ -121,3 +121,27 @@ private struct SplitMix64 {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Matrix products")
+struct MatmulDeterminismTests {
+    /// OpenBLAS's own threads split a product differently per thread count; ek_matmul_f32 runs fixed
+    /// row blocks instead, so a product large enough to run in parallel is bit-identical at 1 and 2.
+    @Test func bitIdenticalForOneOrTwoThreads() throws {
+        let a = Tensor.randn([1000, 96], generator: Generator(seed: 11)), b = Tensor.randn([96, 70], generator: Generator(seed: 12))
+        let at = Tensor.randn([96, 1000], generator: Generator(seed: 13))
+        let saved = numThreads()
+        defer { try? setNumThreads(saved) }
+        try setNumThreads(1)
+        let one = Tensor.matmul(a, b).scalars.map(\.bitPattern), oneT = Tensor.matmul(at.transpose(0, 1), b).scalars.map(\.bitPattern)
+        try setNumThreads(2)
+        let two = Tensor.matmul(a, b).scalars.map(\.bitPattern), twoT = Tensor.matmul(at.transpose(0, 1), b).scalars.map(\.bitPattern)
+        #expect(one == two)
+        #expect(oneT == twoT)
+        // and the blocks add up to the product: row 999 against a plain dot product
+        let av = a.scalars, bv = b.scalars
+        var row = [Float](repeating: 0, count: 70)
+        for j in 0..<70 { for t in 0..<96 { row[j] += av[999 * 96 + t] * bv[t * 70 + j] } }
+        let got = Array(Tensor.matmul(a, b).scalars[(999 * 70)..<(1000 * 70)])
+        #expect(zip(row, got).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($0)) })
+    }
+}
