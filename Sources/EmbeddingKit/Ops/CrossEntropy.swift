@@ -25,11 +25,7 @@ public func crossEntropy(_ logits: Tensor, _ target: Tensor, ignoreIndex: Int = 
     let out = Tensor(shape: reduction == .none ? [rows] : [], floats: loss)
     let rowGrad = grad
     return out.recorded("CrossEntropyBackward", [logits]) { g in
-        // the kernel's gradient assumes an upstream gradient of 1 (per row for `none`)
-        let scaled = reduction == .none
-            ? Tensor(shape: logits.shape, floats: (0..<rowGrad.count).map { rowGrad[$0] * g.floats[$0 / classes] })
-            : Tensor(shape: logits.shape, floats: rowGrad.map { $0 * g.floats[0] })
-        return [.dense(scaled)]
+        [.dense(scaledLossGradient(rowGrad, shape: logits.shape, upstream: g, perRow: reduction == .none ? classes : nil))]
     }
 }
 
