@@ -72,5 +72,11 @@ extension Tensor {
     }
 
     /// Clears the accumulated gradient (PyTorch's `zero_grad(set_to_none=True)`).
-    public func zeroGrad() { grad = nil }
+    ///
+    /// A sparse gradient's storage is kept for the next backward pass of this table to write into
+    /// (see `SpareGradientStorage`); the gradient itself is gone, as in PyTorch.
+    public func zeroGrad() {
+        keepSpareStorage(of: grad)
+        grad = nil
+    }
 }

@@ -77,14 +77,16 @@ public struct SparseGradient: CustomStringConvertible {
     public func coalesced() -> SparseGradient {
         if isCoalesced { return self }
         let dim = shape[1]
-        var outRows = [Int64](repeating: 0, count: nnz)
-        var outValues = [Float](repeating: 0, count: nnz * dim)
+        // written by the kernel, then cut to the distinct rows: no zero fill, no second copy
+        var outRows = [Int64].uninitialized(count: nnz)
+        var outValues = [Float].uninitialized(count: nnz * dim)
         var outNnz: Int64 = 0
         mustSucceed(ek_coo_coalesce_f32(Int64(shape[0]), Int64(dim), Int64(nnz), rows.ints, values.floats,
                                         &outRows, &outValues, &outNnz))
         let k = Int(outNnz)
-        return SparseGradient(rows: Tensor(shape: [k], ints: Array(outRows[..<k])),
-                              values: Tensor(shape: [k, dim], floats: Array(outValues[..<(k * dim)])),
+        outRows.removeLast(nnz - k)
+        outValues.removeLast((nnz - k) * dim)
+        return SparseGradient(rows: Tensor(shape: [k], ints: outRows), values: Tensor(shape: [k, dim], floats: outValues),
                               shape: shape, isCoalesced: true)
     }
 

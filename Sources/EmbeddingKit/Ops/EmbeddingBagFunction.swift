@@ -35,7 +35,7 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
     let padding = try resolvedPadding(paddingIndex, count: count, op: "embedding_bag")
     let kernelMode = ek_bag_mode(UInt32(mode.rawValue))
     let offsetValues = offsets?.ints, weights = perSampleWeights?.floats, numWeights = Int64(perSampleWeights?.count ?? 0)
-    var out = [Float](repeating: 0, count: bags * dim)
+    var out = [Float].uninitialized(count: bags * dim) // the kernel writes every bag (empty ones as zeros)
     var maxIndices = [Int64](repeating: -1, count: mode == .max ? bags * dim : 0)
     func forward(_ argmax: UnsafeMutablePointer<Int64>?) -> ek_status {
         withOptionalPointer(offsetValues) { off in
@@ -62,7 +62,12 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
         var weightGrad: Gradient? = nil
         if table.requiresGrad {
             if sparse {
-                var rows = [Int64](repeating: 0, count: n), values = [Float](repeating: 0, count: n * dim), nnz: Int64 = 0
+                // The kernel writes the first nnz entries of room for n: the gradient owns that storage
+                // (the one zeroGrad() kept, or a fresh one not zero-filled), cut to nnz, not copied.
+                var spare = table.takeSpareStorage()
+                var rows = [Int64].scratch(count: n, reusing: &spare.rows)
+                var values = [Float].scratch(count: n * dim, reusing: &spare.values)
+                var nnz: Int64 = 0
                 mustSucceed(withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in
                     withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in
                         ek_embedding_bag_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
@@ -70,9 +75,10 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
                                                                  g.floats, &rows, &values, &nnz)
                     } } })
                 let k = Int(nnz)
-                weightGrad = .sparse(SparseGradient(rows: Tensor(shape: [k], ints: Array(rows[..<k])),
-                                                    values: Tensor(shape: [k, dim], floats: Array(values[..<(k * dim)])),
-                                                    shape: [count, dim]))
+                rows.removeLast(n - k)
+                values.removeLast((n - k) * dim)
+                weightGrad = .sparse(SparseGradient(rows: Tensor(shape: [k], ints: rows),
+                                                    values: Tensor(shape: [k, dim], floats: values), shape: [count, dim]))
             } else {
                 var grad = [Float](repeating: 0, count: count * dim)
                 mustSucceed(withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in

@@ -21,17 +21,22 @@ public func embedding(_ input: Tensor, _ weight: Tensor, paddingIndex: Int? = ni
         try checkKernel(ek_embedding_renorm_f32_i64(Int64(count), Int64(dim), Int64(n), input.ints, Double(maxNorm),
                                                     Double(normType), &weight.floats))
     }
-    var out = [Float](repeating: 0, count: n * dim)
+    var out = [Float].uninitialized(count: n * dim) // the gather writes every element
     try checkKernel(ek_embedding_forward_f32_i64(Int64(count), Int64(dim), Int64(n), weight.floats, input.ints, &out))
-    let indices = input.ints
+    let indices = input.ints, table = weight
     return Tensor(shape: input.shape + [dim], floats: out).recorded(sparse ? "EmbeddingBackward(sparse)" : "EmbeddingBackward", [weight]) { g in
         if sparse {
-            var rows = [Int64](repeating: 0, count: n), values = [Float](repeating: 0, count: n * dim), nnz: Int64 = 0
+            // written into the storage the gradient keeps (see the same step in embeddingBag)
+            var spare = table.takeSpareStorage()
+            var rows = [Int64].scratch(count: n, reusing: &spare.rows)
+            var values = [Float].scratch(count: n * dim, reusing: &spare.values)
+            var nnz: Int64 = 0
             mustSucceed(ek_embedding_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), indices, g.floats, padding,
                                                              scaleGradByFrequency ? 1 : 0, &rows, &values, &nnz))
             let k = Int(nnz)
-            return [.sparse(SparseGradient(rows: Tensor(shape: [k], ints: Array(rows[..<k])),
-                                           values: Tensor(shape: [k, dim], floats: Array(values[..<(k * dim)])),
+            rows.removeLast(n - k)
+            values.removeLast((n - k) * dim)
+            return [.sparse(SparseGradient(rows: Tensor(shape: [k], ints: rows), values: Tensor(shape: [k, dim], floats: values),
                                            shape: [count, dim]))]
         }
         var grad = [Float](repeating: 0, count: count * dim)

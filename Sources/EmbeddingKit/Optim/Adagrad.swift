@@ -11,6 +11,7 @@ public final class Adagrad: Optimizer {
     /// `weightDecay * W` to the gradient (L2); `epsilon` is added to the square root of the accumulated sum.
     public let learningRateDecay: Float, weightDecay: Float, epsilon: Float
     private var sums = StateTables()
+    private var scratch = CoalesceScratch()
     private var steps = 0
 
     /// PyTorch's defaults: `learningRate` 0.01, no learning-rate or weight decay, `epsilon` 1e-10;
@@ -31,7 +32,7 @@ public final class Adagrad: Optimizer {
         let lr = learningRate / (1 + Float(steps - 1) * learningRateDecay)
         for p in parameters {
             guard let grad = p.grad else { continue }
-            let u = RowUpdate(grad, of: p)
+            let u = RowUpdate(grad, of: p, scratch: &scratch)
             let status = sums.withTable(for: p) { sum in
                 u.withRows { rows in
                     ek_adagrad_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, u.values, lr, epsilon,

@@ -17,6 +17,7 @@ public final class Adam: Optimizer {
     /// `true`: SparseAdam's form, eps added outside the bias correction.
     let epsilonOutsideCorrection: Bool
     private var firstMoments = StateTables(), secondMoments = StateTables()
+    private var scratch = CoalesceScratch()
     private(set) var stepCount = 0
 
     /// Adam, or AdamW with `decoupledWeightDecay`, with PyTorch's defaults: `learningRate` 1e-3,
@@ -46,7 +47,7 @@ public final class Adam: Optimizer {
         for p in parameters {
             guard var grad = p.grad else { continue }
             if weightDecay != 0 && !decoupledWeightDecay { grad = coupledDecay(grad, p) }
-            let u = RowUpdate(grad, of: p)
+            let u = RowUpdate(grad, of: p, scratch: &scratch)
             let status = firstMoments.withTable(for: p) { m in
                 secondMoments.withTable(for: p) { v in
                     u.withRows { rows in

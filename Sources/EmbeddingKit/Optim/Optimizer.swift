@@ -1,3 +1,5 @@
+import CKernels
+
 /// Updates parameters from their gradients. Sparse gradients are applied lazily: only the rows
 /// present are read or written, in the table and in the optimizer's state.
 public protocol Optimizer: AnyObject {
@@ -22,20 +24,43 @@ struct RowUpdate {
     /// How many rows the update touches.
     let count: Int
 
-    init(_ grad: Gradient, of p: Tensor) {
+    /// The update for `grad` of `p`; an uncoalesced sparse gradient is coalesced into `scratch`'s
+    /// storage (kept by the optimizer, so a training step allocates nothing here).
+    init(_ grad: Gradient, of p: Tensor, scratch: inout CoalesceScratch) {
         tableRows = p.rank >= 2 ? p.shape[0] : 1
         width = p.rank >= 2 ? p.count / Swift.max(p.shape[0], 1) : p.count
         switch grad {
         case .dense(let t):
             (rows, values, count) = (nil, t.floats, tableRows)
+        case .sparse(let s) where s.isCoalesced:
+            (rows, values, count) = (s.rows.ints, s.values.floats, s.nnz)
         case .sparse(let s):
-            let c = s.coalesced()
-            (rows, values, count) = (c.rows.ints, c.values.floats, c.nnz)
+            count = scratch.coalesce(s)
+            (rows, values) = (scratch.rows, scratch.values)
         }
     }
 
     /// Calls `body` with the row list (NULL for every row).
     func withRows<R>(_ body: (UnsafePointer<Int64>?) -> R) -> R { withOptionalPointer(rows, body) }
+}
+
+/// Where an optimizer coalesces sparse gradients: arrays kept from step to step and grown when a
+/// gradient needs more room, so that a step neither allocates nor zero-fills them again. Only the
+/// first `count` entries that `coalesce` returns are meaningful.
+struct CoalesceScratch {
+    private(set) var rows: [Int64] = []
+    private(set) var values: [Float] = []
+
+    /// Coalesces `s` into `rows` / `values` and returns the number of distinct rows.
+    mutating func coalesce(_ s: SparseGradient) -> Int {
+        let dim = s.shape[1]
+        if rows.count < s.nnz { rows = .uninitialized(count: s.nnz) }
+        if values.count < s.nnz * dim { values = .uninitialized(count: s.nnz * dim) }
+        var k: Int64 = 0
+        mustSucceed(ek_coo_coalesce_f32(Int64(s.shape[0]), Int64(dim), Int64(s.nnz), s.rows.ints, s.values.floats,
+                                        &rows, &values, &k))
+        return Int(k)
+    }
 }
 
 /// Per-parameter state tables, created zeroed on first use.

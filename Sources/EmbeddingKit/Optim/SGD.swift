@@ -12,6 +12,7 @@ public final class SGD: Optimizer {
     /// decay added to the gradient, and whether Nesterov momentum is used.
     public let momentum: Float, dampening: Float, weightDecay: Float, nesterov: Bool
     private var buffers = StateTables()
+    private var scratch = CoalesceScratch()
 
     /// SGD with a required `learningRate`; momentum, dampening and weight decay default to 0 and Nesterov
     /// to off. A negative learning rate, momentum or weight decay, or Nesterov without momentum > 0 and
@@ -27,10 +28,21 @@ public final class SGD: Optimizer {
     }
 
     /// Applies one SGD update to every parameter that has a gradient.
+    ///
+    /// Plain SGD (no momentum, no weight decay) applies a sparse gradient as it is, duplicate rows
+    /// and all: `W[r] += -lr * g` for each entry in order, which is what PyTorch's
+    /// `param.add_(grad, alpha=-lr)` does with an uncoalesced gradient. With momentum or weight decay
+    /// the gradient is coalesced first (the buffer and the decay act once per row).
     public func step() {
         for p in parameters {
             guard let grad = p.grad else { continue }
-            let u = RowUpdate(grad, of: p)
+            if momentum == 0 && weightDecay == 0, case .sparse(let s) = grad {
+                precondition(p.shape == s.shape, "SGD.step: a sparse gradient of a \(s.shape) table for a parameter of shape \(p.shape)")
+                mustSucceed(ek_coo_scatter_add_f32(Int64(s.shape[0]), Int64(s.shape[1]), Int64(s.nnz), s.rows.ints,
+                                                   s.values.floats, -learningRate, &p.floats), "SGD.step")
+                continue
+            }
+            let u = RowUpdate(grad, of: p, scratch: &scratch)
             func update(_ buffer: UnsafeMutablePointer<Float>?) -> ek_status {
                 u.withRows { rows in
                     ek_sgd_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, u.values, learningRate,

@@ -36,6 +36,8 @@ public final class Tensor {
     public var grad: Gradient?
     /// The operation that produced this tensor (nil for leaves and tensors made without gradients).
     var gradNode: GradNode?
+    /// The storage of a sparse gradient `zeroGrad()` released, for the next backward to write into.
+    var spareGradient: SpareGradientStorage?
 
     init(shape: [Int], floats: [Float]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
