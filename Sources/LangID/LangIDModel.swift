@@ -42,6 +42,10 @@ public final class LangIDModel: Module {
     public let hidden: Linear
     public let output: Linear
     public var isTraining = true
+    /// Dropout on the concatenated bag vectors while `isTraining` (0: off). Not saved: it only
+    /// shapes training, where it keeps the model from memorising the few samples of rare languages.
+    public var dropout: Float = 0
+    private let generator: Generator
 
     public init(_ configuration: LangIDConfiguration, generator: Generator = .default) {
         let c = configuration
@@ -49,6 +53,7 @@ public final class LangIDModel: Module {
                      "LangIDModel: orders, buckets and dimensions must have one entry per order")
         precondition(!c.languages.isEmpty, "LangIDModel: no languages")
         self.configuration = c
+        self.generator = generator
         // N(0, 1) rows, as PyTorch: a bag is a weighted mean, so its vector is already small
         embeddings = zip(c.buckets, c.dimensions).map { buckets, dimension in
             EmbeddingBag(count: buckets, dimension: dimension, mode: .sum, sparse: true, generator: generator)
@@ -74,6 +79,8 @@ public final class LangIDModel: Module {
             let weights = Tensor(shape: [bag.weights.count], values: bag.weights)
             parts.append(try table(input, offsets: offsets, perSampleWeights: weights))
         }
-        return output(relu(hidden(Tensor.cat(parts, dim: 1))))
+        var features = Tensor.cat(parts, dim: 1)
+        if isTraining && dropout > 0 { features = EmbeddingKit.dropout(features, p: dropout, generator: generator) }
+        return output(relu(hidden(features)))
     }
 }

@@ -14,6 +14,8 @@ public struct TrainingOptions: Sendable {
     /// Rare languages are repeated within each epoch until they have about this many samples, so
     /// that a language with 200 samples is not drowned by one with 16,000 (macro accuracy).
     public var minimumSamplesPerLanguage = 0
+    /// Dropout on the concatenated n-gram vectors during training (`LangIDModel.dropout`).
+    public var dropout: Float = 0
     public init() {}
 }
 
@@ -47,6 +49,8 @@ public func trainLangID(_ configuration: LangIDConfiguration, features: FeatureS
     precondition(features.count == labels.count, "trainLangID: \(features.count) samples but \(labels.count) labels")
     let generator = Generator(seed: options.seed)
     let model = LangIDModel(configuration, generator: generator)
+    model.dropout = options.dropout
+    defer { model.isTraining = false }
     let optimizer = Adagrad(model.parameters(), learningRate: options.learningRate)
     let epochSamples = oversampled(labels: labels, minimum: options.minimumSamplesPerLanguage)
     let stepsPerEpoch = (epochSamples.count + options.batchSize - 1) / options.batchSize

@@ -30,12 +30,15 @@ extension LangIDCommand {
 
         @OptionGroup var common: CommonOptions
         @Option(help: "Passes over the training set.") var epochs = 3
-        @Option(help: "Embedding width per n-gram order.") var dim = 16
+        @Option(help: "Embedding width per n-gram order (one value for all, or one per order, comma-separated).") var dim = "16"
+        @Option(help: "N-gram orders, comma-separated.") var orders = NGramFeaturizer.defaultOrders.map(String.init).joined(separator: ",")
+        @Option(help: "Hash buckets per order, comma-separated.") var buckets = NGramFeaturizer.defaultBuckets.map(String.init).joined(separator: ",")
         @Option(help: "Hidden layer width.") var hidden = 64
         @Option(help: "Samples per step.") var batchSize = 128
         @Option(help: "Adagrad learning rate.") var lr: Float = 0.3
         @Option(help: "Seed for the weights and the shuffling (same seed, same model).") var seed: UInt64 = 1
         @Option(help: "Repeat rare languages up to this many samples per epoch.") var balance = 12000
+        @Option(help: "Dropout on the concatenated n-gram vectors while training (0: off).") var dropout: Float = 0.5
         @Option(help: "Also train on each sample's first N characters (0: off).") var shortTraining = 40
         @Option(help: "Where to write the model (.safetensors); the loss curve goes next to it (.svg).")
         var output = "build/langid/langid.safetensors"
@@ -55,7 +58,10 @@ extension LangIDCommand {
                 texts += corpus.train.map { shortVariant(of: $0.text, maxCharacters: shortTraining) }
                 languages += corpus.train.map(\.language)
             }
-            let featurizer = NGramFeaturizer()
+            let orderList = try integerList(orders, option: "--orders")
+            let bucketList = try integerList(buckets, option: "--buckets", count: orderList.count)
+            let dimList = try integerList(dim, option: "--dim", count: orderList.count)
+            let featurizer = NGramFeaturizer(orders: orderList, buckets: bucketList)
             let features = featurizer.featurize(texts, threads: common.threads)
             let featureSeconds = clock.lap()
             let index = Dictionary(uniqueKeysWithValues: corpus.languages.enumerated().map { ($1, $0) })
@@ -69,8 +75,9 @@ extension LangIDCommand {
             options.learningRate = lr
             options.seed = seed
             options.minimumSamplesPerLanguage = balance
+            options.dropout = dropout
             let configuration = LangIDConfiguration(orders: featurizer.orders, buckets: featurizer.buckets,
-                                                    dimensions: featurizer.orders.map { _ in dim }, hidden: hidden,
+                                                    dimensions: dimList, hidden: hidden,
                                                     languages: corpus.languages)
             let bar = ProgressBar(enabled: !quiet)
             let result = try trainLangID(configuration, features: features, labels: languages.map { Int64(index[$0]!) },
@@ -253,4 +260,15 @@ final class ProgressBar {
     }
 
     func finish() {}
+}
+
+/// Parses `"1,2,3"`; one value is repeated `count` times when a count is given.
+func integerList(_ text: String, option: String, count: Int? = nil) throws -> [Int] {
+    let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, let list = values as? [Int], list.allSatisfy({ $0 > 0 }) else {
+        throw ValidationError("\(option): expected positive integers separated by commas, got '\(text)'")
+    }
+    guard let count, list.count != count else { return list }
+    if list.count == 1 { return Array(repeating: list[0], count: count) }
+    throw ValidationError("\(option): \(list.count) values for \(count) n-gram orders")
 }
