@@ -361,7 +361,8 @@ func spawnTestChild(_ environment: [String: String], test: String = "checkpointW
 
 /// The child-process half of the save-fault tests; it runs only when a parent test starts it with
 /// EK_CKPT_CHILD set (otherwise it is skipped, and asserts nothing).
-///   loop:  saves the kill-test model at steps k+1, k+2, ... over EK_CKPT_PATH until killed (60 s at most)
+///   loop:  saves the kill-test model at steps k+1, k+2, ... over EK_CKPT_PATH until killed (60 s at most);
+///          creates the file EK_CKPT_READY, if set, when the loop starts
 ///   fsize: with RLIMIT_FSIZE at 1 MiB and SIGXFSZ ignored, saves once over EK_CKPT_PATH: the write
 ///          fails part-way (EFBIG, as a full disk fails with ENOSPC); writes the error to EK_CKPT_RESULT
 @Test(.enabled(if: ProcessInfo.processInfo.environment["EK_CKPT_CHILD"] != nil))
@@ -371,12 +372,15 @@ func checkpointWriterChild() throws {
     let module = KillTestModel.make()
     if env["EK_CKPT_CHILD"] == "loop" {
         var step = Int(try SafeTensors(contentsOf: path).metadata["step"]!)!
+        if let ready = env["EK_CKPT_READY"] { writeFileBytes([], ready) }   // the parent's clock starts now
         let start = Date()
         while Date().timeIntervalSince(start) < 60 {
             step += 1
             KillTestModel.set(module, step: step)
             try module.save(to: path, metadata: ["step": "\(step)"])
         }
+    } else if env["EK_CKPT_CHILD"] == "mount" {
+        try MountedFolder.fullAndReadOnly(module, folder: env["EK_CKPT_FOLDER"]!, result: env["EK_CKPT_RESULT"]!)
     } else {
         var limit = rlimit(rlim_cur: 1 << 20, rlim_max: 1 << 20)
         #expect(setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0)
@@ -385,6 +389,70 @@ func checkpointWriterChild() throws {
         var message = "saved (no error)"
         do { try module.save(to: path, metadata: ["step": "1"]) } catch { message = error.message }
         try message.write(toFile: env["EK_CKPT_RESULT"]!, atomically: false, encoding: .utf8)
+    }
+}
+
+/// The "mount" child: a real full filesystem and a real read-only one, for root too. In a mount
+/// namespace of its own (unshare(CLONE_NEWNS) for this thread, mounts made private so that nothing
+/// reaches the host), it mounts a 6 MiB tmpfs on `folder`, saves the 4 MiB kill-test model at step 0
+/// (fits), then at step 1 (the temporary file runs out of space: ENOSPC), remounts the tmpfs read-only
+/// and saves at step 2 (EROFS). After each failure the folder must hold only the step-0 file, and it
+/// must load bit-identically. Writes one line per check to `result`; "unavailable: ..." when the
+/// process may not make a mount namespace (no CAP_SYS_ADMIN, e.g. an unprivileged container).
+enum MountedFolder {
+    typealias Unshare = @convention(c) (Int32) -> Int32
+    typealias Mount = @convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UInt, UnsafeRawPointer?) -> Int32
+    static let cloneNewNS: Int32 = 0x0002_0000
+    static let (msReadOnly, msRemount, msRecursive, msPrivate): (UInt, UInt, UInt, UInt) = (1, 32, 16384, 1 << 18)
+
+    static func fullAndReadOnly(_ module: Embedding, folder: String, result: String) throws {
+        var report: [String] = []
+        defer { try? report.joined(separator: "\n").write(toFile: result, atomically: false, encoding: .utf8) }
+        // libc's unshare(2) and mount(2), which the Glibc module does not import
+        guard let u = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "unshare"),
+              let m = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mount") else {
+            report.append("unavailable: dlsym(unshare, mount) failed")
+            return
+        }
+        let unshare = unsafeBitCast(u, to: Unshare.self), mount = unsafeBitCast(m, to: Mount.self)
+        func reason() -> String { String(cString: strerror(errno)) }
+        guard unshare(cloneNewNS) == 0 else { report.append("unavailable: unshare(CLONE_NEWNS): \(reason())"); return }
+        guard mount(nil, "/", nil, msRecursive | msPrivate, nil) == 0 else {
+            report.append("unavailable: making the mounts private: \(reason())")
+            return
+        }
+        guard mount("tmpfs", folder, "tmpfs", 0, "size=6m") == 0 else {
+            report.append("unavailable: mount tmpfs: \(reason())")
+            return
+        }
+        let path = folder + "/model.safetensors"
+        KillTestModel.set(module, step: 0)
+        try module.save(to: path, metadata: ["step": "0"])
+        let saved = parameterBits(module)
+        func attempt(_ step: Int, _ label: String) {
+            KillTestModel.set(module, step: step)
+            do {
+                try module.save(to: path, metadata: ["step": "\(step)"])
+                report.append("\(label): saved (no error)")
+            } catch {
+                report.append("\(label): error: \(error.message)")
+            }
+            report.append("\(label): listing: \(folderListing(folder).joined(separator: ","))")
+            let loaded = KillTestModel.make()
+            KillTestModel.set(loaded, step: 99)
+            do {
+                try loaded.load(from: path)
+                report.append("\(label): previous checkpoint \(parameterBits(loaded) == saved ? "bit-identical" : "CHANGED")")
+            } catch {
+                report.append("\(label): previous checkpoint does not load: \(error.message)")
+            }
+        }
+        attempt(1, "full")
+        guard mount(nil, folder, nil, msRemount | msReadOnly, nil) == 0 else {
+            report.append("read-only: remount failed: \(reason())")
+            return
+        }
+        attempt(2, "read-only")
     }
 }
 
@@ -453,24 +521,62 @@ struct CheckpointSaveFaultTests {
         #expect(sameWeights, "the previous checkpoint does not load bit-identically")
     }
 
-    /// A child saves in a loop (steps k+1, k+2, ...); it is SIGKILLed at random moments. After each
-    /// kill the checkpoint must load and hold exactly one complete step's values, never going back.
-    /// Leftover temporary files show that kills did land mid-write.
-    @Test("a writer killed at random points never leaves a broken checkpoint")
-    func killedWriter() throws {
+    /// A full filesystem (ENOSPC part-way through the temporary file) and a read-only one (EROFS at
+    /// its creation), both real: a tmpfs mounted in a child's own mount namespace (`MountedFolder`).
+    /// Each save fails with the path and the system's reason, leaves no temporary file, and the
+    /// previous checkpoint loads bit-identically. Where the test process may not create a mount
+    /// namespace (no CAP_SYS_ADMIN), it says so and checks nothing more: `writeFailsPartWay` covers
+    /// the same failure path with a file-size limit.
+    @Test("a save into a full or a read-only filesystem fails cleanly; the previous checkpoint loads bit-identically")
+    func fullAndReadOnlyFilesystems() throws {
         let folder = makeTemporaryFolder()
         defer { removeFolder(folder) }
-        let path = folder + "/model.safetensors"
+        let mountPoint = folder + "/mnt", result = folder + "/result.txt"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: false)
+        let child = try spawnTestChild(["EK_CKPT_CHILD": "mount", "EK_CKPT_PATH": folder + "/unused", "EK_CKPT_FOLDER": mountPoint,
+                                        "EK_CKPT_RESULT": result])
+        #expect(child.wait() == .exited(0))
+        let lines = ((try? String(contentsOfFile: result, encoding: .utf8)) ?? "(no result)").split(separator: "\n").map(String.init)
+        if let unavailable = lines.first, unavailable.hasPrefix("unavailable:") {
+            print("fullAndReadOnlyFilesystems: not run here (\(unavailable))")
+            return
+        }
+        let path = mountPoint + "/model.safetensors"
+        let expected = [   // line prefixes
+            "full: error: cannot save '\(path)': write the temporary file", "full: listing: model.safetensors",
+            "full: previous checkpoint bit-identical",
+            "read-only: error: cannot save '\(path)': create the temporary file", "read-only: listing: model.safetensors",
+            "read-only: previous checkpoint bit-identical",
+        ]
+        #expect(lines.count == expected.count && zip(lines, expected).allSatisfy { $0.hasPrefix($1) }, "\(lines)")
+        #expect(lines.first?.hasSuffix("No space left on device (errno 28)") == true, "\(lines)")
+        #expect(lines.count > 3 && lines[3].hasSuffix("Read-only file system (errno 30)"), "\(lines)")
+        print("fullAndReadOnlyFilesystems: \(lines.first ?? "") | \(lines.count > 3 ? lines[3] : "")")
+    }
+
+    /// A child saves in a loop (steps k+1, k+2, ...); it is SIGKILLed at a random moment 0-400 ms
+    /// after it reports that its loop starts (a fixed delay from the spawn would mostly land in the
+    /// child's start-up when the machine is loaded or the binary runs under ASan). After each kill the
+    /// checkpoint must load and hold exactly one complete step's values, never going back. Leftover
+    /// temporary files show that kills did land mid-write.
+    @Test("a writer killed at random points never leaves a broken checkpoint")
+    func killedWriter() throws {
+        let folder = makeTemporaryFolder(), readyFolder = makeTemporaryFolder()
+        defer { removeFolder(folder); removeFolder(readyFolder) }
+        let path = folder + "/model.safetensors", ready = readyFolder + "/ready"
         let module = KillTestModel.make()
         KillTestModel.set(module, step: 0)
         try module.save(to: path, metadata: ["step": "0"])
         var generator = SystemRandomNumberGenerator()
         var lastStep = 0, rounds = 0, midWrite = 0, advanced = 0
         let start = Date()
-        while rounds < 30 && (midWrite < 3 || rounds < 6) && Date().timeIntervalSince(start) < 12 {
+        while rounds < 30 && (midWrite < 3 || rounds < 6) && Date().timeIntervalSince(start) < 15 {
             rounds += 1
-            let child = try spawnTestChild(["EK_CKPT_CHILD": "loop", "EK_CKPT_PATH": path])
-            usleep(UInt32.random(in: 150_000...900_000, using: &generator))
+            unlink(ready)
+            let child = try spawnTestChild(["EK_CKPT_CHILD": "loop", "EK_CKPT_PATH": path, "EK_CKPT_READY": ready])
+            let spawned = Date()
+            while access(ready, F_OK) != 0 && Date().timeIntervalSince(spawned) < 60 { usleep(2_000) }
+            usleep(UInt32.random(in: 0...400_000, using: &generator))
             kill(child.pid, SIGKILL)
             #expect(child.wait() == .signaled(SIGKILL))
             let leftovers = folderListing(folder).filter { $0 != "model.safetensors" }

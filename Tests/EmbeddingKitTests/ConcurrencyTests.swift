@@ -53,9 +53,8 @@ struct ConcurrencyTests {
         defer { _ = ek_set_num_threads(previousThreads) }
         for threads in [1, 2] {
             #expect(ek_set_num_threads(Int32(threads)) == EK_OK)
-            // serial results at the same thread count: OpenBLAS's sgemm (Linear) is not bit-identical
-            // across thread counts (256 x 64 x 32 differs in about a third of its elements between 1 and
-            // 2 threads), so the comparison is concurrent vs serial, thread count fixed
+            // serial results at the same thread count (results are bit-identical across thread counts
+            // too, MatmulDeterminismTests; here the thread count only changes which paths run)
             let serial = try (0..<s.inputs.count).map { try Self.run(s, $0) }
             results.withLock { $0 = [:] }
             DispatchQueue.concurrentPerform(iterations: 8) { worker in
@@ -79,5 +78,96 @@ struct ConcurrencyTests {
         }
         let after = modules.map { $0.parameters().map { $0.scalars.map(\.bitPattern) } }
         #expect(after == before, "inference changed a weight")
+    }
+
+    /// Composites in evaluation mode: a two-layer TransformerEncoder (attention, LayerNorm, ReLU
+    /// feed-forward, final norm; its dropouts off) and a Sequential of EmbeddingBag, Linear, GELU,
+    /// LayerNorm, Linear and Softmax, each called from 8 threads at once, with and without gradient
+    /// recording, at 1 and 2 kernel threads: bit-identical to the serial results, weights untouched.
+    @Test("TransformerEncoder and Sequential (eval mode) from 8 threads equal the serial results")
+    func compositesInEvalModeFromEightThreadsEqualSerial() throws {
+        let s = Composites()
+        let modules: [any Module] = [s.encoder, s.mlp]
+        let before = modules.map { $0.parameters().map { $0.scalars.map(\.bitPattern) } }
+        let failures = Mutex<[String]>([])
+        let previousThreads = ek_get_num_threads()
+        defer { _ = ek_set_num_threads(previousThreads) }
+        for threads in [1, 2] {
+            #expect(ek_set_num_threads(Int32(threads)) == EK_OK)
+            let serial = try (0..<s.jobs.count).map { try s.run($0) }
+            DispatchQueue.concurrentPerform(iterations: 8) { worker in
+                for k in 0..<s.jobs.count {
+                    let job = (k + worker * 5) % s.jobs.count
+                    do {
+                        if try s.run(job) != serial[job] {
+                            failures.withLock { $0.append("threads \(threads), worker \(worker), job \(job)") }
+                        }
+                    } catch {
+                        failures.withLock { $0.append("worker \(worker), job \(job): \(error)") }
+                    }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 } == [], "results differ from the serial ones")
+        let after = modules.map { $0.parameters().map { $0.scalars.map(\.bitPattern) } }
+        #expect(after == before, "inference changed a weight")
+    }
+
+    /// The composites and their inputs, shared by the worker threads (which only read them).
+    final class Composites: @unchecked Sendable {
+        let encoder: TransformerEncoder, mlp: Sequential
+        let jobs: [(src: Tensor, tokens: Tensor)]
+
+        init() {
+            let g = Generator(seed: 26)
+            encoder = TransformerEncoder(TransformerEncoderLayer(dModel: 32, nHead: 4, dimFeedforward: 128, dropout: 0.1, generator: g),
+                                         numLayers: 2, norm: LayerNorm(32))
+            mlp = Sequential(EmbeddingBag(count: 500, dimension: 32, mode: .sum, generator: g), Linear(32, 64, generator: g), GELU(),
+                             LayerNorm(64), Linear(64, 10, generator: g), Softmax(dim: -1))
+            encoder.eval()
+            mlp.eval()
+            // every fourth job is large: [32, 16, 32] (512 rows; the feed-forward's 512 x 128 is above
+            // the kernels' parallel threshold), the others small
+            jobs = (0..<16).map { job in
+                let (l, n) = job % 4 == 0 ? (32, 16) : (3 + job % 5, 1 + job % 3)
+                return (Tensor.randn([l, n, 32], generator: g), Tensor.randint(0, 500, [n * 4, 6], generator: g))
+            }
+        }
+
+        /// Job `j`'s outputs as bit patterns: both composites, with and without gradient recording.
+        func run(_ j: Int) throws -> [[UInt32]] {
+            let outputs = [encoder(jobs[j].src), try mlp(jobs[j].tokens),
+                           withoutGradients { encoder(jobs[j].src) }, try withoutGradients { try mlp(jobs[j].tokens) }]
+            return outputs.map { $0.scalars.map(\.bitPattern) }
+        }
+    }
+
+    /// Dropout in training mode shares its generator between threads: each call takes one draw under
+    /// the generator's lock, so concurrent calls are safe and get distinct masks — exactly the masks
+    /// of as many serial calls from the same seed, in an order that depends on the scheduling. (For
+    /// masks that do not depend on it, give each thread its own generator.)
+    @Test("Dropout in training mode from 8 threads: the serial calls' masks, in some order")
+    func trainingDropoutFromEightThreadsDrawsTheSerialMasks() {
+        let x = Tensor.ones([40_000])       // above the kernels' parallel threshold
+        let calls = 8 * 6
+        let serialDropout = Dropout(0.5, generator: Generator(seed: 27))
+        let serial = Set((0..<calls).map { _ in serialDropout(x).scalars.map(\.bitPattern) })
+        #expect(serial.count == calls)
+        final class Shared: @unchecked Sendable {
+            let dropout = Dropout(0.5, generator: Generator(seed: 27)), x: Tensor
+            init(_ x: Tensor) { self.x = x }
+        }
+        let shared = Shared(x)
+        let masks = Mutex<[[UInt32]]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for _ in 0..<(calls / 8) {
+                let y = shared.dropout(shared.x).scalars.map(\.bitPattern)
+                masks.withLock { $0.append(y) }
+            }
+        }
+        let concurrent = masks.withLock { $0 }
+        #expect(concurrent.count == calls)
+        #expect(Set(concurrent) == serial, "concurrent training-mode dropout lost or repeated a draw")
+        #expect(concurrent.allSatisfy { $0.allSatisfy { $0 == Float(0).bitPattern || $0 == Float(2).bitPattern } })
     }
 }

@@ -346,3 +346,24 @@ TEST(safetensors_rejects_bad_files) {
                   "the data has 16 bytes after the header but the tensors cover 12 (4 bytes belong to no tensor)");
     CHECK_REJECTS("{}", d, 16, EK_ERR_SHAPE, "the data has 16 bytes after the header but the tensors cover 0");
 }
+
+/* The 100,000,000-byte header limit (the safetensors crate's): a header one byte longer is refused
+ * before anything is read past the length prefix; one exactly at the limit passes that check and is
+ * then judged as JSON (all zero bytes here: malformed). The buffer is calloc'ed, so its pages are
+ * never touched by the first parse. */
+TEST(safetensors_header_length_limit) {
+    const uint64_t limit = 100000000;
+    unsigned char *buf = calloc(8 + limit + 1, 1);
+    if (!CHECK_MSG(buf != NULL, "calloc of %llu bytes failed", (unsigned long long)(8 + limit + 1))) return;
+    ek_safetensors *st = NULL;
+    for (int k = 0; k < 8; k++) buf[k] = (unsigned char)((limit + 1) >> (8 * k));
+    CHECK_ERROR(ek_safetensors_parse(buf, (int64_t)(8 + limit + 1), &st), EK_ERR_SHAPE,
+                "safetensors: header length 100000001 is larger than the limit of 100000000 bytes");
+    CHECK(st == NULL);
+    for (int k = 0; k < 8; k++) buf[k] = (unsigned char)(limit >> (8 * k));
+    ek_status s = ek_safetensors_parse(buf, (int64_t)(8 + limit), &st);
+    CHECK_MSG(s == EK_ERR_INVALID_ARGUMENT && strstr(ek_last_error(), "malformed header JSON") && !strstr(ek_last_error(), "limit"),
+              "a header of exactly the limit: %s \"%s\"", ek_status_string(s), ek_last_error());
+    CHECK(st == NULL);
+    free(buf);
+}
