@@ -1,4 +1,7 @@
 /// `max(x, 0)` as a layer (PyTorch's `nn.ReLU`).
+///
+/// **Thread safety.** No state but `isTraining` (unused): calls from several threads at once are safe.
+/// Only changing `isTraining` while calls run is not.
 public final class ReLU: Layer {
     /// Whether the module is in training mode (ReLU behaves the same in both).
     public var isTraining = true
@@ -13,6 +16,9 @@ public final class ReLU: Layer {
 }
 
 /// `x * Φ(x)` as a layer (PyTorch's `nn.GELU`).
+///
+/// **Thread safety.** No state but its configuration and `isTraining` (unused): calls from several
+/// threads at once are safe. Only changing `isTraining` while calls run is not.
 public final class GELU: Layer {
     /// Exact (`erf`) or the tanh formula.
     public let approximate: GELUApproximation
@@ -29,6 +35,9 @@ public final class GELU: Layer {
 }
 
 /// Softmax over `dim` as a layer (PyTorch's `nn.Softmax(dim=...)`).
+///
+/// **Thread safety.** No state but its configuration and `isTraining` (unused): calls from several
+/// threads at once are safe. Only changing `isTraining` while calls run is not.
 public final class Softmax: Layer {
     /// The dimension the probabilities sum to 1 over.
     public let dim: Int

@@ -1,5 +1,13 @@
 /// Zeroes elements with probability `p` in training mode and scales the rest by `1 / (1 - p)`;
 /// the identity in evaluation mode (PyTorch's `nn.Dropout`).
+///
+/// **Thread safety.** In evaluation mode (or with `p` 0) a call returns its input: safe from any number
+/// of threads. In training mode each call takes one draw from `generator` under the generator's lock,
+/// so calls from several threads at once are safe and get the masks that as many serial calls would
+/// get — but which call gets which mask depends on the order in which the threads reach the
+/// generator. For masks that do not depend on the scheduling, give each thread its own `Dropout`
+/// with its own seeded generator. Not thread-safe: changing `isTraining` (`train(_:)` / `eval()`)
+/// while calls run.
 public final class Dropout: Layer {
     /// The probability of zeroing an element.
     public let p: Float

@@ -6,8 +6,12 @@
 /// let vectors = try embed(Tensor(indices: [1, 2, 4]))   // shape [3, 3]
 /// ```
 ///
-/// Inference without `maxNorm` reads the table only. With `maxNorm` a forward pass rescales rows in
-/// place, and training writes the table: neither may run concurrently with other use of the module.
+/// **Thread safety.** Without `maxNorm`, a lookup only reads `weight`: calls from several threads at
+/// once are safe and give the serial results (recording gradients or not). Not thread-safe — none may
+/// overlap any other use of the module: a lookup with `maxNorm` (it rescales the looked-up rows of
+/// `weight` in place), training (`backward()` through an output accumulates into `weight.grad`; an
+/// optimizer step or `zeroGrad()` writes `weight` or its gradient), loading weights, and
+/// `train(_:)` / `eval()`.
 public final class Embedding: Module {
     /// The table, `[count, dimension]`, initialised from N(0, 1) (the padding row zeroed).
     public let weight: Tensor

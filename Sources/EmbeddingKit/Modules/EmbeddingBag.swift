@@ -6,7 +6,12 @@
 /// let out = try bag(Tensor(indices: [1, 2, 4, 5, 4, 3, 2, 9]), offsets: Tensor(indices: [0, 4]))  // [2, 3]
 /// ```
 ///
-/// Inference without `maxNorm` reads the table only; `maxNorm` and training write it.
+/// **Thread safety.** Without `maxNorm`, a forward pass only reads `weight`: calls from several threads
+/// at once are safe and give the serial results (every mode, with or without offsets and per-sample
+/// weights, recording gradients or not). Not thread-safe — none may overlap any other use of the
+/// module: a forward pass with `maxNorm` (it rescales the looked-up rows of `weight` in place),
+/// training (`backward()` through an output accumulates into `weight.grad`; an optimizer step or
+/// `zeroGrad()` writes `weight` or its gradient), loading weights, and `train(_:)` / `eval()`.
 public final class EmbeddingBag: Module {
     /// The table, `[count, dimension]`, initialised from N(0, 1) (the padding row zeroed).
     public let weight: Tensor

@@ -1,5 +1,10 @@
 /// Layer normalisation over the trailing `normalizedShape` dimensions (PyTorch's `nn.LayerNorm`):
 /// weight starts at 1 and bias at 0.
+///
+/// **Thread safety.** A forward pass only reads `weight` and `bias`: calls from several threads at once
+/// are safe and give the serial results. Not thread-safe — none may overlap any other use of the
+/// module: training (`backward()` through an output accumulates into the parameters' `grad`; an
+/// optimizer step or `zeroGrad()`), loading weights, and `train(_:)` / `eval()`.
 public final class LayerNorm: Layer {
     /// The trailing dimensions normalised over.
     public let normalizedShape: [Int]

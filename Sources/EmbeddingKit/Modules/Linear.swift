@@ -1,5 +1,10 @@
 /// `y = x W^T + b`, PyTorch's `nn.Linear`, initialised as PyTorch does: weight and bias uniform in
 /// ±1/√inFeatures.
+///
+/// **Thread safety.** A forward pass only reads `weight` and `bias`: calls from several threads at once
+/// are safe and give the serial results. Not thread-safe — none may overlap any other use of the
+/// module: training (`backward()` through an output accumulates into the parameters' `grad`; an
+/// optimizer step or `zeroGrad()`), loading weights, and `train(_:)` / `eval()`.
 public final class Linear: Module {
     /// `[outFeatures, inFeatures]`.
     public let weight: Tensor

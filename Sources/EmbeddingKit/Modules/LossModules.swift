@@ -1,4 +1,8 @@
 /// Cross-entropy between logits and class indices as a module (PyTorch's `nn.CrossEntropyLoss`).
+///
+/// **Thread safety.** A `Sendable` value holding only its configuration: calls from several threads at
+/// once are safe. What is not is `backward()` through losses of one model from several threads (it
+/// accumulates into the model's parameters' `grad`: see `Module`).
 public struct CrossEntropyLoss: Sendable {
     /// Targets equal to this add nothing and do not count in the mean.
     public var ignoreIndex: Int
@@ -27,6 +31,8 @@ public struct CrossEntropyLoss: Sendable {
 }
 
 /// Negative log-likelihood over log-probabilities as a module (PyTorch's `nn.NLLLoss`).
+///
+/// **Thread safety.** As `CrossEntropyLoss`: a `Sendable` configuration, safe from any number of threads.
 public struct NLLLoss: Sendable {
     /// Targets equal to this add nothing and do not count in the mean.
     public var ignoreIndex: Int
@@ -47,6 +53,8 @@ public struct NLLLoss: Sendable {
 }
 
 /// Mean squared error as a module (PyTorch's `nn.MSELoss`).
+///
+/// **Thread safety.** As `CrossEntropyLoss`: a `Sendable` configuration, safe from any number of threads.
 public struct MSELoss: Sendable {
     /// How the per-element losses combine.
     public var reduction: Reduction

@@ -1,5 +1,15 @@
 /// A layer or model: it owns parameters (tensors that require gradients), may contain child
 /// modules, and switches between training and evaluation behaviour. PyTorch's `nn.Module`.
+///
+/// **Thread safety.** Modules are classes without locks. A forward pass only reads the parameters
+/// (whether gradients are recorded or not: the graph hangs off the outputs), so one module may run
+/// forward passes from several threads at once, with the same results as serial calls — except where
+/// a type says otherwise: `Embedding` and `EmbeddingBag` with `maxNorm` rescale rows in place, and
+/// dropout in training mode draws from a shared `Generator` (safe, but the masks depend on the order
+/// of the calls). Not thread-safe, and never to overlap any other use of the module: training —
+/// `backward()` through an output (it accumulates into the parameters' `grad`), an optimizer step,
+/// `zeroGrad()` — loading weights (`load(from:)`, `loadStateDict(_:)`), and switching modes with
+/// `train(_:)` / `eval()` or `isTraining`.
 public protocol Module: AnyObject {
     /// This module's own parameters with their names (children's are added by `namedParameters`).
     var directParameters: [(name: String, tensor: Tensor)] { get }

@@ -4,6 +4,13 @@
 ///
 /// Inputs are sequence-first, `[L, N, E]`, unless `batchFirst` (`[N, L, E]`); a 2-D `[L, E]` input
 /// is one unbatched sequence.
+///
+/// **Thread safety.** In evaluation mode, or with `dropout` 0, a call only reads the parameters: calls
+/// from several threads at once are safe and give the serial results. In training mode with a
+/// non-zero `dropout` the attention weights' dropout draws from the shared generator (as `Dropout`:
+/// safe, but the masks depend on the order of the calls). Not thread-safe — none may overlap any other use of the
+/// module: training (`backward()` through an output accumulates into the parameters' `grad`; an
+/// optimizer step or `zeroGrad()`), loading weights, and `train(_:)` / `eval()`.
 public final class MultiheadAttention: Module {
     /// The model width E.
     public let embedDim: Int

@@ -5,6 +5,13 @@
 /// let mlp = Sequential(Linear(64, 128), ReLU(), Linear(128, 10))
 /// let logits = try mlp(x)
 /// ```
+///
+/// **Thread safety.** Exactly as safe as its layers: calls from several threads at once are safe, with
+/// the serial results, when every layer's forward is — no `Embedding` or `EmbeddingBag` with `maxNorm`
+/// (those write their table), and `Dropout` in training mode draws from a shared generator (safe, but
+/// the masks depend on the order of the calls). Training (`backward()` through an output, an
+/// optimizer step, `zeroGrad()`), loading weights, and `train(_:)` / `eval()` must not overlap any
+/// other use of it.
 public final class Sequential: Layer {
     /// The layers, in order.
     public let layers: [any Layer]

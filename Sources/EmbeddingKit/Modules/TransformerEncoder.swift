@@ -1,6 +1,12 @@
 /// A stack of `numLayers` copies of one encoder layer, with an optional final norm (PyTorch's
 /// `nn.TransformerEncoder`). Like PyTorch, every layer starts as a copy of `encoderLayer`, so all
 /// layers begin with the same weights; parameters are named `layers.0.self_attn...`.
+///
+/// **Thread safety.** As `TransformerEncoderLayer`: in evaluation mode (`eval()`), or with dropout 0,
+/// calls from several threads at once are safe and give the serial results (tested); in training mode
+/// the dropouts draw from shared generators (safe, masks depend on the call order). Training
+/// (`backward()` through an output, an optimizer step, `zeroGrad()`), loading weights, and
+/// `train(_:)` / `eval()` must not overlap any other use of the encoder.
 public final class TransformerEncoder: Layer {
     /// The layers, applied in order.
     public let layers: [TransformerEncoderLayer]

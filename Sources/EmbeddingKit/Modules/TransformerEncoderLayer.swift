@@ -2,6 +2,13 @@
 /// (PyTorch's `nn.TransformerEncoderLayer`, same defaults: post-norm, ReLU, `dimFeedforward` 2048,
 /// dropout 0.1, sequence-first `[L, N, E]` unless `batchFirst`). Parameter names match PyTorch's
 /// (`self_attn.in_proj_weight`, `linear1.weight`, `norm1.bias`, ...), so its state dictionaries load.
+///
+/// **Thread safety.** In evaluation mode (`eval()`), or with `dropout` 0, a call only reads the
+/// parameters: calls from several threads at once are safe and give the serial results. In training
+/// mode the four dropouts draw from the one generator the layer was made with (as `Dropout`: safe,
+/// but the masks depend on the order of the calls). Not thread-safe — none may overlap any other use
+/// of the layer: training (`backward()` through an output accumulates into the parameters' `grad`; an
+/// optimizer step or `zeroGrad()`), loading weights, and `train(_:)` / `eval()`.
 public final class TransformerEncoderLayer: Layer {
     /// The activation between the two feed-forward layers.
     public enum Activation: Sendable { case relu, gelu }
