@@ -17,7 +17,7 @@ public func crossEntropy(_ logits: Tensor, _ target: Tensor, ignoreIndex: Int = 
                  "crossEntropy: target must be int64 of shape [\(logits.shape[0])], got \(target.dtype) \(target.shape)")
     let rows = logits.shape[0], classes = logits.shape[1]
     var loss = [Float](repeating: 0, count: reduction == .none ? rows : 1)
-    var grad = [Float](repeating: 0, count: logits.requiresGrad ? logits.count : 0)
+    var grad = [Float].uninitialized(count: logits.requiresGrad ? logits.count : 0) // the kernel writes every element
     try checkKernel(withOptionalMutable(logits.requiresGrad, &grad) { g in
         ek_cross_entropy_f32_i64(Int64(rows), Int64(classes), logits.floats, target.ints, Int64(ignoreIndex), labelSmoothing,
                                  ek_reduction(UInt32(reduction.rawValue)), &loss, g)
@@ -25,7 +25,10 @@ public func crossEntropy(_ logits: Tensor, _ target: Tensor, ignoreIndex: Int = 
     let out = Tensor(shape: reduction == .none ? [rows] : [], floats: loss)
     let rowGrad = grad
     return out.recorded("CrossEntropyBackward", [logits]) { g in
-        [.dense(scaledLossGradient(rowGrad, shape: logits.shape, upstream: g, perRow: reduction == .none ? classes : nil))]
+        // `loss.backward()`: an upstream gradient of exactly 1 leaves the fused gradient as it is
+        // (x * 1 == x), so it is handed on without a scaled copy (shared, copy-on-write)
+        if reduction != .none && g.floats[0] == 1 { return [.dense(Tensor(shape: logits.shape, floats: rowGrad))] }
+        return [.dense(scaledLossGradient(rowGrad, shape: logits.shape, upstream: g, perRow: reduction == .none ? classes : nil))]
     }
 }
 
