@@ -51,7 +51,7 @@ public func trainLangID(_ configuration: LangIDConfiguration, features: FeatureS
     let model = LangIDModel(configuration, generator: generator)
     model.dropout = options.dropout
     defer { model.isTraining = false }
-    let optimizer = Adagrad(model.parameters(), learningRate: options.learningRate)
+    let optimizer = try Adagrad(model.parameters(), learningRate: options.learningRate)
     let epochSamples = oversampled(labels: labels, minimum: options.minimumSamplesPerLanguage)
     let stepsPerEpoch = (epochSamples.count + options.batchSize - 1) / options.batchSize
     let stride = Swift.max(1, stepsPerEpoch / 20)
@@ -69,7 +69,7 @@ public func trainLangID(_ configuration: LangIDConfiguration, features: FeatureS
             optimizer.zeroGrad()
             let loss = try crossEntropy(try model(batch), target)
             loss.backward()
-            optimizer.step()
+            try optimizer.step()
 
             let value = loss.item
             epochLoss += value

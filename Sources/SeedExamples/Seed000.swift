@@ -74,7 +74,7 @@ public enum Seed000: SeedExample {
         // net = Net()
         let net = Net(generator: Generator(seed: seed), output: output)
         // optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
-        let optimizer = SGD(net.parameters(), learningRate: 0.01)
+        let optimizer = try SGD(net.parameters(), learningRate: 0.01)
         // loss_fn = nn.CrossEntropyLoss()
         let lossFunction = CrossEntropyLoss()
         let dataset = DataLoader(TensorDataset(input, target), batchSize: 2)
@@ -96,7 +96,7 @@ public enum Seed000: SeedExample {
                     print(name, param.grad.map { "\($0)" } ?? "None")
                 }
                 // optimizer.step()
-                optimizer.step()
+                try optimizer.step()
             }
         }
         net.output = nil   // the printing closure must not outlive the call
@@ -137,7 +137,7 @@ public enum Seed000: SeedExample {
         // The document's open question: update different embeddings based on what the model predicted.
         // After the forward pass and backward(), and before the step, name the rows the step may change.
         print("\n# choosing rows after the prediction")
-        let optimizer = SGD(net.parameters(), learningRate: 0.01)
+        let optimizer = try SGD(net.parameters(), learningRate: 0.01)
         optimizer.zeroGrad()
         let logits = try net(input)
         let predicted = logits.argmax(dim: 1).indices
@@ -151,7 +151,7 @@ public enum Seed000: SeedExample {
         }
         net.embed.weight.restrictGradient(toRows: rows.sorted())
         let before = net.embed.weight.scalars
-        optimizer.step()
+        try optimizer.step()
         let after = net.embed.weight.scalars
         let changed = (0..<10).filter { r in (0..<20).contains { before[r * 20 + $0] != after[r * 20 + $0] } }
         print("predicted:", predicted.map { vocabulary[Int($0)] }.joined(separator: ", "))

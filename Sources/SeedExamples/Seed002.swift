@@ -102,11 +102,11 @@ public enum Seed002: SeedExample {
         //   print(embedding_layer.weight.grad[2])
         //   optimizer.step()
         //   print(embedding_layer.weight)
-        let optimizer = SGD(embeddingLayer.parameters(), learningRate: 0.1)
+        let optimizer = try SGD(embeddingLayer.parameters(), learningRate: 0.1)
         let loss = try embeddingLayer(Tensor(indices: [[2, 1, 2], [3, 2, 7]])).pow(2).sum()
         loss.backward()
         print(embeddingLayer.weight.grad!.toDense()[2])
-        optimizer.step()
+        try optimizer.step()
         print(SeedExamples.parameter(embeddingLayer.weight))
     }
 }

@@ -31,20 +31,20 @@ struct MemoryTests {
         sgd.zeroGrad()
         let loss = try crossEntropy(head(try bag(input)), target)
         loss.backward()
-        sgd.step()
+        try sgd.step()
         return loss.item
     }
 
     @Test("a training step's graph is freed when the step ends")
     func graphIsFreed() throws {
         let embed = Embedding(count: 100, dimension: 8, sparse: true), head = Linear(24, 10)
-        let sgd = SGD(embed.parameters() + head.parameters(), learningRate: 0.1)
+        let sgd = try SGD(embed.parameters() + head.parameters(), learningRate: 0.1)
         weak var weakLoss: Tensor?, weakLogits: Tensor?
         try {
             let logits = head(try embed(Tensor(indices: [[1, 2, 3], [4, 5, 6]])).reshape([2, 24]))
             let loss = try crossEntropy(logits, Tensor(indices: [1, 2]))
             loss.backward()
-            sgd.step()
+            try sgd.step()
             weakLoss = loss
             weakLogits = logits
         }()
@@ -96,7 +96,7 @@ extension MemoryTests {
         // does: CrossEntropyLoss, SGD(lr 0.01), DataLoader(batch 2) over its three sentences.
         do {
             let net = Seed000.Net(generator: Generator(seed: 31))
-            let sgd = SGD(net.parameters(), learningRate: 0.01)
+            let sgd = try SGD(net.parameters(), learningRate: 0.01)
             let lossFunction = CrossEntropyLoss()
             let batches = Array(DataLoader(TensorDataset(Seed000.input, Seed000.target), batchSize: 2))
             try measure("seed000", steps: 600, warmUp: 100, batches: batches.count) { k in
@@ -104,7 +104,7 @@ extension MemoryTests {
                 sgd.zeroGrad()
                 let loss = try lossFunction(try net(batch[0]), batch[1].view([-1]))
                 loss.backward()
-                sgd.step()
+                try sgd.step()
                 return loss.item
             }
         }
@@ -115,7 +115,7 @@ extension MemoryTests {
             let g = Generator(seed: 32)
             let bag = EmbeddingBag(count: W9.vocabulary, dimension: W9.dimension, mode: .mean, sparse: true, generator: g)
             let head = Linear(W9.dimension, W9.classes, generator: g)
-            let sgd = SGD(bag.parameters() + head.parameters(), learningRate: 0.1)
+            let sgd = try SGD(bag.parameters() + head.parameters(), learningRate: 0.1)
             let inputs = (0..<W9.batches).map { _ in Tensor.randint(0, W9.vocabulary, [W9.batch, W9.tokens], generator: g) }
             let targets = (0..<W9.batches).map { _ in Tensor.randint(0, W9.classes, [W9.batch], generator: g) }
             try measure("w9", steps: 600, warmUp: 100, batches: W9.batches) { k in

@@ -32,7 +32,7 @@ struct Seed000Tests {
 
     @Test func embeddingGradientIsSparseOverTheBatchWordsAndOthersStayPut() throws {
         let net = Seed000.Net(generator: Generator(seed: 3))
-        let optimizer = SGD(net.parameters(), learningRate: 0.01)
+        let optimizer = try SGD(net.parameters(), learningRate: 0.01)
         for (batch, expectedRows) in zip(DataLoader(TensorDataset(Seed000.input, Seed000.target), batchSize: 2),
                                          [[0, 1, 2, 0, 4, 5], [0, 7, 8]] as [[Int64]]) {
             optimizer.zeroGrad()
@@ -41,7 +41,7 @@ struct Seed000Tests {
             #expect(grad.rows.indices == expectedRows)
             #expect(grad.shape == [10, 20])
             let before = net.embed.weight.scalars
-            optimizer.step()
+            try optimizer.step()
             let after = net.embed.weight.scalars
             for row in 0..<10 {
                 let moved = (0..<20).contains { before[row * 20 + $0] != after[row * 20 + $0] }
@@ -52,7 +52,7 @@ struct Seed000Tests {
 
     @Test func rowsChosenAfterThePredictionAreTheOnlyOnesThatChange() throws {
         let net = Seed000.Net(generator: Generator(seed: 4))
-        let optimizer = SGD(net.parameters(), learningRate: 0.5, momentum: 0.9, weightDecay: 0.1)
+        let optimizer = try SGD(net.parameters(), learningRate: 0.5, momentum: 0.9, weightDecay: 0.1)
         let logits = try net(Seed000.input)
         let predicted = logits.argmax(dim: 1).indices
         try CrossEntropyLoss()(logits, Seed000.target.view([-1])).backward()
@@ -60,7 +60,7 @@ struct Seed000Tests {
         let allowed: [Int] = predicted[0] == 3 ? [0] : [0, 1, 2]
         net.embed.weight.restrictGradient(toRows: allowed)
         let before = net.embed.weight.scalars
-        optimizer.step()
+        try optimizer.step()
         let after = net.embed.weight.scalars
         for row in 0..<10 {
             let same = (0..<20).allSatisfy { before[row * 20 + $0].bitPattern == after[row * 20 + $0].bitPattern }

@@ -60,13 +60,13 @@ struct SeedTests {
         manualSeed(2)
         let layer = Embedding(count: 8, dimension: 4, paddingIndex: 2)
         #expect(layer.weight[2].scalars == [0, 0, 0, 0])
-        let optimizer = SGD(layer.parameters(), learningRate: 0.5, momentum: 0.9, weightDecay: 0.01)
+        let optimizer = try SGD(layer.parameters(), learningRate: 0.5, momentum: 0.9, weightDecay: 0.01)
         for _ in 0..<5 {
             optimizer.zeroGrad()
             let loss = try layer(Tensor(indices: [[2, 1, 2], [3, 2, 7]])).pow(2).sum()
             loss.backward()
             #expect(layer.weight.grad!.toDense()[2].scalars == [0, 0, 0, 0])
-            optimizer.step()
+            try optimizer.step()
         }
         #expect(layer.weight[2].scalars == [0, 0, 0, 0])
     }
@@ -117,7 +117,7 @@ struct SeedTests {
         manualSeed(0)
         let embed = Embedding(count: 10, dimension: 20, sparse: true)
         let head = Linear(3 * 20, 10)
-        let optimizer = SGD(embed.parameters() + head.parameters(), learningRate: 0.01)
+        let optimizer = try SGD(embed.parameters() + head.parameters(), learningRate: 0.01)
         let input = Tensor(indices: [[0, 1, 2], [0, 4, 5]]), target = Tensor(indices: [3, 6])
         let before = embed.weight.scalars
         let logits = head(try embed(input).reshape([2, 60]))
@@ -127,7 +127,7 @@ struct SeedTests {
         #expect(grad.values.shape == [6, 20] && grad.shape == [10, 20])
         #expect(embed.weight.grad!.description.hasPrefix("tensor(indices=tensor([[0, 1, 2, 0, 4, 5]]),"))
         #expect(embed.weight.grad!.description.hasSuffix("size=(10, 20), nnz=6, layout=torch.sparse_coo)"))
-        optimizer.step()
+        try optimizer.step()
         let after = embed.weight.scalars
         for row in 0..<10 {
             let changed = after[(row * 20)..<(row * 20 + 20)] != before[(row * 20)..<(row * 20 + 20)]
@@ -143,7 +143,7 @@ struct RowSelectionTests {
         manualSeed(11)
         let embed = Embedding(count: 10, dimension: 4, sparse: sparse)
         let head = Linear(12, 10)
-        let optimizer = SGD(embed.parameters() + head.parameters(), learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+        let optimizer = try SGD(embed.parameters() + head.parameters(), learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
         let input = Tensor(indices: [[0, 1, 2], [0, 4, 5]]), target = Tensor(indices: [3, 6])
         for step in 0..<3 {
             optimizer.zeroGrad()
@@ -153,7 +153,7 @@ struct RowSelectionTests {
             let allowed = logits.argmax(dim: 1).indices[0] == 3 ? [4, 5] : [1, 2]
             let before = embed.weight.scalars
             embed.weight.restrictGradient(toRows: allowed)
-            optimizer.step()
+            try optimizer.step()
             for row in 0..<10 {
                 let changed = embed.weight.scalars[(row * 4)..<(row * 4 + 4)] != before[(row * 4)..<(row * 4 + 4)]
                 #expect(changed == allowed.contains(row), "step \(step), sparse \(sparse), row \(row)")

@@ -18,13 +18,13 @@ struct SparseStepTests {
     }
 
     @Test("plain SGD applies duplicate rows one entry at a time, in order, as PyTorch's add_(grad, alpha=-lr)")
-    func plainSGDScatters() {
+    func plainSGDScatters() throws {
         let start: [[Float]] = [[1, 2], [3, 4], [5, 6], [7, 8]]
         let rows: [Int64] = [2, 0, 2, 2, 3]
         let values: [[Float]] = [[0.1, -0.2], [1, 1], [0.3, 0.7], [-1e-3, 2.5], [0.25, 0.5]]
         let lr: Float = 0.1
         let w = table(start, gradientRows: rows, gradientValues: values)
-        SGD([w], learningRate: lr).step()
+        try SGD([w], learningRate: lr).step()
         var expected = start.flatMap { $0 }
         for (k, r) in rows.enumerated() {
             for d in 0..<2 { expected[Int(r) * 2 + d] += -lr * values[k][d] }
@@ -35,20 +35,20 @@ struct SparseStepTests {
         // the same table through the coalesced update (rows summed first): equal up to rounding
         let c = table(start, gradientRows: rows, gradientValues: values)
         c.grad = .sparse(c.grad!.sparse!.coalesced())
-        SGD([c], learningRate: lr).step()
+        try SGD([c], learningRate: lr).step()
         #expect(w.allClose(c, rtol: 1e-6, atol: 1e-7))
         #expect(Array(w.scalars[0..<2]) == Array(c.scalars[0..<2]))  // rows present once: identical
         #expect(Array(w.scalars[6..<8]) == Array(c.scalars[6..<8]))
     }
 
     @Test("SGD with momentum or weight decay coalesces duplicate rows first (one buffer update per row)")
-    func momentumCoalesces() {
+    func momentumCoalesces() throws {
         let start: [[Float]] = [[1, 2], [3, 4], [5, 6]]
         let rows: [Int64] = [2, 0, 2]
         let values: [[Float]] = [[0.5, -1], [1, 1], [0.25, 2]]
         let w = table(start, gradientRows: rows, gradientValues: values)
-        let sgd = SGD([w], learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
-        for _ in 0..<2 { sgd.step() }   // the same gradient twice
+        let sgd = try SGD([w], learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+        for _ in 0..<2 { try sgd.step() }   // the same gradient twice
         // by hand, per row: g = sum + wd * W; buf = 0.9 * buf + g; W -= lr * buf
         var expected = start.flatMap { $0 }, buffer = [Float](repeating: 0, count: 6)
         let sums: [Int: [Float]] = [0: [1, 1], 2: [0.75, 1]]
@@ -66,27 +66,27 @@ struct SparseStepTests {
     }
 
     @Test("Adagrad and Adam give the same tables whether a step's gradient is coalesced or not")
-    func coalescingOptimizersReuseScratch() {
+    func coalescingOptimizersReuseScratch() throws {
         let start: [[Float]] = [[1, 2], [3, 4], [5, 6], [7, 8]]
         let batches: [([Int64], [[Float]])] = [
             ([3, 1, 3], [[0.5, -1], [1, 1], [0.25, 2]]),
             ([0, 1, 2, 3, 0, 1], [[1, 2], [3, 4], [5, 6], [7, 8], [-1, -2], [0.5, 0.5]]),   // more entries: scratch grows
             ([2], [[0.1, 0.2]]),                                                           // fewer: scratch kept
         ]
-        let makers: [(String, ([Tensor]) -> any Optimizer)] = [
-            ("Adagrad", { Adagrad($0, learningRate: 0.5, weightDecay: 0.1) }),
-            ("Adam", { Adam($0, learningRate: 0.1, weightDecay: 0.01) }),
-            ("SGD+momentum", { SGD($0, learningRate: 0.1, momentum: 0.5) }),
+        let makers: [(String, ([Tensor]) throws -> any Optimizer)] = [
+            ("Adagrad", { try Adagrad($0, learningRate: 0.5, weightDecay: 0.1) }),
+            ("Adam", { try Adam($0, learningRate: 0.1, weightDecay: 0.01) }),
+            ("SGD+momentum", { try SGD($0, learningRate: 0.1, momentum: 0.5) }),
         ]
         for (name, make) in makers {
             let a = Tensor(start), b = Tensor(start)
-            let optA = make([a]), optB = make([b])
+            let optA = try make([a]), optB = try make([b])
             for (rows, values) in batches {
                 let ga = table(start, gradientRows: rows, gradientValues: values).grad!
                 a.grad = ga                                        // coalesced inside step()
                 b.grad = .sparse(ga.sparse!.coalesced())           // coalesced before
-                optA.step()
-                optB.step()
+                try optA.step()
+                try optB.step()
                 #expect(a.scalars == b.scalars, "\(name)")
             }
         }
@@ -129,7 +129,7 @@ struct SparseStepTests {
         func train(keepGradients: Bool) throws -> [Float] {
             let bag = EmbeddingBag(count: 50, dimension: 4, mode: .mean, sparse: true, generator: Generator(seed: 7))
             let head = Linear(4, 3, generator: Generator(seed: 8))
-            let sgd = SGD(bag.parameters() + head.parameters(), learningRate: 0.5)
+            let sgd = try SGD(bag.parameters() + head.parameters(), learningRate: 0.5)
             var kept: [Gradient] = []
             for step in 0..<12 {
                 let input = Tensor(shape: [6, 5], indices: (0..<30).map { Int64(($0 * 7 + step * 13) % 50) })
@@ -137,7 +137,7 @@ struct SparseStepTests {
                 sgd.zeroGrad()
                 try crossEntropy(head(try bag(input)), target).backward()
                 if keepGradients { kept.append(bag.weight.grad!) }   // held: the storage cannot be reused
-                sgd.step()
+                try sgd.step()
             }
             return bag.weight.scalars + head.weight.scalars + head.bias!.scalars
         }

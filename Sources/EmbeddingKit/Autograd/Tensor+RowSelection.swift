@@ -13,7 +13,7 @@
 /// if predicted.indices[0] != target.indices[0] {
 ///     embed.weight.restrictGradient(toRows: [1, 2])      // only "ate" and "an" learn from this mistake
 /// }
-/// optimizer.step()
+/// try optimizer.step()
 /// ```
 extension Tensor {
     /// Keeps the gradient of rows for which `keep` is true (a 2-D parameter with a gradient).

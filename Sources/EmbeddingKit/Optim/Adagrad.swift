@@ -5,7 +5,7 @@ import CKernels
 public final class Adagrad: Optimizer {
     /// The parameters this optimizer updates.
     public let parameters: [Tensor]
-    /// The step size before decay; it may be changed between steps.
+    /// The step size before decay; it may be changed between steps (`step()` checks it again).
     public var learningRate: Float
     /// Step t uses `learningRate / (1 + (t - 1) * learningRateDecay)`; `weightDecay` adds
     /// `weightDecay * W` to the gradient (L2); `epsilon` is added to the square root of the accumulated sum.
@@ -15,10 +15,19 @@ public final class Adagrad: Optimizer {
     private var steps = 0
 
     /// PyTorch's defaults: `learningRate` 0.01, no learning-rate or weight decay, `epsilon` 1e-10;
-    /// the accumulated sums start at 0. A negative learning rate, `epsilon` or weight decay stops the
-    /// program at `step()`.
+    /// the accumulated sums start at 0.
+    ///
+    /// Throws `EmbeddingKitError` (`.invalidArgument`) with PyTorch's messages for a learning rate,
+    /// learning-rate decay, weight decay or `epsilon` that is negative or not finite
+    /// (`Invalid learning rate: -0.1`, `Invalid lr_decay value: -1.0`, `Invalid weight_decay value: -1.0`,
+    /// `Invalid epsilon value: -1e-10`), an empty parameter list or an int64 parameter.
     public init(_ parameters: [Tensor], learningRate: Float = 0.01, learningRateDecay: Float = 0, weightDecay: Float = 0,
-                epsilon: Float = 1e-10) {
+                epsilon: Float = 1e-10) throws(EmbeddingKitError) {
+        try OptimizerChecks.nonNegative(learningRate, "learning rate")
+        try OptimizerChecks.nonNegative(learningRateDecay, "lr_decay value")
+        try OptimizerChecks.nonNegative(weightDecay, "weight_decay value")
+        try OptimizerChecks.nonNegative(epsilon, "epsilon value")
+        try OptimizerChecks.parameters(parameters, "Adagrad")
         self.parameters = parameters
         self.learningRate = learningRate
         self.learningRateDecay = learningRateDecay
@@ -27,11 +36,15 @@ public final class Adagrad: Optimizer {
     }
 
     /// Applies one Adagrad update to every parameter that has a gradient.
-    public func step() {
+    ///
+    /// Throws, changing nothing (the step count included), when `learningRate` has been set to a
+    /// negative or non-finite value, or when a gradient is not float32 or does not have its parameter's shape.
+    public func step() throws(EmbeddingKitError) {
+        try OptimizerChecks.nonNegative(learningRate, "learning rate")
+        let work = try OptimizerChecks.updates(parameters, "Adagrad.step")
         steps += 1
         let lr = learningRate / (1 + Float(steps - 1) * learningRateDecay)
-        for p in parameters {
-            guard let grad = p.grad else { continue }
+        for (p, grad) in work {
             let u = RowUpdate(grad, of: p, scratch: &scratch)
             let status = sums.withTable(for: p) { sum in
                 u.withRows { rows in

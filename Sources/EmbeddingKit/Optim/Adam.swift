@@ -7,7 +7,7 @@ import Foundation
 public final class Adam: Optimizer {
     /// The parameters this optimizer updates.
     public let parameters: [Tensor]
-    /// The step size; it may be changed between steps.
+    /// The step size; it may be changed between steps (`step()` checks it again).
     public var learningRate: Float
     /// The decay rates of the first and second moments, the term added to the denominator, and the
     /// weight decay (coupled or decoupled per `decoupledWeightDecay`).
@@ -21,15 +21,28 @@ public final class Adam: Optimizer {
     private(set) var stepCount = 0
 
     /// Adam, or AdamW with `decoupledWeightDecay`, with PyTorch's defaults: `learningRate` 1e-3,
-    /// `betas` (0.9, 0.999), `epsilon` 1e-8, no weight decay. Hyperparameters out of range (betas
-    /// outside [0, 1), `epsilon` not positive, ...) stop the program at `step()`.
+    /// `betas` (0.9, 0.999), `epsilon` 1e-8, no weight decay.
+    ///
+    /// Throws `EmbeddingKitError` (`.invalidArgument`) with PyTorch's messages for a learning rate
+    /// or weight decay that is negative or not finite (`Invalid learning rate: -0.1`,
+    /// `Invalid weight_decay value: -1.0`), an `epsilon` that is not positive and finite
+    /// (`Invalid epsilon value: 0.0`; PyTorch accepts 0, the update kernel does not), a beta outside
+    /// [0, 1) (`Invalid beta parameter at index 1: 1.0`), an empty parameter list or an int64 parameter.
     public convenience init(_ parameters: [Tensor], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
-                            epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
-        self.init(parameters, learningRate, betas, epsilon, weightDecay, decoupledWeightDecay, false)
+                            epsilon: Float = 1e-8, weightDecay: Float = 0,
+                            decoupledWeightDecay: Bool = false) throws(EmbeddingKitError) {
+        try self.init(parameters, learningRate, betas, epsilon, weightDecay, decoupledWeightDecay, false)
     }
 
     init(_ parameters: [Tensor], _ learningRate: Float, _ betas: (Float, Float), _ epsilon: Float, _ weightDecay: Float,
-         _ decoupled: Bool, _ epsilonOutside: Bool) {
+         _ decoupled: Bool, _ epsilonOutside: Bool) throws(EmbeddingKitError) {
+        // SparseAdam (eps outside the correction) wants a positive learning rate, as PyTorch's
+        try OptimizerChecks.nonNegative(learningRate, "learning rate", positive: epsilonOutside)
+        try OptimizerChecks.nonNegative(epsilon, "epsilon value", positive: true)
+        try OptimizerChecks.beta(betas.0, index: 0)
+        try OptimizerChecks.beta(betas.1, index: 1)
+        try OptimizerChecks.nonNegative(weightDecay, "weight_decay value")
+        try OptimizerChecks.parameters(parameters, epsilonOutside ? "SparseAdam" : "Adam")
         self.parameters = parameters
         self.learningRate = learningRate
         (beta1, beta2) = betas
@@ -40,12 +53,21 @@ public final class Adam: Optimizer {
     }
 
     /// Applies one Adam update to every parameter that has a gradient.
-    public func step() {
-        stepCount += 1
-        let correction = (1 - Float(pow(Double(beta2), Double(stepCount)))).squareRoot()
+    ///
+    /// Throws, changing nothing (the step count included), when `learningRate` has been set to a
+    /// value `init` would refuse, or when a gradient is not float32 or does not have its parameter's shape.
+    public func step() throws(EmbeddingKitError) {
+        let op = epsilonOutsideCorrection ? "SparseAdam.step" : "Adam.step"
+        try OptimizerChecks.nonNegative(learningRate, "learning rate", positive: epsilonOutsideCorrection)
+        let work = try OptimizerChecks.updates(parameters, op)
+        let correction = (1 - Float(pow(Double(beta2), Double(stepCount + 1)))).squareRoot()
         let eps = epsilonOutsideCorrection ? epsilon / correction : epsilon
-        for p in parameters {
-            guard var grad = p.grad else { continue }
+        guard eps.isFinite else {   // SparseAdam: a huge epsilon over a small correction
+            throw EmbeddingKitError(.invalidArgument, "\(op): epsilon \(epsilon) / sqrt(1 - beta2^\(stepCount + 1)) is not finite")
+        }
+        stepCount += 1
+        for (p, original) in work {
+            var grad = original
             if weightDecay != 0 && !decoupledWeightDecay { grad = coupledDecay(grad, p) }
             let u = RowUpdate(grad, of: p, scratch: &scratch)
             let status = firstMoments.withTable(for: p) { m in
@@ -77,16 +99,18 @@ public final class Adam: Optimizer {
     }
 }
 
-/// AdamW: Adam with decoupled weight decay (default 0.01), lazy for sparse gradients.
+/// AdamW: Adam with decoupled weight decay (default 0.01), lazy for sparse gradients. Throws as
+/// `Adam.init` does.
 public func AdamW(_ parameters: [Tensor], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
-                  epsilon: Float = 1e-8, weightDecay: Float = 0.01) -> Adam {
-    Adam(parameters, learningRate: learningRate, betas: betas, epsilon: epsilon, weightDecay: weightDecay,
+                  epsilon: Float = 1e-8, weightDecay: Float = 0.01) throws(EmbeddingKitError) -> Adam {
+    try Adam(parameters, learningRate: learningRate, betas: betas, epsilon: epsilon, weightDecay: weightDecay,
          decoupledWeightDecay: true)
 }
 
 /// SparseAdam, PyTorch's `optim.SparseAdam`: lazy Adam for sparse gradients, with eps outside the
-/// bias correction as PyTorch computes it.
+/// bias correction as PyTorch computes it. Throws as `Adam.init` does, and for a learning rate of 0
+/// (`Invalid learning rate: 0.0`, as PyTorch's SparseAdam).
 public func SparseAdam(_ parameters: [Tensor], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
-                       epsilon: Float = 1e-8) -> Adam {
-    Adam(parameters, learningRate, betas, epsilon, 0, false, true)
+                       epsilon: Float = 1e-8) throws(EmbeddingKitError) -> Adam {
+    try Adam(parameters, learningRate, betas, epsilon, 0, false, true)
 }

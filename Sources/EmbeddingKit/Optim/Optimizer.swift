@@ -5,8 +5,11 @@ import CKernels
 public protocol Optimizer: AnyObject {
     /// The parameters this optimizer updates.
     var parameters: [Tensor] { get }
-    /// Applies one update to every parameter that has a gradient.
-    func step()
+    /// Applies one update to every parameter that has a gradient. Throws `EmbeddingKitError`,
+    /// changing no parameter and no state, when a hyperparameter that may be changed between steps
+    /// (the learning rate) is out of range, or when a gradient is not float32 or does not have its
+    /// parameter's shape.
+    func step() throws(EmbeddingKitError)
 }
 
 extension Optimizer {

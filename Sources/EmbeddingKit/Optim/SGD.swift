@@ -6,7 +6,7 @@ import CKernels
 public final class SGD: Optimizer {
     /// The parameters this optimizer updates.
     public let parameters: [Tensor]
-    /// The step size; it may be changed between steps.
+    /// The step size; it may be changed between steps (`step()` checks it again).
     public var learningRate: Float
     /// The momentum factor, the dampening of the gradient in the momentum buffer, the L2 weight
     /// decay added to the gradient, and whether Nesterov momentum is used.
@@ -15,10 +15,24 @@ public final class SGD: Optimizer {
     private var scratch = CoalesceScratch()
 
     /// SGD with a required `learningRate`; momentum, dampening and weight decay default to 0 and Nesterov
-    /// to off. A negative learning rate, momentum or weight decay, or Nesterov without momentum > 0 and
-    /// dampening 0, stops the program at `step()`.
+    /// to off.
+    ///
+    /// Throws `EmbeddingKitError` (`.invalidArgument`) with PyTorch's messages for a learning rate,
+    /// momentum or weight decay that is negative or not finite (`Invalid learning rate: -0.1`,
+    /// `Invalid momentum value: -0.5`, `Invalid weight_decay value: -1.0`), a dampening that is not
+    /// finite (`Invalid dampening value: nan`), Nesterov without momentum > 0 and dampening 0
+    /// (`Nesterov momentum requires a momentum and zero dampening`), an empty parameter list
+    /// (`optimizer got an empty parameter list`) or an int64 parameter.
     public init(_ parameters: [Tensor], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
-                weightDecay: Float = 0, nesterov: Bool = false) {
+                weightDecay: Float = 0, nesterov: Bool = false) throws(EmbeddingKitError) {
+        try OptimizerChecks.nonNegative(learningRate, "learning rate")
+        try OptimizerChecks.nonNegative(momentum, "momentum value")
+        try OptimizerChecks.nonNegative(weightDecay, "weight_decay value")
+        guard dampening.isFinite else { throw EmbeddingKitError(.invalidArgument, "Invalid dampening value: \(dampening)") }
+        if nesterov && (momentum <= 0 || dampening != 0) {
+            throw EmbeddingKitError(.invalidArgument, "Nesterov momentum requires a momentum and zero dampening")
+        }
+        try OptimizerChecks.parameters(parameters, "SGD")
         self.parameters = parameters
         self.learningRate = learningRate
         self.momentum = momentum
@@ -33,11 +47,14 @@ public final class SGD: Optimizer {
     /// and all: `W[r] += -lr * g` for each entry in order, which is what PyTorch's
     /// `param.add_(grad, alpha=-lr)` does with an uncoalesced gradient. With momentum or weight decay
     /// the gradient is coalesced first (the buffer and the decay act once per row).
-    public func step() {
-        for p in parameters {
-            guard let grad = p.grad else { continue }
+    ///
+    /// Throws, changing nothing, when `learningRate` has been set to a negative or non-finite value
+    /// (`Invalid learning rate: -0.1`), or when a gradient is not float32 or does not have its
+    /// parameter's shape (`SGD.step: parameter 0 has shape [10, 4] but its gradient has shape [2, 4]`).
+    public func step() throws(EmbeddingKitError) {
+        try OptimizerChecks.nonNegative(learningRate, "learning rate")
+        for (p, grad) in try OptimizerChecks.updates(parameters, "SGD.step") {
             if momentum == 0 && weightDecay == 0, case .sparse(let s) = grad {
-                precondition(p.shape == s.shape, "SGD.step: a sparse gradient of a \(s.shape) table for a parameter of shape \(p.shape)")
                 mustSucceed(ek_coo_scatter_add_f32(Int64(s.shape[0]), Int64(s.shape[1]), Int64(s.nnz), s.rows.ints,
                                                    s.values.floats, -learningRate, &p.floats), "SGD.step")
                 continue
