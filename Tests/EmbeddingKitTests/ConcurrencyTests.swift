@@ -8,6 +8,10 @@ import Testing
 /// exactly the serial results: the modules only read their tables, autograd's recording state is
 /// task-local, and the kernels keep no shared scratch. Both small inputs (serial kernels) and inputs
 /// above the kernels' parallel threshold (OpenMP teams started from several threads at once) run.
+/// Covered: Embedding, EmbeddingBag (mean, max), Linear; TransformerEncoder (attention, LayerNorm,
+/// feed-forward) and a Sequential (EmbeddingBag, Linear, GELU, LayerNorm, Softmax) in eval mode; and
+/// Dropout in training mode, whose shared generator hands out the serial masks in some order. What
+/// is not thread-safe (maxNorm, training, loading, train/eval) is documented on each type.
 @Suite("Concurrent inference")
 struct ConcurrencyTests {
     final class Shared: @unchecked Sendable {
