@@ -5,6 +5,7 @@
  * 256x64 by 64x32 product differed between 1 and 2 threads). ek_matmul_f32 parallelises instead over
  * fixed row blocks with OpenMP (blas.c), which is bit-identical for any count and never runs two
  * pools at once. */
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "internal.h"
@@ -30,9 +31,13 @@ ek_status ek_set_num_threads(int32_t num_threads) {
     return EK_OK;
 }
 
+static void blas_to_one_thread(void) { openblas_set_num_threads(1); }
+
+/* pthread_once, not a flag: every caller returns only after OpenBLAS has been set to one thread (a
+ * second caller must not run an sgemm while the first is still inside openblas_set_num_threads). */
 void eki_blas_single_threaded(void) {
-    static atomic_int done;
-    if (!atomic_exchange(&done, 1)) openblas_set_num_threads(1);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, blas_to_one_thread);
 }
 
 int32_t ek_get_num_threads(void) { return eki_num_threads(); }

@@ -2,6 +2,10 @@ import CKernels
 
 /// Adagrad, PyTorch's `optim.Adagrad` (learning-rate decay included), for dense and sparse
 /// gradients; with sparse gradients only the rows present and their accumulators change.
+///
+/// Thread safety: `step()` and `zeroGrad()` write the parameters, their gradients and the optimizer's
+/// state; they must not overlap each other or any other use of those parameters (a forward pass
+/// included). Run them from one thread, between forward passes.
 public final class Adagrad: Optimizer {
     /// The parameters this optimizer updates.
     public let parameters: [Tensor]

@@ -4,6 +4,10 @@ import Foundation
 /// Adam and AdamW (decoupled weight decay), PyTorch's `optim.Adam` / `optim.AdamW`, for dense and
 /// sparse gradients. With a sparse gradient the update is lazy: only the rows present — their weights,
 /// moments and decay — change; the bias correction uses the optimizer's global step.
+///
+/// Thread safety: `step()` and `zeroGrad()` write the parameters, their gradients and the optimizer's
+/// state; they must not overlap each other or any other use of those parameters (a forward pass
+/// included). Run them from one thread, between forward passes.
 public final class Adam: Optimizer {
     /// The parameters this optimizer updates.
     public let parameters: [Tensor]

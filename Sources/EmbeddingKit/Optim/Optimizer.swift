@@ -2,6 +2,10 @@ import CKernels
 
 /// Updates parameters from their gradients. Sparse gradients are applied lazily: only the rows
 /// present are read or written, in the table and in the optimizer's state.
+///
+/// Thread safety: `step()` and `zeroGrad()` write the parameters, their gradients and the optimizer's
+/// state; they must not overlap each other or any other use of those parameters (a forward pass
+/// included). Run them from one thread, between forward passes.
 public protocol Optimizer: AnyObject {
     /// The parameters this optimizer updates.
     var parameters: [Tensor] { get }

@@ -3,6 +3,10 @@ import CKernels
 /// Stochastic gradient descent with optional momentum, dampening, weight decay and Nesterov
 /// momentum, PyTorch's `optim.SGD`. Sparse gradients update only their rows: weight decay and the
 /// momentum buffer are applied to the rows present (lazily), other rows and their buffers are untouched.
+///
+/// Thread safety: `step()` and `zeroGrad()` write the parameters, their gradients and the optimizer's
+/// state; they must not overlap each other or any other use of those parameters (a forward pass
+/// included). Run them from one thread, between forward passes.
 public final class SGD: Optimizer {
     /// The parameters this optimizer updates.
     public let parameters: [Tensor]

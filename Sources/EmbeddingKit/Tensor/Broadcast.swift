@@ -6,7 +6,7 @@ enum Broadcast {
         let pa = [Int](repeating: 1, count: rank - a.count) + a, pb = [Int](repeating: 1, count: rank - b.count) + b
         return zip(pa, pb).map { x, y in
             precondition(x == y || x == 1 || y == 1, "\(op): shapes \(a) and \(b) do not broadcast")
-            return max(x, y)
+            return x == 1 ? y : x   // not max: a 0-sized dimension against 1 stays 0 (an empty batch)
         }
     }
 
