@@ -222,6 +222,19 @@ static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop 
         return c->weights ? bag_range_##isa##_i64w : bag_range_##isa##_i64;                                   \
     }
 
+/* In bag_range_<isa>_impl: ISA's max or sum block for k vectors with prefetch mode PF, a
+ * compile-time constant (the switch over nv and pf instantiates each combination once). */
+#define EKI_BAG_BLOCK(isa, k, PF)                                                                       \
+    do {                                                                                                \
+        if (is_max) max_bag_block_##isa(L, begin, end, d0, k, tail, o, argmax, &count, is32, PF);       \
+        else sum_bag_block_##isa(L, begin, end, d0, k, tail, o, &count, is32, weighted, PF);            \
+    } while (0)
+#define EKI_BAG_CASE(isa, k)                                                                            \
+    case k:                                                                                             \
+        if (pf == 1) EKI_BAG_BLOCK(isa, k, 1);                                                          \
+        else EKI_BAG_BLOCK(isa, k, 0);                                                                  \
+        break;
+
 /* ---- AVX-512: blocks of up to 4 x 16 floats; the last vector of a block is masked ---- */
 
 #define EKI_INLINE512 EKI_TARGET_AVX512 static inline __attribute__((always_inline))
@@ -344,24 +357,12 @@ EKI_INLINE512 void bag_range_avx512_impl(const bag_call *c, const float *weight,
             /* prefetch mode (a compile-time constant in each block): none after the first block,
              * narrow rows (<= 64 floats), wide rows */
             int pf = d0 > 0 ? 0 : dim <= 64 ? 1 : 2;
-#define EKI_BAG_BLOCK(k, PF)                                                                            \
-    do {                                                                                                \
-        if (is_max) max_bag_block_avx512(L, begin, end, d0, k, tail, o, argmax, &count, is32, PF);      \
-        else sum_bag_block_avx512(L, begin, end, d0, k, tail, o, &count, is32, weighted, PF);           \
-    } while (0)
-#define EKI_BAG_CASE(k)                                                                                 \
-    case k:                                                                                             \
-        if (pf == 1) EKI_BAG_BLOCK(k, 1);                                                               \
-        else EKI_BAG_BLOCK(k, 0);                                                                       \
-        break;
-            if (pf == 2) EKI_BAG_BLOCK(4, 2);
+            if (pf == 2) EKI_BAG_BLOCK(avx512, 4, 2);
             else switch (nv) {
-                EKI_BAG_CASE(1) EKI_BAG_CASE(2) EKI_BAG_CASE(3)
+                EKI_BAG_CASE(avx512, 1) EKI_BAG_CASE(avx512, 2) EKI_BAG_CASE(avx512, 3)
             default:
-                EKI_BAG_CASE(4)
+                EKI_BAG_CASE(avx512, 4)
             }
-#undef EKI_BAG_BLOCK
-#undef EKI_BAG_CASE
         }
         if (bag_size) bag_size[b] = count;
     }
@@ -469,25 +470,13 @@ EKI_INLINE2 void bag_range_avx2_impl(const bag_call *c, const float *weight, int
             /* prefetch mode (a compile-time constant in each block): none after the first block,
              * narrow rows (<= 64 floats), wide rows */
             int pf = d0 > 0 ? 0 : dim <= 64 ? 1 : 2;
-#define EKI_BAG_BLOCK(k, PF)                                                                            \
-    do {                                                                                                \
-        if (is_max) max_bag_block_avx2(L, begin, end, d0, k, tail, o, argmax, &count, is32, PF);        \
-        else sum_bag_block_avx2(L, begin, end, d0, k, tail, o, &count, is32, weighted, PF);             \
-    } while (0)
-#define EKI_BAG_CASE(k)                                                                                 \
-    case k:                                                                                             \
-        if (pf == 1) EKI_BAG_BLOCK(k, 1);                                                               \
-        else EKI_BAG_BLOCK(k, 0);                                                                       \
-        break;
-            if (pf == 2) EKI_BAG_BLOCK(8, 2);
+            if (pf == 2) EKI_BAG_BLOCK(avx2, 8, 2);
             else switch (nv) {
-                EKI_BAG_CASE(1) EKI_BAG_CASE(2) EKI_BAG_CASE(3) EKI_BAG_CASE(4)
-                EKI_BAG_CASE(5) EKI_BAG_CASE(6) EKI_BAG_CASE(7)
+                EKI_BAG_CASE(avx2, 1) EKI_BAG_CASE(avx2, 2) EKI_BAG_CASE(avx2, 3) EKI_BAG_CASE(avx2, 4)
+                EKI_BAG_CASE(avx2, 5) EKI_BAG_CASE(avx2, 6) EKI_BAG_CASE(avx2, 7)
             default:
-                EKI_BAG_CASE(8)
+                EKI_BAG_CASE(avx2, 8)
             }
-#undef EKI_BAG_BLOCK
-#undef EKI_BAG_CASE
         }
         if (bag_size) bag_size[b] = count;
     }
