@@ -55,7 +55,13 @@ static double now_s(void) {
 
 static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
-static pid_t peer_pid = 0, swift_child = 0;
+/* A co-process speaking the bench protocol on its stdin and stdout: PyTorch's peers.py --serve and
+ * ek-swift-bench --serve. in == NULL: not running. */
+typedef struct {
+    FILE *in, *out;
+    pid_t pid;
+} coproc;
+static coproc peer, swift;
 
 static void die(int code, const char *fmt, ...) {
     va_list ap;
@@ -64,8 +70,8 @@ static void die(int code, const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
     va_end(ap);
-    if (peer_pid > 0) kill(peer_pid, SIGTERM);
-    if (swift_child > 0) kill(swift_child, SIGTERM);
+    if (peer.pid > 0) kill(peer.pid, SIGTERM);
+    if (swift.pid > 0) kill(swift.pid, SIGTERM);
     exit(code);
 }
 
@@ -678,7 +684,6 @@ static double w_work(const workload *w) {
  * The PyTorch co-process (Benchmarks/peers.py)
  * ============================================================================================== */
 
-static FILE *peer_in, *peer_out;
 static char peer_torch[64] = "", peer_numpy[64] = "", peer_capability[64] = "", peer_absent[512] = "";
 
 /* The value of "key" in a flat JSON object line (numbers and strings without escapes). */
@@ -710,11 +715,16 @@ static double json_num(const char *line, const char *key, double fallback) {
     return end == buf ? fallback : v;
 }
 
-static void peer_start(const char *python, const char *script) {
-    if (access(python, X_OK) != 0) {
-        snprintf(peer_absent, sizeof peer_absent, "%s not found (run `make bench-peers`)", python);
-        return;
-    }
+static void coproc_close(coproc *c) {
+    fclose(c->in), fclose(c->out);
+    waitpid(c->pid, NULL, 0);
+    c->in = c->out = NULL;
+    c->pid = 0;
+}
+
+/* Starts argv[0] with its stdin and stdout piped to *c and reads its first line (its hello) into
+ * `line`; returns 0, or -1 (and closes *c) when it exits without a line. */
+static int coproc_spawn(coproc *c, char *const argv[], char *line, int cap) {
     int to_child[2], from_child[2];
     if (pipe(to_child) || pipe(from_child)) die(1, "pipe: %s", strerror(errno));
     pid_t pid = fork();
@@ -723,41 +733,44 @@ static void peer_start(const char *python, const char *script) {
         dup2(to_child[0], 0);
         dup2(from_child[1], 1);
         close(to_child[0]), close(to_child[1]), close(from_child[0]), close(from_child[1]);
-        execl(python, python, script, "--serve", (char *)NULL);
-        fprintf(stderr, "bench: cannot run %s %s: %s\n", python, script, strerror(errno));
+        execv(argv[0], argv);
+        fprintf(stderr, "bench: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     close(to_child[0]), close(from_child[1]);
-    peer_pid = pid;
-    peer_in = fdopen(to_child[1], "w");
-    peer_out = fdopen(from_child[0], "r");
+    c->pid = pid;
+    c->in = fdopen(to_child[1], "w");
+    c->out = fdopen(from_child[0], "r");
+    if (fgets(line, cap, c->out)) return 0;
+    coproc_close(c);
+    return -1;
+}
+
+static void coproc_stop(coproc *c) {
+    if (!c->in) return;
+    fprintf(c->in, "quit\n");
+    fflush(c->in);
+    coproc_close(c);
+}
+
+static void peer_start(const char *python, const char *script) {
+    if (access(python, X_OK) != 0) {
+        snprintf(peer_absent, sizeof peer_absent, "%s not found (run `make bench-peers`)", python);
+        return;
+    }
     char line[4096];
-    if (!fgets(line, sizeof line, peer_out)) {
+    if (coproc_spawn(&peer, (char *const[]){(char *)python, (char *)script, "--serve", NULL}, line, sizeof line)) {
         snprintf(peer_absent, sizeof peer_absent, "%s %s exited before saying hello", python, script);
     } else if (strstr(line, "\"ok\": true") || strstr(line, "\"ok\":true")) {
         json_get(line, "torch", peer_torch, sizeof peer_torch);
         json_get(line, "numpy", peer_numpy, sizeof peer_numpy);
         json_get(line, "capability", peer_capability, sizeof peer_capability);
-        return;
     } else {
         char err[400] = "";
         json_get(line, "error", err, sizeof err);
         snprintf(peer_absent, sizeof peer_absent, "%s cannot import torch (%s); run `make bench-peers`", python, err);
+        coproc_close(&peer);
     }
-    fclose(peer_in), fclose(peer_out);
-    peer_in = peer_out = NULL;
-    waitpid(pid, NULL, 0);
-    peer_pid = 0;
-}
-
-static void peer_stop(void) {
-    if (!peer_in) return;
-    fprintf(peer_in, "quit\n");
-    fflush(peer_in);
-    fclose(peer_in), fclose(peer_out);
-    waitpid(peer_pid, NULL, 0);
-    peer_pid = 0;
-    peer_in = peer_out = NULL;
 }
 
 typedef struct {
@@ -769,16 +782,16 @@ typedef struct {
 /* Runs one workload in a co-process (same protocol for PyTorch's peers.py and ek-swift-bench) at each
  * thread count; fills res[k] for threads[k]. A co-process that ends is closed (*in = NULL). An error
  * line with "check": true (a wrong result) fails the bench. */
-static void coproc_run(FILE **in, FILE **out, pid_t *pid, const char *who, const char *id, const int *threads,
-                       int nthreads, peer_result *res) {
+static void coproc_run(coproc *c, const char *who, const char *id, const int *threads, int nthreads,
+                       peer_result *res) {
     for (int k = 0; k < nthreads; k++) memset(&res[k], 0, sizeof res[k]);
-    if (!*in) return;
-    fprintf(*in, "run %s ", id);
-    for (int k = 0; k < nthreads; k++) fprintf(*in, "%s%d", k ? "," : "", threads[k]);
-    fprintf(*in, " %g %d\n", g_seconds, g_min_repeats);
-    fflush(*in);
+    if (!c->in) return;
+    fprintf(c->in, "run %s ", id);
+    for (int k = 0; k < nthreads; k++) fprintf(c->in, "%s%d", k ? "," : "", threads[k]);
+    fprintf(c->in, " %g %d\n", g_seconds, g_min_repeats);
+    fflush(c->in);
     char line[4096];
-    while (fgets(line, sizeof line, *out)) {
+    while (fgets(line, sizeof line, c->out)) {
         char kind[32] = "";
         json_get(line, "kind", kind, sizeof kind);
         if (!strcmp(kind, "done")) return;
@@ -810,20 +823,15 @@ static void coproc_run(FILE **in, FILE **out, pid_t *pid, const char *who, const
         }
     }
     fprintf(stderr, "bench: the %s co-process ended unexpectedly; continuing without it\n", who);
-    fclose(*in), fclose(*out);
-    *in = *out = NULL;
-    waitpid(*pid, NULL, 0);
-    *pid = 0;
+    coproc_close(c);
 }
 
 static void peer_run(const char *id, const int *threads, int nthreads, peer_result *res) {
-    coproc_run(&peer_in, &peer_out, &peer_pid, "PyTorch", id, threads, nthreads, res);
+    coproc_run(&peer, "PyTorch", id, threads, nthreads, res);
 }
 
 /* ---- the Swift co-process (ek-swift-bench --serve): W5-swift and W9 through the Swift API ---- */
 
-static FILE *swift_in, *swift_out;
-static pid_t swift_pid = 0;
 static char swift_absent[512] = "", swift_isa[32] = "";
 
 static void swift_start(const char *path) {
@@ -831,42 +839,14 @@ static void swift_start(const char *path) {
         snprintf(swift_absent, sizeof swift_absent, "%s not found (make bench builds it with swift build)", path);
         return;
     }
-    int to_child[2], from_child[2];
-    if (pipe(to_child) || pipe(from_child)) die(1, "pipe: %s", strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0) die(1, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        dup2(to_child[0], 0);
-        dup2(from_child[1], 1);
-        close(to_child[0]), close(to_child[1]), close(from_child[0]), close(from_child[1]);
-        execl(path, path, "--serve", (char *)NULL);
-        fprintf(stderr, "bench: cannot run %s: %s\n", path, strerror(errno));
-        _exit(127);
-    }
-    close(to_child[0]), close(from_child[1]);
-    swift_pid = swift_child = pid;
-    swift_in = fdopen(to_child[1], "w");
-    swift_out = fdopen(from_child[0], "r");
     char line[4096];
-    if (fgets(line, sizeof line, swift_out) && strstr(line, "\"ok\": true")) {
+    if (coproc_spawn(&swift, (char *const[]){(char *)path, "--serve", NULL}, line, sizeof line) == 0 &&
+        strstr(line, "\"ok\": true")) {
         json_get(line, "isa", swift_isa, sizeof swift_isa);
         return;
     }
     snprintf(swift_absent, sizeof swift_absent, "%s did not say hello", path);
-    fclose(swift_in), fclose(swift_out);
-    swift_in = swift_out = NULL;
-    waitpid(pid, NULL, 0);
-    swift_pid = 0;
-}
-
-static void swift_stop(void) {
-    if (!swift_in) return;
-    fprintf(swift_in, "quit\n");
-    fflush(swift_in);
-    fclose(swift_in), fclose(swift_out);
-    waitpid(swift_pid, NULL, 0);
-    swift_pid = 0;
-    swift_in = swift_out = NULL;
+    if (swift.in) coproc_close(&swift);
 }
 
 /* ================================================================================================
@@ -1076,7 +1056,7 @@ int main(int argc, char **argv) {
     /* 2. the PyTorch co-process */
     if (use_peers) peer_start(python, script);
     else snprintf(peer_absent, sizeof peer_absent, "--no-peers");
-    int with_peer = peer_in != NULL;
+    int with_peer = peer.in != NULL;
     if (with_peer)
         printf("\nPyTorch %s (numpy %s, CPU capability %s) runs the same workloads in a co-process, interleaved:\n"
                "for each workload and thread count, EmbeddingKit then PyTorch.\n",
@@ -1087,7 +1067,7 @@ int main(int argc, char **argv) {
     for (int wi = 0; wi < NWORK; wi++) wants_swift |= WORKLOADS[wi].kind == K_SWIFT && selected(only, WORKLOADS[wi].id);
     if (swift_bench && wants_swift) swift_start(swift_bench);
     else if (!swift_bench) snprintf(swift_absent, sizeof swift_absent, "--no-swift");
-    if (swift_in)
+    if (swift.in)
         printf("Swift API: %s --serve (ISA %s) runs W5-swift and W9 in a second co-process, checked first.\n",
                swift_bench, swift_isa);
     else if (wants_swift)
@@ -1136,7 +1116,7 @@ int main(int argc, char **argv) {
             for (int k = 0; k < nthreads; k++) {
                 row *r = &rows[first + k];
                 peer_result sw;
-                coproc_run(&swift_in, &swift_out, &swift_pid, "Swift", w->id, &threads[k], 1, &sw);
+                coproc_run(&swift, "Swift", w->id, &threads[k], 1, &sw);
                 if (sw.have) {
                     r->ek = sw.s, r->have_ek = 1;
                     fprintf(stderr, "  %-9s EK/Swift %d thread(s): %9.4f ms/call (%d calls)\n", w->id, threads[k],
@@ -1184,8 +1164,8 @@ int main(int argc, char **argv) {
         if (have_data) w_free(&d);
         for (int k = 0; k < nthreads; k++) finish_row(&rows[first + k], &bw);
     }
-    peer_stop();
-    swift_stop();
+    coproc_stop(&peer);
+    coproc_stop(&swift);
     /* again at the end: only reported, to show how much the memory system drifted during the run */
     bandwidth bw_end;
     memset(&bw_end, 0, sizeof bw_end);
