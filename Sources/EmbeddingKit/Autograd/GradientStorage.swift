@@ -1,3 +1,5 @@
+import CKernels
+
 /// Storage for gradients, reused from one training step to the next.
 ///
 /// A training loop allocates the same gradients every step: a sparse lookup's value rows (for a
@@ -26,6 +28,23 @@ extension Tensor {
         let spare = spareGradient ?? SpareGradientStorage()
         spareGradient = nil
         return spare
+    }
+
+    /// The sparse gradient of this `[rows, dim]` table that `kernel` writes: it gets room for
+    /// `entries` rows and values and sets how many it wrote. The gradient owns that storage (the one
+    /// `zeroGrad()` kept, or a fresh one not zero-filled), cut to the entries written, not copied.
+    func sparseGradient(entries n: Int, dim: Int,
+                        _ kernel: (inout [Int64], inout [Float], inout Int64) -> ek_status) -> SparseGradient {
+        var spare = takeSpareStorage()
+        var rows = [Int64].scratch(count: n, reusing: &spare.rows)
+        var values = [Float].scratch(count: n * dim, reusing: &spare.values)
+        var nnz: Int64 = 0
+        mustSucceed(kernel(&rows, &values, &nnz))
+        let k = Int(nnz)
+        rows.removeLast(n - k)
+        values.removeLast((n - k) * dim)
+        return SparseGradient(rows: Tensor(shape: [k], ints: rows), values: Tensor(shape: [k, dim], floats: values),
+                              shape: [shape[0], dim])
     }
 }
 

@@ -62,23 +62,14 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
         var weightGrad: Gradient? = nil
         if table.requiresGrad {
             if sparse {
-                // The kernel writes the first nnz entries of room for n: the gradient owns that storage
-                // (the one zeroGrad() kept, or a fresh one not zero-filled), cut to nnz, not copied.
-                var spare = table.takeSpareStorage()
-                var rows = [Int64].scratch(count: n, reusing: &spare.rows)
-                var values = [Float].scratch(count: n * dim, reusing: &spare.values)
-                var nnz: Int64 = 0
-                mustSucceed(withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in
-                    withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in
-                        ek_embedding_bag_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
-                                                                 indices, off, last, psw, kernelMode, padding, scale, argmax,
-                                                                 g.floats, &rows, &values, &nnz)
-                    } } })
-                let k = Int(nnz)
-                rows.removeLast(n - k)
-                values.removeLast((n - k) * dim)
-                weightGrad = .sparse(SparseGradient(rows: Tensor(shape: [k], ints: rows),
-                                                    values: Tensor(shape: [k, dim], floats: values), shape: [count, dim]))
+                weightGrad = .sparse(table.sparseGradient(entries: n, dim: dim) { rows, values, nnz in
+                    withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in
+                        withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in
+                            ek_embedding_bag_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
+                                                                     indices, off, last, psw, kernelMode, padding, scale, argmax,
+                                                                     g.floats, &rows, &values, &nnz)
+                        } } }
+                })
             } else {
                 var grad = [Float](repeating: 0, count: count * dim)
                 mustSucceed(withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in

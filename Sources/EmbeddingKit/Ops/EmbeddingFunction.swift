@@ -26,18 +26,10 @@ public func embedding(_ input: Tensor, _ weight: Tensor, paddingIndex: Int? = ni
     let indices = input.ints, table = weight
     return Tensor(shape: input.shape + [dim], floats: out).recorded(sparse ? "EmbeddingBackward(sparse)" : "EmbeddingBackward", [weight]) { g in
         if sparse {
-            // written into the storage the gradient keeps (see the same step in embeddingBag)
-            var spare = table.takeSpareStorage()
-            var rows = [Int64].scratch(count: n, reusing: &spare.rows)
-            var values = [Float].scratch(count: n * dim, reusing: &spare.values)
-            var nnz: Int64 = 0
-            mustSucceed(ek_embedding_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), indices, g.floats, padding,
-                                                             scaleGradByFrequency ? 1 : 0, &rows, &values, &nnz))
-            let k = Int(nnz)
-            rows.removeLast(n - k)
-            values.removeLast((n - k) * dim)
-            return [.sparse(SparseGradient(rows: Tensor(shape: [k], ints: rows), values: Tensor(shape: [k, dim], floats: values),
-                                           shape: [count, dim]))]
+            return [.sparse(table.sparseGradient(entries: n, dim: dim) { rows, values, nnz in
+                ek_embedding_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), indices, g.floats, padding,
+                                                     scaleGradByFrequency ? 1 : 0, &rows, &values, &nnz)
+            })]
         }
         var grad = [Float](repeating: 0, count: count * dim)
         mustSucceed(ek_embedding_backward_dense_f32_i64(Int64(count), Int64(dim), Int64(n), indices, g.floats, padding,
