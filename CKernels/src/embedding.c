@@ -29,10 +29,17 @@ static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t 
     ek_status s = check_embedding_args("embedding", num_embeddings, dim, n, indices, weight, "weight", out, "out");
     if (s) return s;
     size_t row_bytes = sizeof(float) * (size_t)dim;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < n; i++) {
-        if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 0);
-        memcpy(out + i * dim, weight + eki_at(indices, i) * dim, row_bytes);
+    /* An output larger than the cache is written with non-temporal stores: no read for ownership, and
+     * it does not push the table out of the cache (W1, W6). */
+    eki_copy_fn copy = eki_row_copy(row_bytes * (size_t)n >= EKI_STREAM_MIN_BYTES);
+#pragma omp parallel num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    {
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 0);
+            copy(dim, weight + eki_at(indices, i) * dim, out + i * dim);
+        }
+        eki_stream_fence();
     }
     return EK_OK;
 }
@@ -57,27 +64,8 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
     if (s || (s = eki_resolve_padding(op, padding_idx, num_embeddings, &pad))) return s;
     if (n == 0) return EK_OK;
 
-    if (!scale_grad_by_freq) {
-        /* Owner-partitioned (internal.h): each thread adds the rows it owns, in input order. */
-        int64_t ahead = EKI_PREFETCH_ROWS;
-        eki_row_fn axpy = eki_row_axpy(); /* a = 1: dst += 1 * src is dst += src, bit for bit */
-#pragma omp parallel num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
-        {
-            int t = eki_thread_id(), T = eki_team_size();
-            int64_t lo = eki_owner_begin(num_embeddings, t, T), hi = eki_owner_begin(num_embeddings, t + 1, T);
-            int64_t dist = ahead * T; /* about `ahead` of this thread's own rows */
-            for (int64_t i = 0; i < n; i++) {
-                if (i + dist < n) {
-                    int64_t next = eki_at(indices, i + dist);
-                    if (next >= lo && next < hi) EKI_PREFETCH_SPAN(grad_weight + next * dim, sizeof(float) * (size_t)dim, 1);
-                }
-                int64_t row = eki_at(indices, i);
-                if (row < lo || row >= hi || row == pad) continue;
-                axpy(dim, 1.0f, grad_out + i * dim, grad_weight + row * dim);
-            }
-        }
-        return EK_OK;
-    }
+    if (!scale_grad_by_freq) /* a = 1: dst += 1 * src is dst += src, bit for bit */
+        return eki_scatter_add_rows(op, indices, n, num_embeddings, pad, dim, 1.0f, grad_out, grad_weight);
 
     int64_t *order = malloc(sizeof(int64_t) * (size_t)n);
     int64_t *start = malloc(sizeof(int64_t) * (size_t)(n + 1));

@@ -94,6 +94,9 @@ void eki_vexp(int isa, int64_t n, const float *x, float *y);
 typedef void (*eki_row_fn)(int64_t dim, float a, const float *src, float *dst);
 eki_row_fn eki_row_axpy(void);
 eki_row_fn eki_row_scale(int stream);
+/* dst[d] = src[d] bit for bit; with stream, non-temporal stores where dst is aligned (fence as above). */
+typedef void (*eki_copy_fn)(int64_t dim, const float *src, float *dst);
+eki_copy_fn eki_row_copy(int stream);
 void eki_stream_fence(void);
 /* Outputs above this many bytes are written with non-temporal stores where a kernel offers it. */
 #define EKI_STREAM_MIN_BYTES ((size_t)16 << 20)
@@ -111,14 +114,15 @@ void eki_stream_fence(void);
             __builtin_prefetch((const void *)eki_a_, rw, 3);                                \
     } while (0)
 
-/* ---- owner-partitioned scatters ----
- * A scatter-add (dense embedding backward, COO scatter-add) runs without sorting: thread t of T owns
- * the rows [eki_owner_begin(t), eki_owner_begin(t + 1)), walks the whole input in order and applies
- * the entries that land in its rows. Each row is then updated by one thread, in input order, exactly
- * as the serial loop does: bit-identical for any thread count. */
-static inline int64_t eki_owner_begin(int64_t num_rows, int t, int T) {
-    return t >= T ? num_rows : num_rows / T * t + (num_rows % T) * t / T;
-}
+/* ---- the parallel scatter-add (scatter.c) ----
+ * dst[rows[i]] += a * src[i] for i in input order, skipping rows equal to `skip` (-1 for none): the
+ * dense embedding backward and the COO scatter-add. No sort: a partition pass lists the entries by the
+ * range of rows they land in (a bucket), input order inside each bucket, and threads take whole
+ * buckets. Each row is so updated by one thread, in input order, exactly as the serial loop does:
+ * bit-identical for any thread count. Rows must already be validated to lie in [0, num_rows); fails
+ * only to allocate the partition, before anything is written. */
+ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
+                               int64_t dim, float a, const float *src, float *dst);
 
 /* ---- threading ---- */
 

@@ -2,8 +2,11 @@
  *   axpy:  dst[d] += a * src[d]
  *   scale: dst[d]  = a * src[d]   (scale_stream: the same with non-temporal stores, for large outputs
  *                                   that are not read again soon; the caller ends with eki_stream_fence)
+ *   copy_stream: dst[d] = src[d] bit for bit (NaN payloads kept) with non-temporal stores
  * Every variant multiplies and then adds, lane by lane (no FMA): the results are bit-identical to the
  * scalar loops for every ISA. */
+#include <string.h>
+
 #include "internal.h"
 
 static void axpy_scalar(int64_t dim, float a, const float *restrict src, float *restrict dst) {
@@ -45,6 +48,15 @@ EKI_TARGET_AVX512 static void scale_stream_avx512(int64_t dim, float a, const fl
     for (int64_t d = 0; d < dim; d += 16) _mm512_stream_ps(dst + d, _mm512_mul_ps(av, _mm512_loadu_ps(src + d)));
 }
 
+EKI_TARGET_AVX512 static void copy_stream_avx512(int64_t dim, const float *src, float *dst) {
+    if (((uintptr_t)dst & 63) || (dim & 15)) {
+        memcpy(dst, src, sizeof(float) * (size_t)dim);
+        return;
+    }
+    for (int64_t d = 0; d < dim; d += 16)
+        _mm512_stream_si512((void *)(dst + d), _mm512_loadu_si512((const void *)(src + d)));
+}
+
 EKI_TARGET_AVX2 static void axpy_avx2(int64_t dim, float a, const float *src, float *dst) {
     __m256 av = _mm256_set1_ps(a);
     int64_t d = 0;
@@ -66,7 +78,28 @@ EKI_TARGET_AVX2 static void scale_stream_avx2(int64_t dim, float a, const float 
     __m256 av = _mm256_set1_ps(a);
     for (int64_t d = 0; d < dim; d += 8) _mm256_stream_ps(dst + d, _mm256_mul_ps(av, _mm256_loadu_ps(src + d)));
 }
+EKI_TARGET_AVX2 static void copy_stream_avx2(int64_t dim, const float *src, float *dst) {
+    if (((uintptr_t)dst & 31) || (dim & 7)) {
+        memcpy(dst, src, sizeof(float) * (size_t)dim);
+        return;
+    }
+    for (int64_t d = 0; d < dim; d += 8)
+        _mm256_stream_si256((__m256i *)(dst + d), _mm256_loadu_si256((const __m256i *)(src + d)));
+}
 #endif
+
+static void copy_plain(int64_t dim, const float *src, float *dst) { memcpy(dst, src, sizeof(float) * (size_t)dim); }
+
+eki_copy_fn eki_row_copy(int stream) {
+#if EKI_X86
+    int isa = eki_isa();
+    if (stream && isa == EK_ISA_AVX512) return copy_stream_avx512;
+    if (stream && isa == EK_ISA_AVX2) return copy_stream_avx2;
+#else
+    (void)stream;
+#endif
+    return copy_plain;
+}
 
 eki_row_fn eki_row_axpy(void) {
 #if EKI_X86

@@ -72,21 +72,5 @@ ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz, con
         }
         return EK_OK;
     }
-    /* Owner-partitioned (internal.h): each thread adds into the rows it owns, in input order. */
-#pragma omp parallel num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
-    {
-        int t = eki_thread_id(), T = eki_team_size();
-        int64_t lo = eki_owner_begin(num_rows, t, T), hi = eki_owner_begin(num_rows, t + 1, T);
-        int64_t dist = (int64_t)EKI_PREFETCH_ROWS * T;
-        size_t row_bytes = sizeof(float) * (size_t)dim;
-        for (int64_t i = 0; i < nnz; i++) {
-            if (i + dist < nnz && rows[i + dist] >= lo && rows[i + dist] < hi) {
-                EKI_PREFETCH_SPAN(table + rows[i + dist] * dim, row_bytes, 1);
-                EKI_PREFETCH_SPAN(values + (i + dist) * dim, row_bytes, 0);
-            }
-            if (rows[i] < lo || rows[i] >= hi) continue;
-            axpy(dim, alpha, values + i * dim, table + rows[i] * dim);
-        }
-    }
-    return EK_OK;
+    return eki_scatter_add_rows(op, eki_i64(rows), nnz, num_rows, -1, dim, alpha, values, table);
 }

@@ -57,6 +57,45 @@ TEST(isa_selection) {
     ek_set_isa(was);
 }
 
+/* ---- gather: an output over 16 MiB takes the non-temporal path; bits are copied, NaN payloads and
+ * signalling NaNs included, aligned or not, for every ISA and thread count ---- */
+
+TEST(isa_large_gather_copies_bits) {
+    ek_rng rng = {53};
+    int64_t num = 4096, dim = 64, n = 70000; /* 17.9 MB of output */
+    uint32_t *w = malloc(sizeof(uint32_t) * (size_t)(num * dim));
+    for (int64_t i = 0; i < num * dim; i++) {
+        float f = ek_rng_float(&rng, -1, 1);
+        memcpy(&w[i], &f, sizeof f);
+    }
+    w[5] = 0x7f800001u, w[70] = 0xffc12345u, w[dim * 9 + 3] = 0x7fa00000u; /* signalling and payload NaNs */
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) idx[i] = i % 7 == 0 ? 9 : ek_rng_int(&rng, 0, num - 1);
+    size_t bytes = sizeof(float) * (size_t)(n * dim);
+    char *buf = aligned_alloc(64, bytes + 64);
+    ek_isa was = ek_get_isa();
+    int32_t threads_was = ek_get_num_threads();
+    for (int isa = EK_ISA_SCALAR; isa <= EK_ISA_AVX512; isa++) {
+        if (!isa_supported(isa)) continue;
+        ek_set_isa((ek_isa)isa);
+        for (int threads = 1; threads <= 2; threads++)
+            for (int shift = 0; shift <= 16; shift += 16) { /* 64-byte aligned rows, and rows 16 bytes off */
+                ek_set_num_threads(threads);
+                uint32_t *out = (uint32_t *)(buf + shift);
+                memset(out, 0, bytes);
+                CHECK_OK(ek_embedding_forward_f32_i64(num, dim, n, (const float *)w, idx, (float *)out));
+                int64_t bad = -1;
+                for (int64_t i = 0; i < n && bad < 0; i++)
+                    if (memcmp(out + i * dim, w + idx[i] * dim, sizeof(float) * (size_t)dim) != 0) bad = i;
+                CHECK_MSG(bad < 0, "gather isa=%s threads=%d shift=%d: row %lld differs", ek_isa_name((ek_isa)isa),
+                          threads, shift, (long long)bad);
+            }
+    }
+    ek_set_isa(was);
+    ek_set_num_threads(threads_was);
+    free(buf), free(idx), free(w);
+}
+
 /* ---- bag forward: every vector path bit-identical to the scalar one ---- */
 
 static void bag_identity_case(ek_rng *rng, int64_t dim, ek_bag_mode mode, int weighted, int64_t padding_idx,
@@ -227,7 +266,7 @@ static void scatter_case(ek_rng *rng, int64_t num, int64_t dim, int64_t B, int64
     for (int isa = EK_ISA_SCALAR; isa <= EK_ISA_AVX512; isa++) {
         if (!isa_supported(isa)) continue;
         ek_set_isa((ek_isa)isa);
-        for (int threads = 1; threads <= 2; threads++) {
+        for (int threads = 1; threads <= 3; threads++) { /* 3: a team that does not divide the buckets evenly */
             ek_set_num_threads(threads);
             int64_t *rows = malloc(sizeof(int64_t) * (size_t)n), nnz = 0;
             float *vals = aligned_alloc(64, (vbytes + 63) / 64 * 64), *table = malloc(tbytes), *dense = calloc((size_t)(num * dim), sizeof(float));

@@ -51,7 +51,7 @@ static void embedding_case(ek_rng *rng, int64_t num, int64_t dim, int64_t n, int
     int64_t nnz_ref = ekref_embedding_backward_sparse(num, dim, n, idx, g, pad, scale, rows_ref, values_ref);
 
     float *out1 = NULL, *grad1 = NULL, *values1 = NULL;
-    for (int threads = 1; threads <= 2; threads++)
+    for (int threads = 1; threads <= 3; threads++)
         for (int wide = 1; wide >= 0; wide--) {
             ek_set_num_threads(threads);
             float *out = floats(rng, n * dim, 0, 0), *grad = copy_floats(g0, num * dim), *values = floats(rng, n * dim, 0, 0);
@@ -305,7 +305,7 @@ TEST(coo_coalesce_and_scatter_add_match_reference) {
         int64_t cnnz_ref = ekref_coo_coalesce(num, dim, nnz, rows, values, crow_ref, cval_ref);
         float *t_ref = copy_floats(t0, num * dim);
         ekref_coo_scatter_add(num, dim, nnz, rows, values, -0.5f, t_ref);
-        for (int threads = 1; threads <= 2; threads++) {
+        for (int threads = 1; threads <= 3; threads++) {
             ek_set_num_threads(threads);
             int64_t cnnz = -1;
             CHECK_OK(ek_coo_coalesce_f32(num, dim, nnz, rows, values, crow, cval, &cnnz));
