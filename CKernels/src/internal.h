@@ -116,11 +116,11 @@ void eki_stream_fence(void);
 
 /* ---- the parallel scatter-add (scatter.c) ----
  * dst[rows[i]] += a * src[i] for i in input order, skipping rows equal to `skip` (-1 for none): the
- * dense embedding backward and the COO scatter-add. No sort: a partition pass lists the entries by the
- * range of rows they land in (a bucket), input order inside each bucket, and threads take whole
- * buckets. Each row is so updated by one thread, in input order, exactly as the serial loop does:
- * bit-identical for any thread count. Rows must already be validated to lie in [0, num_rows); fails
- * only to allocate the partition, before anything is written. */
+ * dense embedding backward and the COO scatter-add. No sort: threads take contiguous chunks of the
+ * input, and a row several chunks touch is updated by the thread of the first, after the others have
+ * finished (a marking pass finds those rows). Each row is so updated by one thread, in input order,
+ * exactly as the serial loop does: bit-identical for any thread count. Rows must already be validated
+ * to lie in [0, num_rows); fails only to allocate scratch, before anything is written. */
 ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                int64_t dim, float a, const float *src, float *dst);
 
