@@ -51,7 +51,7 @@ struct LayerParityTests {
         for (key, value) in c.params! {
             let p = try #require(ours[key], "\(name): no parameter \(key)")
             #expect(p.shape == value.shape, "\(name).\(key): shape \(p.shape) vs \(value.shape)")
-            p.floats = value.values.map(Float.init)
+            p.floats = FloatStorage(value.values.map(Float.init))
             p.zeroGrad()
         }
         var inputs: [String: Tensor] = [:]

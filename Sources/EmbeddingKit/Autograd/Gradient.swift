@@ -79,10 +79,13 @@ public struct SparseGradient: CustomStringConvertible {
         let dim = shape[1]
         // written by the kernel, then cut to the distinct rows: no zero fill, no second copy
         var outRows = [Int64].uninitialized(count: nnz)
-        var outValues = [Float].uninitialized(count: nnz * dim)
+        var outValues = FloatStorage.uninitialized(count: nnz * dim)
         var outNnz: Int64 = 0
-        mustSucceed(ek_coo_coalesce_f32(Int64(shape[0]), Int64(dim), Int64(nnz), rows.ints, values.floats,
-                                        &outRows, &outValues, &outNnz))
+        values.floats.withPointer { input in
+            outValues.withMutablePointer { out in
+                mustSucceed(ek_coo_coalesce_f32(Int64(shape[0]), Int64(dim), Int64(nnz), rows.ints, input, &outRows, out, &outNnz))
+            }
+        }
         let k = Int(outNnz)
         outRows.removeLast(nnz - k)
         outValues.removeLast((nnz - k) * dim)
@@ -102,7 +105,11 @@ public struct SparseGradient: CustomStringConvertible {
     func added(to dense: Tensor) -> Tensor {
         precondition(dense.shape == shape, "SparseGradient: adding to \(dense.shape), table is \(shape)")
         var table = dense.floats
-        mustSucceed(ek_coo_scatter_add_f32(Int64(shape[0]), Int64(shape[1]), Int64(nnz), rows.ints, values.floats, 1, &table))
+        values.floats.withPointer { values in
+            table.withMutablePointer { table in
+                mustSucceed(ek_coo_scatter_add_f32(Int64(shape[0]), Int64(shape[1]), Int64(nnz), rows.ints, values, 1, table))
+            }
+        }
         return Tensor(shape: shape, floats: table)
     }
 
@@ -112,7 +119,7 @@ public struct SparseGradient: CustomStringConvertible {
     /// The entries whose row satisfies `keep` (for choosing which rows an update may change).
     public func filtered(_ keep: (Int) -> Bool) -> SparseGradient {
         let dim = shape[1]
-        var r: [Int64] = [], v: [Float] = []
+        var r: [Int64] = [], v = FloatStorage()
         for (k, row) in rows.ints.enumerated() where keep(Int(row)) {
             r.append(row)
             v.append(contentsOf: values.floats[(k * dim)..<((k + 1) * dim)])

@@ -8,12 +8,12 @@ import CKernels
 /// the largest single cost of a sparse training step. So `zeroGrad()` keeps a released sparse
 /// gradient's storage on its table, and the next sparse backward of that table writes into it.
 ///
-/// Reuse never changes a value anyone can see: arrays are copy-on-write, so if a program still holds
+/// Reuse never changes a value anyone can see: the storage is copy-on-write, so if a program still holds
 /// the released gradient (`let g = weight.grad; weight.zeroGrad()`), writing into the kept storage
 /// copies it first and `g` keeps its values.
 struct SpareGradientStorage {
     var rows: [Int64]?
-    var values: [Float]?
+    var values: FloatStorage?
 }
 
 extension Tensor {
@@ -34,12 +34,12 @@ extension Tensor {
     /// `entries` rows and values and sets how many it wrote. The gradient owns that storage (the one
     /// `zeroGrad()` kept, or a fresh one not zero-filled), cut to the entries written, not copied.
     func sparseGradient(entries n: Int, dim: Int,
-                        _ kernel: (inout [Int64], inout [Float], inout Int64) -> ek_status) -> SparseGradient {
+                        _ kernel: (inout [Int64], UnsafeMutablePointer<Float>, inout Int64) -> ek_status) -> SparseGradient {
         var spare = takeSpareStorage()
         var rows = [Int64].scratch(count: n, reusing: &spare.rows)
-        var values = [Float].scratch(count: n * dim, reusing: &spare.values)
+        var values = FloatStorage.scratch(count: n * dim, reusing: &spare.values)
         var nnz: Int64 = 0
-        mustSucceed(kernel(&rows, &values, &nnz))
+        values.withMutablePointer { out in mustSucceed(kernel(&rows, out, &nnz)) }
         let k = Int(nnz)
         rows.removeLast(n - k)
         values.removeLast((n - k) * dim)
@@ -70,5 +70,19 @@ extension Array where Element: Numeric & BitwiseCopyable {
     /// not zero-filled (for a kernel that writes every element).
     static func uninitialized(count: Int) -> [Element] {
         [Element](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+}
+
+extension FloatStorage {
+    /// `count` elements whose contents are unspecified, in `spare`'s storage when that is large enough
+    /// (`spare` is emptied; copied first if a program still holds it), else a fresh allocation.
+    static func scratch(count: Int, reusing spare: inout FloatStorage?) -> FloatStorage {
+        guard var s = spare, s.capacity >= count else {
+            spare = nil
+            return .uninitialized(count: count)
+        }
+        spare = nil // `s` is now the only reference, unless a program still holds the old gradient
+        s.resizeUninitialized(to: count)
+        return s
     }
 }

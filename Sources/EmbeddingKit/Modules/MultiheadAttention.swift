@@ -47,7 +47,7 @@ public final class MultiheadAttention: Module {
         inProjBias = bias ? Tensor.zeros([3 * embedDim]) : nil
         inProjBias?.requiresGrad = true
         outProj = Linear(embedDim, embedDim, bias: bias, generator: generator)
-        if let b = outProj.bias { b.floats = [Float](repeating: 0, count: embedDim) }
+        if let b = outProj.bias { b.floats = FloatStorage(repeating: 0, count: embedDim) }
     }
 
     /// `in_proj_weight` and, if present, `in_proj_bias` (PyTorch's names).

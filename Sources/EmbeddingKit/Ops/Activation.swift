@@ -3,11 +3,13 @@ import CKernels
 /// max(x, 0) element-wise (PyTorch's `relu`); NaN stays NaN.
 public func relu(_ x: Tensor) -> Tensor {
     precondition(x.dtype == .float32, "relu: needs a float tensor, got \(x.dtype)")
-    var y = [Float](repeating: 0, count: x.count)
-    mustSucceed(ek_relu_forward_f32(Int64(x.count), x.floats, &y))
+    var y = FloatStorage(repeating: 0, count: x.count)
+    x.floats.withPointer { px in y.withMutablePointer { py in mustSucceed(ek_relu_forward_f32(Int64(x.count), px, py)) } }
     return Tensor(shape: x.shape, floats: y).recorded("ReluBackward", [x]) { g in
-        var gx = [Float](repeating: 0, count: x.count)
-        mustSucceed(ek_relu_backward_f32(Int64(x.count), x.floats, g.floats, &gx))
+        var gx = FloatStorage(repeating: 0, count: x.count)
+        x.floats.withPointer { px in
+            g.floats.withPointer { pg in gx.withMutablePointer { pgx in mustSucceed(ek_relu_backward_f32(Int64(x.count), px, pg, pgx)) } }
+        }
         return [.dense(Tensor(shape: x.shape, floats: gx))]
     }
 }
@@ -23,11 +25,17 @@ public enum GELUApproximation: Int32, Sendable {
 /// The Gaussian error linear unit `x * Φ(x)` element-wise (PyTorch's `F.gelu`).
 public func gelu(_ x: Tensor, approximate: GELUApproximation = .none) -> Tensor {
     precondition(x.dtype == .float32, "gelu: needs a float tensor, got \(x.dtype)")
-    var y = [Float](repeating: 0, count: x.count)
-    mustSucceed(ek_gelu_forward_f32(Int64(x.count), x.floats, approximate.rawValue, &y))
+    var y = FloatStorage(repeating: 0, count: x.count)
+    x.floats.withPointer { px in
+        y.withMutablePointer { py in mustSucceed(ek_gelu_forward_f32(Int64(x.count), px, approximate.rawValue, py)) }
+    }
     return Tensor(shape: x.shape, floats: y).recorded("GeluBackward", [x]) { g in
-        var gx = [Float](repeating: 0, count: x.count)
-        mustSucceed(ek_gelu_backward_f32(Int64(x.count), x.floats, approximate.rawValue, g.floats, &gx))
+        var gx = FloatStorage(repeating: 0, count: x.count)
+        x.floats.withPointer { px in
+            g.floats.withPointer { pg in
+                gx.withMutablePointer { pgx in mustSucceed(ek_gelu_backward_f32(Int64(x.count), px, approximate.rawValue, pg, pgx)) }
+            }
+        }
         return [.dense(Tensor(shape: x.shape, floats: gx))]
     }
 }

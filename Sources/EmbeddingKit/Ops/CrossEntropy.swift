@@ -17,10 +17,12 @@ public func crossEntropy(_ logits: Tensor, _ target: Tensor, ignoreIndex: Int = 
                  "crossEntropy: target must be int64 of shape [\(logits.shape[0])], got \(target.dtype) \(target.shape)")
     let rows = logits.shape[0], classes = logits.shape[1]
     var loss = [Float](repeating: 0, count: reduction == .none ? rows : 1)
-    var grad = [Float].uninitialized(count: logits.requiresGrad ? logits.count : 0) // the kernel writes every element
+    var grad = FloatStorage.uninitialized(count: logits.requiresGrad ? logits.count : 0) // the kernel writes every element
     try checkKernel(withOptionalMutable(logits.requiresGrad, &grad) { g in
-        ek_cross_entropy_f32_i64(Int64(rows), Int64(classes), logits.floats, target.ints, Int64(ignoreIndex), labelSmoothing,
-                                 ek_reduction(UInt32(reduction.rawValue)), &loss, g)
+        logits.floats.withPointer { x in
+            ek_cross_entropy_f32_i64(Int64(rows), Int64(classes), x, target.ints, Int64(ignoreIndex), labelSmoothing,
+                                     ek_reduction(UInt32(reduction.rawValue)), &loss, g)
+        }
     })
     let out = Tensor(shape: reduction == .none ? [rows] : [], floats: loss)
     let rowGrad = grad
@@ -32,7 +34,4 @@ public func crossEntropy(_ logits: Tensor, _ target: Tensor, ignoreIndex: Int = 
     }
 }
 
-/// Calls `body` with `array`'s storage when `enabled`, else with NULL.
-func withOptionalMutable<R>(_ enabled: Bool, _ array: inout [Float], _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
-    enabled ? array.withUnsafeMutableBufferPointer { body($0.baseAddress) } : body(nil)
-}
+

@@ -9,12 +9,16 @@ public func dropout(_ x: Tensor, p: Float = 0.5, training: Bool = true, generato
     precondition(p >= 0 && p <= 1, "dropout: p=\(p) must lie in [0, 1]")
     guard training, p > 0 else { return x }
     let seed = generator.draw { $0.next() }
-    var y = [Float](repeating: 0, count: x.count)
+    var y = FloatStorage(repeating: 0, count: x.count)
     var mask = [UInt8](repeating: 0, count: x.count)
-    mustSucceed(ek_dropout_forward_f32(Int64(x.count), x.floats, Double(p), seed, &y, &mask))
+    x.floats.withPointer { px in
+        y.withMutablePointer { py in mustSucceed(ek_dropout_forward_f32(Int64(x.count), px, Double(p), seed, py, &mask)) }
+    }
     return Tensor(shape: x.shape, floats: y).recorded("DropoutBackward", [x]) { g in
-        var gx = [Float](repeating: 0, count: x.count)
-        mustSucceed(ek_dropout_backward_f32(Int64(x.count), mask, Double(p), g.floats, &gx))
+        var gx = FloatStorage(repeating: 0, count: x.count)
+        g.floats.withPointer { pg in
+            gx.withMutablePointer { pgx in mustSucceed(ek_dropout_backward_f32(Int64(x.count), mask, Double(p), pg, pgx)) }
+        }
         return [.dense(Tensor(shape: x.shape, floats: gx))]
     }
 }

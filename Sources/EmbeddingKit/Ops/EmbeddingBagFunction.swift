@@ -35,14 +35,18 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
     let padding = try resolvedPadding(paddingIndex, count: count, op: "embedding_bag")
     let kernelMode = ek_bag_mode(UInt32(mode.rawValue))
     let offsetValues = offsets?.ints, weights = perSampleWeights?.floats, numWeights = Int64(perSampleWeights?.count ?? 0)
-    var out = [Float].uninitialized(count: bags * dim) // the kernel writes every bag (empty ones as zeros)
+    var out = FloatStorage.uninitialized(count: bags * dim) // the kernel writes every bag (empty ones as zeros)
     var maxIndices = [Int64](repeating: -1, count: mode == .max ? bags * dim : 0)
     func forward(_ argmax: UnsafeMutablePointer<Int64>?) -> ek_status {
         withOptionalPointer(offsetValues) { off in
             withOptionalPointer(weights) { psw in
-                ek_embedding_bag_forward_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights, weight.floats,
-                                                 input.ints, off, includeLastOffset ? 1 : 0, psw, kernelMode, padding, &out,
-                                                 nil, argmax)
+                weight.floats.withPointer { table in
+                    out.withMutablePointer { pout in
+                        ek_embedding_bag_forward_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights, table,
+                                                         input.ints, off, includeLastOffset ? 1 : 0, psw, kernelMode, padding, pout,
+                                                         nil, argmax)
+                    }
+                }
             }
         }
     }
@@ -51,8 +55,9 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
     if let maxNorm {
         // The forward above validated the whole call (it writes only `out`), so the table is
         // renormalised only for a valid call; then the bags are reduced again over the new rows.
-        try checkKernel(ek_embedding_renorm_f32_i64(Int64(count), Int64(dim), Int64(n), input.ints, Double(maxNorm),
-                                                    Double(normType), &weight.floats))
+        try checkKernel(weight.floats.withMutablePointer { table in
+            ek_embedding_renorm_f32_i64(Int64(count), Int64(dim), Int64(n), input.ints, Double(maxNorm), Double(normType), table)
+        })
         mustSucceed(run())
     }
     let indices = input.ints, table = weight
@@ -64,30 +69,32 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
             if sparse {
                 weightGrad = .sparse(table.sparseGradient(entries: n, dim: dim) { rows, values, nnz in
                     withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in
-                        withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in
+                        withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in g.floats.withPointer { pg in
                             ek_embedding_bag_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
                                                                      indices, off, last, psw, kernelMode, padding, scale, argmax,
-                                                                     g.floats, &rows, &values, &nnz)
-                        } } }
+                                                                     pg, &rows, values, &nnz)
+                        } } } }
                 })
             } else {
-                var grad = [Float](repeating: 0, count: count * dim)
+                var grad = FloatStorage(repeating: 0, count: count * dim)
                 mustSucceed(withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in
-                    withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in
-                        ek_embedding_bag_backward_dense_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
-                                                                indices, off, last, psw, kernelMode, padding, scale, argmax,
-                                                                g.floats, &grad)
-                    } } })
+                    withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in g.floats.withPointer { pg in
+                        grad.withMutablePointer { out in
+                            ek_embedding_bag_backward_dense_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
+                                                                    indices, off, last, psw, kernelMode, padding, scale, argmax,
+                                                                    pg, out)
+                        } } } } })
                 weightGrad = .dense(Tensor(shape: [count, dim], floats: grad))
             }
         }
         guard let perSampleWeights, perSampleWeights.requiresGrad else { return [weightGrad] }
-        var gw = [Float](repeating: 0, count: n)
-        mustSucceed(withOptionalPointer(offsetValues) { off in
-            ek_embedding_bag_per_sample_weights_backward_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
-                                                                 table.floats, indices, off, last, weights, kernelMode,
-                                                                 padding, g.floats, &gw)
-        })
+        var gw = FloatStorage(repeating: 0, count: n)
+        mustSucceed(withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in
+            table.floats.withPointer { ptable in g.floats.withPointer { pg in gw.withMutablePointer { pgw in
+                ek_embedding_bag_per_sample_weights_backward_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
+                                                                     ptable, indices, off, last, psw, kernelMode, padding, pg, pgw)
+            } } }
+        } })
         return [weightGrad, .dense(Tensor(shape: perSampleWeights.shape, floats: gw))]
     }
 }

@@ -18,22 +18,31 @@ public func embedding(_ input: Tensor, _ weight: Tensor, paddingIndex: Int? = ni
     let count = weight.shape[0], dim = weight.shape[1], n = input.count
     let padding = try resolvedPadding(paddingIndex, count: count, op: "embedding")
     if let maxNorm {
-        try checkKernel(ek_embedding_renorm_f32_i64(Int64(count), Int64(dim), Int64(n), input.ints, Double(maxNorm),
-                                                    Double(normType), &weight.floats))
+        try checkKernel(weight.floats.withMutablePointer { table in
+            ek_embedding_renorm_f32_i64(Int64(count), Int64(dim), Int64(n), input.ints, Double(maxNorm), Double(normType), table)
+        })
     }
-    var out = [Float].uninitialized(count: n * dim) // the gather writes every element
-    try checkKernel(ek_embedding_forward_f32_i64(Int64(count), Int64(dim), Int64(n), weight.floats, input.ints, &out))
+    var out = FloatStorage.uninitialized(count: n * dim) // the gather writes every element
+    try checkKernel(weight.floats.withPointer { table in
+        out.withMutablePointer { ek_embedding_forward_f32_i64(Int64(count), Int64(dim), Int64(n), table, input.ints, $0) }
+    })
     let indices = input.ints, table = weight
     return Tensor(shape: input.shape + [dim], floats: out).recorded(sparse ? "EmbeddingBackward(sparse)" : "EmbeddingBackward", [weight]) { g in
         if sparse {
             return [.sparse(table.sparseGradient(entries: n, dim: dim) { rows, values, nnz in
-                ek_embedding_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), indices, g.floats, padding,
-                                                     scaleGradByFrequency ? 1 : 0, &rows, &values, &nnz)
+                g.floats.withPointer { grad in
+                    ek_embedding_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), indices, grad, padding,
+                                                         scaleGradByFrequency ? 1 : 0, &rows, values, &nnz)
+                }
             })]
         }
-        var grad = [Float](repeating: 0, count: count * dim)
-        mustSucceed(ek_embedding_backward_dense_f32_i64(Int64(count), Int64(dim), Int64(n), indices, g.floats, padding,
-                                                        scaleGradByFrequency ? 1 : 0, &grad))
+        var grad = FloatStorage(repeating: 0, count: count * dim)
+        g.floats.withPointer { pg in
+            grad.withMutablePointer { out in
+                mustSucceed(ek_embedding_backward_dense_f32_i64(Int64(count), Int64(dim), Int64(n), indices, pg, padding,
+                                                                scaleGradByFrequency ? 1 : 0, out))
+            }
+        }
         return [.dense(Tensor(shape: [count, dim], floats: grad))]
     }
 }

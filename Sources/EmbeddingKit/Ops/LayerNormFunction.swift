@@ -10,24 +10,31 @@ public func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor? = nil
     precondition(weight.map { $0.shape == normalizedShape } ?? true, "layerNorm: weight of shape \(weight!.shape), want \(normalizedShape)")
     precondition(bias.map { $0.shape == normalizedShape } ?? true, "layerNorm: bias of shape \(bias!.shape), want \(normalizedShape)")
     let cols = normalizedShape.reduce(1, *), rows = x.count / Swift.max(cols, 1)
-    var y = [Float](repeating: 0, count: x.count)
+    var y = FloatStorage(repeating: 0, count: x.count)
     var mean = [Float](repeating: 0, count: rows), rstd = [Float](repeating: 0, count: rows)
     withOptionalPointer(weight?.floats) { w in
         withOptionalPointer(bias?.floats) { b in
-            mustSucceed(ek_layer_norm_forward_f32(Int64(rows), Int64(cols), x.floats, w, b, Double(eps), &y, &mean, &rstd))
+            x.floats.withPointer { px in
+                y.withMutablePointer { py in
+                    mustSucceed(ek_layer_norm_forward_f32(Int64(rows), Int64(cols), px, w, b, Double(eps), py, &mean, &rstd))
+                }
+            }
         }
     }
     let inputs = [x] + [weight, bias].compactMap { $0 }
     return Tensor(shape: x.shape, floats: y).recorded("NativeLayerNormBackward", inputs) { g in
-        var gx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
-        var gw = [Float](repeating: 0, count: weight?.requiresGrad == true ? cols : 0)
-        var gb = [Float](repeating: 0, count: bias?.requiresGrad == true ? cols : 0)
+        var gx = FloatStorage(repeating: 0, count: x.requiresGrad ? x.count : 0)
+        var gw = FloatStorage(repeating: 0, count: weight?.requiresGrad == true ? cols : 0)
+        var gb = FloatStorage(repeating: 0, count: bias?.requiresGrad == true ? cols : 0)
         withOptionalPointer(weight?.floats) { w in
             withOptionalMutable(!gx.isEmpty, &gx) { gxp in
                 withOptionalMutable(!gw.isEmpty, &gw) { gwp in
                     withOptionalMutable(!gb.isEmpty, &gb) { gbp in
-                        mustSucceed(ek_layer_norm_backward_f32(Int64(rows), Int64(cols), x.floats, mean, rstd, w, g.floats,
-                                                               gxp, gwp, gbp))
+                        x.floats.withPointer { px in
+                            g.floats.withPointer { pg in
+                                mustSucceed(ek_layer_norm_backward_f32(Int64(rows), Int64(cols), px, mean, rstd, w, pg, gxp, gwp, gbp))
+                            }
+                        }
                     }
                 }
             }

@@ -22,7 +22,7 @@ public func linear(_ x: Tensor, _ weight: Tensor, _ bias: Tensor? = nil) -> Tens
 }
 
 /// `m[r, :] += v` for each of the `rows` rows of the row-major matrix `m` (`v.count` columns).
-private func addRowVector(_ v: [Float], to m: inout [Float], rows: Int) {
+private func addRowVector(_ v: FloatStorage, to m: inout FloatStorage, rows: Int) {
     let width = v.count
     guard width > 0 else { return }
     v.withUnsafeBufferPointer { v in
@@ -36,8 +36,8 @@ private func addRowVector(_ v: [Float], to m: inout [Float], rows: Int) {
 }
 
 /// The sum of each column of a row-major `rows x columns` matrix, adding the rows in order.
-private func columnSums(_ m: [Float], rows: Int, columns: Int) -> [Float] {
-    var sums = [Float](repeating: 0, count: columns)
+private func columnSums(_ m: FloatStorage, rows: Int, columns: Int) -> FloatStorage {
+    var sums = FloatStorage(repeating: 0, count: columns)
     guard columns > 0 else { return sums }
     m.withUnsafeBufferPointer { m in
         sums.withUnsafeMutableBufferPointer { s in

@@ -12,10 +12,12 @@ public func nllLoss(_ logProbs: Tensor, _ target: Tensor, ignoreIndex: Int = -10
                  "nllLoss: target must be int64 of shape [\(logProbs.shape[0])], got \(target.dtype) \(target.shape)")
     let rows = logProbs.shape[0], classes = logProbs.shape[1]
     var loss = [Float](repeating: 0, count: reduction == .none ? rows : 1)
-    var grad = [Float](repeating: 0, count: logProbs.requiresGrad ? logProbs.count : 0)
+    var grad = FloatStorage(repeating: 0, count: logProbs.requiresGrad ? logProbs.count : 0)
     try checkKernel(withOptionalMutable(logProbs.requiresGrad, &grad) { g in
-        ek_nll_loss_f32_i64(Int64(rows), Int64(classes), logProbs.floats, target.ints, Int64(ignoreIndex),
-                            ek_reduction(UInt32(reduction.rawValue)), &loss, g)
+        logProbs.floats.withPointer { x in
+            ek_nll_loss_f32_i64(Int64(rows), Int64(classes), x, target.ints, Int64(ignoreIndex),
+                                ek_reduction(UInt32(reduction.rawValue)), &loss, g)
+        }
     })
     let rowGrad = grad
     return Tensor(shape: reduction == .none ? [rows] : [], floats: loss).recorded("NllLossBackward", [logProbs]) { g in
@@ -29,9 +31,11 @@ public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
     precondition(input.shape == target.shape, "mseLoss: input of shape \(input.shape) and target of shape \(target.shape) differ")
     let n = input.count
     var loss = [Float](repeating: 0, count: reduction == .none ? n : 1)
-    var grad = [Float](repeating: 0, count: input.requiresGrad || target.requiresGrad ? n : 0)
+    var grad = FloatStorage(repeating: 0, count: input.requiresGrad || target.requiresGrad ? n : 0)
     mustSucceed(withOptionalMutable(!grad.isEmpty, &grad) { g in
-        ek_mse_loss_f32(Int64(n), input.floats, target.floats, ek_reduction(UInt32(reduction.rawValue)), &loss, g)
+        input.floats.withPointer { x in
+            target.floats.withPointer { t in ek_mse_loss_f32(Int64(n), x, t, ek_reduction(UInt32(reduction.rawValue)), &loss, g) }
+        }
     })
     let ownGrad = grad
     return Tensor(shape: reduction == .none ? input.shape : [], floats: loss).recorded("MseLossBackward", [input, target]) { g in
@@ -42,7 +46,7 @@ public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
 
 /// A fused loss kernel's gradient assumes an upstream gradient of 1; scale it by the real one: one
 /// scalar for mean/sum, one value per `perRow` elements for `none`.
-func scaledLossGradient(_ grad: [Float], shape: [Int], upstream g: Tensor, perRow: Int?) -> Tensor {
+func scaledLossGradient(_ grad: FloatStorage, shape: [Int], upstream g: Tensor, perRow: Int?) -> Tensor {
     if let perRow {
         return Tensor(shape: shape, floats: grad.indices.map { grad[$0] * g.floats[$0 / perRow] })
     }

@@ -13,12 +13,22 @@ private func rowwiseSoftmax(_ x: Tensor, dim: Int, log: Bool) -> Tensor {
     if d != x.rank - 1 { return rowwiseSoftmax(x.transpose(d, -1), dim: -1, log: log).transpose(d, -1) }
     let cols = x.shape[d], rows = x.count / Swift.max(cols, 1)
     precondition(cols > 0, "softmax: dimension \(dim) is empty")
-    var y = [Float](repeating: 0, count: x.count)
-    mustSucceed((log ? ek_log_softmax_forward_f32 : ek_softmax_forward_f32)(Int64(rows), Int64(cols), x.floats, &y))
+    var y = FloatStorage(repeating: 0, count: x.count)
+    x.floats.withPointer { px in
+        y.withMutablePointer { py in
+            mustSucceed((log ? ek_log_softmax_forward_f32 : ek_softmax_forward_f32)(Int64(rows), Int64(cols), px, py))
+        }
+    }
     let out = y
     return Tensor(shape: x.shape, floats: y).recorded(log ? "LogSoftmaxBackward" : "SoftmaxBackward", [x]) { g in
-        var gx = [Float](repeating: 0, count: out.count)
-        mustSucceed((log ? ek_log_softmax_backward_f32 : ek_softmax_backward_f32)(Int64(rows), Int64(cols), out, g.floats, &gx))
+        var gx = FloatStorage(repeating: 0, count: out.count)
+        out.withPointer { po in
+            g.floats.withPointer { pg in
+                gx.withMutablePointer { pgx in
+                    mustSucceed((log ? ek_log_softmax_backward_f32 : ek_softmax_backward_f32)(Int64(rows), Int64(cols), po, pg, pgx))
+                }
+            }
+        }
         return [.dense(Tensor(shape: x.shape, floats: gx))]
     }
 }

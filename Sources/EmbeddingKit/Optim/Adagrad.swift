@@ -51,9 +51,11 @@ public final class Adagrad: Optimizer {
         for (p, grad) in work {
             let u = RowUpdate(grad, of: p, scratch: &scratch)
             let status = sums.withTable(for: p) { sum in
-                u.withRows { rows in
-                    ek_adagrad_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, u.values, lr, epsilon,
-                                          weightDecay, &p.floats, &sum)
+                u.withRows { rows, values in
+                    p.floats.withMutablePointer { table in
+                        ek_adagrad_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, values, lr, epsilon,
+                                              weightDecay, table, &sum)
+                    }
                 }
             }
             mustSucceed(status, "Adagrad.step")

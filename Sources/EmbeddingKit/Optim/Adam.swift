@@ -76,10 +76,12 @@ public final class Adam: Optimizer {
             let u = RowUpdate(grad, of: p, scratch: &scratch)
             let status = firstMoments.withTable(for: p) { m in
                 secondMoments.withTable(for: p) { v in
-                    u.withRows { rows in
-                        ek_adam_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, u.values, learningRate,
-                                           beta1, beta2, eps, decoupledWeightDecay ? weightDecay : 0, Int64(stepCount),
-                                           &p.floats, &m, &v)
+                    u.withRows { rows, values in
+                        p.floats.withMutablePointer { table in
+                            ek_adam_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, values, learningRate,
+                                               beta1, beta2, eps, decoupledWeightDecay ? weightDecay : 0, Int64(stepCount),
+                                               table, &m, &v)
+                        }
                     }
                 }
             }

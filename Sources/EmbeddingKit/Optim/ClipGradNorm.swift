@@ -15,8 +15,8 @@ public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float, normType: Float
     var values: [[Float]] = []
     for grad in grads {
         switch grad {
-        case .dense(let t): values.append(t.floats)
-        case .sparse(let s): values.append(s.coalesced().values.floats)
+        case .dense(let t): values.append(t.floats.array)
+        case .sparse(let s): values.append(s.coalesced().values.floats.array)
         }
     }
     let total: Float

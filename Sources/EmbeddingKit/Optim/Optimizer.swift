@@ -27,7 +27,7 @@ extension Optimizer {
 struct RowUpdate {
     let tableRows: Int, width: Int
     let rows: [Int64]?
-    let values: [Float]
+    let values: FloatStorage
     /// How many rows the update touches.
     let count: Int
 
@@ -47,8 +47,10 @@ struct RowUpdate {
         }
     }
 
-    /// Calls `body` with the row list (NULL for every row).
-    func withRows<R>(_ body: (UnsafePointer<Int64>?) -> R) -> R { withOptionalPointer(rows, body) }
+    /// Calls `body` with the row list (NULL for every row) and the values.
+    func withRows<R>(_ body: (UnsafePointer<Int64>?, UnsafePointer<Float>) -> R) -> R {
+        withOptionalPointer(rows) { rows in values.withPointer { body(rows, $0) } }
+    }
 }
 
 /// Where an optimizer coalesces sparse gradients: arrays kept from step to step and grown when a
@@ -56,7 +58,7 @@ struct RowUpdate {
 /// first `count` entries that `coalesce` returns are meaningful.
 struct CoalesceScratch {
     private(set) var rows: [Int64] = []
-    private(set) var values: [Float] = []
+    private(set) var values = FloatStorage()
 
     /// Coalesces `s` into `rows` / `values` and returns the number of distinct rows.
     mutating func coalesce(_ s: SparseGradient) -> Int {
@@ -64,8 +66,11 @@ struct CoalesceScratch {
         if rows.count < s.nnz { rows = .uninitialized(count: s.nnz) }
         if values.count < s.nnz * dim { values = .uninitialized(count: s.nnz * dim) }
         var k: Int64 = 0
-        mustSucceed(ek_coo_coalesce_f32(Int64(s.shape[0]), Int64(dim), Int64(s.nnz), s.rows.ints, s.values.floats,
-                                        &rows, &values, &k))
+        s.values.floats.withPointer { input in
+            values.withMutablePointer { out in
+                mustSucceed(ek_coo_coalesce_f32(Int64(s.shape[0]), Int64(dim), Int64(s.nnz), s.rows.ints, input, &rows, out, &k))
+            }
+        }
         return Int(k)
     }
 }

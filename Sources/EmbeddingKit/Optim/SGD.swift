@@ -59,15 +59,21 @@ public final class SGD: Optimizer {
         try OptimizerChecks.nonNegative(learningRate, "learning rate")
         for (p, grad) in try OptimizerChecks.updates(parameters, "SGD.step") {
             if momentum == 0 && weightDecay == 0, case .sparse(let s) = grad {
-                mustSucceed(ek_coo_scatter_add_f32(Int64(s.shape[0]), Int64(s.shape[1]), Int64(s.nnz), s.rows.ints,
-                                                   s.values.floats, -learningRate, &p.floats), "SGD.step")
+                s.values.floats.withPointer { values in
+                    p.floats.withMutablePointer { table in
+                        mustSucceed(ek_coo_scatter_add_f32(Int64(s.shape[0]), Int64(s.shape[1]), Int64(s.nnz), s.rows.ints,
+                                                           values, -learningRate, table), "SGD.step")
+                    }
+                }
                 continue
             }
             let u = RowUpdate(grad, of: p, scratch: &scratch)
             func update(_ buffer: UnsafeMutablePointer<Float>?) -> ek_status {
-                u.withRows { rows in
-                    ek_sgd_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, u.values, learningRate,
-                                      momentum, dampening, weightDecay, nesterov ? 1 : 0, &p.floats, buffer)
+                u.withRows { rows, values in
+                    p.floats.withMutablePointer { table in
+                        ek_sgd_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, values, learningRate,
+                                          momentum, dampening, weightDecay, nesterov ? 1 : 0, table, buffer)
+                    }
                 }
             }
             // plain SGD keeps no state: no momentum table the size of the parameter

@@ -216,8 +216,8 @@ public struct SafeTensors {
             let n = Int(info.num_elements)
             switch dtype {
             case .float32, .float16, .bfloat16:
-                var values = [Float](repeating: 0, count: n)
-                try checkKernel(values.withUnsafeMutableBufferPointer { ek_safetensors_copy_f32(handle, i, Int64(n), $0.baseAddress) })
+                var values = FloatStorage(repeating: 0, count: n)
+                try checkKernel(values.withMutablePointer { ek_safetensors_copy_f32(handle, i, Int64(n), $0) })
                 result.tensors[name] = Tensor(shape: shape, floats: values)
             case .float64, .float8E5M2, .float8E4M3:
                 throw EmbeddingKitError(.invalidArgument,

@@ -23,15 +23,15 @@ extension Tensor {
     }
 
     /// C[i] = op(A[i]) op(B[i]) (each m x n, inner k) for i in 0..<batch, row-major and contiguous.
-    static func batchedProduct(_ batch: Int, _ m: Int, _ n: Int, _ k: Int, _ a: [Float], _ transA: Bool,
-                               _ b: [Float], _ transB: Bool) -> [Float] {
-        var c = [Float](repeating: 0, count: batch * m * n)
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                c.withUnsafeMutableBufferPointer { pc in
+    static func batchedProduct(_ batch: Int, _ m: Int, _ n: Int, _ k: Int, _ a: FloatStorage, _ transA: Bool,
+                               _ b: FloatStorage, _ transB: Bool) -> FloatStorage {
+        var c = FloatStorage(repeating: 0, count: batch * m * n)
+        a.withPointer { pa in
+            b.withPointer { pb in
+                c.withMutablePointer { pc in
                     for i in 0..<batch {
-                        mustSucceed(ek_matmul_f32(Int64(m), Int64(n), Int64(k), pa.baseAddress! + i * m * k, transA ? 1 : 0,
-                                                  pb.baseAddress! + i * k * n, transB ? 1 : 0, 1, 0, pc.baseAddress! + i * m * n))
+                        mustSucceed(ek_matmul_f32(Int64(m), Int64(n), Int64(k), pa + i * m * k, transA ? 1 : 0,
+                                                  pb + i * k * n, transB ? 1 : 0, 1, 0, pc + i * m * n))
                     }
                 }
             }

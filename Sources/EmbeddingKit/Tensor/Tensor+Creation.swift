@@ -32,14 +32,14 @@ extension Tensor {
     public convenience init(scalar: Float) { self.init(shape: [], floats: [scalar]) }
 
     /// Zeros of `shape`.
-    public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape, floats: [Float](repeating: 0, count: shape.reduce(1, *))) }
+    public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape, floats: FloatStorage(repeating: 0, count: shape.reduce(1, *))) }
 
     /// Ones of `shape`.
     public static func ones(_ shape: [Int]) -> Tensor { full(shape, 1) }
 
     /// `value` everywhere in `shape`.
     public static func full(_ shape: [Int], _ value: Float) -> Tensor {
-        Tensor(shape: shape, floats: [Float](repeating: value, count: shape.reduce(1, *)))
+        Tensor(shape: shape, floats: FloatStorage(repeating: value, count: shape.reduce(1, *)))
     }
 
     /// Standard normal samples, N(0, 1).

@@ -23,9 +23,16 @@ extension Tensor {
     }
 
     /// C = op(A) op(B) for row-major A (m x k or k x m) and B (k x n or n x k).
-    static func product(_ m: Int, _ n: Int, _ k: Int, _ a: [Float], _ transA: Bool, _ b: [Float], _ transB: Bool) -> [Float] {
-        var c = [Float](repeating: 0, count: m * n)
-        mustSucceed(ek_matmul_f32(Int64(m), Int64(n), Int64(k), a, transA ? 1 : 0, b, transB ? 1 : 0, 1, 0, &c))
+    static func product(_ m: Int, _ n: Int, _ k: Int, _ a: FloatStorage, _ transA: Bool, _ b: FloatStorage,
+                        _ transB: Bool) -> FloatStorage {
+        var c = FloatStorage.uninitialized(count: m * n) // beta = 0: sgemm writes every element
+        a.withPointer { pa in
+            b.withPointer { pb in
+                c.withMutablePointer { pc in
+                    mustSucceed(ek_matmul_f32(Int64(m), Int64(n), Int64(k), pa, transA ? 1 : 0, pb, transB ? 1 : 0, 1, 0, pc))
+                }
+            }
+        }
         return c
     }
 }

@@ -23,8 +23,8 @@ public final class Tensor {
     public internal(set) var shape: [Int]
     /// The element type.
     public let dtype: DType
-    /// Float elements (empty for int64 tensors).
-    var floats: [Float]
+    /// Float elements (empty for int64 tensors), 64-byte aligned.
+    var floats: FloatStorage
     /// Integer elements (empty for float tensors).
     var ints: [Int64]
 
@@ -39,7 +39,7 @@ public final class Tensor {
     /// The storage of a sparse gradient `zeroGrad()` released, for the next backward to write into.
     var spareGradient: SpareGradientStorage?
 
-    init(shape: [Int], floats: [Float]) {
+    init(shape: [Int], floats: FloatStorage) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
         precondition(shape.reduce(1, *) == floats.count, "Tensor: shape \(shape) needs \(shape.reduce(1, *)) elements, got \(floats.count)")
         self.shape = shape
@@ -48,6 +48,9 @@ public final class Tensor {
         self.ints = []
         self.requiresGrad = false
     }
+
+    /// The elements of `floats` copied into aligned storage.
+    convenience init(shape: [Int], floats: [Float]) { self.init(shape: shape, floats: FloatStorage(floats)) }
 
     init(shape: [Int], ints: [Int64]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
@@ -76,7 +79,7 @@ public final class Tensor {
     /// The float elements in row-major order.
     public var scalars: [Float] {
         precondition(dtype == .float32, "scalars: an int64 tensor has `indices`")
-        return floats
+        return floats.array
     }
 
     /// The integer elements in row-major order.
