@@ -117,9 +117,9 @@ void eki_stream_fence(void);
 /* ---- the parallel scatter-add (scatter.c) ----
  * dst[rows[i]] += a * src[i] for i in input order, skipping rows equal to `skip` (-1 for none): the
  * dense embedding backward and the COO scatter-add. No sort: threads take contiguous chunks of the
- * input, and a row several chunks touch is updated by the thread of the first, after the others have
- * finished (a marking pass finds those rows). Each row is so updated by one thread, in input order,
- * exactly as the serial loop does: bit-identical for any thread count. Rows must already be validated
+ * input; entries whose row an earlier chunk also touches (a marking pass finds them) are applied
+ * after a barrier, chunk by chunk. Each row is so updated in input order, as the serial loop does:
+ * bit-identical for any thread count. Rows must already be validated
  * to lie in [0, num_rows); fails only to allocate scratch, before anything is written. */
 ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                int64_t dim, float a, const float *src, float *dst);
