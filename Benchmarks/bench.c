@@ -40,6 +40,10 @@
 #include "embeddingkit.h"
 #include "ref.h"
 
+/* OpenBLAS's name for the kernels it picked (W9's matrix products run on them). OPENBLAS_CORETYPE in
+ * the environment overrides its own choice; the bench reports both. */
+char *openblas_get_corename(void);
+
 #define NBATCH 8
 #define MAX_THREADS 8
 
@@ -1073,6 +1077,11 @@ int main(int argc, char **argv) {
     else if (wants_swift)
         printf("Swift API: NOT AVAILABLE (%s): no W5-swift / W9 figures.\n", swift_absent);
     printf("Kernels' ISA: %s (EK_ISA or ek_set_isa lowers it).\n", ek_isa_name(ek_get_isa()));
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    if (coretype)
+        printf("OpenBLAS kernels: %s, forced by OPENBLAS_CORETYPE=%s in the environment (unset it to let OpenBLAS\n"
+               "  pick for this CPU; W9's products run on these kernels).\n", openblas_get_corename(), coretype);
+    else printf("OpenBLAS kernels: %s (OpenBLAS's own choice for this CPU).\n", openblas_get_corename());
     fflush(stdout);
 
     /* 3. the workloads */
@@ -1258,6 +1267,11 @@ int main(int argc, char **argv) {
     json_str(f, ek_version_string());
     fprintf(f, ",\n  \"compiler\": ");
     json_str(f, "gcc " __VERSION__);
+    fprintf(f, ",\n  \"openblas_core\": ");
+    json_str(f, openblas_get_corename());
+    fprintf(f, ",\n  \"openblas_coretype_env\": ");
+    if (getenv("OPENBLAS_CORETYPE")) json_str(f, getenv("OPENBLAS_CORETYPE"));
+    else fprintf(f, "null");
     fprintf(f, ",\n  \"isa\": ");
     json_str(f, ek_isa_name(ek_get_isa()));
     fprintf(f, ",\n  \"swift_api\": ");

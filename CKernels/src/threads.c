@@ -3,8 +3,8 @@
  * OpenBLAS (the pthread build) is kept single-threaded: its own threads split a product differently
  * for different thread counts, so results would change with the count (2,893 of 8,192 elements of a
  * 256x64 by 64x32 product differed between 1 and 2 threads). ek_matmul_f32 parallelises instead over
- * fixed row blocks with OpenMP (blas.c), which is bit-identical for any count and never runs two
- * pools at once. */
+ * a grid of blocks fixed by the shape alone, with OpenMP (blas.c): bit-identical for any count, and
+ * never two thread pools at once. */
 #include <pthread.h>
 #include <stdatomic.h>
 

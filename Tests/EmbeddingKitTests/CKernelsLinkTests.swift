@@ -124,8 +124,9 @@ private struct SplitMix64 {
 
 @Suite("Matrix products")
 struct MatmulDeterminismTests {
-    /// OpenBLAS's own threads split a product differently per thread count; ek_matmul_f32 runs fixed
-    /// row blocks instead, so a product large enough to run in parallel is bit-identical at 1 and 2.
+    /// OpenBLAS's own threads split a product differently per thread count; ek_matmul_f32 runs a grid
+    /// of blocks fixed by the shape instead, so a product large enough to run in parallel is
+    /// bit-identical at 1 and 2.
     @Test func bitIdenticalForOneOrTwoThreads() throws {
         let a = Tensor.randn([1000, 96], generator: Generator(seed: 11)), b = Tensor.randn([96, 70], generator: Generator(seed: 12))
         let at = Tensor.randn([96, 1000], generator: Generator(seed: 13))
