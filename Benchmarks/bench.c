@@ -880,6 +880,14 @@ static row *find_row(const char *id, int threads) {
     return NULL;
 }
 
+/* PyTorch's figure for workload w at one thread count, into r. */
+static void pytorch_figure(const workload *w, int threads, row *r) {
+    peer_run(w->peer_id, &threads, 1, &r->pt);
+    if (r->pt.have)
+        fprintf(stderr, "  %-9s PyTorch %d thread(s): %9.4f ms/call (%d calls)\n", w->id, threads, r->pt.s.median_ms,
+                r->pt.s.repeats);
+}
+
 static void finish_row(row *r, const bandwidth *bw) {
     const workload *w = r->w;
     r->ratio = r->have_ek && r->pt.have ? r->pt.s.median_ms / r->ek.median_ms : NAN;
@@ -1131,12 +1139,7 @@ int main(int argc, char **argv) {
                     fprintf(stderr, "  %-9s EK/Swift %d thread(s): %9.4f ms/call (%d calls)\n", w->id, threads[k],
                             r->ek.median_ms, r->ek.repeats);
                 }
-                if (run_peer) {
-                    peer_run(w->peer_id, &threads[k], 1, &r->pt);
-                    if (r->pt.have)
-                        fprintf(stderr, "  %-9s PyTorch %d thread(s): %9.4f ms/call (%d calls)\n", w->id, threads[k],
-                                r->pt.s.median_ms, r->pt.s.repeats);
-                }
+                if (run_peer) pytorch_figure(w, threads[k], r);
             }
             for (int k = 0; k < nthreads; k++) finish_row(&rows[first + k], &bw);
             continue;
@@ -1163,12 +1166,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "  %-9s EK      %d thread(s): %9.4f ms/call (%d calls)\n", w->id, threads[k],
                         r->ek.median_ms, r->ek.repeats);
             }
-            if (run_peer) {
-                peer_run(w->peer_id, &threads[k], 1, &r->pt);
-                if (r->pt.have)
-                    fprintf(stderr, "  %-9s PyTorch %d thread(s): %9.4f ms/call (%d calls)\n", w->id, threads[k],
-                            r->pt.s.median_ms, r->pt.s.repeats);
-            }
+            if (run_peer) pytorch_figure(w, threads[k], r);
         }
         if (have_data) w_free(&d);
         for (int k = 0; k < nthreads; k++) finish_row(&rows[first + k], &bw);
