@@ -91,20 +91,13 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
 ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                int64_t dim, float a, const float *src, float *dst) {
     eki_row_fn axpy = eki_row_axpy();
-    int threads = eki_num_threads();
-    if (threads == 1 || n * dim < EKI_PARALLEL_MIN_WORK || n > (int64_t)UINT32_MAX) {
-        scatter_serial(rows, n, skip, dim, a, src, dst, axpy);
-        return EK_OK;
-    }
+    int chunks = n * dim < EKI_PARALLEL_MIN_WORK || n > (int64_t)UINT32_MAX ? 1 : eki_num_threads();
     /* the bit sets (2 per chunk but one, num_rows / 8 bytes each) stay within the larger of 16 MiB and
      * the source's size: fewer chunks for a huge table touched lightly, serial if even 2 do not fit */
     size_t budget = sizeof(float) * (size_t)(n * dim), set_bytes = (size_t)(num_rows + 63) / 64 * sizeof(uint64_t);
     if (budget < ((size_t)16 << 20)) budget = (size_t)16 << 20;
-    int chunks = threads;
     while (chunks > 1 && 2 * (size_t)(chunks - 1) * set_bytes > budget) chunks--;
-    if (chunks == 1) {
-        scatter_serial(rows, n, skip, dim, a, src, dst, axpy);
-        return EK_OK;
-    }
-    return scatter_chunked(op, rows, n, num_rows, skip, dim, a, src, dst, axpy, chunks);
+    if (chunks > 1) return scatter_chunked(op, rows, n, num_rows, skip, dim, a, src, dst, axpy, chunks);
+    scatter_serial(rows, n, skip, dim, a, src, dst, axpy);
+    return EK_OK;
 }

@@ -61,16 +61,6 @@ ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz, con
     ek_status s = check_coo(op, num_rows, dim, nnz, rows, values);
     if (s || (s = eki_check_ptr(op, "table", table, num_rows * dim))) return s;
 
-    int coalesced = 1; /* strictly increasing rows: every row appears once, no grouping needed */
-    for (int64_t i = 1; i < nnz && coalesced; i++) coalesced = rows[i] > rows[i - 1];
-    eki_row_fn axpy = eki_row_axpy();
-    if (coalesced) {
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
-        for (int64_t i = 0; i < nnz; i++) {
-            if (i + EKI_PREFETCH_ROWS < nnz) EKI_PREFETCH_SPAN(table + rows[i + EKI_PREFETCH_ROWS] * dim, sizeof(float) * (size_t)dim, 1);
-            axpy(dim, alpha, values + i * dim, table + rows[i] * dim);
-        }
-        return EK_OK;
-    }
+    /* coalesced input needs no special case: no row is shared between chunks, nothing is deferred */
     return eki_scatter_add_rows(op, eki_i64(rows), nnz, num_rows, -1, dim, alpha, values, table);
 }

@@ -297,7 +297,7 @@ TEST(coo_coalesce_and_scatter_add_match_reference) {
         int64_t num = ek_rng_int(&rng, 1, i < 50 ? 30 : 2000), dim = ek_rng_int(&rng, 1, 20);
         int64_t nnz = ek_rng_int(&rng, 0, i < 50 ? 40 : 5000);
         int64_t *rows = ints(&rng, nnz, num);
-        if (i % 4 == 0) /* already coalesced input takes the direct path */
+        if (i % 4 == 0) /* already coalesced input: no row shared between chunks */
             for (int64_t k = 0; k < nnz; k++) rows[k] = k * num / (nnz ? nnz : 1);
         float *values = floats(&rng, nnz * dim, -1, 1), *t0 = floats(&rng, num * dim, -1, 1);
         int64_t *crow_ref = malloc(sizeof(int64_t) * (size_t)(nnz + 1)), *crow = malloc(sizeof(int64_t) * (size_t)(nnz + 1));
