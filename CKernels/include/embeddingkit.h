@@ -247,6 +247,23 @@ ek_status ek_embedding_bag_backward_sparse_f32_i32(int64_t num_embeddings, int64
                                                    int64_t padding_idx, int32_t scale_grad_by_freq,
                                                    const int64_t *max_indices, const float *grad_out,
                                                    int64_t *out_rows, float *out_values, int64_t *out_nnz);
+/* Sparse backward fused with a plain SGD step (FBGEMM's "fused optimizer" idea): for j in input
+ * order, padding dropped, weight[indices[j]] += -lr * g_j. Bit-identical to
+ * ek_embedding_bag_backward_sparse_* followed by ek_coo_scatter_add_f32(alpha = -lr), for any
+ * thread count, without writing and re-reading the N x D gradient. lr must be finite and >= 0.
+ * Checks everything before writing: a failed call leaves weight as it was. */
+ek_status ek_embedding_bag_backward_sgd_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                int64_t num_bags, int64_t num_weights, const int64_t *indices,
+                                                const int64_t *offsets, int32_t include_last_offset,
+                                                const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
+                                                int32_t scale_grad_by_freq, const int64_t *max_indices,
+                                                const float *grad_out, float lr, float *weight);
+ek_status ek_embedding_bag_backward_sgd_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                int64_t num_bags, int64_t num_weights, const int32_t *indices,
+                                                const int32_t *offsets, int32_t include_last_offset,
+                                                const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
+                                                int32_t scale_grad_by_freq, const int64_t *max_indices,
+                                                const float *grad_out, float lr, float *weight);
 
 /* Gradient of the per-sample weights (sum or mean mode; max is rejected):
  *   sum:  grad_weights[j] = dot(grad_out[b], W[indices[j]])

@@ -719,6 +719,49 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
     return EK_OK;
 }
 
+/* The fused sparse backward + SGD step: entry j's gradient row is made where the scatter needs it
+ * (grad_out's bag row itself when its factor is 1), so the N x D gradient never reaches memory. */
+typedef struct {
+    const bag_call *c;
+    const bag_plan *p;
+    const int64_t *max_indices;
+    const float *grad_out;
+    eki_row_fn scale;
+} fused_source;
+
+static const float *fused_row(const void *ctx, int64_t j, float *scratch) {
+    const fused_source *f = ctx;
+    int64_t b = f->p->bag_of[j];
+    if (b < 0) return NULL;
+    /* 1 * g is g bit for bit: the row the materialised gradient would hold */
+    if (f->c->mode != EK_BAG_MAX && f->p->coef[j] == 1.0f) return f->grad_out + b * f->c->dim;
+    entry_gradient(f->c, f->p, f->max_indices, f->grad_out, j, 0, f->scale, scratch);
+    return scratch;
+}
+
+static ek_status bag_backward_sgd(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags, int64_t num_weights,
+                                  eki_index indices, eki_index offsets, int32_t include_last_offset, const float *weights,
+                                  ek_bag_mode mode, int64_t padding_idx, int32_t scale_grad_by_freq,
+                                  const int64_t *max_indices, const float *grad_out, float lr, float *weight) {
+    static const char op[] = "embedding_bag_backward_sgd";
+    bag_call c;
+    bag_plan p;
+    ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
+                                 include_last_offset, weights, mode, padding_idx, &c);
+    if (s || (s = check_backward(op, &c, scale_grad_by_freq, max_indices, grad_out)) ||
+        (s = eki_check_ptr(op, "weight", weight, num_embeddings * dim)))
+        return s;
+    if (!isfinite(lr) || lr < 0)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: lr=%g must be finite and >= 0", op, (double)lr);
+    if (n == 0) return EK_OK;
+    if ((s = make_plan(op, &c, scale_grad_by_freq, 0, &p))) return s;
+    fused_source f = {&c, &p, max_indices, grad_out, eki_row_scale(0)};
+    eki_scatter_source source = {NULL, fused_row, &f};
+    s = eki_scatter_add_from(op, indices, n, num_embeddings, -1, dim, -lr, &source, weight);
+    free_plan(&p);
+    return s;
+}
+
 ek_status ek_embedding_bag_backward_dense_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
                                                   int64_t num_bags, int64_t num_weights, const int64_t *indices,
                                                   const int64_t *offsets, int32_t include_last_offset,
@@ -825,4 +868,24 @@ ek_status ek_embedding_bag_per_sample_weights_backward_f32_i32(
     return bag_weights_backward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, eki_i32(indices),
                                 eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx, grad_out,
                                 grad_weights);
+}
+ek_status ek_embedding_bag_backward_sgd_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                int64_t num_bags, int64_t num_weights, const int64_t *indices,
+                                                const int64_t *offsets, int32_t include_last_offset,
+                                                const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
+                                                int32_t scale_grad_by_freq, const int64_t *max_indices,
+                                                const float *grad_out, float lr, float *weight) {
+    return bag_backward_sgd(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i64(indices), eki_i64(offsets),
+                            include_last_offset, per_sample_weights, mode, padding_idx, scale_grad_by_freq, max_indices,
+                            grad_out, lr, weight);
+}
+ek_status ek_embedding_bag_backward_sgd_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
+                                                int64_t num_bags, int64_t num_weights, const int32_t *indices,
+                                                const int32_t *offsets, int32_t include_last_offset,
+                                                const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
+                                                int32_t scale_grad_by_freq, const int64_t *max_indices,
+                                                const float *grad_out, float lr, float *weight) {
+    return bag_backward_sgd(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i32(indices), eki_i32(offsets),
+                            include_last_offset, per_sample_weights, mode, padding_idx, scale_grad_by_freq, max_indices,
+                            grad_out, lr, weight);
 }

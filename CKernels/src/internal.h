@@ -123,6 +123,17 @@ void eki_stream_fence(void);
  * to lie in [0, num_rows); fails only to allocate scratch, before anything is written. */
 ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                int64_t dim, float a, const float *src, float *dst);
+/* The same with source rows that need not exist in memory (the fused bag backward + SGD step: entry
+ * i's gradient is its bag's gradient row, scaled): `rows` != NULL gives row i at rows + i * dim;
+ * otherwise row(ctx, i, scratch) returns it (in place, or made in `scratch`, dim floats), or NULL to
+ * skip entry i. row is called from several threads at once. */
+typedef struct {
+    const float *rows;
+    const float *(*row)(const void *ctx, int64_t i, float *scratch);
+    const void *ctx;
+} eki_scatter_source;
+ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
+                               int64_t dim, float a, const eki_scatter_source *src, float *dst);
 
 /* ---- threading ---- */
 

@@ -1,5 +1,5 @@
 /* scatter.c — the parallel scatter-add of rows, dst[rows[i]] += a * src[i] (internal.h): the dense
- * embedding backward and the COO scatter-add. Threads take contiguous chunks of the input, so each
+ * embedding backward, the COO scatter-add and the fused bag backward + SGD step. Threads take contiguous chunks of the input, so each
  * reads its source rows sequentially; rows shared between chunks are settled by a marking pass.
  * (Partitioning by row range instead made each thread read every other source row scattered over
  * the whole input: the hardware prefetcher then streamed all of it into both cores, and 2 threads
@@ -8,13 +8,19 @@
 
 #include "internal.h"
 
-static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim, float a, const float *src,
-                           float *dst, eki_row_fn axpy) {
+/* Source row of entry i: in place, or made by the source's function in `scratch` (NULL: skip i). */
+static inline const float *source_row(const eki_scatter_source *src, int64_t i, int64_t dim, float *scratch) {
+    return src->rows ? src->rows + i * dim : src->row(src->ctx, i, scratch);
+}
+
+static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim, float a, const eki_scatter_source *src,
+                           float *dst, eki_row_fn axpy, float *scratch) {
     size_t row_bytes = sizeof(float) * (size_t)dim;
     for (int64_t i = 0; i < n; i++) {
         if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(dst + eki_at(rows, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
         int64_t r = eki_at(rows, i);
-        if (r != skip) axpy(dim, a, src + i * dim, dst + r * dim);
+        const float *v;
+        if (r != skip && (v = source_row(src, i, dim, scratch))) axpy(dim, a, v, dst + r * dim);
     }
 }
 
@@ -27,7 +33,8 @@ static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim,
 static inline int has_row(const uint64_t *set, int64_t r) { return (int)(set[r >> 6] >> (r & 63)) & 1; }
 
 static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
-                                 int64_t dim, float a, const float *src, float *dst, eki_row_fn axpy, int chunks) {
+                                 int64_t dim, float a, const eki_scatter_source *src, float *dst, eki_row_fn axpy,
+                                 float *scratch, int chunks) {
     int64_t words = (num_rows + 63) / 64;
     /* seen + c * words: chunk c's rows; earlier + (c - 1) * words: the union of chunks 0..c-1 */
     uint64_t *seen = calloc((size_t)(2 * (chunks - 1) * words), sizeof(uint64_t)), *earlier = seen + (chunks - 1) * words;
@@ -41,6 +48,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
 #pragma omp parallel num_threads(chunks)
     {
         int t = eki_thread_id(), team = eki_team_size();
+        float *mine_scratch = scratch + t * dim;
         for (int c = t; c < chunks - 1; c += team) {
             uint64_t *mine = seen + c * words;
             for (int64_t i = n * c / chunks, e = n * (c + 1) / chunks; i < e; i++) {
@@ -61,8 +69,9 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
                 if (i + EKI_PREFETCH_ROWS < e) EKI_PREFETCH_SPAN(dst + eki_at(rows, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
                 int64_t r = eki_at(rows, i);
                 if (r == skip) continue;
+                const float *v;
                 if (before && has_row(before, r)) later[k++] = (uint32_t)i;
-                else axpy(dim, a, src + i * dim, dst + r * dim);
+                else if ((v = source_row(src, i, dim, mine_scratch))) axpy(dim, a, v, dst + r * dim);
             }
             num_deferred[c] = k;
         }
@@ -75,12 +84,13 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
                 if (k + EKI_PREFETCH_ROWS < num_deferred[c]) {
                     int64_t ahead = later[k + EKI_PREFETCH_ROWS], ahead_row = eki_at(rows, ahead);
                     if (ahead_row >= row_lo && ahead_row < row_hi) {
-                        EKI_PREFETCH_SPAN(src + ahead * dim, row_bytes, 0);
+                        if (src->rows) EKI_PREFETCH_SPAN(src->rows + ahead * dim, row_bytes, 0);
                         EKI_PREFETCH_SPAN(dst + ahead_row * dim, row_bytes, 1);
                     }
                 }
                 int64_t i = later[k], r = eki_at(rows, i);
-                if (r >= row_lo && r < row_hi) axpy(dim, a, src + i * dim, dst + r * dim);
+                const float *v;
+                if (r >= row_lo && r < row_hi && (v = source_row(src, i, dim, mine_scratch))) axpy(dim, a, v, dst + r * dim);
             }
         }
     }
@@ -88,8 +98,8 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
     return EK_OK;
 }
 
-ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
-                               int64_t dim, float a, const float *src, float *dst) {
+ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
+                               int64_t dim, float a, const eki_scatter_source *src, float *dst) {
     eki_row_fn axpy = eki_row_axpy();
     int chunks = n * dim < EKI_PARALLEL_MIN_WORK || n > (int64_t)UINT32_MAX ? 1 : eki_num_threads();
     /* the bit sets (2 per chunk but one, num_rows / 8 bytes each) stay within the larger of 16 MiB and
@@ -97,7 +107,18 @@ ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_
     size_t budget = sizeof(float) * (size_t)(n * dim), set_bytes = (size_t)(num_rows + 63) / 64 * sizeof(uint64_t);
     if (budget < ((size_t)16 << 20)) budget = (size_t)16 << 20;
     while (chunks > 1 && 2 * (size_t)(chunks - 1) * set_bytes > budget) chunks--;
-    if (chunks > 1) return scatter_chunked(op, rows, n, num_rows, skip, dim, a, src, dst, axpy, chunks);
-    scatter_serial(rows, n, skip, dim, a, src, dst, axpy);
-    return EK_OK;
+    /* one row of scratch per thread, for sources that make their rows */
+    float *scratch = src->rows ? NULL : malloc(sizeof(float) * (size_t)(chunks * dim));
+    if (!src->rows && !scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows", op);
+    ek_status s = EK_OK;
+    if (chunks > 1) s = scatter_chunked(op, rows, n, num_rows, skip, dim, a, src, dst, axpy, scratch, chunks);
+    else scatter_serial(rows, n, skip, dim, a, src, dst, axpy, scratch);
+    free(scratch);
+    return s;
+}
+
+ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
+                               int64_t dim, float a, const float *src, float *dst) {
+    eki_scatter_source source = {src, NULL, NULL};
+    return eki_scatter_add_from(op, rows, n, num_rows, skip, dim, a, &source, dst);
 }

@@ -153,6 +153,20 @@ TEST(embedding_bag_backward_errors) {
     CHECK_ERROR(ek_embedding_bag_per_sample_weights_backward_f32_i64(5, 2, 6, 5, 5, W, IDX, OFF, 0, PSW, EK_BAG_SUM,
                                                                      EK_NO_PADDING, g, (float *)gw.bytes),
                 EK_ERR_SHAPE, "per_sample_weights has 5 entries, input has 6");
+    /* the fused backward + SGD step checks everything before it writes a row of the table */
+    CHECK_ERROR(ek_embedding_bag_backward_sgd_f32_i64(5, 2, 6, 5, 0, (const int64_t[]){3, 1, 1, 1, 4, 8}, OFF, 0, NULL,
+                                                      EK_BAG_SUM, EK_NO_PADDING, 0, NULL, g, 0.1f, grad),
+                EK_ERR_INDEX_OUT_OF_RANGE, "embedding_bag_backward_sgd: index 8 at position 5");
+    CHECK_ERROR(ek_embedding_bag_backward_sgd_f32_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 0, NULL,
+                                                      g, -0.5f, grad),
+                EK_ERR_INVALID_ARGUMENT, "lr=-0.5 must be finite and >= 0");
+    CHECK_ERROR(ek_embedding_bag_backward_sgd_f32_i32(5, 2, 6, 5, 0, (const int32_t[]){0, 1, 2, 3, 4, 0},
+                                                      (const int32_t[]){0, 0, 3, 3, 6}, 0, NULL,
+                                                      EK_BAG_MAX, EK_NO_PADDING, 0, argmax, g, 0.1f, grad),
+                EK_ERR_INDEX_OUT_OF_RANGE, "max_indices[9]=5 is out of range for 5 embeddings");
+    CHECK_ERROR(ek_embedding_bag_backward_sgd_f32_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 0, NULL,
+                                                      g, 0.1f, NULL),
+                EK_ERR_NULL_POINTER, "weight is NULL");
     CHECK_SAME_BYTES(grad, before, sizeof grad);
     CHECK(intact(&rows) && intact(&values) && intact(&nnz) && intact(&gw));
 }

@@ -140,6 +140,11 @@ static void bag_case(ek_rng *rng, bag_config cfg, int64_t avg_len) {
     ekref_bag_backward_dense(num, dim, n, B, idx, csr, psw, cfg.mode, pad, cfg.scale, argmax_ref, g, grad_ref);
     int64_t nnz_ref = ekref_bag_backward_sparse(num, dim, n, B, idx, csr, psw, cfg.mode, pad, cfg.scale, argmax_ref, g,
                                                 rows_ref, values_ref);
+    /* the fused backward + SGD step: the table after weight[rows[k]] += -lr * values[k] */
+    const float lr = 0.75f;
+    float *stepped_ref = copy_floats(g0, num * dim);
+    for (int64_t k = 0; k < nnz_ref; k++)
+        for (int64_t d = 0; d < dim; d++) stepped_ref[rows_ref[k] * dim + d] += -lr * values_ref[k * dim + d];
     int weights_grad = !is_max && (cfg.weighted || cfg.mode == EK_BAG_SUM);
     if (weights_grad) ekref_bag_weights_backward(num, dim, n, B, w, idx, csr, psw, cfg.mode, pad, g, gw_ref);
 
@@ -151,6 +156,7 @@ static void bag_case(ek_rng *rng, bag_config cfg, int64_t avg_len) {
             float *values = floats(rng, n * dim, 0, 0), *gw = floats(rng, n, 0, 0);
             int64_t *size = malloc(sizeof(int64_t) * (size_t)(B + 1)), *argmax = malloc(sizeof(int64_t) * (size_t)(B * dim + 1));
             int64_t *rows = malloc(sizeof(int64_t) * (size_t)(n + 1)), nnz = -1;
+            float *stepped = copy_floats(g0, num * dim), *two_step = copy_floats(g0, num * dim);
             int64_t nw = psw ? n : 0, *am = is_max ? argmax : NULL;
             const int32_t *o32 = offsets ? off32 : NULL;
             int last = cfg.layout == 2;
@@ -162,6 +168,8 @@ static void bag_case(ek_rng *rng, bag_config cfg, int64_t avg_len) {
                                                                  cfg.padding_idx, cfg.scale, argmax_ref, g, grad));
                 CHECK_OK(ek_embedding_bag_backward_sparse_f32_i64(num, dim, n, B, nw, idx, offsets, last, psw, cfg.mode,
                                                                   cfg.padding_idx, cfg.scale, argmax_ref, g, rows, values, &nnz));
+                CHECK_OK(ek_embedding_bag_backward_sgd_f32_i64(num, dim, n, B, nw, idx, offsets, last, psw, cfg.mode,
+                                                               cfg.padding_idx, cfg.scale, argmax_ref, g, lr, stepped));
                 if (weights_grad)
                     CHECK_OK(ek_embedding_bag_per_sample_weights_backward_f32_i64(num, dim, n, B, nw, w, idx, offsets, last,
                                                                                   psw, cfg.mode, cfg.padding_idx, g, gw));
@@ -172,6 +180,8 @@ static void bag_case(ek_rng *rng, bag_config cfg, int64_t avg_len) {
                                                                  cfg.padding_idx, cfg.scale, argmax_ref, g, grad));
                 CHECK_OK(ek_embedding_bag_backward_sparse_f32_i32(num, dim, n, B, nw, idx32, o32, last, psw, cfg.mode,
                                                                   cfg.padding_idx, cfg.scale, argmax_ref, g, rows, values, &nnz));
+                CHECK_OK(ek_embedding_bag_backward_sgd_f32_i32(num, dim, n, B, nw, idx32, o32, last, psw, cfg.mode,
+                                                               cfg.padding_idx, cfg.scale, argmax_ref, g, lr, stepped));
                 if (weights_grad)
                     CHECK_OK(ek_embedding_bag_per_sample_weights_backward_f32_i32(num, dim, n, B, nw, w, idx32, o32, last,
                                                                                   psw, cfg.mode, cfg.padding_idx, g, gw));
@@ -183,6 +193,11 @@ static void bag_case(ek_rng *rng, bag_config cfg, int64_t avg_len) {
             CHECK_MSG(nnz == nnz_ref && memcmp(rows, rows_ref, sizeof(int64_t) * (size_t)nnz_ref) == 0, "%s: sparse rows", label);
             if (!CHECK_CLOSE(values, values_ref, nnz_ref * dim, TOL, TOL)) CHECK_MSG(0, "%s: sparse values", label);
             if (weights_grad && !CHECK_CLOSE(gw, gw_ref, n, 1e-4, 1e-4)) CHECK_MSG(0, "%s: weights gradient", label);
+            if (!CHECK_CLOSE(stepped, stepped_ref, num * dim, TOL, TOL)) CHECK_MSG(0, "%s: fused SGD step", label);
+            /* the documented contract: bit-identical to the sparse backward + ek_coo_scatter_add_f32(-lr) */
+            CHECK_OK(ek_coo_scatter_add_f32(num, dim, nnz, rows, values, -lr, two_step));
+            CHECK_MSG(memcmp(stepped, two_step, sizeof(float) * (size_t)(num * dim)) == 0,
+                      "%s: threads=%d fused SGD step differs from backward + scatter-add", label, threads);
             if (!first_out) {
                 first_out = out, first_grad = grad;
             } else {
@@ -190,11 +205,11 @@ static void bag_case(ek_rng *rng, bag_config cfg, int64_t avg_len) {
                 CHECK_MSG(memcmp(grad, first_grad, sizeof(float) * (size_t)(num * dim)) == 0, "%s: threads=%d backward differs", label, threads);
                 free(out), free(grad);
             }
-            free(values), free(gw), free(size), free(argmax), free(rows);
+            free(values), free(gw), free(size), free(argmax), free(rows), free(stepped), free(two_step);
         }
     free(first_out), free(first_grad);
     free(csr), free(w), free(g), free(g0), free(psw), free(idx), free(idx32), free(off32), free(out_ref), free(grad_ref);
-    free(size_ref), free(argmax_ref), free(rows_ref), free(values_ref), free(gw_ref);
+    free(size_ref), free(argmax_ref), free(rows_ref), free(values_ref), free(gw_ref), free(stepped_ref);
 }
 
 TEST(embedding_bag_matches_reference) {
