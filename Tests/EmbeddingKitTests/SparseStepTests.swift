@@ -144,4 +144,40 @@ struct SparseStepTests {
         let reused = try train(keepGradients: false), fresh = try train(keepGradients: true)
         #expect(reused == fresh)
     }
+
+    @Test("plain SGD applies a sparse bag's gradient without making it, bit for bit as the made gradient")
+    func fusedBagStep() throws {
+        let cases: [(EmbeddingBagMode, Bool, Int?)] = [(.sum, false, nil), (.sum, true, 0), (.mean, false, 3), (.mean, true, nil),
+                                                       (.max, false, nil)]
+        for (mode, weighted, padding) in cases {
+            let label = "\(mode) weighted=\(weighted) padding=\(String(describing: padding))"
+            let input = Tensor(indices: (0..<600).map { ($0 * 37 + $0 / 7) % 40 })      // repeats within and across bags
+            let offsets = Tensor(indices: (0..<50).map { $0 * 12 - ($0 % 3 == 1 ? 5 : 0) })  // uneven bags
+            let psw = weighted ? Tensor(shape: [600], floats: (0..<600).map { Float($0 % 11) / 4 - 0.5 }) : nil
+            let g = Tensor(shape: [50, 16], floats: (0..<800).map { Float(($0 * 29) % 17) / 8 - 1 })
+            func stepped(makeFirst: Bool) throws -> (table: [Float], gradient: SparseGradient) {
+                let w = Tensor(shape: [40, 16], floats: (0..<640).map { Float(($0 * 13) % 23) / 11 - 1 })
+                w.requiresGrad = true
+                let out = try embeddingBag(input, w, offsets: offsets, mode: mode, perSampleWeights: psw, paddingIndex: padding,
+                                           sparse: true)
+                try (out * g).sum().backward()
+                let gradient = w.grad!.sparse!
+                if makeFirst { _ = gradient.values }
+                #expect((gradient.entries.pending != nil) == !makeFirst, "\(label)")
+                try SGD([w], learningRate: 0.25).step()
+                return (w.scalars, gradient)
+            }
+            let fused = try stepped(makeFirst: false), made = try stepped(makeFirst: true)
+            #expect(fused.table == made.table, "\(label)")                  // bit for bit
+            #expect(fused.gradient.entries.pending != nil, "\(label): SGD made the entries")
+            // made after the step (the table has changed): the gradient the backward stands for
+            #expect(fused.gradient.rows.indices == made.gradient.rows.indices, "\(label)")
+            #expect(fused.gradient.values.scalars == made.gradient.values.scalars, "\(label)")
+            // and the step is W - lr * (the made gradient's rows, one entry at a time)
+            var expected = (0..<640).map { Float(($0 * 13) % 23) / 11 - 1 }
+            let rows = made.gradient.rows.indices, values = made.gradient.values.scalars
+            for (k, r) in rows.enumerated() { for d in 0..<16 { expected[Int(r) * 16 + d] += -0.25 * values[k * 16 + d] } }
+            #expect(fused.table == expected, "\(label)")
+        }
+    }
 }

@@ -51,23 +51,49 @@ public enum Gradient: CustomStringConvertible {
 /// A sparse COO gradient of a `[rows, dim]` table: value rows for some table rows, possibly
 /// repeated and in any order (uncoalesced) until `coalesced()` sums them. Optimizers apply it lazily,
 /// touching only the rows present.
+///
+/// A sparse embedding bag's gradient is made on first use of `rows` or `values` (see
+/// `SparseEntries`); plain `SGD` applies it without making it.
 public struct SparseGradient: CustomStringConvertible {
     /// The table rows, int64, shape `[nnz]`.
-    public let rows: Tensor
+    public var rows: Tensor { entries.entries.rows }
     /// The gradient rows, float32, shape `[nnz, dim]`.
-    public let values: Tensor
+    public var values: Tensor { entries.entries.values }
     /// The shape of the dense table, `[rows, dim]`.
     public let shape: [Int]
     /// Whether rows are sorted and unique.
     public let isCoalesced: Bool
+    let entries: SparseEntries
 
     init(rows: Tensor, values: Tensor, shape: [Int], isCoalesced: Bool = false) {
         precondition(shape.count == 2 && rows.rank == 1 && values.shape == [rows.count, shape[1]],
                      "SparseGradient: rows \(rows.shape), values \(values.shape), table \(shape)")
-        self.rows = rows
-        self.values = values
+        self.entries = SparseEntries(rows: rows, values: values)
         self.shape = shape
         self.isCoalesced = isCoalesced
+    }
+
+    /// The gradient of a sparse embedding bag, made when first read.
+    init(deferred: DeferredBagGradient, spare: SpareGradientStorage) {
+        self.entries = SparseEntries(deferred, spare: spare)
+        self.shape = [deferred.tableRows, deferred.dim]
+        self.isCoalesced = false
+    }
+
+    /// The gradient that `kernel` writes for a `[*, dim]` table: it gets room for `entries` rows and
+    /// values and sets how many it wrote. The gradient owns that storage (`spare`'s, when large
+    /// enough, or a fresh one not zero-filled), cut to the entries written, not copied.
+    static func written(entries n: Int, dim: Int, tableRows: Int, spare: inout SpareGradientStorage,
+                        _ kernel: (inout [Int64], UnsafeMutablePointer<Float>, inout Int64) -> ek_status) -> SparseGradient {
+        var rows = [Int64].scratch(count: n, reusing: &spare.rows)
+        var values = FloatStorage.scratch(count: n * dim, reusing: &spare.values)
+        var nnz: Int64 = 0
+        values.withMutablePointer { out in mustSucceed(kernel(&rows, out, &nnz)) }
+        let k = Int(nnz)
+        rows.removeLast(n - k)
+        values.removeLast((n - k) * dim)
+        return SparseGradient(rows: Tensor(shape: [k], ints: rows), values: Tensor(shape: [k, dim], floats: values),
+                              shape: [tableRows, dim])
     }
 
     /// The number of stored entries.

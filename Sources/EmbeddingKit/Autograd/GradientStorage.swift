@@ -20,7 +20,7 @@ extension Tensor {
     /// Keeps the storage of `gradient`, which this tensor is releasing, for its next sparse backward.
     func keepSpareStorage(of gradient: Gradient?) {
         guard case .sparse(let s)? = gradient else { return }
-        spareGradient = SpareGradientStorage(rows: s.rows.ints, values: s.values.floats)
+        spareGradient = s.entries.spareStorage
     }
 
     /// The storage kept by `keepSpareStorage(of:)`, handed over (the tensor keeps nothing).
@@ -36,15 +36,7 @@ extension Tensor {
     func sparseGradient(entries n: Int, dim: Int,
                         _ kernel: (inout [Int64], UnsafeMutablePointer<Float>, inout Int64) -> ek_status) -> SparseGradient {
         var spare = takeSpareStorage()
-        var rows = [Int64].scratch(count: n, reusing: &spare.rows)
-        var values = FloatStorage.scratch(count: n * dim, reusing: &spare.values)
-        var nnz: Int64 = 0
-        values.withMutablePointer { out in mustSucceed(kernel(&rows, out, &nnz)) }
-        let k = Int(nnz)
-        rows.removeLast(n - k)
-        values.removeLast((n - k) * dim)
-        return SparseGradient(rows: Tensor(shape: [k], ints: rows), values: Tensor(shape: [k, dim], floats: values),
-                              shape: [shape[0], dim])
+        return SparseGradient.written(entries: n, dim: dim, tableRows: shape[0], spare: &spare, kernel)
     }
 }
 

@@ -67,14 +67,12 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
         var weightGrad: Gradient? = nil
         if table.requiresGrad {
             if sparse {
-                weightGrad = .sparse(table.sparseGradient(entries: n, dim: dim) { rows, values, nnz in
-                    withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in
-                        withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in g.floats.withPointer { pg in
-                            ek_embedding_bag_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
-                                                                     indices, off, last, psw, kernelMode, padding, scale, argmax,
-                                                                     pg, &rows, values, &nnz)
-                        } } } }
-                })
+                // made on first read; plain SGD applies it with the fused kernel (SparseEntries)
+                weightGrad = .sparse(SparseGradient(deferred: DeferredBagGradient(
+                    tableRows: count, dim: dim, count: n, bags: bags, numWeights: numWeights, indices: indices,
+                    offsets: offsetValues, weights: weights, maxIndices: mode == .max ? maxIndices : nil,
+                    includeLastOffset: last, mode: kernelMode, padding: padding, scaleGradByFrequency: scale,
+                    gradOut: g.floats), spare: table.takeSpareStorage()))
             } else {
                 var grad = FloatStorage(repeating: 0, count: count * dim)
                 mustSucceed(withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in

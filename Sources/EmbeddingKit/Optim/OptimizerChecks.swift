@@ -35,7 +35,7 @@ enum OptimizerChecks {
         let shape: [Int], dtype: DType
         switch grad {
         case .dense(let t): (shape, dtype) = (t.shape, t.dtype)
-        case .sparse(let s): (shape, dtype) = (s.shape, s.values.dtype)
+        case .sparse(let s): (shape, dtype) = (s.shape, s.entries.pending == nil ? s.values.dtype : .float32)
         }
         guard dtype == .float32 else {
             throw EmbeddingKitError(.invalidArgument, "\(op): the gradient of parameter \(i) is an int64 tensor, not float32")

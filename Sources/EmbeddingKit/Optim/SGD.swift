@@ -59,6 +59,11 @@ public final class SGD: Optimizer {
         try OptimizerChecks.nonNegative(learningRate, "learning rate")
         for (p, grad) in try OptimizerChecks.updates(parameters, "SGD.step") {
             if momentum == 0 && weightDecay == 0, case .sparse(let s) = grad {
+                if let deferred = s.entries.pending { // a sparse bag's: applied without making its entries
+                    mustSucceed(p.floats.withMutablePointer { deferred.applySGD(learningRate: learningRate, to: $0) },
+                                "SGD.step")
+                    continue
+                }
                 s.values.floats.withPointer { values in
                     p.floats.withMutablePointer { table in
                         mustSucceed(ek_coo_scatter_add_f32(Int64(s.shape[0]), Int64(s.shape[1]), Int64(s.nnz), s.rows.ints,
