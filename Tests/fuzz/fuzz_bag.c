@@ -226,8 +226,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
         }
 
-        /* ---- dense and sparse backward ---- */
-        for (int sparse = 0; sparse <= 1; sparse++) {
+        /* ---- dense and sparse backward, and the sparse backward fused with an SGD step (sparse == 2:
+         * grad_weight is the table it steps) ---- */
+        for (int sparse = 0; sparse <= 2; sparse++) {
             const int64_t *p_mx = a.mode == EK_BAG_MAX || (bwd_opts & 16) ? fz_ptr(&z, S_MAX_INDICES, bwd_max, fz_elems(a.B, a.dim)) : NULL;
             float *p_gw = fz_ptr(&z, S_GRAD_WEIGHT, grad_weight, fz_elems(a.num, a.dim));
             int64_t *p_rows = fz_ptr(&z, S_OUT_ROWS, out_rows, a.n);
@@ -243,7 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     for (int64_t i = 0; i < a.B * a.dim; i++)
                         if (p_mx[i] < -1 || p_mx[i] >= a.num) m |= FZ_BIT(EK_ERR_INDEX_OUT_OF_RANGE);
             }
-            if (sparse) {
+            if (sparse == 1) {
                 fz_need_int_bytes(&m, a.n, 1, 8);
                 if (!fz_allowed("bag-out-values-bytes")) fz_need_bytes(&m, a.n, a.dim, 4); /* out_values */
                 fz_need_ptr(&m, p_rows, a.n, 1), fz_need_ptr(&m, p_values, a.n, a.dim), fz_need_ptr(&m, p_nnz, 1, 1);
@@ -252,12 +253,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
             if (a.wild && !(neg || (m & FZ_BIT(EK_ERR_OVERFLOW)))) continue;
             if (a.wild) m = FZ_ANY_ERROR;
-            describe(sparse ? "ek_embedding_bag_backward_sparse_f32" : "ek_embedding_bag_backward_dense_f32", w32, &a, ix,
-                     p_off, ox, p_psw);
+            describe(sparse == 2   ? "ek_embedding_bag_backward_sgd_f32"
+                     : sparse == 1 ? "ek_embedding_bag_backward_sparse_f32"
+                                   : "ek_embedding_bag_backward_dense_f32",
+                     w32, &a, ix, p_off, ox, p_psw);
             if (a.mode == EK_BAG_MAX && !a.wild) fz_ctx_i64s("max_indices", p_mx, a.B * a.dim);
             fz_reset(&R);
             ek_status s;
-            if (sparse)
+            if (sparse == 2)
+                s = w32 ? ek_embedding_bag_backward_sgd_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo,
+                                                                p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, 0.5f, p_gw)
+                        : ek_embedding_bag_backward_sgd_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo,
+                                                                p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, 0.5f, p_gw);
+            else if (sparse)
                 s = w32 ? ek_embedding_bag_backward_sparse_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo,
                                                                    p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, p_rows,
                                                                    p_values, p_nnz)
@@ -272,7 +280,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fz_check_status(s, m);
             fz_check_buffers(&R, s);
             if (s != EK_OK) continue;
-            if (sparse) {
+            if (sparse == 2 && !f.any_special) {
+                int64_t nnz = ekref_bag_backward_sparse(a.num, a.dim, a.n, a.B, ix, csr, p_psw ? ref_psw : NULL, a.mode, pad,
+                                                        a.scale, bwd_max, grad_out, ref_rows, ref_values);
+                memcpy(ref_gw, fz_initial(&R, grad_weight), 4 * (size_t)(a.num * a.dim));
+                ekref_coo_scatter_add(a.num, a.dim, nnz, ref_rows, ref_values, -0.5f, ref_gw);
+                fz_close("stepped table", grad_weight, ref_gw, a.num * a.dim, NULL);
+            } else if (sparse == 1) {
                 int64_t nnz = ekref_bag_backward_sparse(a.num, a.dim, a.n, a.B, ix, csr, p_psw ? ref_psw : NULL, a.mode, pad,
                                                         a.scale, bwd_max, grad_out, ref_rows, ref_values);
                 if (*out_nnz != nnz) fz_fail("*out_nnz = %lld, the reference gives %lld", (long long)*out_nnz, (long long)nnz);
