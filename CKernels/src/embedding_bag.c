@@ -196,8 +196,13 @@ static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop 
 }
 
 /* Bags prefetch further ahead than the other kernels: their loop is shorter per row, so 16 rows
- * ahead arrived too late (W2, 1 thread: 10.4 ns per row at 16, 8.3 at 32, no better at 48 or 64). */
-#define EKI_BAG_PREFETCH_ROWS 32
+ * ahead arrived too late (W2, 1 thread: 10.4 ns per row at 16, 8.3 at 32). Re-measured after the
+ * aligned storage and streaming changes (1 thread): W2 1.22-1.26 ms at 32 and 1.08-1.12 at 48 (3 runs
+ * each), 1.16 at 64, 1.21 at 96; W3 and W4 gain the same way. At 2 threads the memory system is
+ * the limit and runs vary more than the distances do. */
+#ifndef EKI_BAG_PREFETCH_ROWS
+#define EKI_BAG_PREFETCH_ROWS 48
+#endif
 
 /* One range function per (index width, weighted) for an ISA: `isa##_i64`, `_i64w`, `_i32`, `_i32w`. */
 #define EKI_BAG_RANGE_VARIANTS(isa, TARGET)                                                                   \
