@@ -1,6 +1,7 @@
 /* scatter.c — the parallel scatter-add of rows, dst[rows[i]] += a * src[i] (internal.h): the dense
- * embedding backward, the COO scatter-add and the fused bag backward + SGD step. Threads take contiguous chunks of the input, so each
- * reads its source rows sequentially; rows shared between chunks are settled by a marking pass.
+ * embedding backward, the COO scatter-add and the fused bag backward + SGD step. Threads take
+ * contiguous chunks of the input, so each reads its source rows sequentially; rows shared between
+ * chunks are settled by a marking pass.
  * (Partitioning by row range instead made each thread read every other source row scattered over
  * the whole input: the hardware prefetcher then streamed all of it into both cores, and 2 threads
  * were slower than 1 on W6 and W5.) */
