@@ -61,27 +61,33 @@ struct DeferredBagGradient {
     /// The gradient of the bags, `[bags, dim]` (the storage value: copy-on-write keeps it as it was).
     let gradOut: FloatStorage
 
+    /// Calls `body` with pointers to the optional arrays: offsets, per-sample weights, max indices,
+    /// and the bags' gradient.
+    private func withPointers(_ body: (UnsafePointer<Int64>?, UnsafePointer<Float>?, UnsafePointer<Int64>?,
+                                       UnsafePointer<Float>) -> ek_status) -> ek_status {
+        withOptionalPointer(offsets) { off in withOptionalPointer(weights) { psw in
+            withOptionalPointer(maxIndices) { argmax in gradOut.withPointer { g in body(off, psw, argmax, g) } }
+        } }
+    }
+
     /// The entries, as `ek_embedding_bag_backward_sparse_f32_i64` writes them (into `spare` when it
     /// is large enough).
     func make(reusing spare: inout SpareGradientStorage) -> (rows: Tensor, values: Tensor) {
-        let gradient = SparseGradient.written(entries: count, dim: dim, tableRows: tableRows, spare: &spare) { rows, values, nnz in
-            withOptionalPointer(offsets) { off in withOptionalPointer(weights) { psw in
-                withOptionalPointer(maxIndices) { argmax in gradOut.withPointer { g in
-                    ek_embedding_bag_backward_sparse_f32_i64(Int64(tableRows), Int64(dim), Int64(count), Int64(bags), numWeights,
-                                                             indices, off, includeLastOffset, psw, mode, padding,
-                                                             scaleGradByFrequency, argmax, g, &rows, values, &nnz)
-                } } } }
-        }
-        return gradient.entries.entries
+        SparseGradient.written(entries: count, dim: dim, tableRows: tableRows, spare: &spare) { rows, values, nnz in
+            withPointers { off, psw, argmax, g in
+                ek_embedding_bag_backward_sparse_f32_i64(Int64(tableRows), Int64(dim), Int64(count), Int64(bags), numWeights,
+                                                         indices, off, includeLastOffset, psw, mode, padding,
+                                                         scaleGradByFrequency, argmax, g, &rows, values, &nnz)
+            }
+        }.entries.entries
     }
 
     /// `table[indices[j]] -= learningRate * g_j` for every entry j in order, without making the entries.
     func applySGD(learningRate: Float, to table: UnsafeMutablePointer<Float>) -> ek_status {
-        withOptionalPointer(offsets) { off in withOptionalPointer(weights) { psw in
-            withOptionalPointer(maxIndices) { argmax in gradOut.withPointer { g in
-                ek_embedding_bag_backward_sgd_f32_i64(Int64(tableRows), Int64(dim), Int64(count), Int64(bags), numWeights,
-                                                      indices, off, includeLastOffset, psw, mode, padding,
-                                                      scaleGradByFrequency, argmax, g, learningRate, table)
-            } } } }
+        withPointers { off, psw, argmax, g in
+            ek_embedding_bag_backward_sgd_f32_i64(Int64(tableRows), Int64(dim), Int64(count), Int64(bags), numWeights,
+                                                  indices, off, includeLastOffset, psw, mode, padding,
+                                                  scaleGradByFrequency, argmax, g, learningRate, table)
+        }
     }
 }
