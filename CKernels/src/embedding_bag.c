@@ -724,23 +724,20 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
     return EK_OK;
 }
 
-/* The fused sparse backward + SGD step: entry j's gradient row is made where the scatter needs it
- * (grad_out's bag row itself when its factor is 1), so the N x D gradient never reaches memory. */
+/* The fused sparse backward + SGD step: entry j's gradient row is made where the scatter needs it,
+ * so the N x D gradient never reaches memory. Sum and mean: coef[j] times grad_out's row of the bag,
+ * inside the update (eki_row_axpy_scaled); max: made in the thread's scratch row by max_row. */
 typedef struct {
     const bag_call *c;
     const bag_plan *p;
     const int64_t *max_indices;
     const float *grad_out;
-    eki_row_fn scale;
-} fused_source;
+} max_source;
 
-static const float *fused_row(const void *ctx, int64_t j, float *scratch) {
-    const fused_source *f = ctx;
-    int64_t b = f->p->bag_of[j];
-    if (b < 0) return NULL;
-    /* 1 * g is g bit for bit: the row the materialised gradient would hold */
-    if (f->c->mode != EK_BAG_MAX && f->p->coef[j] == 1.0f) return f->grad_out + b * f->c->dim;
-    entry_gradient(f->c, f->p, f->max_indices, f->grad_out, j, 0, f->scale, scratch);
+static const float *max_row(const void *ctx, int64_t j, float *scratch) {
+    const max_source *f = ctx;
+    if (f->p->bag_of[j] < 0) return NULL;
+    entry_gradient(f->c, f->p, f->max_indices, f->grad_out, j, 0, NULL, scratch);
     return scratch;
 }
 
@@ -760,8 +757,9 @@ static ek_status bag_backward_sgd(int64_t num_embeddings, int64_t dim, int64_t n
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: lr=%g must be finite and >= 0", op, (double)lr);
     if (n == 0) return EK_OK;
     if ((s = make_plan(op, &c, scale_grad_by_freq, 0, &p))) return s;
-    fused_source f = {&c, &p, max_indices, grad_out, eki_row_scale(0)};
-    eki_scatter_source source = {NULL, fused_row, &f};
+    max_source m = {&c, &p, max_indices, grad_out};
+    eki_scatter_source source = mode == EK_BAG_MAX ? (eki_scatter_source){.row = max_row, .ctx = &m}
+                                                   : (eki_scatter_source){.base = grad_out, .base_row = p.bag_of, .coef = p.coef};
     s = eki_scatter_add_from(op, indices, n, num_embeddings, -1, dim, -lr, &source, weight);
     free_plan(&p);
     return s;

@@ -94,6 +94,10 @@ void eki_vexp(int isa, int64_t n, const float *x, float *y);
 typedef void (*eki_row_fn)(int64_t dim, float a, const float *src, float *dst);
 eki_row_fn eki_row_axpy(void);
 eki_row_fn eki_row_scale(int stream);
+/* dst[d] += a * (c * src[d]), both products rounded: bit for bit eki_row_scale(0) with c into a
+ * row, then eki_row_axpy() with a of that row, without the row. */
+typedef void (*eki_row_scaled_fn)(int64_t dim, float a, float c, const float *src, float *dst);
+eki_row_scaled_fn eki_row_axpy_scaled(void);
 /* dst[d] = src[d] bit for bit; with stream, non-temporal stores where dst is aligned (fence as above). */
 typedef void (*eki_copy_fn)(int64_t dim, const float *src, float *dst);
 eki_copy_fn eki_row_copy(int stream);
@@ -124,11 +128,17 @@ void eki_stream_fence(void);
 ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                int64_t dim, float a, const float *src, float *dst);
 /* The same with source rows that need not exist in memory (the fused bag backward + SGD step: entry
- * i's gradient is its bag's gradient row, scaled): `rows` != NULL gives row i at rows + i * dim;
- * otherwise row(ctx, i, scratch) returns it (in place, or made in `scratch`, dim floats), or NULL to
- * skip entry i. row is called from several threads at once. */
+ * i's gradient is its bag's gradient row, scaled). Row i of the source is, by the first field set:
+ *   rows:  rows + i * dim;
+ *   base:  coef[i] * (base + base_row[i] * dim), made inside the update (eki_row_axpy_scaled);
+ *          base_row[i] < 0 skips entry i;
+ *   row:   row(ctx, i, scratch): in place, or made in `scratch` (dim floats), or NULL to skip
+ *          entry i; called from several threads at once. */
 typedef struct {
     const float *rows;
+    const float *base;
+    const int64_t *base_row;
+    const float *coef;
     const float *(*row)(const void *ctx, int64_t i, float *scratch);
     const void *ctx;
 } eki_scatter_source;

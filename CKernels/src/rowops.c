@@ -1,5 +1,7 @@
 /* rowops.c — the row primitives of the scatters and backward passes, one variant per ISA:
  *   axpy:  dst[d] += a * src[d]
+ *   axpy_scaled: dst[d] += a * (c * src[d])   (both products rounded: what scale into a row, then
+ *                                              axpy of that row, gives)
  *   scale: dst[d]  = a * src[d]   (scale_stream: the same with non-temporal stores, for large outputs
  *                                   that are not read again soon; the caller ends with eki_stream_fence)
  *   copy_stream: dst[d] = src[d] bit for bit (NaN payloads kept) with non-temporal stores
@@ -11,6 +13,12 @@
 
 static void axpy_scalar(int64_t dim, float a, const float *restrict src, float *restrict dst) {
     for (int64_t d = 0; d < dim; d++) dst[d] += a * src[d];
+}
+static void axpy_scaled_scalar(int64_t dim, float a, float c, const float *restrict src, float *restrict dst) {
+    for (int64_t d = 0; d < dim; d++) {
+        float v = c * src[d];
+        dst[d] += a * v;
+    }
 }
 static void scale_scalar(int64_t dim, float a, const float *restrict src, float *restrict dst) {
     for (int64_t d = 0; d < dim; d++) dst[d] = a * src[d];
@@ -28,6 +36,19 @@ EKI_TARGET_AVX512 static void axpy_avx512(int64_t dim, float a, const float *src
         __mmask16 k = (__mmask16)((1u << (dim - d)) - 1);
         _mm512_mask_storeu_ps(dst + d, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, dst + d),
                                                         _mm512_mul_ps(av, _mm512_maskz_loadu_ps(k, src + d))));
+    }
+}
+EKI_TARGET_AVX512 static void axpy_scaled_avx512(int64_t dim, float a, float c, const float *src, float *dst) {
+    __m512 av = _mm512_set1_ps(a), cv = _mm512_set1_ps(c);
+    int64_t d = 0;
+    for (; d + 16 <= dim; d += 16) {
+        __m512 v = _mm512_mul_ps(cv, _mm512_loadu_ps(src + d));
+        _mm512_storeu_ps(dst + d, _mm512_add_ps(_mm512_loadu_ps(dst + d), _mm512_mul_ps(av, v)));
+    }
+    if (d < dim) {
+        __mmask16 k = (__mmask16)((1u << (dim - d)) - 1);
+        __m512 v = _mm512_mul_ps(cv, _mm512_maskz_loadu_ps(k, src + d));
+        _mm512_mask_storeu_ps(dst + d, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, dst + d), _mm512_mul_ps(av, v)));
     }
 }
 EKI_TARGET_AVX512 static void scale_avx512(int64_t dim, float a, const float *src, float *dst) {
@@ -63,6 +84,18 @@ EKI_TARGET_AVX2 static void axpy_avx2(int64_t dim, float a, const float *src, fl
     for (; d + 8 <= dim; d += 8)
         _mm256_storeu_ps(dst + d, _mm256_add_ps(_mm256_loadu_ps(dst + d), _mm256_mul_ps(av, _mm256_loadu_ps(src + d))));
     for (; d < dim; d++) dst[d] += a * src[d];
+}
+EKI_TARGET_AVX2 static void axpy_scaled_avx2(int64_t dim, float a, float c, const float *src, float *dst) {
+    __m256 av = _mm256_set1_ps(a), cv = _mm256_set1_ps(c);
+    int64_t d = 0;
+    for (; d + 8 <= dim; d += 8) {
+        __m256 v = _mm256_mul_ps(cv, _mm256_loadu_ps(src + d));
+        _mm256_storeu_ps(dst + d, _mm256_add_ps(_mm256_loadu_ps(dst + d), _mm256_mul_ps(av, v)));
+    }
+    for (; d < dim; d++) {
+        float v = c * src[d];
+        dst[d] += a * v;
+    }
 }
 EKI_TARGET_AVX2 static void scale_avx2(int64_t dim, float a, const float *src, float *dst) {
     __m256 av = _mm256_set1_ps(a);
@@ -108,6 +141,15 @@ eki_row_fn eki_row_axpy(void) {
     if (isa == EK_ISA_AVX2) return axpy_avx2;
 #endif
     return axpy_scalar;
+}
+
+eki_row_scaled_fn eki_row_axpy_scaled(void) {
+#if EKI_X86
+    int isa = eki_isa();
+    if (isa == EK_ISA_AVX512) return axpy_scaled_avx512;
+    if (isa == EK_ISA_AVX2) return axpy_scaled_avx2;
+#endif
+    return axpy_scaled_scalar;
 }
 
 eki_row_fn eki_row_scale(int stream) {

@@ -9,19 +9,51 @@
 
 #include "internal.h"
 
-/* Source row of entry i: in place, or made by the source's function in `scratch` (NULL: skip i). */
-static inline const float *source_row(const eki_scatter_source *src, int64_t i, int64_t dim, float *scratch) {
-    return src->rows ? src->rows + i * dim : src->row(src->ctx, i, scratch);
+/* The ISA's row primitives, chosen once per call. */
+typedef struct {
+    eki_row_fn axpy;
+    eki_row_scaled_fn axpy_scaled;
+} row_ops;
+
+/* The source's kind (internal.h); the loops are compiled once per kind, so that the loop body
+ * holds only the update (a short body keeps more prefetches in flight). */
+enum { FROM_ROWS, FROM_BASE, FROM_CALLBACK };
+static int source_kind(const eki_scatter_source *src) {
+    return src->rows ? FROM_ROWS : src->base ? FROM_BASE : FROM_CALLBACK;
 }
 
-static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim, float a, const eki_scatter_source *src,
-                           float *dst, eki_row_fn axpy, float *scratch) {
+/* out += a * (source row i); `scratch`: dim floats of the thread's. */
+static inline __attribute__((always_inline)) void add_source_row(const eki_scatter_source *src, int kind, int64_t i,
+                                                                 int64_t dim, float a, float *out, const row_ops *ops,
+                                                                 float *scratch) {
+    if (kind == FROM_ROWS) {
+        ops->axpy(dim, a, src->rows + i * dim, out);
+    } else if (kind == FROM_BASE) {
+        int64_t b = src->base_row[i];
+        if (b >= 0) ops->axpy_scaled(dim, a, src->coef[i], src->base + b * dim, out);
+    } else {
+        const float *v = src->row(src->ctx, i, scratch);
+        if (v) ops->axpy(dim, a, v, out);
+    }
+}
+
+static inline __attribute__((always_inline)) void serial_loop(eki_index rows, int64_t n, int64_t skip, int64_t dim,
+                                                              float a, const eki_scatter_source *src, int kind,
+                                                              float *dst, const row_ops *ops, float *scratch) {
     size_t row_bytes = sizeof(float) * (size_t)dim;
     for (int64_t i = 0; i < n; i++) {
         if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(dst + eki_at(rows, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
         int64_t r = eki_at(rows, i);
-        const float *v;
-        if (r != skip && (v = source_row(src, i, dim, scratch))) axpy(dim, a, v, dst + r * dim);
+        if (r != skip) add_source_row(src, kind, i, dim, a, dst + r * dim, ops, scratch);
+    }
+}
+
+static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim, float a, const eki_scatter_source *src,
+                           float *dst, const row_ops *ops, float *scratch) {
+    switch (source_kind(src)) {
+    case FROM_ROWS: serial_loop(rows, n, skip, dim, a, src, FROM_ROWS, dst, ops, scratch); break;
+    case FROM_BASE: serial_loop(rows, n, skip, dim, a, src, FROM_BASE, dst, ops, scratch); break;
+    default: serial_loop(rows, n, skip, dim, a, src, FROM_CALLBACK, dst, ops, scratch);
     }
 }
 
@@ -34,7 +66,7 @@ static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim,
 static inline int has_row(const uint64_t *set, int64_t r) { return (int)(set[r >> 6] >> (r & 63)) & 1; }
 
 static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
-                                 int64_t dim, float a, const eki_scatter_source *src, float *dst, eki_row_fn axpy,
+                                 int64_t dim, float a, const eki_scatter_source *src, float *dst, const row_ops *ops,
                                  float *scratch, int chunks) {
     int64_t words = (num_rows + 63) / 64;
     /* seen + c * words: chunk c's rows; earlier + (c - 1) * words: the union of chunks 0..c-1 */
@@ -46,6 +78,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate the partition of %lld entries", op, (long long)n);
     }
     size_t row_bytes = sizeof(float) * (size_t)dim;
+    int kind = source_kind(src);
 #pragma omp parallel num_threads(chunks)
     {
         int t = eki_thread_id(), team = eki_team_size();
@@ -70,9 +103,8 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
                 if (i + EKI_PREFETCH_ROWS < e) EKI_PREFETCH_SPAN(dst + eki_at(rows, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
                 int64_t r = eki_at(rows, i);
                 if (r == skip) continue;
-                const float *v;
                 if (before && has_row(before, r)) later[k++] = (uint32_t)i;
-                else if ((v = source_row(src, i, dim, mine_scratch))) axpy(dim, a, v, dst + r * dim);
+                else add_source_row(src, kind, i, dim, a, dst + r * dim, ops, mine_scratch);
             }
             num_deferred[c] = k;
         }
@@ -90,8 +122,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
                     }
                 }
                 int64_t i = later[k], r = eki_at(rows, i);
-                const float *v;
-                if (r >= row_lo && r < row_hi && (v = source_row(src, i, dim, mine_scratch))) axpy(dim, a, v, dst + r * dim);
+                if (r >= row_lo && r < row_hi) add_source_row(src, kind, i, dim, a, dst + r * dim, ops, mine_scratch);
             }
         }
     }
@@ -101,7 +132,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
 
 ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                int64_t dim, float a, const eki_scatter_source *src, float *dst) {
-    eki_row_fn axpy = eki_row_axpy();
+    row_ops ops = {eki_row_axpy(), eki_row_axpy_scaled()};
     int chunks = n * dim < EKI_PARALLEL_MIN_WORK || n > (int64_t)UINT32_MAX ? 1 : eki_num_threads();
     /* the bit sets (2 per chunk but one, num_rows / 8 bytes each) stay within the larger of 16 MiB and
      * the source's size: fewer chunks for a huge table touched lightly, serial if even 2 do not fit */
@@ -109,17 +140,18 @@ ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_
     if (budget < ((size_t)16 << 20)) budget = (size_t)16 << 20;
     while (chunks > 1 && 2 * (size_t)(chunks - 1) * set_bytes > budget) chunks--;
     /* one row of scratch per thread, for sources that make their rows */
-    float *scratch = src->rows ? NULL : malloc(sizeof(float) * (size_t)(chunks * dim));
-    if (!src->rows && !scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows", op);
+    int made = !src->rows && !src->base;
+    float *scratch = made ? malloc(sizeof(float) * (size_t)(chunks * dim)) : NULL;
+    if (made && !scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows", op);
     ek_status s = EK_OK;
-    if (chunks > 1) s = scatter_chunked(op, rows, n, num_rows, skip, dim, a, src, dst, axpy, scratch, chunks);
-    else scatter_serial(rows, n, skip, dim, a, src, dst, axpy, scratch);
+    if (chunks > 1) s = scatter_chunked(op, rows, n, num_rows, skip, dim, a, src, dst, &ops, scratch, chunks);
+    else scatter_serial(rows, n, skip, dim, a, src, dst, &ops, scratch);
     free(scratch);
     return s;
 }
 
 ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                int64_t dim, float a, const float *src, float *dst) {
-    eki_scatter_source source = {src, NULL, NULL};
+    eki_scatter_source source = {.rows = src};
     return eki_scatter_add_from(op, rows, n, num_rows, skip, dim, a, &source, dst);
 }
