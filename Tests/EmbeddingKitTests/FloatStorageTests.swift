@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import EmbeddingKit
 
@@ -17,6 +20,37 @@ struct FloatStorageTests {
         for t in [table, bag, Tensor([1, 2, 3]), Tensor.zeros([7, 3]), Tensor.matmul(table, table.transpose(0, 1))] {
             #expect(address(t.floats) % 64 == 0, "shape \(t.shape)")
         }
+    }
+
+    @Test("large storage starts on a 2 MiB boundary with huge pages advised; small storage does not")
+    func hugePages() throws {
+        let large = FloatStorage(repeating: 2, count: FloatStorage.hugePageMinBytes / 4 + 3)
+        #expect(address(large) % FloatStorage.hugePageBytes == 0)
+        #expect(large[0] == 2 && large[large.count - 1] == 2)
+        let small = FloatStorage(repeating: 2, count: FloatStorage.hugePageMinBytes / 4 - 1)
+        // the kernel marks an advised mapping "hg" in its VmFlags (Linux >= 3.8)
+        if let flags = vmFlags(containing: address(large)) { #expect(flags.contains("hg"), "VmFlags: \(flags)") }
+        if let flags = vmFlags(containing: address(small)) { #expect(!flags.contains("hg"), "VmFlags: \(flags)") }
+    }
+
+    /// The VmFlags of the mapping holding `address`, from /proc/self/smaps (nil where there is none).
+    private func vmFlags(containing address: Int) -> [Substring]? {
+        // read line by line: /proc files report a size of 0, which whole-file readers believe
+        guard let file = fopen("/proc/self/smaps", "r") else { return nil }
+        defer { fclose(file) }
+        var inside = false
+        var buffer: UnsafeMutablePointer<CChar>? = nil, capacity = 0
+        defer { free(buffer) }
+        while getline(&buffer, &capacity, file) > 0, let buffer {
+            let fields = String(cString: buffer).split(whereSeparator: { $0 == " " || $0 == "\n" })
+            if let range = fields.first, range.contains("-"), !range.hasSuffix(":") {
+                let bounds = range.split(separator: "-").compactMap { Int($0, radix: 16) }
+                inside = bounds.count == 2 && bounds[0] <= address && address < bounds[1]
+            } else if inside && fields.first == "VmFlags:" {
+                return Array(fields.dropFirst())
+            }
+        }
+        return nil
     }
 
     @Test("copies share elements until one writes; the other keeps its values")

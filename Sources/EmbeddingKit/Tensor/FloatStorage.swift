@@ -1,22 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The float elements of a tensor: one 64-byte-aligned allocation, copy-on-write like `[Float]`.
 ///
 /// `[Float]` keeps its elements 32 bytes into a malloc block, which for a large array is 16 bytes past
 /// a 64-byte boundary: every 256-byte embedding row then spans 5 cache lines instead of 4, and the
 /// kernels' streaming stores fall back to ordinary ones. Elements here start on a cache line.
+///
+/// Large allocations (`hugePageMinBytes` and up) are mappings of their own that start on a 2 MiB
+/// boundary, with transparent huge pages asked for (`madvise(MADV_HUGEPAGE)`, which the default THP
+/// mode of Debian and Ubuntu, "madvise", needs): an embedding table is read and updated at random
+/// rows, and with 4 KiB pages nearly every row costs a TLB miss (W9 in Benchmarks/README.md). Where
+/// THP is off the advice is ignored and the pages are ordinary ones.
 struct FloatStorage {
     /// The allocation, shared by copies until one of them writes.
     final class Buffer {
         let base: UnsafeMutablePointer<Float>
         let capacity: Int
+        /// The length of base's own mapping; 0 when base came from malloc.
+        private let mappedBytes: Int
 
         init(capacity: Int) {
             self.capacity = capacity
             let slots = Swift.max(capacity, 1) // a valid pointer even when empty
-            base = UnsafeMutableRawPointer.allocate(byteCount: slots * MemoryLayout<Float>.stride, alignment: 64)
-                .bindMemory(to: Float.self, capacity: slots)
+            let bytes = slots * MemoryLayout<Float>.stride
+            let memory: UnsafeMutableRawPointer
+            if bytes >= FloatStorage.hugePageMinBytes, let mapped = FloatStorage.mapHugePages(bytes: bytes) {
+                (memory, mappedBytes) = mapped
+            } else {
+                memory = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                mappedBytes = 0
+            }
+            base = memory.bindMemory(to: Float.self, capacity: slots)
         }
 
-        deinit { base.deallocate() }
+        deinit {
+            if mappedBytes > 0 { munmap(base, mappedBytes) } else { base.deallocate() }
+        }
+    }
+
+    /// The smallest allocation given its own huge-page mapping: large enough that rounding up to
+    /// 2 MiB wastes at most a third.
+    static let hugePageMinBytes = 4 << 20
+    static let hugePageBytes = 2 << 20
+
+    /// A mapping of `bytes` rounded up to 2 MiB, starting on a 2 MiB boundary, huge pages advised;
+    /// nil if the system refuses the mapping (the caller then uses malloc).
+    private static func mapHugePages(bytes: Int) -> (UnsafeMutableRawPointer, Int)? {
+        #if os(Linux)
+        let size = (bytes + hugePageBytes - 1) / hugePageBytes * hugePageBytes
+        // map one huge page more, then give back the unaligned head and the rest of the tail
+        guard let raw = mmap(nil, size + hugePageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              raw != MAP_FAILED else { return nil }
+        let head = (hugePageBytes - Int(bitPattern: raw) % hugePageBytes) % hugePageBytes
+        if head > 0 { munmap(raw, head) }
+        let aligned = raw + head
+        munmap(aligned + size, hugePageBytes - head)
+        _ = madvise(aligned, size, MADV_HUGEPAGE) // advice only: failure changes nothing
+        return (aligned, size)
+        #else
+        return nil
+        #endif
     }
 
     private var buffer: Buffer
