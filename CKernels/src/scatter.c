@@ -15,20 +15,13 @@ typedef struct {
     eki_row_scaled_fn axpy_scaled;
 } row_ops;
 
-/* The source's kind (internal.h); the loops are compiled once per kind, so that the loop body
- * holds only the update (a short body keeps more prefetches in flight). */
-enum { FROM_ROWS, FROM_BASE, FROM_CALLBACK };
-static int source_kind(const eki_scatter_source *src) {
-    return src->rows ? FROM_ROWS : src->base ? FROM_BASE : FROM_CALLBACK;
-}
-
-/* out += a * (source row i); `scratch`: dim floats of the thread's. */
-static inline __attribute__((always_inline)) void add_source_row(const eki_scatter_source *src, int kind, int64_t i,
-                                                                 int64_t dim, float a, float *out, const row_ops *ops,
-                                                                 float *scratch) {
-    if (kind == FROM_ROWS) {
+/* out += a * (source row i), by the first field the source sets (internal.h); `scratch`: dim floats
+ * of the thread's. */
+static inline void add_source_row(const eki_scatter_source *src, int64_t i, int64_t dim, float a, float *out,
+                                  const row_ops *ops, float *scratch) {
+    if (src->rows) {
         ops->axpy(dim, a, src->rows + i * dim, out);
-    } else if (kind == FROM_BASE) {
+    } else if (src->base) {
         int64_t b = src->base_row[i];
         if (b >= 0) ops->axpy_scaled(dim, a, src->coef[i], src->base + b * dim, out);
     } else {
@@ -37,23 +30,13 @@ static inline __attribute__((always_inline)) void add_source_row(const eki_scatt
     }
 }
 
-static inline __attribute__((always_inline)) void serial_loop(eki_index rows, int64_t n, int64_t skip, int64_t dim,
-                                                              float a, const eki_scatter_source *src, int kind,
-                                                              float *dst, const row_ops *ops, float *scratch) {
+static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim, float a, const eki_scatter_source *src,
+                           float *dst, const row_ops *ops, float *scratch) {
     size_t row_bytes = sizeof(float) * (size_t)dim;
     for (int64_t i = 0; i < n; i++) {
         if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(dst + eki_at(rows, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
         int64_t r = eki_at(rows, i);
-        if (r != skip) add_source_row(src, kind, i, dim, a, dst + r * dim, ops, scratch);
-    }
-}
-
-static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim, float a, const eki_scatter_source *src,
-                           float *dst, const row_ops *ops, float *scratch) {
-    switch (source_kind(src)) {
-    case FROM_ROWS: serial_loop(rows, n, skip, dim, a, src, FROM_ROWS, dst, ops, scratch); break;
-    case FROM_BASE: serial_loop(rows, n, skip, dim, a, src, FROM_BASE, dst, ops, scratch); break;
-    default: serial_loop(rows, n, skip, dim, a, src, FROM_CALLBACK, dst, ops, scratch);
+        if (r != skip) add_source_row(src, i, dim, a, dst + r * dim, ops, scratch);
     }
 }
 
@@ -78,7 +61,6 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate the partition of %lld entries", op, (long long)n);
     }
     size_t row_bytes = sizeof(float) * (size_t)dim;
-    int kind = source_kind(src);
 #pragma omp parallel num_threads(chunks)
     {
         int t = eki_thread_id(), team = eki_team_size();
@@ -104,7 +86,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
                 int64_t r = eki_at(rows, i);
                 if (r == skip) continue;
                 if (before && has_row(before, r)) later[k++] = (uint32_t)i;
-                else add_source_row(src, kind, i, dim, a, dst + r * dim, ops, mine_scratch);
+                else add_source_row(src, i, dim, a, dst + r * dim, ops, mine_scratch);
             }
             num_deferred[c] = k;
         }
@@ -122,7 +104,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
                     }
                 }
                 int64_t i = later[k], r = eki_at(rows, i);
-                if (r >= row_lo && r < row_hi) add_source_row(src, kind, i, dim, a, dst + r * dim, ops, mine_scratch);
+                if (r >= row_lo && r < row_hi) add_source_row(src, i, dim, a, dst + r * dim, ops, mine_scratch);
             }
         }
     }
