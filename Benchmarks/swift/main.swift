@@ -75,7 +75,7 @@ typealias Step = (Int) throws -> Void
 func sparseStep() throws -> Step {
     manualSeed(20240601)
     let rows = 1_000_000, dim = 64, bags = 4096, perBag = 40, n = bags * perBag
-    let bag = EmbeddingBag(count: rows, dimension: dim, mode: .sum, sparse: true)
+    let bag = try EmbeddingBag(count: rows, dimension: dim, mode: .sum, sparse: true)
     let optimizer = try SGD(bag.parameters(), learningRate: 0.01)
     let inputs = (0..<nbatch).map { Tensor(shape: [n], indices: randomIndices(n, below: rows, seed: 500 + UInt64($0))) }
     let offsets = Tensor(shape: [bags], indices: (0..<bags).map { Int64($0 * perBag) })
@@ -121,8 +121,8 @@ enum BenchCheck: Error { case mismatch(String) }
 func textClassifierStep() throws -> Step {
     manualSeed(20240601)
     let vocab = 200_000, dim = 64, classes = 100, batch = 256, tokens = 20
-    let bag = EmbeddingBag(count: vocab, dimension: dim, mode: .mean, sparse: true)
-    let head = Linear(dim, classes)
+    let bag = try EmbeddingBag(count: vocab, dimension: dim, mode: .mean, sparse: true)
+    let head = try Linear(dim, classes)
     let optimizer = try SGD(bag.parameters() + head.parameters(), learningRate: 0.1)
     let inputs = (0..<nbatch).map {
         Tensor(shape: [batch, tokens], indices: randomIndices(batch * tokens, below: vocab, seed: 900 + UInt64($0)))

@@ -393,7 +393,7 @@ ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t
  * Layer norm over the last dimension of a rows x cols matrix (PyTorch's F.layer_norm):
  *   mean_i = Σ_c x[i,c] / cols ;  rstd_i = 1 / sqrt(Σ_c (x[i,c] - mean_i)^2 / cols + eps)
  *   y[i,c] = (x[i,c] - mean_i) * rstd_i * weight[c] + bias[c]    (weight, bias nullable: 1 and 0)
- *   mean, rstd (rows each) are saved for the backward; eps > 0, cols >= 1.
+ *   mean, rstd (rows each) are saved for the backward; eps >= 0 and finite, cols >= 1.
  * Backward, with xhat = (x - mean) * rstd and gw = grad_y * weight:
  *   grad_x[i,c]     = rstd_i * (gw[i,c] - Σ_k gw[i,k] / cols - xhat[i,c] * Σ_k gw[i,k] xhat[i,k] / cols)
  *   grad_weight[c] += Σ_i grad_y[i,c] * xhat[i,c]      grad_bias[c] += Σ_i grad_y[i,c]   (both nullable;

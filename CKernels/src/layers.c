@@ -25,8 +25,8 @@ ek_status ek_layer_norm_forward_f32(int64_t rows, int64_t cols, const float *x, 
         (s = eki_check_ptr(op, "y", y, rows * cols)) || (s = eki_check_ptr(op, "mean", mean, rows)) ||
         (s = eki_check_ptr(op, "rstd", rstd, rows)))
         return s;
-    if (!(eps > 0.0) || isinf(eps))
-        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: eps=%g must be positive and finite", op, eps);
+    if (!(eps >= 0.0) || isinf(eps)) /* eps = 0 is PyTorch's too: a constant row then gives NaN, as there */
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: eps=%g must be finite and not negative", op, eps);
 
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * cols >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < rows; i++) {

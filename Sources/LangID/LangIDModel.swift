@@ -47,7 +47,7 @@ public final class LangIDModel: Module {
     public var dropout: Float = 0
     private let generator: Generator
 
-    public init(_ configuration: LangIDConfiguration, generator: Generator = .default) {
+    public init(_ configuration: LangIDConfiguration, generator: Generator = .default) throws(EmbeddingKitError) {
         let c = configuration
         precondition(c.orders.count == c.buckets.count && c.orders.count == c.dimensions.count,
                      "LangIDModel: orders, buckets and dimensions must have one entry per order")
@@ -55,11 +55,13 @@ public final class LangIDModel: Module {
         self.configuration = c
         self.generator = generator
         // N(0, 1) rows, as PyTorch: a bag is a weighted mean, so its vector is already small
-        embeddings = zip(c.buckets, c.dimensions).map { buckets, dimension in
-            EmbeddingBag(count: buckets, dimension: dimension, mode: .sum, sparse: true, generator: generator)
+        var tables: [EmbeddingBag] = []
+        for (buckets, dimension) in zip(c.buckets, c.dimensions) {
+            tables.append(try EmbeddingBag(count: buckets, dimension: dimension, mode: .sum, sparse: true, generator: generator))
         }
-        hidden = Linear(c.dimensions.reduce(0, +), c.hidden, generator: generator)
-        output = Linear(c.hidden, c.languages.count, generator: generator)
+        embeddings = tables
+        hidden = try Linear(c.dimensions.reduce(0, +), c.hidden, generator: generator)
+        output = try Linear(c.hidden, c.languages.count, generator: generator)
     }
 
     public var directParameters: [(name: String, tensor: Tensor)] { [] }
@@ -80,7 +82,7 @@ public final class LangIDModel: Module {
             parts.append(try table(input, offsets: offsets, perSampleWeights: weights))
         }
         var features = Tensor.cat(parts, dim: 1)
-        if isTraining && dropout > 0 { features = EmbeddingKit.dropout(features, p: dropout, generator: generator) }
+        if isTraining && dropout > 0 { features = try EmbeddingKit.dropout(features, p: dropout, generator: generator) }
         return output(relu(hidden(features)))
     }
 }

@@ -40,7 +40,7 @@ extension LangIDModel {
         guard orders.count == buckets.count, orders.count == dimensions.count, hidden.count == 1, !languages.isEmpty else {
             throw fail("orders, buckets and dimensions must have one entry per order, hidden one value, languages at least one")
         }
-        let model = LangIDModel(LangIDConfiguration(orders: orders, buckets: buckets, dimensions: dimensions, hidden: hidden[0],
+        let model = try LangIDModel(LangIDConfiguration(orders: orders, buckets: buckets, dimensions: dimensions, hidden: hidden[0],
                                                     languages: languages), generator: Generator(seed: 0))
         do {
             try model.loadStateDict(file.tensors)

@@ -48,7 +48,7 @@ public func trainLangID(_ configuration: LangIDConfiguration, features: FeatureS
                         progress: ((TrainingProgress) -> Void)? = nil) throws -> TrainingResult {
     precondition(features.count == labels.count, "trainLangID: \(features.count) samples but \(labels.count) labels")
     let generator = Generator(seed: options.seed)
-    let model = LangIDModel(configuration, generator: generator)
+    let model = try LangIDModel(configuration, generator: generator)
     model.dropout = options.dropout
     defer { model.isTraining = false }
     let optimizer = try Adagrad(model.parameters(), learningRate: options.learningRate)

@@ -24,11 +24,11 @@ public enum Seed000: SeedExample {
 
         /// `generator` draws the initial weights and the dropout masks (tests pass their own, so that
         /// nothing else drawing from the process-wide generator changes the model).
-        public init(generator: Generator = .default, output: ((String) -> Void)? = nil) {
-            embed = Embedding(count: 10, dimension: 20, sparse: true, generator: generator)
-            transformerEncoderLayer = TransformerEncoderLayer(dModel: 20, nHead: 2, generator: generator)
-            transformerEncoder = TransformerEncoder(transformerEncoderLayer, numLayers: 1)
-            lin = Linear(3 * 20, 10, generator: generator)
+        public init(generator: Generator = .default, output: ((String) -> Void)? = nil) throws(EmbeddingKitError) {
+            embed = try Embedding(count: 10, dimension: 20, sparse: true, generator: generator)
+            transformerEncoderLayer = try TransformerEncoderLayer(dModel: 20, nHead: 2, generator: generator)
+            transformerEncoder = try TransformerEncoder(transformerEncoderLayer, numLayers: 1)
+            lin = try Linear(3 * 20, 10, generator: generator)
             self.output = output
         }
 
@@ -72,12 +72,12 @@ public enum Seed000: SeedExample {
         -> (net: Net, losses: [Float]) {
         func print(_ items: Any...) { output?(SeedExamples.line(items)) }
         // net = Net()
-        let net = Net(generator: Generator(seed: seed), output: output)
+        let net = try Net(generator: Generator(seed: seed), output: output)
         // optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
         let optimizer = try SGD(net.parameters(), learningRate: 0.01)
         // loss_fn = nn.CrossEntropyLoss()
         let lossFunction = CrossEntropyLoss()
-        let dataset = DataLoader(TensorDataset(input, target), batchSize: 2)
+        let dataset = try DataLoader(TensorDataset(input, target), batchSize: 2)
         var lossPlot: [Float] = []
         // for num_epochs in range(10):
         for _ in 0..<epochs {
@@ -114,14 +114,14 @@ public enum Seed000: SeedExample {
         func print(_ items: Any...) { output(SeedExamples.line(items)) }
 
         // list(tensor_dataset)
-        let tensorDataset = TensorDataset(input, target)
+        let tensorDataset = try TensorDataset(input, target)
         print("[" + (0..<tensorDataset.count).map { i in
             let s = tensorDataset[i]
             return "(\(s[0]), \(s[1]))"
         }.joined(separator: ",\n ") + "]")
 
         // for i, (input, target) in enumerate(dataset): print('i', i, '\ninput', input, '\ntarget', target)
-        for (i, batch) in DataLoader(tensorDataset, batchSize: 2).enumerated() {
+        for (i, batch) in try DataLoader(tensorDataset, batchSize: 2).enumerated() {
             print("i", i, "\ninput", batch[0], "\ntarget", batch[1])
         }
 

@@ -18,7 +18,7 @@ public enum Seed001: SeedExample {
         let generator = Generator(seed: 1)
 
         // emb = nn.Embedding(10, 3)
-        var emb = Embedding(count: 10, dimension: 3, generator: generator)
+        var emb = try Embedding(count: 10, dimension: 3, generator: generator)
         // print(emb.weight)
         print(SeedExamples.parameter(emb.weight))
 
@@ -62,7 +62,7 @@ public enum Seed001: SeedExample {
         }
 
         // emb = nn.Embedding(10, 3)
-        emb = Embedding(count: 10, dimension: 3, generator: generator)
+        emb = try Embedding(count: 10, dimension: 3, generator: generator)
 
         // labels = torch.randint(0, 10, (64, ))
         let labels = Tensor.randint(0, 10, [64], generator: generator)

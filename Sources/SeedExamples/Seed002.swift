@@ -44,7 +44,7 @@ public enum Seed002: SeedExample {
         // ## Example 1
 
         // embedding_layer = nn.Embedding(num_embeddings=8, embedding_dim=4)
-        var embeddingLayer = Embedding(count: 8, dimension: 4, generator: generator)
+        var embeddingLayer = try Embedding(count: 8, dimension: 4, generator: generator)
         //   (the document's random table, as it prints it)
         try embeddingLayer.loadStateDict(["weight": example1Weights])
 
@@ -60,7 +60,7 @@ public enum Seed002: SeedExample {
         // ## Example 2
 
         // embedding_layer = nn.Embedding(num_embeddings=8, embedding_dim=4, padding_idx=2, max_norm=1, norm_type=2)
-        embeddingLayer = Embedding(count: 8, dimension: 4, paddingIndex: 2, maxNorm: 1, normType: 2, generator: generator)
+        embeddingLayer = try Embedding(count: 8, dimension: 4, paddingIndex: 2, maxNorm: 1, normType: 2, generator: generator)
         //   (the document's random table, as it prints it: row 2, the padding row, zero)
         try embeddingLayer.loadStateDict(["weight": example2Weights])
 

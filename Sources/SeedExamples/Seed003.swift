@@ -51,7 +51,7 @@ public enum Seed003: SeedExample {
         // ## Embeddings
 
         // embedding = nn.Embedding(8, 5)
-        var embedding = Embedding(count: 8, dimension: 5, generator: generator)
+        var embedding = try Embedding(count: 8, dimension: 5, generator: generator)
         //   (the document's random table, as it prints it)
         try embedding.loadStateDict(["weight": embeddingWeights])
 
@@ -62,7 +62,7 @@ public enum Seed003: SeedExample {
         print(try embedding(Tensor(indices: [3, 2])))
 
         // embedding = nn.Embedding(8, 5, padding_idx=0)
-        embedding = Embedding(count: 8, dimension: 5, paddingIndex: 0, generator: generator)
+        embedding = try Embedding(count: 8, dimension: 5, paddingIndex: 0, generator: generator)
         //   (the document's table, as it prints it: rows 1-7 as before, PyTorch having been reseeded,
         //   and row 0, the padding row, zero)
         let padded = embeddingWeights.scalars.enumerated().map { $0.offset < 5 ? Float(0) : $0.element }
@@ -80,7 +80,7 @@ public enum Seed003: SeedExample {
         // ## Embedding Bags
 
         // embedding_bag = nn.EmbeddingBag(8, 5, mode='sum')  # Default mean
-        let embeddingBag = EmbeddingBag(count: 8, dimension: 5, mode: .sum, generator: generator)
+        let embeddingBag = try EmbeddingBag(count: 8, dimension: 5, mode: .sum, generator: generator)
         //   (the document's random table, as it prints it)
         try embeddingBag.loadStateDict(["weight": bagWeights])
 

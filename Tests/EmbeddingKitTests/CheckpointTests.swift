@@ -15,10 +15,10 @@ final class CheckpointModel: Module {
     let embed: Embedding
     let head: Linear
     var isTraining = true
-    init(count: Int = 6, dimension: Int = 4, classes: Int = 3, seed: UInt64 = 1) {
+    init(count: Int = 6, dimension: Int = 4, classes: Int = 3, seed: UInt64 = 1) throws {
         let g = Generator(seed: seed)
-        embed = Embedding(count: count, dimension: dimension, generator: g)
-        head = Linear(dimension, classes, generator: g)
+        embed = try Embedding(count: count, dimension: dimension, generator: g)
+        head = try Linear(dimension, classes, generator: g)
     }
     var directParameters: [(name: String, tensor: Tensor)] { [] }
     var children: [(name: String, module: any Module)] { [("embed", embed), ("head", head)] }
@@ -81,12 +81,12 @@ struct SafeTensorsInteropTests {
     func loadsPyTorchFiles() throws {
         let expected = try safetensorsFixtures()
         let cases: [(String, any Module)] = [
-            ("embedding.safetensors", Embedding(count: 10, dimension: 4, paddingIndex: 0)),
-            ("embedding_bag.safetensors", EmbeddingBag(count: 8, dimension: 3, mode: .sum)),
-            ("linear.safetensors", Linear(5, 3)),
-            ("linear_f16.safetensors", Linear(5, 3)),
-            ("linear_bf16.safetensors", Linear(5, 3)),
-            ("model.safetensors", CheckpointModel()),
+            ("embedding.safetensors", try Embedding(count: 10, dimension: 4, paddingIndex: 0)),
+            ("embedding_bag.safetensors", try EmbeddingBag(count: 8, dimension: 3, mode: .sum)),
+            ("linear.safetensors", try Linear(5, 3)),
+            ("linear_f16.safetensors", try Linear(5, 3)),
+            ("linear_bf16.safetensors", try Linear(5, 3)),
+            ("model.safetensors", try CheckpointModel()),
         ]
         for (file, module) in cases {
             let keys = try module.load(from: safetensorsFixtureDir + "/" + file)
@@ -100,7 +100,7 @@ struct SafeTensorsInteropTests {
             }
         }
         // F16 / BF16 were widened exactly: the F16 weights differ from the F32 ones by at most half an F16 ulp
-        let f32 = Linear(5, 3), f16 = Linear(5, 3)
+        let f32 = try Linear(5, 3), f16 = try Linear(5, 3)
         try f32.load(from: safetensorsFixtureDir + "/linear.safetensors")
         try f16.load(from: safetensorsFixtureDir + "/linear_f16.safetensors")
         for (a, b) in zip(f32.weight.scalars, f16.weight.scalars) { #expect(abs(a - b) <= abs(a) * 0x1p-11) }
@@ -110,7 +110,7 @@ struct SafeTensorsInteropTests {
 
     @Test("A loaded PyTorch Embedding looks up PyTorch's rows; the model file's metadata is read")
     func loadedModuleComputes() throws {
-        let embed = Embedding(count: 10, dimension: 4, paddingIndex: 0)
+        let embed = try Embedding(count: 10, dimension: 4, paddingIndex: 0)
         try embed.load(from: safetensorsFixtureDir + "/embedding.safetensors")
         let want = try #require(try safetensorsFixtures()["embedding.safetensors"]?["weight"])
         let out = try embed(Tensor(indices: [3, 0, 9]))
@@ -143,7 +143,7 @@ struct SafeTensorsInteropTests {
             #expect(ours == fileBytes(path), "\(file): our bytes differ from PyTorch's")
         }
         // and a module's state dictionary saved under PyTorch's names gives PyTorch's file
-        let model = CheckpointModel()
+        let model = try CheckpointModel()
         try model.load(from: safetensorsFixtureDir + "/model.safetensors")
         let folder = makeTemporaryFolder()
         defer { removeFolder(folder) }
@@ -155,7 +155,7 @@ struct SafeTensorsInteropTests {
     func roundTrip() throws {
         let folder = makeTemporaryFolder()
         defer { removeFolder(folder) }
-        let a = CheckpointModel(count: 50, dimension: 8, classes: 5, seed: 1), b = CheckpointModel(count: 50, dimension: 8, classes: 5, seed: 2)
+        let a = try CheckpointModel(count: 50, dimension: 8, classes: 5, seed: 1), b = try CheckpointModel(count: 50, dimension: 8, classes: 5, seed: 2)
         #expect(parameterBits(a) != parameterBits(b))
         let weightObject = b.embed.weight
         try a.save(to: folder + "/a.safetensors", metadata: ["epoch": "3", "note": "caf\u{e9} \"quoted\"\n"])
@@ -187,13 +187,13 @@ struct SafeTensorsInteropTests {
 
     @Test("stateDict is a snapshot; a non-strict load reports missing and unexpected names")
     func stateDictSemantics() throws {
-        let model = CheckpointModel()
+        let model = try CheckpointModel()
         let state = model.stateDict()
         #expect(Set(state.keys) == ["embed.weight", "head.weight", "head.bias"])
         let before = state["head.bias"]!.scalars
         model.head.bias!.floats[0] += 1
         #expect(state["head.bias"]!.scalars == before)
-        let other = CheckpointModel(seed: 9)
+        let other = try CheckpointModel(seed: 9)
         let keys = try other.loadStateDict(["head.bias": state["head.bias"]!, "extra": Tensor([1])], strict: false)
         #expect(keys == StateDictKeys(missing: ["embed.weight", "head.weight"], unexpected: ["extra"]))
         #expect(other.head.bias!.scalars == before)
@@ -247,7 +247,7 @@ struct CheckpointLoadFaultTests {
         for (what, bytes, kind, message) in cases {
             let path = folder + "/bad.safetensors"
             writeFileBytes(bytes, path)
-            let model = CheckpointModel(seed: 7)
+            let model = try CheckpointModel(seed: 7)
             let before = parameterBits(model)
             do {
                 try model.load(from: path)
@@ -266,7 +266,7 @@ struct CheckpointLoadFaultTests {
         let folder = makeTemporaryFolder()
         defer { removeFolder(folder) }
         try CheckpointModel(count: 6).save(to: folder + "/six.safetensors")
-        let seven = CheckpointModel(count: 7, seed: 3)
+        let seven = try CheckpointModel(count: 7, seed: 3)
         let before = parameterBits(seven)
         #expect {
             try seven.load(from: folder + "/six.safetensors")
@@ -279,7 +279,7 @@ struct CheckpointLoadFaultTests {
         #expect(throws: EmbeddingKitError.self) { try seven.load(from: folder + "/six.safetensors", strict: false) }
         #expect(parameterBits(seven) == before)
         // an int64 tensor under a float parameter's name
-        var state = CheckpointModel(seed: 4).stateDict()
+        var state = try CheckpointModel(seed: 4).stateDict()
         state["head.bias"] = Tensor(shape: [3], indices: [1, 2, 3])
         try SafeTensors.save(state, to: folder + "/int.safetensors")
         #expect {
@@ -290,7 +290,7 @@ struct CheckpointLoadFaultTests {
         }
         #expect(parameterBits(seven) == before)
         // a missing parameter, strict
-        state = CheckpointModel(count: 7, seed: 4).stateDict()
+        state = try CheckpointModel(count: 7, seed: 4).stateDict()
         state["head.bias"] = nil
         #expect(throws: EmbeddingKitError.self) { try seven.loadStateDict(state) }
         #expect(parameterBits(seven) == before)
@@ -315,7 +315,7 @@ extension SafeTensors {
 enum KillTestModel {
     static let count = 2048, dimension = 512
     static let base: [Float] = Tensor.randn([count, dimension], generator: Generator(seed: 11)).scalars
-    static func make() -> Embedding { Embedding(pretrained: Tensor(shape: [count, dimension], values: base), freeze: false) }
+    static func make() throws -> Embedding { try Embedding(pretrained: Tensor(shape: [count, dimension], values: base), freeze: false) }
     static func set(_ module: Embedding, step: Int) {
         for d in 0..<dimension { module.weight.floats[d] = Float(step) }
     }
@@ -369,7 +369,7 @@ func spawnTestChild(_ environment: [String: String], test: String = "checkpointW
 func checkpointWriterChild() throws {
     let env = ProcessInfo.processInfo.environment
     let path = env["EK_CKPT_PATH"]!
-    let module = KillTestModel.make()
+    let module = try KillTestModel.make()
     if env["EK_CKPT_CHILD"] == "loop" {
         var step = Int(try SafeTensors(contentsOf: path).metadata["step"]!)!
         if let ready = env["EK_CKPT_READY"] { writeFileBytes([], ready) }   // the parent's clock starts now
@@ -429,7 +429,7 @@ enum MountedFolder {
         KillTestModel.set(module, step: 0)
         try module.save(to: path, metadata: ["step": "0"])
         let saved = parameterBits(module)
-        func attempt(_ step: Int, _ label: String) {
+        func attempt(_ step: Int, _ label: String) throws {
             KillTestModel.set(module, step: step)
             do {
                 try module.save(to: path, metadata: ["step": "\(step)"])
@@ -438,7 +438,7 @@ enum MountedFolder {
                 report.append("\(label): error: \(error.message)")
             }
             report.append("\(label): listing: \(folderListing(folder).joined(separator: ","))")
-            let loaded = KillTestModel.make()
+            let loaded = try KillTestModel.make()
             KillTestModel.set(loaded, step: 99)
             do {
                 try loaded.load(from: path)
@@ -447,12 +447,12 @@ enum MountedFolder {
                 report.append("\(label): previous checkpoint does not load: \(error.message)")
             }
         }
-        attempt(1, "full")
+        try attempt(1, "full")
         guard mount(nil, folder, nil, msRemount | msReadOnly, nil) == 0 else {
             report.append("read-only: remount failed: \(reason())")
             return
         }
-        attempt(2, "read-only")
+        try attempt(2, "read-only")
     }
 }
 
@@ -463,7 +463,7 @@ struct CheckpointSaveFaultTests {
     func unwritableLocations() throws {
         let folder = makeTemporaryFolder()
         defer { removeFolder(folder) }
-        let model = CheckpointModel()
+        let model = try CheckpointModel()
         writeFileBytes([1, 2, 3], folder + "/plain-file")
         // 1. the parent "folder" is a regular file: open() fails with ENOTDIR, root or not
         let underFile = folder + "/plain-file/model.safetensors"
@@ -502,7 +502,7 @@ struct CheckpointSaveFaultTests {
         let folder = makeTemporaryFolder()
         defer { removeFolder(folder) }
         let path = folder + "/model.safetensors", result = folder + "/result.txt"
-        let original = KillTestModel.make()
+        let original = try KillTestModel.make()
         KillTestModel.set(original, step: 0)
         try original.save(to: path, metadata: ["step": "0"])
         let before = fileBytes(path)
@@ -514,7 +514,7 @@ struct CheckpointSaveFaultTests {
         #expect(folderListing(folder) == ["model.safetensors", "result.txt"])   // the temporary file is gone
         let fileUnchanged = fileBytes(path) == before          // (4 MiB: compared outside #expect, which
         #expect(fileUnchanged, "the checkpoint changed")       //  would diff a failed comparison element by element)
-        let loaded = KillTestModel.make()
+        let loaded = try KillTestModel.make()
         KillTestModel.set(loaded, step: 99)
         try loaded.load(from: path)
         let sameWeights = parameterBits(loaded) == parameterBits(original)
@@ -564,7 +564,7 @@ struct CheckpointSaveFaultTests {
         let folder = makeTemporaryFolder(), readyFolder = makeTemporaryFolder()
         defer { removeFolder(folder); removeFolder(readyFolder) }
         let path = folder + "/model.safetensors", ready = readyFolder + "/ready"
-        let module = KillTestModel.make()
+        let module = try KillTestModel.make()
         KillTestModel.set(module, step: 0)
         try module.save(to: path, metadata: ["step": "0"])
         var generator = SystemRandomNumberGenerator()
@@ -588,7 +588,7 @@ struct CheckpointSaveFaultTests {
             if step > lastStep { advanced += 1 }
             lastStep = step
             KillTestModel.set(module, step: step)
-            let loaded = KillTestModel.make()
+            let loaded = try KillTestModel.make()
             try loaded.load(from: path)
             let identical = parameterBits(loaded) == parameterBits(module)
             #expect(identical, "round \(rounds): step \(step) is not bit-identical")

@@ -15,10 +15,10 @@ import Testing
 @Suite("Concurrent inference")
 struct ConcurrencyTests {
     final class Shared: @unchecked Sendable {
-        let embed = Embedding(count: 1000, dimension: 64, generator: Generator(seed: 21))
-        let bagMean = EmbeddingBag(count: 1000, dimension: 64, mode: .mean, generator: Generator(seed: 22))
-        let bagMax = EmbeddingBag(count: 1000, dimension: 64, mode: .max, paddingIndex: 0, generator: Generator(seed: 23))
-        let head = Linear(64, 32, generator: Generator(seed: 24))
+        let embed = try! Embedding(count: 1000, dimension: 64, generator: Generator(seed: 21))
+        let bagMean = try! EmbeddingBag(count: 1000, dimension: 64, mode: .mean, generator: Generator(seed: 22))
+        let bagMax = try! EmbeddingBag(count: 1000, dimension: 64, mode: .max, paddingIndex: 0, generator: Generator(seed: 23))
+        let head = try! Linear(64, 32, generator: Generator(seed: 24))
         var inputs: [(indices: Tensor, offsets: Tensor)] = []
     }
 
@@ -90,7 +90,7 @@ struct ConcurrencyTests {
     /// recording, at 1 and 2 kernel threads: bit-identical to the serial results, weights untouched.
     @Test("TransformerEncoder and Sequential (eval mode) from 8 threads equal the serial results")
     func compositesInEvalModeFromEightThreadsEqualSerial() throws {
-        let s = Composites()
+        let s = try Composites()
         let modules: [any Module] = [s.encoder, s.mlp]
         let before = modules.map { $0.parameters().map { $0.scalars.map(\.bitPattern) } }
         let failures = Mutex<[String]>([])
@@ -122,12 +122,12 @@ struct ConcurrencyTests {
         let encoder: TransformerEncoder, mlp: Sequential
         let jobs: [(src: Tensor, tokens: Tensor)]
 
-        init() {
+        init() throws {
             let g = Generator(seed: 26)
-            encoder = TransformerEncoder(TransformerEncoderLayer(dModel: 32, nHead: 4, dimFeedforward: 128, dropout: 0.1, generator: g),
-                                         numLayers: 2, norm: LayerNorm(32))
-            mlp = Sequential(EmbeddingBag(count: 500, dimension: 32, mode: .sum, generator: g), Linear(32, 64, generator: g), GELU(),
-                             LayerNorm(64), Linear(64, 10, generator: g), Softmax(dim: -1))
+            encoder = try TransformerEncoder(try TransformerEncoderLayer(dModel: 32, nHead: 4, dimFeedforward: 128, dropout: 0.1, generator: g),
+                                         numLayers: 2, norm: try LayerNorm(32))
+            mlp = Sequential(try EmbeddingBag(count: 500, dimension: 32, mode: .sum, generator: g), try Linear(32, 64, generator: g), GELU(),
+                             try LayerNorm(64), try Linear(64, 10, generator: g), Softmax(dim: -1))
             encoder.eval()
             mlp.eval()
             // every fourth job is large: [32, 16, 32] (512 rows; the feed-forward's 512 x 128 is above
@@ -151,14 +151,14 @@ struct ConcurrencyTests {
     /// of as many serial calls from the same seed, in an order that depends on the scheduling. (For
     /// masks that do not depend on it, give each thread its own generator.)
     @Test("Dropout in training mode from 8 threads: the serial calls' masks, in some order")
-    func trainingDropoutFromEightThreadsDrawsTheSerialMasks() {
+    func trainingDropoutFromEightThreadsDrawsTheSerialMasks() throws {
         let x = Tensor.ones([40_000])       // above the kernels' parallel threshold
         let calls = 8 * 6
-        let serialDropout = Dropout(0.5, generator: Generator(seed: 27))
+        let serialDropout = try Dropout(0.5, generator: Generator(seed: 27))
         let serial = Set((0..<calls).map { _ in serialDropout(x).scalars.map(\.bitPattern) })
         #expect(serial.count == calls)
         final class Shared: @unchecked Sendable {
-            let dropout = Dropout(0.5, generator: Generator(seed: 27)), x: Tensor
+            let dropout = try! Dropout(0.5, generator: Generator(seed: 27)), x: Tensor
             init(_ x: Tensor) { self.x = x }
         }
         let shared = Shared(x)

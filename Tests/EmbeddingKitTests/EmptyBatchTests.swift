@@ -11,15 +11,15 @@ import Testing
         #expect((Tensor.zeros([0, 4]) + Tensor.ones([1, 4])).shape == [0, 4])
     }
 
-    @Test func attentionAndEncoderTakeAnEmptyBatch() {
+    @Test func attentionAndEncoderTakeAnEmptyBatch() throws {
         let g = Generator(seed: 5)
-        let attention = MultiheadAttention(embedDim: 8, numHeads: 2, batchFirst: true, generator: g)
+        let attention = try MultiheadAttention(embedDim: 8, numHeads: 2, batchFirst: true, generator: g)
         let x = Tensor.zeros([0, 3, 8])   // batch 0, sequence 3, width 8
         let (out, weights) = attention(x, x, x)
         #expect(out.shape == [0, 3, 8])
         #expect(weights?.shape == [0, 3, 3])
 
-        let encoder = TransformerEncoder(TransformerEncoderLayer(dModel: 8, nHead: 2, dimFeedforward: 16, dropout: 0,
+        let encoder = try TransformerEncoder(try TransformerEncoderLayer(dModel: 8, nHead: 2, dimFeedforward: 16, dropout: 0,
                                                                  batchFirst: true, generator: g), numLayers: 2)
         encoder.eval()
         #expect(encoder(x).shape == [0, 3, 8])

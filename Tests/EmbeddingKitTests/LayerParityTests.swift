@@ -109,8 +109,8 @@ struct LayerParityTests {
         try check("encoder_layer_batch_first",
                   module: TransformerEncoderLayer(dModel: 8, nHead: 2, dimFeedforward: 16, dropout: 0, batchFirst: true),
                   tolerance: 1e-4) { m, i in m(i["x"]!) }
-        let stack = TransformerEncoder(TransformerEncoderLayer(dModel: 8, nHead: 2, dimFeedforward: 16, dropout: 0), numLayers: 2,
-                                       norm: LayerNorm(8))
+        let stack = try TransformerEncoder(try TransformerEncoderLayer(dModel: 8, nHead: 2, dimFeedforward: 16, dropout: 0), numLayers: 2,
+                                       norm: try LayerNorm(8))
         try check("encoder_stack", module: stack, tolerance: 1e-4) { m, i in m(i["x"]!) }
     }
 

@@ -37,7 +37,7 @@ struct MemoryTests {
 
     @Test("a training step's graph is freed when the step ends")
     func graphIsFreed() throws {
-        let embed = Embedding(count: 100, dimension: 8, sparse: true), head = Linear(24, 10)
+        let embed = try Embedding(count: 100, dimension: 8, sparse: true), head = try Linear(24, 10)
         let sgd = try SGD(embed.parameters() + head.parameters(), learningRate: 0.1)
         weak var weakLoss: Tensor?, weakLogits: Tensor?
         try {
@@ -95,10 +95,10 @@ extension MemoryTests {
         // TransformerEncoder with dropout 0.1 in training mode, Linear(60, 10)), trained as the document
         // does: CrossEntropyLoss, SGD(lr 0.01), DataLoader(batch 2) over its three sentences.
         do {
-            let net = Seed000.Net(generator: Generator(seed: 31))
+            let net = try Seed000.Net(generator: Generator(seed: 31))
             let sgd = try SGD(net.parameters(), learningRate: 0.01)
             let lossFunction = CrossEntropyLoss()
-            let batches = Array(DataLoader(TensorDataset(Seed000.input, Seed000.target), batchSize: 2))
+            let batches = Array(try DataLoader(try TensorDataset(Seed000.input, Seed000.target), batchSize: 2))
             try measure("seed000", steps: 600, warmUp: 100, batches: batches.count) { k in
                 let batch = batches[k % batches.count]
                 sgd.zeroGrad()
@@ -113,8 +113,8 @@ extension MemoryTests {
         // given back every step.
         do {
             let g = Generator(seed: 32)
-            let bag = EmbeddingBag(count: W9.vocabulary, dimension: W9.dimension, mode: .mean, sparse: true, generator: g)
-            let head = Linear(W9.dimension, W9.classes, generator: g)
+            let bag = try EmbeddingBag(count: W9.vocabulary, dimension: W9.dimension, mode: .mean, sparse: true, generator: g)
+            let head = try Linear(W9.dimension, W9.classes, generator: g)
             let sgd = try SGD(bag.parameters() + head.parameters(), learningRate: 0.1)
             let inputs = (0..<W9.batches).map { _ in Tensor.randint(0, W9.vocabulary, [W9.batch, W9.tokens], generator: g) }
             let targets = (0..<W9.batches).map { _ in Tensor.randint(0, W9.classes, [W9.batch], generator: g) }

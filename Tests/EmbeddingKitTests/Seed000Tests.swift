@@ -7,8 +7,8 @@ import Testing
 /// are the only ones a step changes.
 @Suite("Seed 000: last-word model")
 struct Seed000Tests {
-    @Test func parameterNamesAreTheDocumentsModules() {
-        let names = Seed000.Net().namedParameters().map(\.name)
+    @Test func parameterNamesAreTheDocumentsModules() throws {
+        let names = try Seed000.Net().namedParameters().map(\.name)
         #expect(names.first == "embed.weight")
         #expect(names.contains("transformer_encoder_layer.self_attn.in_proj_weight"))
         #expect(names.contains("transformer_encoder.layers.0.self_attn.out_proj.weight"))
@@ -16,7 +16,7 @@ struct Seed000Tests {
         #expect(names.suffix(2) == ["lin.weight", "lin.bias"])
         // what PyTorch reports for the document's Net: 27 parameters, 172,306 values (the registered
         // template layer counts too, as in PyTorch)
-        let parameters = Seed000.Net().parameters()
+        let parameters = try Seed000.Net().parameters()
         let total = parameters.reduce(0) { $0 + $1.count }
         #expect(parameters.count == 27)
         #expect(total == 172_306)
@@ -31,9 +31,9 @@ struct Seed000Tests {
     }
 
     @Test func embeddingGradientIsSparseOverTheBatchWordsAndOthersStayPut() throws {
-        let net = Seed000.Net(generator: Generator(seed: 3))
+        let net = try Seed000.Net(generator: Generator(seed: 3))
         let optimizer = try SGD(net.parameters(), learningRate: 0.01)
-        for (batch, expectedRows) in zip(DataLoader(TensorDataset(Seed000.input, Seed000.target), batchSize: 2),
+        for (batch, expectedRows) in zip(try DataLoader(try TensorDataset(Seed000.input, Seed000.target), batchSize: 2),
                                          [[0, 1, 2, 0, 4, 5], [0, 7, 8]] as [[Int64]]) {
             optimizer.zeroGrad()
             try CrossEntropyLoss()(try net(batch[0]), batch[1].view([-1])).backward()
@@ -51,7 +51,7 @@ struct Seed000Tests {
     }
 
     @Test func rowsChosenAfterThePredictionAreTheOnlyOnesThatChange() throws {
-        let net = Seed000.Net(generator: Generator(seed: 4))
+        let net = try Seed000.Net(generator: Generator(seed: 4))
         let optimizer = try SGD(net.parameters(), learningRate: 0.5, momentum: 0.9, weightDecay: 0.1)
         let logits = try net(Seed000.input)
         let predicted = logits.argmax(dim: 1).indices

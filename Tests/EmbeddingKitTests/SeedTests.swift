@@ -8,7 +8,7 @@ struct SeedTests {
     @Test("001: lookup shapes, out-of-range index, cat after noise, unsqueeze")
     func seed001() throws {
         manualSeed(1)
-        let emb = Embedding(count: 10, dimension: 3)
+        let emb = try Embedding(count: 10, dimension: 3)
         #expect(try emb(Tensor.randint(0, 10, [10])).shape == [10, 3])
         #expect(try emb(Tensor.randint(0, 10, [5])).shape == [5, 3])
 
@@ -41,7 +41,7 @@ struct SeedTests {
                               [0.0000, 0.0000, 0.0000, 0.0000], [-0.2434, 0.1026, 0.3376, 2.4716],
                               [-1.1623, -0.2063, 0.7496, 0.3677], [-1.6133, -1.6416, 0.2389, -0.4451],
                               [-1.8385, -0.1169, 0.0202, 0.8692], [1.0441, -0.5111, -0.8074, -0.1289]])
-        let layer = Embedding(pretrained: printed, freeze: false, paddingIndex: 2, maxNorm: 1, normType: 2)
+        let layer = try Embedding(pretrained: printed, freeze: false, paddingIndex: 2, maxNorm: 1, normType: 2)
         let out = try layer(Tensor(indices: [1, 3, 4]))
         #expect(out.allClose(Tensor([[0.6869, -0.5844, -0.2773, -0.3313], [-0.0970, 0.0409, 0.1346, 0.9853],
                                      [-0.8039, -0.1427, 0.5184, 0.2543]]), rtol: 0, atol: 2e-4))
@@ -58,7 +58,7 @@ struct SeedTests {
     @Test("002: the padding row is zero and never changes through training")
     func seed002Padding() throws {
         manualSeed(2)
-        let layer = Embedding(count: 8, dimension: 4, paddingIndex: 2)
+        let layer = try Embedding(count: 8, dimension: 4, paddingIndex: 2)
         #expect(layer.weight[2].scalars == [0, 0, 0, 0])
         let optimizer = try SGD(layer.parameters(), learningRate: 0.5, momentum: 0.9, weightDecay: 0.01)
         for _ in 0..<5 {
@@ -72,8 +72,8 @@ struct SeedTests {
     }
 
     /// Seed 003's EmbeddingBag(8, 5, mode='sum') with the weights PyTorch printed.
-    private func seedBag() -> EmbeddingBag {
-        let bag = EmbeddingBag(count: 8, dimension: 5, mode: .sum)
+    private func seedBag() throws -> EmbeddingBag {
+        let bag = try EmbeddingBag(count: 8, dimension: 5, mode: .sum)
         bag.weight.floats = FloatStorage(Tensor([[-1.7122, 0.3235, -0.6941, -0.1128, -0.3620], [-0.0215, -0.3685, -0.2244, 2.4480, -1.4205],
                                     [-1.0848, 0.3204, -1.3139, 0.8290, -0.2611], [0.3025, -1.0016, -0.2019, 0.0992, -1.1972],
                                     [1.4835, -0.5860, 0.7933, -0.7355, -0.9182], [-1.0781, 0.0139, 0.6118, 1.1398, 0.1750],
@@ -83,7 +83,7 @@ struct SeedTests {
 
     @Test("003: EmbeddingBag sums, offsets and per-sample weights, as PyTorch printed")
     func seed003Bags() throws {
-        let bag = seedBag()
+        let bag = try seedBag()
         let sums = Tensor([[-1.1063, -0.0481, -1.5382, 3.2771, -1.6816], [1.7861, -1.5875, 0.5914, -0.6363, -2.1154]])
         #expect(try bag(Tensor(indices: [[1, 2], [3, 4]])).allClose(sums, rtol: 0, atol: 2e-4))
         let single = try bag(Tensor(indices: [[1]])) + bag(Tensor(indices: [[2]]))
@@ -102,11 +102,11 @@ struct SeedTests {
     @Test("003: padding index 0 gives a zero row")
     func seed003Padding() throws {
         manualSeed(4321)
-        let embedding = Embedding(count: 8, dimension: 5, paddingIndex: 0)
+        let embedding = try Embedding(count: 8, dimension: 5, paddingIndex: 0)
         let out = try embedding(Tensor(indices: [0, 3, 2]))
         #expect(out[0].scalars == [0, 0, 0, 0, 0])
         #expect(out[1].scalars == embedding.weight[3].scalars)
-        let bag = EmbeddingBag(count: 8, dimension: 5, mode: .sum, paddingIndex: 0)
+        let bag = try EmbeddingBag(count: 8, dimension: 5, mode: .sum, paddingIndex: 0)
         let bags = try bag(Tensor(indices: [[0, 0], [3, 0]]))
         #expect(bags[0].scalars == [0, 0, 0, 0, 0])
         #expect(bags[1].scalars == bag.weight[3].scalars)
@@ -115,8 +115,8 @@ struct SeedTests {
     @Test("000: the sparse embedding gradient has rows only for the batch; other words keep their values")
     func seed000SparseGradient() throws {
         manualSeed(0)
-        let embed = Embedding(count: 10, dimension: 20, sparse: true)
-        let head = Linear(3 * 20, 10)
+        let embed = try Embedding(count: 10, dimension: 20, sparse: true)
+        let head = try Linear(3 * 20, 10)
         let optimizer = try SGD(embed.parameters() + head.parameters(), learningRate: 0.01)
         let input = Tensor(indices: [[0, 1, 2], [0, 4, 5]]), target = Tensor(indices: [3, 6])
         let before = embed.weight.scalars
@@ -141,8 +141,8 @@ struct RowSelectionTests {
     /// The seed's model without the transformer: embed 3 words, predict the 4th.
     func run(sparse: Bool) throws {
         manualSeed(11)
-        let embed = Embedding(count: 10, dimension: 4, sparse: sparse)
-        let head = Linear(12, 10)
+        let embed = try Embedding(count: 10, dimension: 4, sparse: sparse)
+        let head = try Linear(12, 10)
         let optimizer = try SGD(embed.parameters() + head.parameters(), learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
         let input = Tensor(indices: [[0, 1, 2], [0, 4, 5]]), target = Tensor(indices: [3, 6])
         for step in 0..<3 {

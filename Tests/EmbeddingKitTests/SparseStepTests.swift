@@ -95,7 +95,7 @@ struct SparseStepTests {
     @Test("zeroGrad() hands a sparse gradient's storage to the next backward; a held gradient keeps its values")
     func gradientStorageIsReused() throws {
         manualSeed(11)
-        let bag = EmbeddingBag(count: 10, dimension: 3, mode: .sum, paddingIndex: 0, sparse: true)
+        let bag = try EmbeddingBag(count: 10, dimension: 3, mode: .sum, paddingIndex: 0, sparse: true)
         // padding dropped: 2 entries of 4, then 4 of 4 (the kept storage grows in place), then 6 of 6 (too small: fresh)
         let inputs = [Tensor(indices: [[0, 1], [2, 0]]), Tensor(indices: [[3, 4], [5, 6]]), Tensor(indices: [[1, 2, 3], [4, 5, 6]])]
         let scales: [Float] = [1, 2, 3]
@@ -114,7 +114,7 @@ struct SparseStepTests {
         }
 
         // the same through embedding(): a kept gradient is not overwritten by the next backward
-        let embed = Embedding(count: 5, dimension: 2, sparse: true)
+        let embed = try Embedding(count: 5, dimension: 2, sparse: true)
         try embed(Tensor(indices: [1, 2, 1])).sum().backward()
         let first = embed.weight.grad!.sparse!
         embed.zeroGrad()
@@ -127,8 +127,8 @@ struct SparseStepTests {
     @Test("training with reused gradient storage gives the table of training with fresh gradients, bit for bit")
     func reuseChangesNoResult() throws {
         func train(keepGradients: Bool) throws -> [Float] {
-            let bag = EmbeddingBag(count: 50, dimension: 4, mode: .mean, sparse: true, generator: Generator(seed: 7))
-            let head = Linear(4, 3, generator: Generator(seed: 8))
+            let bag = try EmbeddingBag(count: 50, dimension: 4, mode: .mean, sparse: true, generator: Generator(seed: 7))
+            let head = try Linear(4, 3, generator: Generator(seed: 8))
             let sgd = try SGD(bag.parameters() + head.parameters(), learningRate: 0.5)
             var kept: [Gradient] = []
             for step in 0..<12 {

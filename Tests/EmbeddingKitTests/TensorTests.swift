@@ -63,7 +63,7 @@ struct TensorTests {
 
     @Test("bad data throws and changes nothing")
     func errors() throws {
-        let bag = EmbeddingBag(count: 5, dimension: 2, mode: .sum, maxNorm: 1)
+        let bag = try EmbeddingBag(count: 5, dimension: 2, mode: .sum, maxNorm: 1)
         let before = bag.weight.scalars
         #expect(throws: EmbeddingKitError(.shape, "embedding_bag: offsets must be non-decreasing, offsets[1]=3 > offsets[2]=1")) {
             try bag(Tensor(indices: [0, 1, 2, 3]), offsets: Tensor(indices: [0, 3, 1]))

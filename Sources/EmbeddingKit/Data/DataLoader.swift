@@ -5,10 +5,13 @@ public struct TensorDataset {
     public let tensors: [Tensor]
 
     /// A dataset over `tensors`, which must all have the same first dimension (the number of samples),
-    /// like `TensorDataset(input, target)`.
-    public init(_ tensors: Tensor...) {
-        precondition(!tensors.isEmpty && tensors.allSatisfy { $0.rank >= 1 && $0.shape[0] == tensors[0].shape[0] },
-                     "TensorDataset: tensors must share their first dimension, got \(tensors.map(\.shape))")
+    /// like `TensorDataset(input, target)`. Throws `EmbeddingKitError` when there are no tensors, one is
+    /// a scalar, or their first dimensions differ (PyTorch: `Size mismatch between tensors`).
+    public init(_ tensors: Tensor...) throws(EmbeddingKitError) {
+        guard !tensors.isEmpty else { throw EmbeddingKitError(.invalidArgument, "TensorDataset: needs at least one tensor") }
+        for (i, t) in tensors.enumerated() where t.rank == 0 || t.shape[0] != tensors[0].shape[0] {
+            throw EmbeddingKitError(.shape, "TensorDataset: size mismatch between tensors: tensor \(i) has shape \(t.shape), tensor 0 has \(tensors[0].shape)")
+        }
         self.tensors = tensors
     }
 
@@ -35,9 +38,13 @@ public struct DataLoader: Sequence {
 
     /// Batches of `batchSize` samples of `dataset` (PyTorch's `DataLoader(dataset, batch_size=...,
     /// shuffle=..., drop_last=...)`); with `shuffle`, the order of each pass comes from `generator`.
+    /// Throws `EmbeddingKitError` for a `batchSize` below 1 (PyTorch: `batch_size should be a positive
+    /// integer value, but got batch_size=0`).
     public init(_ dataset: TensorDataset, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false,
-                generator: Generator = .default) {
-        precondition(batchSize >= 1, "DataLoader: batchSize \(batchSize) must be positive")
+                generator: Generator = .default) throws(EmbeddingKitError) {
+        guard batchSize >= 1 else {
+            throw EmbeddingKitError(.invalidArgument, "DataLoader: batch_size should be a positive integer value, but got batch_size=\(batchSize)")
+        }
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle

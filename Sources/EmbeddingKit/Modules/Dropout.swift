@@ -16,9 +16,10 @@ public final class Dropout: Layer {
     /// Training mode drops elements; evaluation mode passes the input through.
     public var isTraining = true
 
-    /// Dropout with probability `p` (default 0.5, PyTorch's; must lie in [0, 1]).
-    public init(_ p: Float = 0.5, generator: Generator = .default) {
-        precondition(p >= 0 && p <= 1, "Dropout: p=\(p) must lie in [0, 1]")
+    /// Dropout with probability `p` (default 0.5, PyTorch's). Throws `EmbeddingKitError` for a `p`
+    /// outside [0, 1] or NaN (PyTorch's `dropout probability has to be between 0 and 1, but got 2.0`).
+    public init(_ p: Float = 0.5, generator: Generator = .default) throws(EmbeddingKitError) {
+        try checkDropoutProbability(p)
         self.p = p
         self.generator = generator
     }
@@ -28,7 +29,7 @@ public final class Dropout: Layer {
 
     /// In training mode, `input` with elements zeroed with probability `p` and the rest scaled by
     /// `1 / (1 - p)`; in evaluation mode, `input` unchanged.
-    public func forward(_ input: Tensor) -> Tensor { dropout(input, p: p, training: isTraining, generator: generator) }
+    public func forward(_ input: Tensor) -> Tensor { checkedDropout(input, p: p, training: isTraining, generator: generator) }
 
     /// Same as `forward(_:)`.
     public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }

@@ -2,7 +2,7 @@
 /// PyTorch's `nn.Embedding`; see `embedding(_:_:paddingIndex:maxNorm:normType:scaleGradByFrequency:sparse:)`.
 ///
 /// ```swift
-/// let embed = Embedding(count: 10, dimension: 3)
+/// let embed = try Embedding(count: 10, dimension: 3)
 /// let vectors = try embed(Tensor(indices: [1, 2, 4]))   // shape [3, 3]
 /// ```
 ///
@@ -29,9 +29,15 @@ public final class Embedding: Module {
     public var isTraining = true
 
     /// A table of `count` rows of size `dimension`. A negative `paddingIndex` counts from the end.
+    ///
+    /// Throws `EmbeddingKitError`, creating nothing, for a negative `count` or `dimension`, a
+    /// `paddingIndex` outside `-count..<count`, or a `maxNorm` / `normType` out of range (the
+    /// functional `embedding`'s messages).
     public init(count: Int, dimension: Int, paddingIndex: Int? = nil, maxNorm: Float? = nil, normType: Float = 2,
-                scaleGradByFrequency: Bool = false, sparse: Bool = false, generator: Generator = .default) {
-        self.paddingIndex = Embedding.wrapped(paddingIndex, count: count)
+                scaleGradByFrequency: Bool = false, sparse: Bool = false, generator: Generator = .default) throws(EmbeddingKitError) {
+        try EmbeddingOptions.checkSizes(count: count, dimension: dimension, op: "Embedding")
+        try EmbeddingOptions.checkNorm(maxNorm: maxNorm, normType: normType, op: "Embedding")
+        self.paddingIndex = try EmbeddingOptions.wrappedPadding(paddingIndex, count: count, op: "Embedding")
         weight = Embedding.initialTable(count: count, dimension: dimension, paddingIndex: self.paddingIndex, generator: generator)
         self.maxNorm = maxNorm
         self.normType = normType
@@ -41,12 +47,18 @@ public final class Embedding: Module {
 
     /// A module around existing vectors (`[count, dimension]`, copied), frozen by default, like
     /// PyTorch's `Embedding.from_pretrained`. The padding row is not zeroed.
+    ///
+    /// Throws `EmbeddingKitError` for weights that are not a 2-D float tensor (PyTorch:
+    /// `Embeddings parameter is expected to be 2-dimensional`) and for the options `init(count:...)` refuses.
     public init(pretrained weights: Tensor, freeze: Bool = true, paddingIndex: Int? = nil, maxNorm: Float? = nil,
-                normType: Float = 2, scaleGradByFrequency: Bool = false, sparse: Bool = false) {
-        precondition(weights.rank == 2 && weights.dtype == .float32, "Embedding: pretrained weights must be 2-D floats, got \(weights.shape)")
+                normType: Float = 2, scaleGradByFrequency: Bool = false, sparse: Bool = false) throws(EmbeddingKitError) {
+        guard weights.rank == 2 && weights.dtype == .float32 else {
+            throw EmbeddingKitError(.shape, "Embedding: pretrained weights must be a 2-D float32 tensor, got \(weights.dtype) of shape \(weights.shape)")
+        }
+        try EmbeddingOptions.checkNorm(maxNorm: maxNorm, normType: normType, op: "Embedding")
+        self.paddingIndex = try EmbeddingOptions.wrappedPadding(paddingIndex, count: weights.shape[0], op: "Embedding")
         weight = weights.detach()
         weight.requiresGrad = !freeze
-        self.paddingIndex = Embedding.wrapped(paddingIndex, count: weights.shape[0])
         self.maxNorm = maxNorm
         self.normType = normType
         self.scaleGradByFrequency = scaleGradByFrequency
@@ -54,8 +66,9 @@ public final class Embedding: Module {
     }
 
     /// PyTorch's `Embedding.from_pretrained(weights, freeze=...)`.
-    public static func fromPretrained(_ weights: Tensor, freeze: Bool = true, paddingIndex: Int? = nil) -> Embedding {
-        Embedding(pretrained: weights, freeze: freeze, paddingIndex: paddingIndex)
+    public static func fromPretrained(_ weights: Tensor, freeze: Bool = true,
+                                      paddingIndex: Int? = nil) throws(EmbeddingKitError) -> Embedding {
+        try Embedding(pretrained: weights, freeze: freeze, paddingIndex: paddingIndex)
     }
 
     /// The number of rows.
@@ -81,10 +94,4 @@ public final class Embedding: Module {
         return table
     }
 
-    static func wrapped(_ paddingIndex: Int?, count: Int) -> Int? {
-        guard let p = paddingIndex else { return nil }
-        let row = p < 0 ? p + count : p
-        precondition(row >= 0 && row < count, "Embedding: paddingIndex \(p) is out of range for \(count) rows")
-        return row
-    }
 }

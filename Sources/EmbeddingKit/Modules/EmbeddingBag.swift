@@ -2,7 +2,7 @@
 /// `nn.EmbeddingBag`; see `embeddingBag(_:_:offsets:mode:perSampleWeights:paddingIndex:includeLastOffset:scaleGradByFrequency:sparse:maxNorm:normType:)`.
 ///
 /// ```swift
-/// let bag = EmbeddingBag(count: 10, dimension: 3, mode: .sum)
+/// let bag = try EmbeddingBag(count: 10, dimension: 3, mode: .sum)
 /// let out = try bag(Tensor(indices: [1, 2, 4, 5, 4, 3, 2, 9]), offsets: Tensor(indices: [0, 4]))  // [2, 3]
 /// ```
 ///
@@ -33,10 +33,17 @@ public final class EmbeddingBag: Module {
     public var isTraining = true
 
     /// A bag of `count` rows of size `dimension` reduced by `mode` (PyTorch's default is `.mean`).
+    ///
+    /// Throws `EmbeddingKitError`, creating nothing, for what `Embedding.init(count:...)` refuses and
+    /// for `.max` with `scaleGradByFrequency` (PyTorch's `max mode does not support scaling the
+    /// gradient by the frequency`).
     public init(count: Int, dimension: Int, mode: EmbeddingBagMode = .mean, paddingIndex: Int? = nil,
                 maxNorm: Float? = nil, normType: Float = 2, scaleGradByFrequency: Bool = false, sparse: Bool = false,
-                includeLastOffset: Bool = false, generator: Generator = .default) {
-        self.paddingIndex = Embedding.wrapped(paddingIndex, count: count)
+                includeLastOffset: Bool = false, generator: Generator = .default) throws(EmbeddingKitError) {
+        try EmbeddingOptions.checkSizes(count: count, dimension: dimension, op: "EmbeddingBag")
+        try EmbeddingOptions.checkNorm(maxNorm: maxNorm, normType: normType, op: "EmbeddingBag")
+        try EmbeddingOptions.checkBagMode(mode, scaleGradByFrequency: scaleGradByFrequency)
+        self.paddingIndex = try EmbeddingOptions.wrappedPadding(paddingIndex, count: count, op: "EmbeddingBag")
         weight = Embedding.initialTable(count: count, dimension: dimension, paddingIndex: self.paddingIndex, generator: generator)
         self.mode = mode
         self.maxNorm = maxNorm

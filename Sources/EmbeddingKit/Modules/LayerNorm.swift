@@ -17,11 +17,15 @@ public final class LayerNorm: Layer {
     /// Whether the module is in training mode (normalisation is the same in both).
     public var isTraining = true
 
-    /// Normalises over the trailing `normalizedShape` dimensions (non-empty, positive). With
-    /// `elementwiseAffine` (the default) it learns `weight`, and also `bias` unless `bias` is false.
-    public init(_ normalizedShape: [Int], eps: Float = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true) {
-        precondition(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
-                     "LayerNorm: normalizedShape \(normalizedShape) must be non-empty and positive")
+    /// Normalises over the trailing `normalizedShape` dimensions. With `elementwiseAffine` (the
+    /// default) it learns `weight`, and also `bias` unless `bias` is false.
+    ///
+    /// Throws `EmbeddingKitError` for an empty `normalizedShape`, a negative size in it (0 is an empty
+    /// dimension, as in PyTorch), or an `eps` that is negative or not finite (`LayerNorm: eps=nan ...`).
+    public init(_ normalizedShape: [Int], eps: Float = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true) throws(EmbeddingKitError) {
+        guard !normalizedShape.isEmpty else { throw EmbeddingKitError(.invalidArgument, "LayerNorm: normalizedShape is empty") }
+        for (i, size) in normalizedShape.enumerated() { try checkSize(size, "normalizedShape[\(i)]", op: "LayerNorm") }
+        try checkLayerNormEps(eps, op: "LayerNorm")
         self.normalizedShape = normalizedShape
         self.eps = eps
         weight = elementwiseAffine ? Tensor.ones(normalizedShape) : nil
@@ -31,8 +35,8 @@ public final class LayerNorm: Layer {
     }
 
     /// Normalises over the last dimension, of size `size` (PyTorch's `nn.LayerNorm(size)`).
-    public convenience init(_ size: Int, eps: Float = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true) {
-        self.init([size], eps: eps, elementwiseAffine: elementwiseAffine, bias: bias)
+    public convenience init(_ size: Int, eps: Float = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true) throws(EmbeddingKitError) {
+        try self.init([size], eps: eps, elementwiseAffine: elementwiseAffine, bias: bias)
     }
 
     /// `weight` and `bias`, those that exist.
@@ -41,9 +45,12 @@ public final class LayerNorm: Layer {
     }
 
     /// `input`, whose trailing dimensions are `normalizedShape`, normalised over them, then scaled
-    /// and shifted; same shape as `input`.
+    /// and shifted; same shape as `input`. An input whose shape does not end in `normalizedShape` is a
+    /// program error (a precondition names both shapes).
     public func forward(_ input: Tensor) -> Tensor {
-        layerNorm(input, normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
+        precondition(input.shape.suffix(normalizedShape.count) == normalizedShape[...],
+                     "LayerNorm: normalizedShape \(normalizedShape) does not end the input shape \(input.shape)")
+        return checkedLayerNorm(input, normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
     }
 
     /// Same as `forward(_:)`.

@@ -32,10 +32,18 @@ public final class MultiheadAttention: Module {
 
     /// Attention with `numHeads` heads of width `embedDim / numHeads` (`embedDim` must divide evenly),
     /// with projection biases unless `bias` is false.
+    ///
+    /// Throws `EmbeddingKitError` for a negative `embedDim`, fewer than one head, an `embedDim` that
+    /// `numHeads` does not divide (PyTorch: `embed_dim must be divisible by num_heads`), or a
+    /// `dropout` outside [0, 1].
     public init(embedDim: Int, numHeads: Int, dropout: Float = 0, bias: Bool = true, batchFirst: Bool = false,
-                generator: Generator = .default) {
-        precondition(embedDim > 0 && numHeads > 0 && embedDim % numHeads == 0,
-                     "MultiheadAttention: embedDim \(embedDim) must divide evenly into \(numHeads) heads")
+                generator: Generator = .default) throws(EmbeddingKitError) {
+        try checkSize(embedDim, "embedDim", op: "MultiheadAttention")
+        guard numHeads >= 1 && embedDim % numHeads == 0 else {
+            throw EmbeddingKitError(.invalidArgument,
+                                    "MultiheadAttention: embed_dim must be divisible by num_heads, got embedDim=\(embedDim), numHeads=\(numHeads)")
+        }
+        try checkDropoutProbability(dropout)
         self.embedDim = embedDim
         self.numHeads = numHeads
         self.dropout = dropout
@@ -46,7 +54,7 @@ public final class MultiheadAttention: Module {
         inProjWeight.requiresGrad = true
         inProjBias = bias ? Tensor.zeros([3 * embedDim]) : nil
         inProjBias?.requiresGrad = true
-        outProj = Linear(embedDim, embedDim, bias: bias, generator: generator)
+        outProj = try Linear(embedDim, embedDim, bias: bias, generator: generator)
         if let b = outProj.bias { b.floats = FloatStorage(repeating: 0, count: embedDim) }
     }
 
@@ -91,7 +99,7 @@ public final class MultiheadAttention: Module {
             scores = scores + Tensor(shape: [N * H, 1, S], floats: additive)
         }
         var weights = softmax(scores, dim: -1)
-        weights = EmbeddingKit.dropout(weights, p: dropout, training: isTraining, generator: generator)
+        weights = checkedDropout(weights, p: dropout, training: isTraining, generator: generator)
         let attended = Tensor.bmm(weights, v).transpose(0, 1).reshape([L, N, E])    // [L, N, E]
         var output = outProj(attended)
         if unbatched { output = output.squeeze(1) } else if batchFirst { output = output.transpose(0, 1) }

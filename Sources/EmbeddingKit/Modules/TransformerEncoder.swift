@@ -15,9 +15,10 @@ public final class TransformerEncoder: Layer {
     /// Whether dropout is active; `train(_:)` sets it for every layer too.
     public var isTraining = true
 
-    /// `numLayers` (at least 1) copies of `encoderLayer`, followed by `norm` if given.
-    public init(_ encoderLayer: TransformerEncoderLayer, numLayers: Int, norm: LayerNorm? = nil) {
-        precondition(numLayers >= 1, "TransformerEncoder: numLayers=\(numLayers) must be at least 1")
+    /// `numLayers` copies of `encoderLayer` (0 passes the input through), followed by `norm` if given.
+    /// Throws `EmbeddingKitError` for a negative `numLayers`.
+    public init(_ encoderLayer: TransformerEncoderLayer, numLayers: Int, norm: LayerNorm? = nil) throws(EmbeddingKitError) {
+        try checkSize(numLayers, "numLayers", op: "TransformerEncoder")
         layers = (0..<numLayers).map { _ in encoderLayer.copy() }
         self.norm = norm
     }

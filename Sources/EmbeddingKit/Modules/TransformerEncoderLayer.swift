@@ -41,19 +41,23 @@ public final class TransformerEncoderLayer: Layer {
     /// A layer of width `dModel` (divisible by `nHead`) with a `dimFeedforward`-wide feed-forward block.
     /// `dropout` is the probability of every dropout (attention weights included), `layerNormEps` the
     /// norms' eps; `bias: false` leaves the linear layers and norms without biases.
+    ///
+    /// Throws `EmbeddingKitError` for what its sublayers refuse: a size that is negative, an `nHead`
+    /// that does not divide `dModel`, a `dropout` outside [0, 1], a `layerNormEps` that is negative or
+    /// not finite.
     public init(dModel: Int, nHead: Int, dimFeedforward: Int = 2048, dropout: Float = 0.1, activation: Activation = .relu,
                 layerNormEps: Float = 1e-5, batchFirst: Bool = false, normFirst: Bool = false, bias: Bool = true,
-                generator: Generator = .default) {
+                generator: Generator = .default) throws(EmbeddingKitError) {
         configuration = (dModel, nHead, dimFeedforward, dropout, layerNormEps, batchFirst, bias)
-        selfAttention = MultiheadAttention(embedDim: dModel, numHeads: nHead, dropout: dropout, bias: bias,
+        selfAttention = try MultiheadAttention(embedDim: dModel, numHeads: nHead, dropout: dropout, bias: bias,
                                            batchFirst: batchFirst, generator: generator)
-        linear1 = Linear(dModel, dimFeedforward, bias: bias, generator: generator)
-        self.dropout = Dropout(dropout, generator: generator)
-        linear2 = Linear(dimFeedforward, dModel, bias: bias, generator: generator)
-        norm1 = LayerNorm([dModel], eps: layerNormEps, bias: bias)
-        norm2 = LayerNorm([dModel], eps: layerNormEps, bias: bias)
-        dropout1 = Dropout(dropout, generator: generator)
-        dropout2 = Dropout(dropout, generator: generator)
+        linear1 = try Linear(dModel, dimFeedforward, bias: bias, generator: generator)
+        self.dropout = try Dropout(dropout, generator: generator)
+        linear2 = try Linear(dimFeedforward, dModel, bias: bias, generator: generator)
+        norm1 = try LayerNorm([dModel], eps: layerNormEps, bias: bias)
+        norm2 = try LayerNorm([dModel], eps: layerNormEps, bias: bias)
+        dropout1 = try Dropout(dropout, generator: generator)
+        dropout2 = try Dropout(dropout, generator: generator)
         self.activation = activation
         self.normFirst = normFirst
     }
@@ -71,9 +75,14 @@ public final class TransformerEncoderLayer: Layer {
     /// `TransformerEncoder` does with `copy.deepcopy` for each of its layers).
     public func copy() -> TransformerEncoderLayer {
         let c = configuration
-        let clone = TransformerEncoderLayer(dModel: c.dModel, nHead: c.nHead, dimFeedforward: c.dimFeedforward, dropout: c.dropout,
-                                            activation: activation, layerNormEps: c.layerNormEps, batchFirst: c.batchFirst,
-                                            normFirst: normFirst, bias: c.bias, generator: Generator(seed: 0))
+        let clone: TransformerEncoderLayer
+        do {
+            clone = try TransformerEncoderLayer(dModel: c.dModel, nHead: c.nHead, dimFeedforward: c.dimFeedforward, dropout: c.dropout,
+                                                activation: activation, layerNormEps: c.layerNormEps, batchFirst: c.batchFirst,
+                                                normFirst: normFirst, bias: c.bias, generator: Generator(seed: 0))
+        } catch {
+            preconditionFailure("TransformerEncoderLayer.copy: \(error), but self was made with this configuration")
+        }
         for (mine, theirs) in zip(namedParameters(), clone.namedParameters()) { theirs.tensor.floats = mine.tensor.floats }
         clone.train(isTraining)
         return clone

@@ -18,7 +18,8 @@ public enum EmbeddingBagMode: Int32, Sendable {
 /// `[B, dimension]`. `perSampleWeights` has `input`'s shape (sum and mean only) and gets a gradient
 /// when it requires one. With `sparse`, the gradient of `weight` is a `SparseGradient` (every mode).
 ///
-/// Throws (changing nothing) for an index, offset, `paddingIndex` or weight count that is wrong.
+/// Throws (changing nothing) for an index, offset, `paddingIndex` or weight count that is wrong, for
+/// `includeLastOffset` with no offsets, and for `.max` with `scaleGradByFrequency` (PyTorch refuses both).
 public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = nil, mode: EmbeddingBagMode = .mean,
                          perSampleWeights: Tensor? = nil, paddingIndex: Int? = nil, includeLastOffset: Bool = false,
                          scaleGradByFrequency: Bool = false, sparse: Bool = false, maxNorm: Float? = nil,
@@ -29,9 +30,12 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
                  "embeddingBag: input must be 2-D without offsets or 1-D with offsets, got shape \(input.shape)")
     precondition(offsets.map { $0.dtype == .int64 && $0.rank == 1 } ?? true, "embeddingBag: offsets must be a 1-D int64 tensor")
     precondition(perSampleWeights.map { $0.dtype == .float32 } ?? true, "embeddingBag: perSampleWeights must be float")
+    try EmbeddingOptions.checkBagMode(mode, scaleGradByFrequency: scaleGradByFrequency)
+    if includeLastOffset, let offsets, offsets.count == 0 {
+        throw EmbeddingKitError(.shape, "embedding_bag: include_last_offset: number of offsets should be at least 1, got 0")
+    }
     let count = weight.shape[0], dim = weight.shape[1], n = input.count
     let bags = offsets.map { $0.count - (includeLastOffset ? 1 : 0) } ?? input.shape[0]
-    precondition(bags >= 0, "embeddingBag: includeLastOffset needs at least one offset")
     let padding = try resolvedPadding(paddingIndex, count: count, op: "embedding_bag")
     let kernelMode = ek_bag_mode(UInt32(mode.rawValue))
     let offsetValues = offsets?.ints, weights = perSampleWeights?.floats, numWeights = Int64(perSampleWeights?.count ?? 0)

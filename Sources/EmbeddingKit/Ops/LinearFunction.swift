@@ -5,7 +5,7 @@ public func linear(_ x: Tensor, _ weight: Tensor, _ bias: Tensor? = nil) -> Tens
     let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
     precondition(x.shape.last == inFeatures, "linear: input of shape \(x.shape) for a weight of shape \(weight.shape)")
     precondition(bias.map { $0.shape == [outFeatures] } ?? true, "linear: bias of shape \(bias!.shape), want [\(outFeatures)]")
-    let n = x.count / Swift.max(inFeatures, 1)
+    let n = x.shape.dropLast().reduce(1, *) // not count / inFeatures: inFeatures may be 0
     var y = Tensor.product(n, outFeatures, inFeatures, x.floats, false, weight.floats, true)
     if let bias { addRowVector(bias.floats, to: &y, rows: n) }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])

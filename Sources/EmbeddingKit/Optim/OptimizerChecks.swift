@@ -21,11 +21,20 @@ enum OptimizerChecks {
         }
     }
 
-    /// A non-empty list of float tensors (`optimizer got an empty parameter list`, as PyTorch).
+    /// A non-empty list of distinct float tensors (`optimizer got an empty parameter list`, as
+    /// PyTorch). A tensor listed twice would be updated twice per step; PyTorch warns that this
+    /// "will cause an error" in future, and here it already does.
     static func parameters(_ parameters: [Tensor], _ op: String) throws(EmbeddingKitError) {
         guard !parameters.isEmpty else { throw EmbeddingKitError(.invalidArgument, "optimizer got an empty parameter list") }
-        for (i, p) in parameters.enumerated() where p.dtype != .float32 {
-            throw EmbeddingKitError(.invalidArgument, "\(op): parameter \(i) is an int64 tensor; only float32 tensors can be optimized")
+        var firstIndex: [ObjectIdentifier: Int] = [:]
+        for (i, p) in parameters.enumerated() {
+            guard p.dtype == .float32 else {
+                throw EmbeddingKitError(.invalidArgument, "\(op): parameter \(i) is an int64 tensor; only float32 tensors can be optimized")
+            }
+            if let first = firstIndex.updateValue(i, forKey: ObjectIdentifier(p)) {
+                throw EmbeddingKitError(.invalidArgument,
+                                        "\(op): parameter \(i) is the same tensor as parameter \(first); optimizer contains a parameter group with duplicate parameters")
+            }
         }
     }
 

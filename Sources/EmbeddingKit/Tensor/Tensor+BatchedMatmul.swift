@@ -26,6 +26,7 @@ extension Tensor {
     static func batchedProduct(_ batch: Int, _ m: Int, _ n: Int, _ k: Int, _ a: FloatStorage, _ transA: Bool,
                                _ b: FloatStorage, _ transB: Bool) -> FloatStorage {
         var c = FloatStorage(repeating: 0, count: batch * m * n)
+        if c.isEmpty || k == 0 { return c } // empty, or a sum over nothing: zeros, as in PyTorch
         a.withPointer { pa in
             b.withPointer { pb in
                 c.withMutablePointer { pc in

@@ -13,7 +13,7 @@ extension Tensor {
         precondition(b.rank == 2, "matmul: right operand of shape \(b.shape) must be 2-D (or both 3-D)")
         let k = a.shape.last!, m = b.shape[1]
         precondition(b.shape[0] == k, "matmul: shapes \(a.shape) and \(b.shape) do not chain (\(k) vs \(b.shape[0]))")
-        let n = a.count / Swift.max(k, 1)
+        let n = a.shape.dropLast().reduce(1, *) // not count / k: k may be 0
         let out = Tensor(shape: Array(a.shape.dropLast()) + [m], floats: product(n, m, k, a.floats, false, b.floats, false))
         return out.recorded("MmBackward", [a, b]) { g in
             let ga = a.requiresGrad ? Tensor(shape: a.shape, floats: product(n, k, m, g.floats, false, b.floats, true)) : nil
@@ -22,9 +22,11 @@ extension Tensor {
         }
     }
 
-    /// C = op(A) op(B) for row-major A (m x k or k x m) and B (k x n or n x k).
+    /// C = op(A) op(B) for row-major A (m x k or k x m) and B (k x n or n x k). Empty shapes work as
+    /// in PyTorch: an empty C for m or n = 0 (whatever k), zeros for k = 0.
     static func product(_ m: Int, _ n: Int, _ k: Int, _ a: FloatStorage, _ transA: Bool, _ b: FloatStorage,
                         _ transB: Bool) -> FloatStorage {
+        if m == 0 || n == 0 || k == 0 { return FloatStorage(repeating: 0, count: m * n) }
         var c = FloatStorage.uninitialized(count: m * n) // beta = 0: sgemm writes every element
         a.withPointer { pa in
             b.withPointer { pb in

@@ -1,0 +1,44 @@
+/// The construction-time checks `Embedding` and `EmbeddingBag` share: their options come from
+/// configuration, so a bad one throws (naming the option and its value) before anything is allocated.
+enum EmbeddingOptions {
+    /// `count` and `dimension` must not be negative (0 is an empty table, as in PyTorch).
+    static func checkSizes(count: Int, dimension: Int, op: String) throws(EmbeddingKitError) {
+        try checkSize(count, "count", op: op)
+        try checkSize(dimension, "dimension", op: op)
+        guard count.multipliedReportingOverflow(by: dimension).overflow == false else {
+            throw EmbeddingKitError(.overflow, "\(op): a table of \(count) x \(dimension) elements overflows the address space")
+        }
+    }
+
+    /// The same rule as the renormalisation kernel: `maxNorm` positive and finite, `normType` >= 0.
+    static func checkNorm(maxNorm: Float?, normType: Float, op: String) throws(EmbeddingKitError) {
+        if let maxNorm, !(maxNorm > 0 && maxNorm.isFinite) {
+            throw EmbeddingKitError(.invalidArgument, "\(op): maxNorm=\(maxNorm) must be positive and finite")
+        }
+        guard normType >= 0 else {
+            throw EmbeddingKitError(.invalidArgument, "\(op): normType=\(normType) must be >= 0 (or infinity)")
+        }
+    }
+
+    /// PyTorch refuses frequency scaling with max pooling when the module is made.
+    static func checkBagMode(_ mode: EmbeddingBagMode, scaleGradByFrequency: Bool) throws(EmbeddingKitError) {
+        if mode == .max && scaleGradByFrequency {
+            throw EmbeddingKitError(.invalidArgument, "max mode does not support scaling the gradient by the frequency")
+        }
+    }
+
+    /// `paddingIndex` wrapped into `0..<count` (negative counts from the end), or nil.
+    static func wrappedPadding(_ paddingIndex: Int?, count: Int, op: String) throws(EmbeddingKitError) -> Int? {
+        guard let p = paddingIndex else { return nil }
+        let row = p < 0 ? p + count : p
+        guard row >= 0 && row < count else {
+            throw EmbeddingKitError(.indexOutOfRange, "\(op): paddingIndex=\(p) is out of range for \(count) embeddings")
+        }
+        return row
+    }
+}
+
+/// A size option (a count or a dimension) must not be negative: `<op>: <name>=-1 must not be negative`.
+func checkSize(_ value: Int, _ name: String, op: String) throws(EmbeddingKitError) {
+    guard value >= 0 else { throw EmbeddingKitError(.invalidArgument, "\(op): \(name)=\(value) must not be negative") }
+}
