@@ -67,18 +67,7 @@ public struct LangIDConfiguration: Sendable, Equatable, Codable {
     /// `dimensions`, `hidden`) into the name the user knows, e.g. `--orders`.
     public func validateShape(naming name: (String) -> String = { $0 }) throws(EmbeddingKitError) {
         func fail(_ message: String) -> EmbeddingKitError { EmbeddingKitError(.invalidArgument, message) }
-        guard !orders.isEmpty else { throw fail("\(name("orders")): at least one n-gram order is needed") }
-        guard orders.count <= Limits.maxOrder else {
-            throw fail("\(name("orders")): \(orders.count) orders, at most \(Limits.maxOrder) (distinct values in 1...\(Limits.maxOrder))")
-        }
-        for (i, n) in orders.enumerated() {
-            guard (1...Limits.maxOrder).contains(n) else {
-                throw fail("\(name("orders")): order \(n) at position \(i) is outside 1...\(Limits.maxOrder)")
-            }
-            if let first = orders[..<i].firstIndex(of: n) {
-                throw fail("\(name("orders")): order \(n) at position \(i) repeats position \(first) (orders must be distinct)")
-            }
-        }
+        try Self.validateOrders(orders, naming: name)
         func checkList(_ values: [Int], _ field: String, _ limit: Int) throws(EmbeddingKitError) {
             guard values.count == orders.count else {
                 throw fail("\(name(field)): \(values.count) values for \(orders.count) n-gram orders")
@@ -99,6 +88,23 @@ public struct LangIDConfiguration: Sendable, Equatable, Codable {
         guard count <= Limits.maxParameters else {
             throw fail("\(name("buckets")) × \(name("dimensions")) and \(name("hidden")): the model would have \(count) parameters, "
                        + "more than the limit of \(Limits.maxParameters) (1 GiB of float32)")
+        }
+    }
+
+    /// Checks n-gram orders alone: at least one, distinct, each in `1...Limits.maxOrder`.
+    public static func validateOrders(_ orders: [Int], naming name: (String) -> String = { $0 }) throws(EmbeddingKitError) {
+        func fail(_ message: String) -> EmbeddingKitError { EmbeddingKitError(.invalidArgument, message) }
+        guard !orders.isEmpty else { throw fail("\(name("orders")): at least one n-gram order is needed") }
+        guard orders.count <= Limits.maxOrder else {
+            throw fail("\(name("orders")): \(orders.count) orders, at most \(Limits.maxOrder) (distinct values in 1...\(Limits.maxOrder))")
+        }
+        for (i, n) in orders.enumerated() {
+            guard (1...Limits.maxOrder).contains(n) else {
+                throw fail("\(name("orders")): order \(n) at position \(i) is outside 1...\(Limits.maxOrder)")
+            }
+            if let first = orders[..<i].firstIndex(of: n) {
+                throw fail("\(name("orders")): order \(n) at position \(i) repeats position \(first) (orders must be distinct)")
+            }
         }
     }
 
