@@ -95,6 +95,14 @@ let package = Package(
             dependencies: ["LangID", "EmbeddingKit"],
             path: "Tests/LangIDTests"
         ),
+        /// The `embedkit` commands in-process (option validation, output paths, predict's input) and
+        /// a few runs of the built binary (exit codes, --version, logs without progress frames).
+        .testTarget(
+            name: "EmbedKitCLITests",
+            dependencies: ["embedkit", "LangID", "EmbeddingKit", "CKernels",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/EmbedKitCLITests"
+        ),
     ],
     cLanguageStandard: .c11
 )
