@@ -93,7 +93,16 @@ let package = Package(
         .testTarget(
             name: "LangIDTests",
             dependencies: ["LangID", "EmbeddingKit"],
-            path: "Tests/LangIDTests"
+            path: "Tests/LangIDTests",
+            exclude: ["Fixtures"]   // read from the source tree (#filePath), not bundled
+        ),
+        /// The `embedkit` commands in-process (option validation, output paths, predict's input) and
+        /// a few runs of the built binary (exit codes, --version, logs without progress frames).
+        .testTarget(
+            name: "EmbedKitCLITests",
+            dependencies: ["embedkit", "LangID", "EmbeddingKit", "CKernels",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/EmbedKitCLITests"
         ),
     ],
     cLanguageStandard: .c11

@@ -68,11 +68,12 @@ public struct LanguageCorpus: Sendable {
 
     /// Reads the corpus from `folder` (by default `defaultFolder`) with the rules described above.
     ///
-    /// - Throws: `CorpusError` — the folder is missing, not a folder or unreadable; a file cannot be
+    /// - Throws: `CorpusError` — an option is out of range; the folder is missing, not a folder or unreadable; a file cannot be
     ///   read; a sample is not UTF-8 under `InvalidUTF8Policy.fail`; there are no fortune files; no
     ///   sample is left.
     public static func load(from folder: String = defaultFolder,
                             options: CorpusOptions = CorpusOptions()) throws(CorpusError) -> LanguageCorpus {
+        try options.validate()
         let listing = try CorpusFolder(root: folder)
         guard !listing.files.isEmpty else { throw .noFortuneFiles(path: folder) }
 
@@ -200,7 +201,7 @@ struct FileSamples {
     init(entry: CorpusFolder.Entry, options: CorpusOptions) {
         let bytes: [UInt8]
         do {
-            bytes = try FortuneFile.read(path: entry.path)
+            bytes = try FortuneFile.read(pathBytes: entry.pathBytes, display: entry.path)
         } catch {
             self.error = error
             return

@@ -14,6 +14,8 @@ public enum CorpusError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidUTF8(path: String, sample: Int, byteOffset: Int)
     /// The folder holds no fortune files (nothing that is not an index, a link or left out).
     case noFortuneFiles(path: String)
+    /// A `CorpusOptions` field is out of range.
+    case invalidOption(name: String, value: String, allowed: String)
     /// Fortune files were found, but no sample survived cleaning, filtering and de-duplication.
     case noSamples(path: String)
 
@@ -32,6 +34,8 @@ public enum CorpusError: Error, Sendable, Equatable, CustomStringConvertible {
             return "fortune \(sample) of \(path) (at byte \(byteOffset)) is not valid UTF-8"
         case .noFortuneFiles(let path):
             return "no fortune files in \(path) (only empty, index, linked or excluded files)"
+        case .invalidOption(let name, let value, let allowed):
+            return "CorpusOptions.\(name) = \(value) is out of range (\(allowed))"
         case .noSamples(let path):
             return "no usable samples in \(path): every fortune was empty, too short, not text or a duplicate"
         }

@@ -11,16 +11,17 @@ public enum InvalidUTF8Policy: Sendable, Equatable {
     case fail
 }
 
-/// The filtering and split rules of `LanguageCorpus.load(from:options:)`.
+/// The filtering and split rules of `LanguageCorpus.load(from:options:)`, which throws
+/// `CorpusError.invalidOption` for a value out of range (checked there: the fields are mutable).
 public struct CorpusOptions: Sendable, Equatable {
-    /// Samples shorter than this many Unicode scalars after cleaning are dropped. Default 20.
+    /// Samples shorter than this many Unicode scalars after cleaning are dropped. Default 20; >= 0.
     public var minimumLength: Int
     /// A sample is kept only if at least this share of its non-space characters are letters
     /// (`Unicode.Scalar.Properties.isAlphabetic`, any script). Default 0.5: ASCII art, banners,
     /// code snippets and box-drawn tables fall below it, prose of every language (punctuation,
     /// digits and attributions included) lies well above.
     public var minimumLetterShare: Double
-    /// The share of samples, in percent, that goes to the test set. Default 20.
+    /// The share of samples, in percent, that goes to the test set. Default 20; 0...100.
     public var testPercent: Int
     /// What to do with samples that are not valid UTF-8. Default `.skipSample`.
     public var invalidUTF8: InvalidUTF8Policy
@@ -30,12 +31,20 @@ public struct CorpusOptions: Sendable, Equatable {
 
     public init(minimumLength: Int = 20, minimumLetterShare: Double = 0.5, testPercent: Int = 20,
                 invalidUTF8: InvalidUTF8Policy = .skipSample, threads: Int? = nil) {
-        precondition(minimumLength >= 0, "CorpusOptions: minimumLength must be >= 0")
-        precondition((0...100).contains(testPercent), "CorpusOptions: testPercent must be in 0...100")
         self.minimumLength = minimumLength
         self.minimumLetterShare = minimumLetterShare
         self.testPercent = testPercent
         self.invalidUTF8 = invalidUTF8
         self.threads = threads
+    }
+
+    /// Throws `CorpusError.invalidOption` naming the first field out of range.
+    func validate() throws(CorpusError) {
+        guard minimumLength >= 0 else { throw .invalidOption(name: "minimumLength", value: "\(minimumLength)", allowed: ">= 0") }
+        guard minimumLetterShare >= 0 && minimumLetterShare <= 1 else {
+            throw .invalidOption(name: "minimumLetterShare", value: "\(minimumLetterShare)", allowed: "0...1")
+        }
+        guard (0...100).contains(testPercent) else { throw .invalidOption(name: "testPercent", value: "\(testPercent)", allowed: "0...100") }
+        if let threads, threads < 1 { throw .invalidOption(name: "threads", value: "\(threads)", allowed: ">= 1 or nil") }
     }
 }

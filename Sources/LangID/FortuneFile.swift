@@ -26,7 +26,15 @@ struct FortuneFile {
 
     /// Reads a file whole. Throws `CorpusError.unreadableFile` with the path and `strerror`'s text.
     static func read(path: String) throws(CorpusError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try read(pathBytes: Array(path.utf8) + [0], display: path)
+    }
+
+    /// Reads the file whose NUL-terminated path is `pathBytes` (any bytes, as the file system has
+    /// them); `display` names it in errors.
+    static func read(pathBytes: [UInt8], display path: String) throws(CorpusError) -> [UInt8] {
+        let fd = pathBytes.withUnsafeBufferPointer { raw in
+            raw.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_RDONLY | O_CLOEXEC) }
+        }
         guard fd >= 0 else { throw .unreadableFile(path: path, reason: systemError()) }
         defer { close(fd) }
         var info = stat()

@@ -1,32 +1,5 @@
 import EmbeddingKit
 
-/// The shape of a language-ID model: which n-grams it reads, how wide each table is, the hidden
-/// layer, and the languages it tells apart. Saved with the weights as safetensors metadata.
-public struct LangIDConfiguration: Sendable, Equatable, Codable {
-    /// The n-gram orders, e.g. `[1, 2, 3, 4]`.
-    public var orders: [Int]
-    /// Hash buckets (embedding rows) per order.
-    public var buckets: [Int]
-    /// Embedding width per order.
-    public var dimensions: [Int]
-    /// Width of the hidden layer.
-    public var hidden: Int
-    /// ISO 639-1 codes, in output order.
-    public var languages: [String]
-
-    public init(orders: [Int] = NGramFeaturizer.defaultOrders, buckets: [Int] = NGramFeaturizer.defaultBuckets,
-                dimensions: [Int]? = nil, hidden: Int = 64, languages: [String]) {
-        self.orders = orders
-        self.buckets = buckets
-        self.dimensions = dimensions ?? orders.map { _ in 16 }
-        self.hidden = hidden
-        self.languages = languages
-    }
-
-    /// The featurizer these orders and buckets describe.
-    public var featurizer: NGramFeaturizer { NGramFeaturizer(orders: orders, buckets: buckets) }
-}
-
 /// CLD3's design built from EmbeddingKit modules: for each n-gram order an `EmbeddingBag(mode:
 /// .sum)` over hashed n-gram buckets, weighted by each n-gram's relative frequency in the text; the
 /// bag vectors concatenated; one ReLU hidden layer; a linear layer to one logit per language.
@@ -37,6 +10,8 @@ public struct LangIDConfiguration: Sendable, Equatable, Codable {
 /// ```
 public final class LangIDModel: Module {
     public let configuration: LangIDConfiguration
+    /// The featurizer of `configuration`'s orders and buckets.
+    public let featurizer: NGramFeaturizer
     /// One table per n-gram order (sparse gradients).
     public let embeddings: [EmbeddingBag]
     public let hidden: Linear
@@ -47,12 +22,13 @@ public final class LangIDModel: Module {
     public var dropout: Float = 0
     private let generator: Generator
 
+    /// Throws `invalidArgument` for a configuration outside `LangIDConfiguration`'s limits, before
+    /// allocating anything.
     public init(_ configuration: LangIDConfiguration, generator: Generator = .default) throws(EmbeddingKitError) {
+        try configuration.validate()
         let c = configuration
-        precondition(c.orders.count == c.buckets.count && c.orders.count == c.dimensions.count,
-                     "LangIDModel: orders, buckets and dimensions must have one entry per order")
-        precondition(!c.languages.isEmpty, "LangIDModel: no languages")
         self.configuration = c
+        featurizer = try c.featurizer
         self.generator = generator
         // N(0, 1) rows, as PyTorch: a bag is a weighted mean, so its vector is already small
         var tables: [EmbeddingBag] = []
@@ -72,7 +48,9 @@ public final class LangIDModel: Module {
 
     /// One row of logits per sample of `batch`, `[batch.count, languages]`.
     public func callAsFunction(_ batch: FeatureBatch) throws(EmbeddingKitError) -> Tensor {
-        precondition(batch.bags.count == embeddings.count, "LangIDModel: the batch has \(batch.bags.count) orders, the model \(embeddings.count)")
+        guard batch.bags.count == embeddings.count else {
+            throw EmbeddingKitError(.shape, "LangIDModel: the batch has \(batch.bags.count) n-gram orders, the model \(embeddings.count)")
+        }
         var parts: [Tensor] = []
         parts.reserveCapacity(embeddings.count)
         for (bag, table) in zip(batch.bags, embeddings) {
@@ -82,6 +60,9 @@ public final class LangIDModel: Module {
             parts.append(try table(input, offsets: offsets, perSampleWeights: weights))
         }
         var features = Tensor.cat(parts, dim: 1)
+        guard dropout >= 0 && dropout < 1 else {
+            throw EmbeddingKitError(.invalidArgument, "LangIDModel: dropout \(dropout) is outside [0, 1)")
+        }
         if isTraining && dropout > 0 { features = try EmbeddingKit.dropout(features, p: dropout, generator: generator) }
         return output(relu(hidden(features)))
     }

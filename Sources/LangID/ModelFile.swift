@@ -17,37 +17,21 @@ extension LangIDModel {
         ])
     }
 
-    /// Reads a model `save(to:)` wrote: the configuration from the metadata, then the weights.
+    /// Reads a model `save(to:)` wrote. Nothing is allocated before the file has proved to be one:
+    /// `ModelFileReader` checks the header, the metadata (against `LangIDConfiguration.Limits`), the
+    /// tensors' names, dtypes and shapes and the file size first. Throws `invalidArgument` naming the
+    /// path and what is wrong, or `io` for a file that cannot be read.
     public static func load(from path: String) throws(EmbeddingKitError) -> LangIDModel {
-        let file = try SafeTensors(contentsOf: path)
-        let m = file.metadata
-        func fail(_ what: String) -> EmbeddingKitError {
-            EmbeddingKitError(.invalidArgument, "\(path): not a language-ID model file (\(what))")
-        }
-        guard m["format"] == formatTag else { throw fail("metadata format is \(m["format"].map { "'\($0)'" } ?? "missing"), want '\(formatTag)'") }
-        func integers(_ key: String) throws(EmbeddingKitError) -> [Int] {
-            guard let text = m[key] else { throw fail("metadata '\(key)' is missing") }
-            var values: [Int] = []
-            for part in text.split(separator: ",") {
-                guard let v = Int(part), v > 0 else { throw fail("metadata '\(key)' = '\(text)' is not a list of positive integers") }
-                values.append(v)
-            }
-            return values
-        }
-        let orders = try integers("orders"), buckets = try integers("buckets"), dimensions = try integers("dimensions")
-        let hidden = try integers("hidden")
-        let languages = (m["languages"] ?? "").split(separator: ",").map(String.init)
-        guard orders.count == buckets.count, orders.count == dimensions.count, hidden.count == 1, !languages.isEmpty else {
-            throw fail("orders, buckets and dimensions must have one entry per order, hidden one value, languages at least one")
-        }
-        let model = try LangIDModel(LangIDConfiguration(orders: orders, buckets: buckets, dimensions: dimensions, hidden: hidden[0],
-                                                    languages: languages), generator: Generator(seed: 0))
+        var reader = ModelFileReader(path: path)
+        try reader.read()
         do {
+            let file = try SafeTensors(bytes: reader.bytes)
+            let model = try LangIDModel(reader.configuration, generator: Generator(seed: 0))
             try model.loadStateDict(file.tensors)
+            model.eval()
+            return model
         } catch {
             throw EmbeddingKitError(error.kind, "\(path): \(error.message)")
         }
-        model.eval()
-        return model
     }
 }

@@ -1,9 +1,13 @@
+import EmbeddingKit
+
 /// CLD3-style character n-gram features: for each n-gram order, the hashed n-grams of a text with
 /// their relative frequencies — the input of one `EmbeddingBag(mode: .sum)` per order, with the
 /// frequencies as `perSampleWeights`.
 ///
 /// ## What a text becomes
 ///
+/// 0. **Prefix**: only the first `maxTextBytes` (10,000) bytes are read, cut back to a character
+///    boundary, as CLD3 does.
 /// 1. **Normalisation**: the text's Unicode scalars are lowercased (simple one-scalar mapping, any
 ///    script: `Ä` → `ä`, `Ж` → `ж`); every run of whitespace or control characters becomes one space;
 ///    the ends are trimmed. Punctuation, digits and symbols are kept: `¿`, `«`, `。` say something
@@ -57,15 +61,29 @@ public struct NGramFeaturizer: Sendable, Equatable {
     /// Whether one space is added at each end of the text. Default `true`.
     public let boundaryMarkers: Bool
 
+    /// Only the first `maxTextBytes` bytes of a text are featurised (cut back to a character
+    /// boundary), as CLD3 reads at most 10,000 bytes (`kMaxNumInputBytesToConsider`): the language
+    /// of a text shows in its start, and memory per text stays bounded (a 10 MB text costs what a
+    /// 10 KB one does).
+    public static let maxTextBytes = 10_000
+
+    /// Throws `invalidArgument` (naming the argument, the position and the value) unless there is
+    /// at least one order, the orders are distinct values in 1...64, and there is one bucket count
+    /// in 1...Int32.max per order.
     public init(orders: [Int] = defaultOrders, buckets: [Int] = defaultBuckets,
-                lowercase: Bool = true, boundaryMarkers: Bool = true) {
-        precondition(!orders.isEmpty, "NGramFeaturizer: at least one order is needed")
-        precondition(orders.count == buckets.count,
-                     "NGramFeaturizer: \(orders.count) orders but \(buckets.count) bucket counts")
-        precondition(orders.allSatisfy { $0 > 0 && $0 <= 64 }, "NGramFeaturizer: orders must be in 1...64, got \(orders)")
-        precondition(Set(orders).count == orders.count, "NGramFeaturizer: orders must be distinct, got \(orders)")
-        precondition(buckets.allSatisfy { $0 > 0 && $0 <= Int(Int32.max) },
-                     "NGramFeaturizer: bucket counts must be in 1...\(Int32.max), got \(buckets)")
+                lowercase: Bool = true, boundaryMarkers: Bool = true) throws(EmbeddingKitError) {
+        func fail(_ message: String) -> EmbeddingKitError { EmbeddingKitError(.invalidArgument, "NGramFeaturizer: " + message) }
+        guard !orders.isEmpty else { throw fail("at least one order is needed") }
+        guard orders.count == buckets.count else { throw fail("\(orders.count) orders but \(buckets.count) bucket counts") }
+        for (i, n) in orders.enumerated() {
+            guard (1...64).contains(n) else { throw fail("order \(n) at position \(i) is outside 1...64") }
+            if let first = orders[..<i].firstIndex(of: n) {
+                throw fail("order \(n) at position \(i) repeats position \(first) (orders must be distinct)")
+            }
+        }
+        for (i, b) in buckets.enumerated() where !(1...Int(Int32.max)).contains(b) {
+            throw fail("bucket count \(b) at position \(i) is outside 1...\(Int32.max)")
+        }
         self.orders = orders
         self.buckets = buckets
         self.lowercase = lowercase
@@ -130,7 +148,7 @@ public struct NGramFeaturizer: Sendable, Equatable {
             // Output storage, reserved at an upper bound (a text of L bytes has at most L + 2
             // scalars, so at most L + 2 n-grams per order): no regrowth, and untouched capacity costs
             // no physical memory.
-            let bound = texts.reduce(0) { $0 + $1.utf8.count + 2 }
+            let bound = texts.reduce(0) { $0 + Swift.min($1.utf8.count, NGramFeaturizer.maxTextBytes) + 2 }
             let chunk = FeatureSet.Chunk(orderCount: orderCount, textCount: texts.count, capacity: bound)
             // slot[n]: the index in `orders` of order n, or -1.
             let slot = UnsafeMutablePointer<Int>.allocate(capacity: maxOrder + 1)
@@ -155,7 +173,8 @@ public struct NGramFeaturizer: Sendable, Equatable {
 
             for text in texts {
                 var text = text
-                let length = text.withUTF8 { bytes -> Int in
+                let length = text.withUTF8 { whole -> Int in
+                    let bytes = NGramFeaturizer.prefix(whole)
                     if bytes.count + 2 > capacity {
                         capacity = bytes.count * 2 + 16
                         tableBits = 1
@@ -221,6 +240,20 @@ public struct NGramFeaturizer: Sendable, Equatable {
             }
             return chunk
         }
+    }
+
+    /// The first `maxTextBytes` bytes of valid UTF-8 `bytes`, cut back to the start of a character.
+    static func prefix(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard bytes.count > maxTextBytes else { return bytes }
+        var end = maxTextBytes
+        while end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }      // a continuation byte
+        return UnsafeBufferPointer(rebasing: bytes[..<end])
+    }
+
+    /// Whether `text` has anything to featurise: false for an empty text or one of nothing but
+    /// whitespace and control characters (its bags would be empty, its prediction meaningless).
+    public func hasText(_ text: String) -> Bool {
+        text.unicodeScalars.contains { ScalarTable.entry($0.value) & ScalarTable.whitespaceFlag == 0 }
     }
 
     /// Writes the normalised (and, with `boundaryMarkers`, padded) scalars of the valid UTF-8

@@ -5,12 +5,18 @@ public struct LangIDPredictor {
     public let model: LangIDModel
     let featurizer: NGramFeaturizer
 
+    /// A batch holds at most this many text bytes (each text counted up to
+    /// `NGramFeaturizer.maxTextBytes`): batch tensors cost about 200 bytes per text byte, so a
+    /// batch of long texts stays near 100 MB whatever the input.
+    public static let maxBatchBytes = 512 * 1024
+
     public init(_ model: LangIDModel) {
         self.model = model
-        featurizer = model.configuration.featurizer
+        featurizer = model.featurizer
     }
 
-    /// The probability of every language for each text, `[texts.count][languages]`.
+    /// The probability of every language for each text, `[texts.count][languages]`. Batches hold
+    /// at most `batchSize` texts (at least 1) and `maxBatchBytes` bytes.
     public func probabilities(_ texts: [String], batchSize: Int = 1024) throws -> [[Float]] {
         let languages = model.configuration.languages.count
         var result: [[Float]] = []
@@ -18,7 +24,14 @@ public struct LangIDPredictor {
         var batch = FeatureBatch()
         var start = 0
         while start < texts.count {
-            let chunk = Array(texts[start..<Swift.min(texts.count, start + batchSize)])
+            var end = start, bytes = 0
+            while end < texts.count && end - start < Swift.max(batchSize, 1) {
+                let size = Swift.min(texts[end].utf8.count, NGramFeaturizer.maxTextBytes)
+                if end > start && bytes + size > Self.maxBatchBytes { break }
+                bytes += size
+                end += 1
+            }
+            let chunk = Array(texts[start..<end])
             featurizer.batch(chunk, into: &batch)
             let p = try withoutGradients { () throws(EmbeddingKitError) -> Tensor in softmax(try model(batch), dim: 1) }.scalars
             for i in 0..<chunk.count { result.append(Array(p[(i * languages)..<((i + 1) * languages)])) }

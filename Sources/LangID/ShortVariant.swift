@@ -1,7 +1,7 @@
 /// The start of `text`, at most `maxCharacters` characters long, cut at a word boundary: the "short"
 /// test variant, where language identification is hard.
 ///
-/// - A text of at most `maxCharacters` characters is returned unchanged.
+/// - A text of at most `maxCharacters` characters is returned unchanged; `maxCharacters <= 0` gives "".
 /// - Otherwise the cut is at the last space within the first `maxCharacters + 1` characters (a space
 ///   right after the limit means the first `maxCharacters` characters end a word), and the trailing
 ///   space is dropped: `"The quick brown fox"` with 12 gives `"The quick"`.
@@ -11,7 +11,7 @@
 /// Characters are `Character`s (grapheme clusters), so a letter with a combining accent is never
 /// split from its accent. Leading spaces are ignored; the corpus's samples have none.
 public func shortVariant(of text: String, maxCharacters: Int = 40) -> String {
-    precondition(maxCharacters > 0, "shortVariant: maxCharacters must be positive")
+    guard maxCharacters > 0 else { return "" }
     let trimmed = text.drop(while: { $0 == " " })
     guard let limit = trimmed.index(trimmed.startIndex, offsetBy: maxCharacters, limitedBy: trimmed.endIndex),
           limit < trimmed.endIndex else {

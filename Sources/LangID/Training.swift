@@ -17,6 +17,33 @@ public struct TrainingOptions: Sendable {
     /// Dropout on the concatenated n-gram vectors during training (`LangIDModel.dropout`).
     public var dropout: Float = 0
     public init() {}
+
+    /// What the options may hold; `validate(naming:)` checks them.
+    public enum Limits {
+        public static let epochs = 1...10_000
+        public static let batchSize = 1...(1 << 20)
+        /// Per language, so an epoch holds at most languages × 10^6 samples.
+        public static let minimumSamplesPerLanguage = 0...1_000_000
+    }
+
+    /// Throws `invalidArgument` for an option out of range: epochs, batch size and the sample
+    /// minimum outside `Limits`, a learning rate that is not finite and positive, a dropout outside
+    /// [0, 1) (1 would zero every input). `name` maps a field name (`epochs`, `batchSize`,
+    /// `learningRate`, `minimumSamplesPerLanguage`, `dropout`) to the name the user knows.
+    public func validate(naming name: (String) -> String = { $0 }) throws(EmbeddingKitError) {
+        func fail(_ field: String, _ value: Any, _ range: String) -> EmbeddingKitError {
+            EmbeddingKitError(.invalidArgument, "\(name(field)): \(value) is outside \(range)")
+        }
+        guard Limits.epochs.contains(epochs) else { throw fail("epochs", epochs, "\(Limits.epochs)") }
+        guard Limits.batchSize.contains(batchSize) else { throw fail("batchSize", batchSize, "\(Limits.batchSize)") }
+        guard learningRate.isFinite && learningRate > 0 else {
+            throw fail("learningRate", learningRate, "(0, ∞) (a finite positive number)")
+        }
+        guard Limits.minimumSamplesPerLanguage.contains(minimumSamplesPerLanguage) else {
+            throw fail("minimumSamplesPerLanguage", minimumSamplesPerLanguage, "\(Limits.minimumSamplesPerLanguage)")
+        }
+        guard dropout >= 0 && dropout < 1 else { throw fail("dropout", dropout, "[0, 1)") }
+    }
 }
 
 /// What the training loop reports after each step.
@@ -43,10 +70,25 @@ public struct TrainingResult {
 /// Trains a fresh model on `features` (one bag set per sample) with `labels` (indices into
 /// `configuration.languages`): shuffled minibatches, cross-entropy, Adagrad on sparse embedding
 /// gradients and dense layer gradients. Calls `progress` after every step.
+///
+/// Throws `invalidArgument` before any work for invalid options or configuration, features of
+/// other orders or buckets than the configuration's, a label count that differs from the sample
+/// count, no samples, or a label outside `0..<languages.count`.
 public func trainLangID(_ configuration: LangIDConfiguration, features: FeatureSet, labels: [Int64],
                         options: TrainingOptions = TrainingOptions(),
                         progress: ((TrainingProgress) -> Void)? = nil) throws -> TrainingResult {
-    precondition(features.count == labels.count, "trainLangID: \(features.count) samples but \(labels.count) labels")
+    func fail(_ message: String) -> EmbeddingKitError { EmbeddingKitError(.invalidArgument, "trainLangID: " + message) }
+    try options.validate()
+    try configuration.validate()
+    guard features.orders == configuration.orders, features.buckets == configuration.buckets else {
+        throw fail("the features have orders \(features.orders) and buckets \(features.buckets), "
+                   + "the configuration orders \(configuration.orders) and buckets \(configuration.buckets)")
+    }
+    guard features.count == labels.count else { throw fail("\(features.count) samples but \(labels.count) labels") }
+    guard !labels.isEmpty else { throw fail("no training samples") }
+    if let i = labels.firstIndex(where: { $0 < 0 || $0 >= configuration.languages.count }) {
+        throw fail("label \(labels[i]) at position \(i) is outside 0..<\(configuration.languages.count)")
+    }
     let generator = Generator(seed: options.seed)
     let model = try LangIDModel(configuration, generator: generator)
     model.dropout = options.dropout

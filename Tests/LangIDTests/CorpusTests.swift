@@ -202,4 +202,37 @@ final class CorpusTests: XCTestCase {
         XCTAssertNotNil(FortuneLayout.excludedFiles["pl/newyear"])
         XCTAssertNotNil(FortuneLayout.excludedFolders["es/off"])
     }
+
+    /// A file whose name is not UTF-8 (byte 0xFF) is opened by its bytes: its fortunes are read and
+    /// labelled; the name shows as `\xFF`. (The name used to be decoded lossily to U+FFFD, and
+    /// opening that name failed the whole load with "No such file or directory".)
+    func testAFileNameThatIsNotUTF8IsReadByItsBytes() throws {
+        try write("people", fortunes(english))
+        // "caf\xFF" at the top level: English by the layout's rules
+        let path = Array(folder.utf8) + Array("/caf".utf8) + [0xFF, 0]
+        let fd = path.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT | O_EXCL, 0o644) } }
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        let text = Array(fortunes(["A file with a strange name still holds a proper English sentence."]).utf8)
+        XCTAssertEqual(text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }, text.count)
+        close(fd)
+        let corpus = try LanguageCorpus.load(from: folder, options: CorpusOptions(testPercent: 0))
+        XCTAssertEqual(corpus.statistics.files, 2)
+        XCTAssertTrue(corpus.train.contains(LanguageSample(text: "A file with a strange name still holds a proper English sentence.", language: "en")))
+        XCTAssertEqual(corpus.skippedFiles, [])
+        XCTAssertEqual(CorpusFolder.display([0x63, 0x61, 0x66, 0xFF]), "caf\\xFF")
+        XCTAssertEqual(CorpusFolder.display(Array("Ελλάδα".utf8)), "Ελλάδα")
+        XCTAssertEqual(CorpusFolder.display([0xC3, 0x41, 0xE2, 0x82]), "\\xC3A\\xE2\\x82")
+    }
+
+    /// Options out of range are a thrown error, not a trap (they were preconditions).
+    func testOptionsOutOfRangeThrow() throws {
+        try write("people", fortunes(english))
+        for options in [CorpusOptions(minimumLength: -1), CorpusOptions(testPercent: 101), CorpusOptions(threads: 0)] {
+            XCTAssertThrowsError(try LanguageCorpus.load(from: folder, options: options)) { error in
+                guard case .invalidOption? = error as? CorpusError else { return XCTFail("\(error)") }
+            }
+        }
+        XCTAssertEqual(shortVariant(of: "abc def", maxCharacters: 0), "")
+        XCTAssertEqual(shortVariant(of: "abc def", maxCharacters: -5), "")
+    }
 }

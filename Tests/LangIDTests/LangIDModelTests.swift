@@ -23,7 +23,7 @@ struct LangIDModelTests {
                                                 languages: corpus.languages)
         let index = Dictionary(uniqueKeysWithValues: corpus.languages.enumerated().map { ($1, Int64($0)) })
         return Setup(corpus: corpus, configuration: configuration,
-                     features: configuration.featurizer.featurize(corpus.train.map(\.text)),
+                     features: try configuration.featurizer.featurize(corpus.train.map(\.text)),
                      labels: corpus.train.map { index[$0.language]! })
     }
 
@@ -85,6 +85,50 @@ struct LangIDModelTests {
         try SafeTensors(tensors: ["w": Tensor.zeros([2])]).write(to: plain)
         #expect { _ = try LangIDModel.load(from: plain) } throws: { error in
             "\(error)".contains(plain) && "\(error)".contains("format")
+        }
+    }
+
+    /// Options and inputs that used to trap (a batch size of 0 divided by zero) or were accepted
+    /// silently (NaN dropout, no epochs) are refused before any work.
+    @Test func badTrainingOptionsAndInputsThrow() throws {
+        let s = try Self.setup()
+        var cases: [(TrainingOptions, String)] = []
+        func with(_ change: (inout TrainingOptions) -> Void, _ message: String) {
+            var o = Self.options()
+            change(&o)
+            cases.append((o, message))
+        }
+        with({ $0.batchSize = 0 }, "batchSize: 0 is outside 1...1048576")
+        with({ $0.batchSize = -1 }, "batchSize: -1 is outside")
+        with({ $0.batchSize = Int.max }, "batchSize: 9223372036854775807 is outside")
+        with({ $0.epochs = 0 }, "epochs: 0 is outside 1...10000")
+        with({ $0.epochs = -1 }, "epochs: -1 is outside")
+        with({ $0.dropout = 2 }, "dropout: 2.0 is outside [0, 1)")
+        with({ $0.dropout = .nan }, "dropout: nan is outside [0, 1)")
+        with({ $0.dropout = 1 }, "dropout: 1.0 is outside [0, 1)")
+        with({ $0.learningRate = .infinity }, "learningRate: inf is outside")
+        with({ $0.learningRate = 0 }, "learningRate: 0.0 is outside")
+        with({ $0.minimumSamplesPerLanguage = -5 }, "minimumSamplesPerLanguage: -5 is outside")
+        for (options, message) in cases {
+            #expect { _ = try trainLangID(s.configuration, features: s.features, labels: s.labels, options: options) } throws: {
+                "\($0)".contains(message)
+            }
+        }
+        var one = s.configuration
+        one.languages = ["en"]
+        #expect { _ = try trainLangID(one, features: s.features, labels: s.labels.map { _ in 0 }, options: Self.options()) } throws: {
+            "\($0)".contains("a language identifier needs at least two")
+        }
+        #expect { _ = try trainLangID(s.configuration, features: s.features, labels: Array(s.labels.dropLast()), options: Self.options()) } throws: {
+            "\($0)".contains("samples but")
+        }
+        #expect { _ = try trainLangID(s.configuration, features: s.features, labels: s.labels.map { _ in 9 }, options: Self.options()) } throws: {
+            "\($0)".contains("label 9 at position 0 is outside 0..<5")
+        }
+        var otherBuckets = s.configuration
+        otherBuckets.buckets = [512, 2048, 4097]
+        #expect { _ = try trainLangID(otherBuckets, features: s.features, labels: s.labels, options: Self.options()) } throws: {
+            "\($0)".contains("the features have orders")
         }
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+import EmbeddingKit
 import LangID
 
 /// N-gram extraction on hand-worked strings, weights, empty texts, determinism, batch assembly.
@@ -26,9 +27,9 @@ final class NGramFeaturizerTests: XCTestCase {
         }
     }
 
-    func testAbabWithBoundaryMarkers() {
+    func testAbabWithBoundaryMarkers() throws {
         // "abab" → " abab " (6 characters): unigrams ' '×2 a×2 b×2 of 6; bigrams " a", "ab"×2, "ba", "b " of 5.
-        let f = NGramFeaturizer(orders: [1, 2], buckets: [1 << 20, 1 << 20])
+        let f = try NGramFeaturizer(orders: [1, 2], buckets: [1 << 20, 1 << 20])
         let bags = f.features(of: "abab")
         assertBag(bags[0], expected(f, orderIndex: 0, [" ": 2, "a": 2, "b": 2], total: 6))
         assertBag(bags[1], expected(f, orderIndex: 1, [" a": 1, "ab": 2, "ba": 1, "b ": 1], total: 5))
@@ -37,10 +38,10 @@ final class NGramFeaturizerTests: XCTestCase {
         XCTAssertEqual(bags[1].weights, [0.2, 0.4, 0.2, 0.2])
     }
 
-    func testAbabWithoutMarkersAndHigherOrders() {
+    func testAbabWithoutMarkersAndHigherOrders() throws {
         // "abab" as is: unigrams a×2 b×2 of 4; bigrams "ab"×2 "ba" of 3; trigrams "aba" "bab" of 2;
         // 4-grams "abab" of 1; no 5-grams (the text is shorter).
-        let f = NGramFeaturizer(orders: [1, 2, 3, 4, 5], buckets: [1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20],
+        let f = try NGramFeaturizer(orders: [1, 2, 3, 4, 5], buckets: [1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20],
                                 boundaryMarkers: false)
         let bags = f.features(of: "abab")
         assertBag(bags[0], expected(f, orderIndex: 0, ["a": 2, "b": 2], total: 4))
@@ -51,8 +52,8 @@ final class NGramFeaturizerTests: XCTestCase {
         XCTAssertTrue(bags[4].weights.isEmpty)
     }
 
-    func testCharactersNotBytesAndLowercase() {
-        let f = NGramFeaturizer(orders: [1, 2], buckets: [1 << 20, 1 << 20])
+    func testCharactersNotBytesAndLowercase() throws {
+        let f = try NGramFeaturizer(orders: [1, 2], buckets: [1 << 20, 1 << 20])
         // "ЖжA" → " жжa " (Cyrillic Ж is 2 UTF-8 bytes but one character): 5 characters.
         let cyrillic = f.features(of: "ЖжA")
         assertBag(cyrillic[0], expected(f, orderIndex: 0, [" ": 2, "ж": 2, "a": 1], total: 5))
@@ -64,12 +65,12 @@ final class NGramFeaturizerTests: XCTestCase {
         XCTAssertEqual(actual(f.features(of: "Straße  ÄPFEL")[1]), actual(f.features(of: "straße\täpfel")[1]))
         XCTAssertEqual(actual(f.features(of: "  a b \n")[0]), actual(f.features(of: "a b")[0]))
         // Without lowercasing they differ.
-        let cased = NGramFeaturizer(orders: [1], buckets: [1 << 20], lowercase: false)
+        let cased = try NGramFeaturizer(orders: [1], buckets: [1 << 20], lowercase: false)
         XCTAssertNotEqual(actual(cased.features(of: "A")[0]), actual(cased.features(of: "a")[0]))
     }
 
-    func testWeightsSumToOnePerOrder() {
-        let f = NGramFeaturizer()
+    func testWeightsSumToOnePerOrder() throws {
+        let f = try NGramFeaturizer()
         for text in ["Hello, world!", "Съешь же ещё этих мягких французских булок.", "要有礼貌", "ab", "x"] {
             let bags = f.features(of: text)
             let length = text.unicodeScalars.count + 2                 // with the two boundary spaces
@@ -85,8 +86,8 @@ final class NGramFeaturizerTests: XCTestCase {
         }
     }
 
-    func testEmptyTextGivesEmptyBags() {
-        let f = NGramFeaturizer()
+    func testEmptyTextGivesEmptyBags() throws {
+        let f = try NGramFeaturizer()
         for text in ["", "   ", "\n\t"] {
             XCTAssertTrue(f.features(of: text).allSatisfy { $0.indices.isEmpty && $0.weights.isEmpty })
         }
@@ -103,11 +104,11 @@ final class NGramFeaturizerTests: XCTestCase {
         XCTAssertTrue(batch.bags.allSatisfy { $0.offsets == [0] && $0.indices.isEmpty })
     }
 
-    func testDeterministicForAnyThreadCount() {
+    func testDeterministicForAnyThreadCount() throws {
         // More than two chunks of 1,024 texts, with lengths that vary.
         let words = ["alpha", "беta", "γάμμα", "delta", "中文", "épsilon", "zeta"]
         let texts = (0..<2500).map { i in (0..<(i % 23)).map { words[($0 * 7 + i) % words.count] }.joined(separator: " ") }
-        let f = NGramFeaturizer()
+        let f = try NGramFeaturizer()
         let one = f.featurize(texts, threads: 1), two = f.featurize(texts, threads: 2), four = f.featurize(texts, threads: 4)
         XCTAssertEqual(one.count, 2500)
         XCTAssertEqual(one.entryCounts, two.entryCounts)
@@ -134,9 +135,9 @@ final class NGramFeaturizerTests: XCTestCase {
         }
     }
 
-    func testAssembleSubsetsIntoAReusedBatch() {
+    func testAssembleSubsetsIntoAReusedBatch() throws {
         let texts = ["the cat", "der Hund", "el gato", "кот", "猫"]
-        let f = NGramFeaturizer(orders: [1, 3], buckets: [100, 1000])
+        let f = try NGramFeaturizer(orders: [1, 3], buckets: [100, 1000])
         let set = f.featurize(texts)
         var batch = FeatureBatch()
         set.assemble([3, 0, 3], into: &batch)
@@ -160,11 +161,58 @@ final class NGramFeaturizerTests: XCTestCase {
         XCTAssertTrue(batch.bags.allSatisfy { $0.offsets.isEmpty && $0.indices.isEmpty })
     }
 
-    func testBucketsAreStable() {
+    func testBucketsAreStable() throws {
         // Saved models depend on these never changing (FNV-1a over scalars, one mixing round, multiply-shift).
-        let f = NGramFeaturizer()
+        let f = try NGramFeaturizer()
         XCTAssertEqual(f.buckets, [4_096, 16_384, 65_536, 131_072])
         XCTAssertEqual([" ", "a", "ж", "你"].map { f.bucket(of: $0, orderIndex: 0) }, [1909, 751, 2753, 2972])
         XCTAssertEqual(["the ", "ein ", "это "].map { f.bucket(of: $0, orderIndex: 3) }, [128343, 106742, 103981])
+    }
+
+    /// Orders and bucket counts come from command lines and model files: a bad one is a thrown
+    /// error naming the argument, the position and the value (they were preconditions: a trap).
+    func testBadOrdersAndBucketsThrow() {
+        let cases: [([Int], [Int], String)] = [
+            ([], [], "at least one order is needed"),
+            ([1, 1], [4, 4], "order 1 at position 1 repeats position 0"),
+            ([65], [4], "order 65 at position 0 is outside 1...64"),
+            ([0], [4], "order 0 at position 0 is outside 1...64"),
+            ([1, 2], [4], "2 orders but 1 bucket counts"),
+            ([1], [0], "bucket count 0 at position 0 is outside 1...2147483647"),
+            ([1], [3_000_000_000], "bucket count 3000000000 at position 0"),
+        ]
+        for (orders, buckets, message) in cases {
+            XCTAssertThrowsError(try NGramFeaturizer(orders: orders, buckets: buckets)) { error in
+                XCTAssertTrue("\(error)".contains(message), "\(error)")
+                XCTAssertEqual((error as? EmbeddingKitError)?.kind, .invalidArgument)
+            }
+        }
+    }
+
+    /// Only the first 10,000 bytes are featurised, cut back to a character boundary (CLD3's
+    /// kMaxNumInputBytesToConsider): a long text has exactly its prefix's features.
+    func testOnlyThePrefixOfALongTextIsRead() throws {
+        let f = try NGramFeaturizer(orders: [1, 2, 3], buckets: [1 << 20, 1 << 20, 1 << 20])
+        XCTAssertEqual(NGramFeaturizer.maxTextBytes, 10_000)
+        // 9,999 ASCII bytes then "é" (2 bytes) straddles the limit: the prefix is the 9,999 bytes
+        let head = String(repeating: "ab", count: 4_999) + "c"
+        let long = head + "é" + String(repeating: "xyz ", count: 100_000)
+        XCTAssertEqual(head.utf8.count, 9_999)
+        let a = f.features(of: long), b = f.features(of: head)
+        for o in 0..<3 {
+            XCTAssertEqual(a[o].indices, b[o].indices)
+            XCTAssertEqual(a[o].weights, b[o].weights)
+        }
+        // a text of exactly 10,000 bytes is read whole (its last character counts)
+        let exact = String(repeating: "ab", count: 4_999) + "cd"
+        XCTAssertNotEqual(f.features(of: exact)[0].indices, f.features(of: String(exact.dropLast()))[0].indices)
+    }
+
+    func testHasText() throws {
+        let f = try NGramFeaturizer()
+        XCTAssertFalse(f.hasText(""))
+        XCTAssertFalse(f.hasText(" \t\r\u{0B}\u{85}\u{3000}\u{1}"))
+        XCTAssertTrue(f.hasText("  x "))
+        XCTAssertTrue(f.hasText("。"))
     }
 }

@@ -1,0 +1,90 @@
+import EmbeddingKit
+import Foundation
+import LangID
+
+// MARK: - Reports
+
+func printCorpus(_ corpus: LanguageCorpus, seconds s: Double) {
+    print("corpus: \(corpus.folder), \(corpus.statistics.files) files, \(corpus.statistics.fortunes) fortunes, read in \(seconds(s))")
+    print(corpus.formattedCounts())
+    let st = corpus.statistics
+    print("dropped: \(st.tooShort) under 20 characters, \(st.notText) ASCII art / not text, \(st.duplicates) duplicates"
+          + (st.invalidUTF8 > 0 ? ", \(st.invalidUTF8) not UTF-8" : ""))
+    if !corpus.skippedFiles.isEmpty {
+        print("files left out:")
+        for file in corpus.skippedFiles { print("  \(file)") }
+    }
+}
+
+/// Accuracy on the full and the 40-character test sets, per language, the top confusions, and a
+/// few sample sentences; also prediction throughput.
+func evaluate(_ model: LangIDModel, corpus: LanguageCorpus, threads: Int) throws {
+    model.eval()
+    let predictor = LangIDPredictor(model)
+    let languages = model.configuration.languages
+    let index = Dictionary(uniqueKeysWithValues: languages.enumerated().map { ($1, $0) })
+    let test = corpus.test.filter { index[$0.language] != nil }
+    let truth = test.compactMap { index[$0.language] }
+    if test.isEmpty { print("\nthe corpus has no test samples in the model's languages \(languages)") }
+    let clock = Stopwatch()
+    let full = try predictor.predict(test.map(\.text))
+    let elapsed = clock.lap()
+    let rate = elapsed > 0 ? Double(test.count) / elapsed : 0
+    let short = try predictor.predict(test.map { shortVariant(of: $0.text, maxCharacters: 40) })
+    let f = LangIDEvaluation(languages: languages, truth: truth, predicted: full)
+    let s = LangIDEvaluation(languages: languages, truth: truth, predicted: short)
+    print("\ntest accuracy on \(test.count) held-out samples (prediction: \(String(format: "%.0f", rate)) samples/s)")
+    print("                 overall    macro")
+    print("  full text     " + percent(f.accuracy) + "  " + percent(f.macroAccuracy))
+    print("  first 40 ch.  " + percent(s.accuracy) + "  " + percent(s.macroAccuracy))
+    print("\nper language      samples     full   40 ch.")
+    for (a, b) in zip(f.perLanguage, s.perLanguage) {
+        print("  " + a.language.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%9d", a.samples)
+              + "  " + percent(a.accuracy ?? 0) + "  " + percent(b.accuracy ?? 0))
+    }
+    print("\nmost frequent confusions (full text): "
+          + f.topConfusions(6).map { "\($0.truth)→\($0.predicted) \($0.count)" }.joined(separator: ", "))
+    print("most frequent confusions (40 ch.):    "
+          + s.topConfusions(6).map { "\($0.truth)→\($0.predicted) \($0.count)" }.joined(separator: ", "))
+
+    print("\nsample sentences:")
+    let samples = [
+        "The quick brown fox jumps over the lazy dog.",
+        "Der frühe Vogel fängt den Wurm.",
+        "¿Dónde está la biblioteca?",
+        "Chi va piano va sano e va lontano.",
+        "Nie ma róży bez kolców.",
+        "Тише едешь — дальше будешь.",
+        "Kdo jinému jámu kopá, sám do ní padá.",
+        "Kto druhému jamu kope, sám do nej padne.",
+        "Quem não arrisca não petisca.",
+        "La vivo estas bela, kiam oni havas amikojn.",
+        "Is fearr Gaeilge bhriste ná Béarla cliste.",
+        "Без труд няма сладък хляб.",
+        "千里之行，始于足下。",
+    ]
+    let probabilities = try predictor.probabilities(samples)
+    for (text, p) in zip(samples, probabilities) {
+        guard let best = p.indices.max(by: { p[$0] < p[$1] }) else { continue }
+        print("  \(languages[best]) \(String(format: "%.3f", p[best]))  \(text)")
+    }
+}
+
+func percent(_ x: Double) -> String { String(format: "%7.2f %%", x * 100) }
+func seconds(_ s: Double) -> String { String(format: "%.2f s", s) }
+func fileSize(_ path: String) -> String {
+    let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    return String(format: "%.1f MB", Double(bytes) / 1e6)
+}
+
+/// Wall-clock laps.
+final class Stopwatch {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    /// Seconds since the previous lap (or creation).
+    func lap() -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Double(now - last) / 1e9
+    }
+}
+

@@ -1,0 +1,85 @@
+import ArgumentParser
+import CKernels
+import Foundation
+import Testing
+@testable import embedkit
+
+/// Every numeric option of every subcommand is checked in `validate()`: a bad value is a usage
+/// error (exit 64) whose usage line names the subcommand, before any work (issue 14, item 15).
+@Suite("embedkit option validation")
+struct OptionValidationTests {
+    /// Parses like `embedkit <arguments>` and returns the exit code and the message ArgumentParser prints.
+    static func parse(_ arguments: [String]) -> (code: Int32, message: String) {
+        do {
+            _ = try EmbedKit.parseAsRoot(arguments)
+            return (0, "")
+        } catch {
+            return (EmbedKit.exitCode(for: error).rawValue, EmbedKit.fullMessage(for: error))
+        }
+    }
+
+    @Test(arguments: [
+        (["--batch-size", "0"], "--batch-size: 0 is outside 1...1048576"),
+        (["--batch-size=-1"], "--batch-size: -1 is outside"),
+        (["--batch-size", "9223372036854775807"], "--batch-size: 9223372036854775807 is outside"),
+        (["--epochs=-1"], "--epochs: -1 is outside 1...10000"),
+        (["--epochs", "0"], "--epochs: 0 is outside 1...10000"),
+        (["--hidden", "0"], "--hidden: 0 is outside 1...4096"),
+        (["--hidden=-1"], "--hidden: -1 is outside 1...4096"),
+        (["--dropout", "2"], "--dropout: 2.0 is outside [0, 1)"),
+        (["--dropout", "nan"], "--dropout: nan is outside [0, 1)"),
+        (["--dropout=-0.1"], "--dropout: -0.1 is outside [0, 1)"),
+        (["--buckets", "3000000000"], "--buckets: 3000000000 at position 0 is outside 1...16777216"),
+        (["--buckets", "1,2"], "--buckets: 2 values for 4 n-gram orders"),
+        (["--orders", "1,1"], "--orders: order 1 at position 1 repeats position 0"),
+        (["--orders", "65"], "--orders: order 65 at position 0 is outside 1...64"),
+        (["--orders", "1,,2"], "--orders: '' at position 1 is not an integer"),
+        (["--dim", "0"], "--dim: 0 at position 0 is outside 1...1024"),
+        (["--dim", "1024", "--buckets", "16777216"], "the model would have"),
+        (["--short-training=-5"], "--short-training: -5 is outside 0...10000"),
+        (["--lr", "nan"], "--lr: nan is outside"),
+        (["--lr=-0.5"], "--lr: -0.5 is outside"),
+        (["--balance=-1"], "--balance: -1 is outside 0...1000000"),
+        (["--threads", "0"], "--threads: 0 is outside 1...256"),
+        (["--threads", "100000"], "--threads: 100000 is outside 1...256"),
+        (["--output", "."], "--output '.' names a folder"),
+        (["--output", "d/"], "--output 'd/' names a folder"),
+        (["--output", "d/curve.svg"], "the model's own extension cannot be .svg"),
+        (["--output", ""], "--output: empty path"),
+    ])
+    func trainRefusesBadOptions(arguments: [String], message: String) {
+        let result = Self.parse(["langid", "train"] + arguments)
+        #expect(result.code == 64)
+        #expect(result.message.contains(message), "\(result.message)")
+        #expect(result.message.contains("Usage: embedkit langid train"), "\(result.message)")
+    }
+
+    @Test(arguments: [
+        (["langid", "eval", "--threads", "0"], "--threads: 0 is outside 1...256", "embedkit langid eval"),
+        (["langid", "eval", "--threads=-3"], "--threads: -3 is outside", "embedkit langid eval"),
+        (["langid", "eval", "--model", ""], "--model: empty path", "embedkit langid eval"),
+        (["langid", "predict", "--top", "0"], "--top: 0 is below 1", "embedkit langid predict"),
+        (["langid", "predict", "--top=-1"], "--top: -1 is below 1", "embedkit langid predict"),
+        (["langid", "predict", "--threads", "100000", "x"], "--threads: 100000 is outside 1...256", "embedkit langid predict"),
+    ])
+    func evalAndPredictRefuseBadOptions(arguments: [String], message: String, usage: String) {
+        let result = Self.parse(arguments)
+        #expect(result.code == 64)
+        #expect(result.message.contains(message), "\(result.message)")
+        #expect(result.message.contains("Usage: \(usage)"), "\(result.message)")
+    }
+
+    @Test func goodOptionsParse() {
+        #expect(Self.parse(["langid", "train", "--orders", "1,3", "--buckets", "7,9", "--dim", "4", "--hidden", "1",
+                            "--dropout", "0", "--epochs", "1", "--batch-size", "1", "--short-training", "0", "--balance", "0"]).code == 0)
+        #expect(Self.parse(["langid", "predict", "--top", "1000", "x"]).code == 0)
+    }
+
+    /// `embedkit --version` prints the kernel library's version, which is the header's EK_VERSION.
+    @Test func versionIsTheHeadersVersion() {
+        let result = Self.parse(["--version"])
+        #expect(result.code == 0)
+        #expect(result.message == "\(EK_VERSION_MAJOR).\(EK_VERSION_MINOR).\(EK_VERSION_PATCH)")
+        #expect(ek_version() == EK_VERSION_MAJOR * 10000 + EK_VERSION_MINOR * 100 + EK_VERSION_PATCH)
+    }
+}
