@@ -20,7 +20,7 @@ private func rowwiseSoftmax(_ x: Tensor, dim: Int, log: Bool) -> Tensor {
         }
     }
     let out = y
-    return Tensor(shape: x.shape, floats: y).recorded(log ? "LogSoftmaxBackward" : "SoftmaxBackward", [x]) { g in
+    return Tensor(shape: x.shape, floats: y).recorded(log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", [x]) { g in
         var gx = FloatStorage(repeating: 0, count: out.count)
         out.withPointer { po in
             g.floats.withPointer { pg in
