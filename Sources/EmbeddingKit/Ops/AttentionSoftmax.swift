@@ -14,12 +14,13 @@ func attentionSoftmax(_ scores: Tensor, zeroingFullyMaskedRows: Bool) -> Tensor 
     var y = FloatStorage(repeating: 0, count: scores.count)
     if rows > 0 {
         scores.floats.withPointer { px in
-            y.withMutablePointer { py in mustSucceed(ek_softmax_forward_f32(Int64(rows), Int64(cols), px, py)) }
-        }
-    }
-    if zeroingFullyMaskedRows {
-        for r in 0..<rows where (0..<cols).allSatisfy({ scores.floats[r * cols + $0] == -.infinity }) {
-            for c in 0..<cols { y[r * cols + c] = 0 }
+            y.withMutablePointer { py in
+                mustSucceed(ek_softmax_forward_f32(Int64(rows), Int64(cols), px, py))
+                guard zeroingFullyMaskedRows else { return }
+                for r in 0..<rows where (0..<cols).allSatisfy({ px[r * cols + $0] == -.infinity }) {
+                    (py + r * cols).update(repeating: 0, count: cols)
+                }
+            }
         }
     }
     let out = y
