@@ -154,10 +154,16 @@ struct SeedExampleTests {
         return out
     }
 
+    /// The bracketed elements of a printed tensor, without suffixes such as `grad_fn=<EmbeddingBackward0>`
+    /// (whose name holds a digit, and which may stand on a line of its own).
+    func elements(_ printed: String) -> Substring? {
+        guard let start = printed.range(of: "tensor("), let end = printed.lastIndex(of: "]") else { return nil }
+        return printed[start.upperBound...end]
+    }
+
     /// The numbers a printed tensor shows, in order (`grad_fn=<...>` and the like contribute none).
     func numbers(_ printed: String) -> [Float] {
-        guard let start = printed.range(of: "tensor(") else { return [] }
-        let body = printed[start.upperBound...]
+        guard let body = elements(printed) else { return [] }
         let numeric = Set("0123456789.-+e")
         return body.split { !numeric.contains($0) }.compactMap { Float(String($0)) }
     }
@@ -166,8 +172,7 @@ struct SeedExampleTests {
 
     /// The shape a printed tensor shows: its rank (the leading brackets) and, for a matrix, its rows (lines).
     func printedShape(_ printed: String, values: Int) -> [Int] {
-        guard let start = printed.range(of: "tensor(") else { return [] }
-        let body = printed[start.upperBound...]
+        guard let body = elements(printed) else { return [] }
         let rank = body.prefix { $0 == "[" }.count
         if rank == 1 { return [values] }
         let rows = body.split(separator: "\n").count

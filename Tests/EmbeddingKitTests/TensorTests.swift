@@ -12,8 +12,8 @@ struct TensorTests {
         let p = Tensor([0.5])
         p.requiresGrad = true
         #expect(p.description == "tensor([0.5000], requires_grad=True)")
-        #expect(softmax(p.unsqueeze(0)).description == "tensor([[1.]], grad_fn=<SoftmaxBackward>)")
-        #expect(Tensor.zeros([2, 0]).description == "tensor([])")
+        #expect(softmax(p.unsqueeze(0)).description == "tensor([[1.]], grad_fn=<SoftmaxBackward0>)")
+        #expect(Tensor.zeros([2, 0]).description == "tensor([], size=(2, 0))")
     }
 
     @Test("a seeded generator repeats itself")

@@ -1,7 +1,8 @@
 /// One recorded operation: the tensors it read and the rule that maps the gradient of its output
 /// to a gradient for each of them (nil where an input needs none).
 final class GradNode {
-    let name: String
+    /// PyTorch's name for the node (`grad_fn`), e.g. `EmbeddingBackward0`.
+    var name: String
     let inputs: [Tensor]
     let backward: (Tensor) -> [Gradient?]
 
@@ -20,6 +21,14 @@ extension Tensor {
         guard GradMode.isEnabled, inputs.contains(where: \.requiresGrad) else { return self }
         requiresGrad = true
         gradNode = GradNode(name: name, inputs: inputs, backward: backward)
+        return self
+    }
+
+    /// Gives the node that produced this fresh result PyTorch's name for the operation it stands for
+    /// (`transpose` is a `permute` here, but PyTorch prints `TransposeBackward0`). Returns `self`.
+    @discardableResult
+    func renamingNode(_ name: String) -> Tensor {
+        gradNode?.name = name
         return self
     }
 

@@ -69,6 +69,13 @@ public final class MultiheadAttention: Module {
     /// `[N * heads, L, S]`; use `-.infinity` to forbid a position); `keyPaddingMask` `[N, S]` marks
     /// padded keys with a non-zero value. Returns the output (the query's shape) and, when
     /// `needWeights`, the attention weights `[N, L, S]` averaged over heads (or per head, `[N, heads, L, S]`).
+    ///
+    /// A query whose keys are all masked (every score `-inf`) attends to nothing as PyTorch's
+    /// attention does: with `needWeights: false` (PyTorch's `scaled_dot_product_attention` path) its
+    /// weights are 0 and its output is `out_proj`'s bias; with `needWeights: true` PyTorch takes a
+    /// plain softmax, and so does this: the weights and the output are NaN.
+    /// Empty sequences (`L = 0` or `S = 0`) and an empty batch give empty or bias-only results of
+    /// the right shapes, as in PyTorch.
     public func callAsFunction(_ query: Tensor, _ key: Tensor, _ value: Tensor, keyPaddingMask: Tensor? = nil,
                                needWeights: Bool = true, attnMask: Tensor? = nil,
                                averageAttnWeights: Bool = true) -> (output: Tensor, weights: Tensor?) {
@@ -98,10 +105,11 @@ public final class MultiheadAttention: Module {
             for n in 0..<N { for h in 0..<H { for s in 0..<S where padded[n * S + s] { additive[(n * H + h) * S + s] = -.infinity } } }
             scores = scores + Tensor(shape: [N * H, 1, S], floats: additive)
         }
-        var weights = softmax(scores, dim: -1)
+        var weights = attentionSoftmax(scores, zeroingFullyMaskedRows: !needWeights)
         weights = checkedDropout(weights, p: dropout, training: isTraining, generator: generator)
         let attended = Tensor.bmm(weights, v).transpose(0, 1).reshape([L, N, E])    // [L, N, E]
-        var output = outProj(attended)
+        // PyTorch applies out_proj to [L * N, E] and views the result as [L, N, E]
+        var output = outProj(attended).renamingNode("ViewBackward0")
         if unbatched { output = output.squeeze(1) } else if batchFirst { output = output.transpose(0, 1) }
 
         guard needWeights else { return (output, nil) }

@@ -5,7 +5,7 @@ public func relu(_ x: Tensor) -> Tensor {
     precondition(x.dtype == .float32, "relu: needs a float tensor, got \(x.dtype)")
     var y = FloatStorage(repeating: 0, count: x.count)
     x.floats.withPointer { px in y.withMutablePointer { py in mustSucceed(ek_relu_forward_f32(Int64(x.count), px, py)) } }
-    return Tensor(shape: x.shape, floats: y).recorded("ReluBackward", [x]) { g in
+    return Tensor(shape: x.shape, floats: y).recorded("ReluBackward0", [x]) { g in
         var gx = FloatStorage(repeating: 0, count: x.count)
         x.floats.withPointer { px in
             g.floats.withPointer { pg in gx.withMutablePointer { pgx in mustSucceed(ek_relu_backward_f32(Int64(x.count), px, pg, pgx)) } }
@@ -29,7 +29,7 @@ public func gelu(_ x: Tensor, approximate: GELUApproximation = .none) -> Tensor 
     x.floats.withPointer { px in
         y.withMutablePointer { py in mustSucceed(ek_gelu_forward_f32(Int64(x.count), px, approximate.rawValue, py)) }
     }
-    return Tensor(shape: x.shape, floats: y).recorded("GeluBackward", [x]) { g in
+    return Tensor(shape: x.shape, floats: y).recorded("GeluBackward0", [x]) { g in
         var gx = FloatStorage(repeating: 0, count: x.count)
         x.floats.withPointer { px in
             g.floats.withPointer { pg in

@@ -26,7 +26,8 @@ public func crossEntropy(_ logits: Tensor, _ target: Tensor, ignoreIndex: Int = 
     })
     let out = Tensor(shape: reduction == .none ? [rows] : [], floats: loss)
     let rowGrad = grad
-    return out.recorded("CrossEntropyBackward", [logits]) { g in
+    // PyTorch: nll_loss(log_softmax(x)), and with label smoothing a sum of that and the smoothing term
+    return out.recorded(labelSmoothing > 0 ? "AddBackward0" : "NllLossBackward0", [logits]) { g in
         // `loss.backward()`: an upstream gradient of exactly 1 leaves the fused gradient as it is
         // (x * 1 == x), so it is handed on without a scaled copy (shared, copy-on-write)
         if reduction != .none && g.floats[0] == 1 { return [.dense(Tensor(shape: logits.shape, floats: rowGrad))] }

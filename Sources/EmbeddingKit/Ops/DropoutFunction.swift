@@ -29,7 +29,7 @@ func checkedDropout(_ x: Tensor, p: Float, training: Bool, generator: Generator)
     x.floats.withPointer { px in
         y.withMutablePointer { py in mustSucceed(ek_dropout_forward_f32(Int64(x.count), px, Double(p), seed, py, &mask)) }
     }
-    return Tensor(shape: x.shape, floats: y).recorded("DropoutBackward", [x]) { g in
+    return Tensor(shape: x.shape, floats: y).recorded("MulBackward0", [x]) { g in
         var gx = FloatStorage(repeating: 0, count: x.count)
         g.floats.withPointer { pg in
             gx.withMutablePointer { pgx in mustSucceed(ek_dropout_backward_f32(Int64(x.count), mask, Double(p), pg, pgx)) }

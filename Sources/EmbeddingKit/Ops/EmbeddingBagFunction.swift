@@ -66,7 +66,7 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
     }
     let indices = input.ints, table = weight
     let inputs = [weight] + (perSampleWeights.map { [$0] } ?? [])
-    return Tensor(shape: [bags, dim], floats: out).recorded("EmbeddingBagBackward", inputs) { g in
+    return Tensor(shape: [bags, dim], floats: out).recorded("EmbeddingBagBackward0", inputs) { g in
         let last: Int32 = includeLastOffset ? 1 : 0, scale: Int32 = scaleGradByFrequency ? 1 : 0
         var weightGrad: Gradient? = nil
         if table.requiresGrad {

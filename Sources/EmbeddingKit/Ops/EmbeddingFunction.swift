@@ -27,7 +27,7 @@ public func embedding(_ input: Tensor, _ weight: Tensor, paddingIndex: Int? = ni
         out.withMutablePointer { ek_embedding_forward_f32_i64(Int64(count), Int64(dim), Int64(n), table, input.ints, $0) }
     })
     let indices = input.ints, table = weight
-    return Tensor(shape: input.shape + [dim], floats: out).recorded(sparse ? "EmbeddingBackward(sparse)" : "EmbeddingBackward", [weight]) { g in
+    return Tensor(shape: input.shape + [dim], floats: out).recorded("EmbeddingBackward0", [weight]) { g in
         if sparse {
             return [.sparse(table.sparseGradient(entries: n, dim: dim) { rows, values, nnz in
                 g.floats.withPointer { grad in

@@ -45,7 +45,7 @@ func checkedLayerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias
         }
     }
     let inputs = [x] + [weight, bias].compactMap { $0 }
-    return Tensor(shape: x.shape, floats: y).recorded("NativeLayerNormBackward", inputs) { g in
+    return Tensor(shape: x.shape, floats: y).recorded("NativeLayerNormBackward0", inputs) { g in
         var gx = FloatStorage(repeating: 0, count: x.requiresGrad ? x.count : 0)
         var gw = FloatStorage(repeating: 0, count: weight?.requiresGrad == true ? cols : 0)
         var gb = FloatStorage(repeating: 0, count: bias?.requiresGrad == true ? cols : 0)

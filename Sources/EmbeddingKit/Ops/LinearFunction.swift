@@ -9,7 +9,7 @@ public func linear(_ x: Tensor, _ weight: Tensor, _ bias: Tensor? = nil) -> Tens
     var y = Tensor.product(n, outFeatures, inFeatures, x.floats, false, weight.floats, true)
     if let bias { addRowVector(bias.floats, to: &y, rows: n) }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-    return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures], floats: y).recorded("AddmmBackward", inputs) { g in
+    return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures], floats: y).recorded(PyTorchNodeNames.linear(inputRank: x.rank, hasBias: bias != nil), inputs) { g in
         var grads: [Gradient?] = [
             x.requiresGrad ? .dense(Tensor(shape: x.shape, floats: Tensor.product(n, inFeatures, outFeatures, g.floats, false, weight.floats, false))) : nil,
             weight.requiresGrad ? .dense(Tensor(shape: weight.shape, floats: Tensor.product(outFeatures, inFeatures, n, g.floats, true, x.floats, false))) : nil,

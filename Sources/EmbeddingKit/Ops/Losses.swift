@@ -20,7 +20,7 @@ public func nllLoss(_ logProbs: Tensor, _ target: Tensor, ignoreIndex: Int = -10
         }
     })
     let rowGrad = grad
-    return Tensor(shape: reduction == .none ? [rows] : [], floats: loss).recorded("NllLossBackward", [logProbs]) { g in
+    return Tensor(shape: reduction == .none ? [rows] : [], floats: loss).recorded("NllLossBackward0", [logProbs]) { g in
         [.dense(scaledLossGradient(rowGrad, shape: logProbs.shape, upstream: g, perRow: reduction == .none ? classes : nil))]
     }
 }
@@ -38,7 +38,7 @@ public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
         }
     })
     let ownGrad = grad
-    return Tensor(shape: reduction == .none ? input.shape : [], floats: loss).recorded("MseLossBackward", [input, target]) { g in
+    return Tensor(shape: reduction == .none ? input.shape : [], floats: loss).recorded("MseLossBackward0", [input, target]) { g in
         let gi = scaledLossGradient(ownGrad, shape: input.shape, upstream: g, perRow: reduction == .none ? 1 : nil)
         return [.dense(gi), .dense(-gi)]
     }

@@ -19,7 +19,7 @@ private func rowwiseSoftmax(_ x: Tensor, dim: Int, log: Bool) -> Tensor {
         }
     } } // an empty input (no rows, or an empty dimension) gives an empty output, as in PyTorch
     let out = y
-    return Tensor(shape: x.shape, floats: y).recorded(log ? "LogSoftmaxBackward" : "SoftmaxBackward", [x]) { g in
+    return Tensor(shape: x.shape, floats: y).recorded(log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", [x]) { g in
         var gx = FloatStorage(repeating: 0, count: out.count)
         if gx.isEmpty { return [.dense(Tensor(shape: x.shape, floats: gx))] }
         out.withPointer { po in

@@ -3,32 +3,40 @@ import Foundation
 /// Scales the gradients of `parameters` together so that their total `normType`-norm is at most
 /// `maxNorm` (PyTorch's `clip_grad_norm_`), and returns the total norm before clipping.
 ///
+/// As in PyTorch, every gradient is multiplied by `min(maxNorm / (total + 1e-6), 1)`, and a
+/// non-finite total goes through that formula too: a NaN total makes every gradient NaN, an infinite
+/// one scales them by 0 (an infinite or NaN element becomes NaN). With `errorIfNonfinite` a NaN or
+/// infinite total throws instead, and no gradient changes.
+///
 /// Sparse gradients count as the dense tables they stand for: duplicate rows are summed before the
 /// norm is taken (the norm of the coalesced gradient), and scaling multiplies every stored entry,
-/// which scales that sum by the same factor. `normType` may be `.infinity` (largest magnitude).
+/// which scales that sum by the same factor. `normType` may be any positive number or `.infinity`
+/// (largest magnitude).
+///
+/// Throws (changing nothing) when `maxNorm` is negative or NaN, when `normType` is not positive,
+/// and, with `errorIfNonfinite`, when the total norm is NaN or infinite.
 @discardableResult
-public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float, normType: Float = 2) -> Float {
-    precondition(maxNorm >= 0 && !maxNorm.isNaN, "clipGradNorm: maxNorm=\(maxNorm) must not be negative")
-    precondition(normType > 0 && !normType.isNaN, "clipGradNorm: normType=\(normType) must be positive")
+public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float, normType: Float = 2,
+                         errorIfNonfinite: Bool = false) throws(EmbeddingKitError) -> Float {
+    guard maxNorm >= 0 else {
+        throw EmbeddingKitError(.invalidArgument, "clipGradNorm: maxNorm=\(maxNorm) must be a number >= 0")
+    }
+    guard normType > 0 else {
+        throw EmbeddingKitError(.invalidArgument, "clipGradNorm: normType=\(normType) must be positive or infinity")
+    }
     let grads = parameters.compactMap(\.grad)
     guard !grads.isEmpty else { return 0 }
-    var values: [[Float]] = []
-    for grad in grads {
-        switch grad {
-        case .dense(let t): values.append(t.floats.array)
-        case .sparse(let s): values.append(s.coalesced().values.floats.array)
-        }
+    let total = totalNorm(grads, normType)
+    if errorIfNonfinite && !total.isFinite {
+        throw EmbeddingKitError(.invalidArgument,
+            "clipGradNorm: the total norm of order \(normType) for gradients from `parameters` is non-finite (\(total)), "
+            + "so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, "
+            + "set errorIfNonfinite: false")
     }
-    let total: Float
-    if normType == .infinity {
-        total = values.lazy.flatMap { $0 }.reduce(0) { Swift.max($0, abs($1)) }
-    } else {
-        var sum = 0.0
-        for v in values { for x in v { sum += Foundation.pow(Double(abs(x)), Double(normType)) } }
-        total = Float(Foundation.pow(sum, 1 / Double(normType)))
-    }
-    let coefficient = maxNorm / (total + 1e-6)
-    guard coefficient < 1 else { return total }
+    // torch.clamp(coef, max=1): a NaN coefficient stays NaN (Swift.min would not say which it keeps)
+    let raw = maxNorm / (total + 1e-6)
+    let coefficient = raw.isNaN || raw < 1 ? raw : 1
+    guard coefficient != 1 else { return total }   // x * 1 == x: PyTorch's multiplication changes nothing
     for p in parameters {
         switch p.grad {
         case .dense(let t): p.grad = .dense(t.map { $0 * coefficient })
@@ -39,4 +47,24 @@ public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float, normType: Float
         }
     }
     return total
+}
+
+/// The `normType`-norm of all gradient elements together (NaN if any element is NaN, as in PyTorch).
+private func totalNorm(_ grads: [Gradient], _ normType: Float) -> Float {
+    var values: [[Float]] = []
+    for grad in grads {
+        switch grad {
+        case .dense(let t): values.append(t.floats.array)
+        case .sparse(let s): values.append(s.coalesced().values.floats.array)
+        }
+    }
+    if normType == .infinity {
+        // Swift.max drops a NaN operand; PyTorch's max propagates it
+        var largest: Float = 0
+        for v in values { for x in v { if x.isNaN { return .nan }; largest = Swift.max(largest, abs(x)) } }
+        return largest
+    }
+    var sum = 0.0
+    for v in values { for x in v { sum += Foundation.pow(Double(abs(x)), Double(normType)) } }
+    return Float(Foundation.pow(sum, 1 / Double(normType)))
 }

@@ -21,28 +21,28 @@ extension Tensor {
 
     /// Element-wise `a + b`, broadcasting the shapes (float tensors).
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        zipBroadcast(a, b, op: "+", +).recorded("AddBackward", [a, b]) { g in
+        zipBroadcast(a, b, op: "+", +).recorded("AddBackward0", [a, b]) { g in
             [.dense(g.sumTo(a.shape)), .dense(g.sumTo(b.shape))]
         }
     }
 
     /// Element-wise `a - b`, broadcasting the shapes (float tensors).
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        zipBroadcast(a, b, op: "-", -).recorded("SubBackward", [a, b]) { g in
+        zipBroadcast(a, b, op: "-", -).recorded("SubBackward0", [a, b]) { g in
             [.dense(g.sumTo(a.shape)), .dense(g.map { -$0 }.sumTo(b.shape))]
         }
     }
 
     /// Element-wise `a * b` (not the matrix product: see `matmul`), broadcasting the shapes (float tensors).
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        zipBroadcast(a, b, op: "*", *).recorded("MulBackward", [a, b]) { g in
+        zipBroadcast(a, b, op: "*", *).recorded("MulBackward0", [a, b]) { g in
             [.dense(zipBroadcast(g, b, op: "*", *).sumTo(a.shape)), .dense(zipBroadcast(g, a, op: "*", *).sumTo(b.shape))]
         }
     }
 
     /// Element-wise `a / b`, broadcasting the shapes (float tensors).
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        zipBroadcast(a, b, op: "/", /).recorded("DivBackward", [a, b]) { g in
+        zipBroadcast(a, b, op: "/", /).recorded("DivBackward0", [a, b]) { g in
             let ga = zipBroadcast(g, b, op: "/", /)
             let gb = zipBroadcast(zipBroadcast(g, a, op: "*", *), b, op: "/") { x, y in -x / (y * y) }
             return [.dense(ga.sumTo(a.shape)), .dense(gb.sumTo(b.shape))]
@@ -51,7 +51,7 @@ extension Tensor {
 
     /// Element-wise negation.
     public static prefix func - (a: Tensor) -> Tensor {
-        a.map { -$0 }.recorded("NegBackward", [a]) { g in [.dense(g.map { -$0 })] }
+        a.map { -$0 }.recorded("NegBackward0", [a]) { g in [.dense(g.map { -$0 })] }
     }
 
     /// `s` added to every element.
@@ -69,7 +69,7 @@ extension Tensor {
     public func sqrt() -> Tensor {
         let y = map { $0.squareRoot() }
         let roots = y.floats // the values, not the tensor: the tensor owns this closure (no cycle)
-        return y.recorded("SqrtBackward", [self]) { g in
+        return y.recorded("SqrtBackward0", [self]) { g in
             [.dense(Tensor(shape: g.shape, floats: zip(g.floats, roots).map { $0 / (2 * $1) }))]
         }
     }
@@ -77,7 +77,7 @@ extension Tensor {
     /// Element-wise power with a constant exponent.
     public func pow(_ p: Float) -> Tensor {
         let x = self
-        return map { Float(Foundation.pow(Double($0), Double(p))) }.recorded("PowBackward", [self]) { g in
+        return map { Float(Foundation.pow(Double($0), Double(p))) }.recorded("PowBackward0", [self]) { g in
             [.dense(Tensor.zipBroadcast(g, x, op: "pow") { gv, xv in gv * p * Float(Foundation.pow(Double(xv), Double(p - 1))) })]
         }
     }

@@ -11,7 +11,7 @@ extension Tensor {
         let m = transposeB ? b.shape[1] : b.shape[2], bk = transposeB ? b.shape[2] : b.shape[1]
         precondition(b.shape[0] == batch && bk == k, "bmm: shapes \(a.shape) and \(b.shape) do not chain")
         let out = batchedProduct(batch, n, m, k, a.floats, false, b.floats, transposeB)
-        return Tensor(shape: [batch, n, m], floats: out).recorded("BmmBackward", [a, b]) { g in
+        return Tensor(shape: [batch, n, m], floats: out).recorded("BmmBackward0", [a, b]) { g in
             // dA = dC op(B)^T ; dB = A^T dC (or dC^T A when B was transposed)
             let ga = a.requiresGrad ? batchedProduct(batch, n, k, m, g.floats, false, b.floats, !transposeB) : nil
             let gb = b.requiresGrad

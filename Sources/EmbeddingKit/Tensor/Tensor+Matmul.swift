@@ -8,14 +8,14 @@ extension Tensor {
         precondition(a.rank >= 1 && b.rank >= 1, "matmul: scalars have no matrix product")
         if a.rank == 3 && b.rank == 3 {
             precondition(a.shape[0] == b.shape[0], "matmul: batch sizes \(a.shape[0]) and \(b.shape[0]) differ")
-            return stack((0..<a.shape[0]).map { matmul(a[$0], b[$0]) })
+            return stack((0..<a.shape[0]).map { matmul(a[$0], b[$0]) }).renamingNode(PyTorchNodeNames.matmul(leftRank: 3, rightRank: 3))
         }
         precondition(b.rank == 2, "matmul: right operand of shape \(b.shape) must be 2-D (or both 3-D)")
         let k = a.shape.last!, m = b.shape[1]
         precondition(b.shape[0] == k, "matmul: shapes \(a.shape) and \(b.shape) do not chain (\(k) vs \(b.shape[0]))")
         let n = a.shape.dropLast().reduce(1, *) // not count / k: k may be 0
         let out = Tensor(shape: Array(a.shape.dropLast()) + [m], floats: product(n, m, k, a.floats, false, b.floats, false))
-        return out.recorded("MmBackward", [a, b]) { g in
+        return out.recorded(PyTorchNodeNames.matmul(leftRank: a.rank, rightRank: b.rank), [a, b]) { g in
             let ga = a.requiresGrad ? Tensor(shape: a.shape, floats: product(n, k, m, g.floats, false, b.floats, true)) : nil
             let gb = b.requiresGrad ? Tensor(shape: b.shape, floats: product(k, m, n, a.floats, true, g.floats, false)) : nil
             return [ga.map { .dense($0) }, gb.map { .dense($0) }]

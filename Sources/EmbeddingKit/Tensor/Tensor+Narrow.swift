@@ -16,7 +16,7 @@ extension Tensor {
             if dtype == .float32 { out.append(contentsOf: floats[from..<to]) } else { ints.append(contentsOf: self.ints[from..<to]) }
         }
         if dtype == .int64 { return Tensor(shape: outShape, ints: ints) }
-        return Tensor(shape: outShape, floats: out).recorded("NarrowBackward", [self]) { g in
+        return Tensor(shape: outShape, floats: out).recorded("SliceBackward0", [self]) { g in
             var full = [Float](repeating: 0, count: sourceShape.reduce(1, *))
             for o in 0..<outer {
                 let from = (o * size + start) * inner

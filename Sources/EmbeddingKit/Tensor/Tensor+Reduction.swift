@@ -17,7 +17,7 @@ extension Tensor {
     public func sum() -> Tensor {
         precondition(dtype == .float32, "sum: needs a float tensor")
         let full = shape
-        return Tensor(scalar: floats.reduce(0, +)).recorded("SumBackward", [self]) { g in [.dense(.full(full, g.floats[0]))] }
+        return Tensor(scalar: floats.reduce(0, +)).recorded("SumBackward0", [self]) { g in [.dense(.full(full, g.floats[0]))] }
     }
 
     /// The sum over dimension `dim`.
@@ -26,7 +26,7 @@ extension Tensor {
         let d = normalizedDim(dim, op: "sum"), (outer, n, inner) = split(at: d), full = shape
         var out = [Float](repeating: 0, count: outer * inner)
         for o in 0..<outer { for k in 0..<n { for i in 0..<inner { out[o * inner + i] += floats[(o * n + k) * inner + i] } } }
-        return Tensor(shape: reducedShape(d, keepDim: keepDim), floats: out).recorded("SumBackward", [self]) { g in
+        return Tensor(shape: reducedShape(d, keepDim: keepDim), floats: out).recorded("SumBackward1", [self]) { g in
             var values = [Float](repeating: 0, count: outer * n * inner)
             for o in 0..<outer { for k in 0..<n { for i in 0..<inner { values[(o * n + k) * inner + i] = g.floats[o * inner + i] } } }
             return [.dense(Tensor(shape: full, floats: values))]
@@ -34,11 +34,11 @@ extension Tensor {
     }
 
     /// The mean of all elements, a scalar.
-    public func mean() -> Tensor { sum() / Float(count) }
+    public func mean() -> Tensor { (sum() / Float(count)).renamingNode("MeanBackward0") }
 
     /// The mean over dimension `dim`.
     public func mean(dim: Int, keepDim: Bool = false) -> Tensor {
-        sum(dim: dim, keepDim: keepDim) / Float(shape[normalizedDim(dim, op: "mean")])
+        (sum(dim: dim, keepDim: keepDim) / Float(shape[normalizedDim(dim, op: "mean")])).renamingNode("MeanBackward1")
     }
 
     /// The largest element over dimension `dim` and where it is (the first, for ties), like
@@ -60,7 +60,7 @@ extension Tensor {
             }
         }
         let outShape = reducedShape(d, keepDim: keepDim)
-        let values = Tensor(shape: outShape, floats: best).recorded("MaxBackward", [self]) { g in
+        let values = Tensor(shape: outShape, floats: best).recorded("MaxBackward0", [self]) { g in
             var grad = [Float](repeating: 0, count: outer * n * inner)
             for o in 0..<outer { for i in 0..<inner { grad[(o * n + Int(at[o * inner + i])) * inner + i] = g.floats[o * inner + i] } }
             return [.dense(Tensor(shape: full, floats: grad))]
@@ -74,12 +74,13 @@ extension Tensor {
     /// The p-norm over dimension `dim` (p = 2 by default).
     public func norm(p: Float = 2, dim: Int, keepDim: Bool = false) -> Tensor {
         precondition(p > 0, "norm: p=\(p) must be positive")
-        if p == 2 { return (self * self).sum(dim: dim, keepDim: keepDim).sqrt() }
-        return map(abs).recordedAbs(of: self).pow(p).sum(dim: dim, keepDim: keepDim).pow(1 / p)
+        // PyTorch's Tensor.norm is torch.linalg.vector_norm, one node
+        if p == 2 { return (self * self).sum(dim: dim, keepDim: keepDim).sqrt().renamingNode("LinalgVectorNormBackward0") }
+        return map(abs).recordedAbs(of: self).pow(p).sum(dim: dim, keepDim: keepDim).pow(1 / p).renamingNode("LinalgVectorNormBackward0")
     }
 
     /// |x| with the gradient sign(x), recorded on top of `source`.
     private func recordedAbs(of source: Tensor) -> Tensor {
-        recorded("AbsBackward", [source]) { g in [.dense(Tensor.zipBroadcast(g, source, op: "abs") { $1 < 0 ? -$0 : ($1 > 0 ? $0 : 0) })] }
+        recorded("AbsBackward0", [source]) { g in [.dense(Tensor.zipBroadcast(g, source, op: "abs") { $1 < 0 ? -$0 : ($1 > 0 ? $0 : 0) })] }
     }
 }

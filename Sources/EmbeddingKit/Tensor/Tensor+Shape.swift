@@ -18,7 +18,7 @@ extension Tensor {
         precondition(resolved.reduce(1, *) == count, "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         let old = shape
         let out = dtype == .float32 ? Tensor(shape: resolved, floats: floats) : Tensor(shape: resolved, ints: ints)
-        return out.recorded("ViewBackward", [self]) { g in [.dense(g.reshape(old))] }
+        return out.recorded("ViewBackward0", [self]) { g in [.dense(g.reshape(old))] }
     }
 
     /// PyTorch's `view`: the same as `reshape` here (storage is always contiguous).
@@ -29,17 +29,17 @@ extension Tensor {
         let d = normalizedDim(dim, op: "unsqueeze", rank: rank + 1)
         var s = shape
         s.insert(1, at: d)
-        return reshape(s)
+        return reshape(s).renamingNode("UnsqueezeBackward0")
     }
 
     /// Removes dimension `dim` if it has size 1, or every size-1 dimension when `dim` is nil.
     public func squeeze(_ dim: Int? = nil) -> Tensor {
-        guard let dim else { return reshape(shape.filter { $0 != 1 }) }
+        guard let dim else { return reshape(shape.filter { $0 != 1 }).renamingNode("SqueezeBackward0") }
         let d = normalizedDim(dim, op: "squeeze")
         guard shape[d] == 1 else { return self }
         var s = shape
         s.remove(at: d)
-        return reshape(s)
+        return reshape(s).renamingNode("SqueezeBackward1")
     }
 
     /// The dimensions reordered: dimension `i` of the result is dimension `order[i]` of `self`.
@@ -52,14 +52,14 @@ extension Tensor {
         let offsets = Broadcast.stridedOffsets(newShape, dims.map { strides[$0] })
         var inverse = [Int](repeating: 0, count: rank)
         for (i, d) in dims.enumerated() { inverse[d] = i }
-        return gathered(newShape, offsets).recorded("PermuteBackward", [self]) { g in [.dense(g.permute(inverse))] }
+        return gathered(newShape, offsets).recorded("PermuteBackward0", [self]) { g in [.dense(g.permute(inverse))] }
     }
 
     /// Swaps two dimensions (PyTorch's `transpose`).
     public func transpose(_ a: Int, _ b: Int) -> Tensor {
         var order = Array(0..<rank)
         order.swapAt(normalizedDim(a, op: "transpose"), normalizedDim(b, op: "transpose"))
-        return permute(order)
+        return permute(order).renamingNode("TransposeBackward0")
     }
 
     /// Joins tensors along `dim`; all other dimensions must agree (PyTorch's `torch.cat`).
@@ -86,7 +86,7 @@ extension Tensor {
             for o in 0..<outer { for (t, w) in zip(tensors, widths) { values += t.ints[(o * w)..<((o + 1) * w)] } }
             out = Tensor(shape: shape, ints: values)
         }
-        return out.recorded("CatBackward", tensors) { g in
+        return out.recorded("CatBackward0", tensors) { g in
             let total = widths.reduce(0, +)
             var start = 0
             return zip(tensors, widths).map { t, w in
@@ -102,7 +102,7 @@ extension Tensor {
     /// Stacks tensors of one shape along a new dimension `dim` (PyTorch's `torch.stack`).
     public static func stack(_ tensors: [Tensor], dim: Int = 0) -> Tensor {
         precondition(!tensors.isEmpty, "stack: no tensors")
-        return cat(tensors.map { $0.unsqueeze(dim) }, dim: dim)
+        return cat(tensors.map { $0.unsqueeze(dim) }, dim: dim).renamingNode("StackBackward0")
     }
 
     /// Row `i` along the first dimension (negative counts from the end), PyTorch's `x[i]`.
@@ -111,7 +111,7 @@ extension Tensor {
         let n = shape[0], row = i < 0 ? i + n : i
         precondition(row >= 0 && row < n, "subscript: index \(i) is out of range for dimension of size \(n)")
         let width = shape.dropFirst().reduce(1, *), rowShape = Array(shape.dropFirst()), full = shape
-        return gathered(rowShape, Array((row * width)..<((row + 1) * width))).recorded("SelectBackward", [self]) { g in
+        return gathered(rowShape, Array((row * width)..<((row + 1) * width))).recorded("SelectBackward0", [self]) { g in
             var values = [Float](repeating: 0, count: full.reduce(1, *))
             values.replaceSubrange((row * width)..<((row + 1) * width), with: g.floats)
             return [.dense(Tensor(shape: full, floats: values))]
