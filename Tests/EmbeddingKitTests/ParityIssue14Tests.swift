@@ -140,6 +140,18 @@ struct PrintingParityTests {
         #expect(Tensor(shape: [0, 2], ints: []).description == "tensor([], size=(0, 2), dtype=torch.int64)")
     }
 
+    /// A sparse gradient with no entries (an empty lookup): PyTorch prints the empty indices and values
+    /// with their sizes (`_str_intern`'s sparse branch).
+    @Test func emptySparseGradient() throws {
+        let embed = try Embedding(count: 5, dimension: 3, sparse: true, generator: Generator(seed: 1))
+        try embed(Tensor(indices: [Int]())).sum().backward()
+        #expect(embed.weight.grad?.description == """
+            tensor(indices=tensor([], size=(1, 0)),
+                   values=tensor([], size=(0, 3)),
+                   size=(5, 3), nnz=0, layout=torch.sparse_coo)
+            """)
+    }
+
     /// Only non-zero finite values set the width and the style.
     @Test func zerosNaNAndInfinitiesDoNotSetTheWidth() {
         #expect(Tensor([-0.0, 0, 1]).description == "tensor([-0., 0., 1.])")

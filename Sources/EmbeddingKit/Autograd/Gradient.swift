@@ -158,7 +158,11 @@ public struct SparseGradient: CustomStringConvertible {
     public var description: String {
         let indices = Tensor(shape: [1, nnz], ints: rows.ints)
         let pad = String(repeating: " ", count: 7)
-        return "tensor(indices=tensor(\(indices.formatted(indent: 22))),\n\(pad)values=tensor(\(values.formatted(indent: 21))),\n"
+        // _str_intern: an empty indices or values tensor prints its size after the brackets
+        func body(_ t: Tensor, indent: Int) -> String {
+            t.formatted(indent: indent) + (t.count == 0 ? ", size=(" + t.shape.map(String.init).joined(separator: ", ") + ")" : "")
+        }
+        return "tensor(indices=tensor(\(body(indices, indent: 22))),\n\(pad)values=tensor(\(body(values, indent: 21))),\n"
             + "\(pad)size=(\(shape.map(String.init).joined(separator: ", "))), nnz=\(nnz), layout=torch.sparse_coo)"
     }
 }
