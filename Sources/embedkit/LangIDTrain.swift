@@ -31,6 +31,10 @@ extension LangIDCommand {
         @Option(help: "Dropout on the concatenated n-gram vectors while training (0 <= p < 1; 0: off).") var dropout: Float = 0.5
         @Option(help: "Also train on each sample's first N characters (0 to \(NGramFeaturizer.maxTextBytes); 0: off).")
         var shortTraining = 40
+        @Option(help: "Pseudo-sentences per language drawn from Debian's word lists (0: fortunes only).")
+        var wordSamples = 6000
+        @Flag(inversion: .prefixedNo, help: "Test on the held-out genre (Vim's tutorial, never trained on).")
+        var heldOut = true
         @Option(help: "Where to write the model (.safetensors); the loss curve goes next to it (.svg). The folder is created and checked before training.")
         var output = "build/langid/langid.safetensors"
         @Flag(help: "No progress bar (it is drawn only when standard error is a terminal anyway).") var quiet = false
@@ -64,6 +68,9 @@ extension LangIDCommand {
                     ["batchSize": "--batch-size", "learningRate": "--lr", "minimumSamplesPerLanguage": "--balance"][$0] ?? "--\($0)"
                 }
             }
+            guard (0...1_000_000).contains(wordSamples) else {
+                throw ValidationError("--word-samples: \(wordSamples) is outside 0...1000000")
+            }
             guard (0...NGramFeaturizer.maxTextBytes).contains(shortTraining) else {
                 throw ValidationError("--short-training: \(shortTraining) is outside 0...\(NGramFeaturizer.maxTextBytes)")
             }
@@ -81,26 +88,32 @@ extension LangIDCommand {
             let corpus = try LanguageCorpus.load(from: common.corpus, options: CorpusOptions(threads: common.threads))
             let corpusSeconds = clock.lap()
             printCorpus(corpus, seconds: corpusSeconds)
-            let trained = Set(corpus.train.map(\.language)).sorted()
+            let extra = try SupplementaryCorpus.load(wordLists: DebianSources.wordLists, samplesPerLanguage: wordSamples,
+                                                     heldOutText: heldOut ? DebianSources.vimTutors : [],
+                                                     seed: settings.options.seed, threads: common.threads)
+            let extraSeconds = clock.lap()
+            printSupplement(extra, seconds: extraSeconds)
+            let trainSamples = corpus.train + extra.train
+            let trained = Set(trainSamples.map(\.language)).sorted()
             guard trained.count >= 2 else {
                 throw CLIError("the corpus \(corpus.folder) has training samples of \(trained.count) language(s) \(trained); "
                                + "a language identifier needs at least two")
             }
 
             // featurise once; the training set is every sample plus its first `shortTraining` characters
-            var texts = corpus.train.map(\.text), languages = corpus.train.map(\.language)
+            var texts = trainSamples.map(\.text), languages = trainSamples.map(\.language)
             if shortTraining > 0 {
-                texts += corpus.train.map { shortVariant(of: $0.text, maxCharacters: shortTraining) }
-                languages += corpus.train.map(\.language)
+                texts += trainSamples.map { shortVariant(of: $0.text, maxCharacters: shortTraining) }
+                languages += trainSamples.map(\.language)
             }
             var configuration = settings.configuration
-            configuration.languages = corpus.languages
+            configuration.languages = trained
             try configuration.validateLanguages { _ in "the corpus's languages" }
             let featurizer = try configuration.featurizer
             let features = featurizer.featurize(texts, threads: common.threads)
             let featureSeconds = clock.lap()
-            let index = Dictionary(uniqueKeysWithValues: corpus.languages.enumerated().map { ($1, Int64($0)) })
-            print("features: \(texts.count) texts (\(corpus.train.count) samples + their first \(shortTraining) characters), "
+            let index = Dictionary(uniqueKeysWithValues: configuration.languages.enumerated().map { ($1, Int64($0)) })
+            print("features: \(texts.count) texts (\(corpus.train.count) fortunes + \(extra.train.count) word-list samples + their first \(shortTraining) characters), "
                   + "n-gram orders \(featurizer.orders), buckets \(featurizer.buckets), "
                   + "\(features.entryCounts.reduce(0, +)) entries, \(seconds(featureSeconds))")
 
@@ -109,13 +122,13 @@ extension LangIDCommand {
                                          options: settings.options) { bar.update($0) }
             let trainSeconds = clock.lap()
             print("training: \(seconds(trainSeconds)) (featurisation included: \(seconds(featureSeconds + trainSeconds)); "
-                  + "corpus reading \(seconds(corpusSeconds)))")
+                  + "reading: fortunes \(seconds(corpusSeconds)), word lists and tutor \(seconds(extraSeconds)))")
 
             // save first: an evaluation that fails must not cost the trained model
             let svg = lossCurveSVG(result.lossCurve, stepsPerPoint: result.lossCurveStride,
                                    title: "embedkit langid: training loss (\(epochs) epochs, batch \(batchSize))")
             try settings.output.save(result.model, lossCurve: svg)
-            try evaluate(result.model, corpus: corpus, threads: common.threads)
+            try evaluate(result.model, corpus: corpus, heldOut: extra.heldOut, threads: common.threads)
             print("\nmodel: \(settings.output.model) (\(fileSize(settings.output.model))); loss curve: \(settings.output.curve)")
         }
     }
