@@ -1,3 +1,5 @@
+import Foundation
+
 /// Turns a word list into training samples that look like running text: each sample is 5 to 12
 /// words drawn at random (with replacement) and joined by spaces, ended by a full stop. Chinese
 /// words are joined without spaces and ended by `。`, as Chinese is written.
@@ -9,9 +11,17 @@ public enum PseudoSentences {
     /// Words per sample, drawn uniformly.
     public static let wordsPerSample = 5...12
 
-    /// `count` samples from `words` (none when `words` is empty).
-    public static func make(from words: [String], count: Int, seed: UInt64, joinWithoutSpaces: Bool = false) -> [String] {
+    /// `count` samples from `words` (none when `words` is empty). With `common` words and a
+    /// `commonShare` > 0, each word is instead drawn with that probability from `common`, weighted
+    /// by its count: running text is mostly function words (`a`, `sa`, `je`, `že`), which a
+    /// dictionary lists once among 200,000, so without them every real sentence would look like the
+    /// language with the most real text.
+    public static func make(from words: [String], count: Int, seed: UInt64, joinWithoutSpaces: Bool = false,
+                            common: [(word: String, count: Int)] = [], commonShare: Double = 0) -> [String] {
         guard !words.isEmpty, count > 0 else { return [] }
+        var cumulative: [Int] = [], total = 0
+        for entry in common { total += entry.count; cumulative.append(total) }
+        let threshold = UInt64(Swift.max(0, Swift.min(1, commonShare)) * 1_000_000)
         var random = SplitMix64(seed: seed)
         var samples: [String] = []
         samples.reserveCapacity(count)
@@ -19,7 +29,16 @@ public enum PseudoSentences {
         for _ in 0..<count {
             let n = wordsPerSample.lowerBound + Int(random.next() % span)
             var picked: [String] = []
-            for _ in 0..<n { picked.append(words[Int(random.next() % UInt64(words.count))]) }
+            for _ in 0..<n {
+                if total > 0 && random.next() % 1_000_000 < threshold {
+                    let r = Int(random.next() % UInt64(total))
+                    var lo = 0, hi = cumulative.count - 1              // first cumulative count > r
+                    while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] > r { hi = mid } else { lo = mid + 1 } }
+                    picked.append(common[lo].word)
+                } else {
+                    picked.append(words[Int(random.next() % UInt64(words.count))])
+                }
+            }
             samples.append(joinWithoutSpaces ? picked.joined() + "。" : picked.joined(separator: " ") + ".")
         }
         return samples
@@ -40,4 +59,19 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// The most frequent words of a language's samples, with their counts: the `common` list of
+/// `PseudoSentences.make`. Words are lowercased runs of letters (with inner `'` or `-`); Chinese,
+/// written without spaces, gives whole clauses and is left to its dictionary.
+public func commonWords(of samples: [LanguageSample], language: String, top: Int) -> [(word: String, count: Int)] {
+    var counts: [String: Int] = [:]
+    for sample in samples where sample.language == language {
+        for token in sample.text.lowercased().split(whereSeparator: { !($0.isLetter || $0 == "'" || $0 == "-") }) {
+            let word = token.trimmingCharacters(in: CharacterSet(charactersIn: "'-"))
+            if !word.isEmpty && word.count <= 20 { counts[word, default: 0] += 1 }
+        }
+    }
+    return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        .prefix(top).map { ($0.key, $0.value) }
 }

@@ -33,7 +33,11 @@ public struct WordList: Sendable, Equatable {
     /// - Throws: `CorpusError.unreadableFile` (missing, a folder, no permission);
     ///   `CorpusError.malformedSource` for a `.dic` without a readable `.aff`, an encoding the
     ///   reader does not know, or a first line that is not an entry count.
-    public static func read(path: String, format: Format, keepCapitalised: Bool = false) throws(CorpusError) -> WordList {
+    /// `maximumEntries` (nil: all) reads only every k-th line of a longer list: the lists are sorted,
+    /// so a stride keeps every part of the alphabet, and the demo draws far fewer words than the
+    /// big lists hold (wbulgarian and wesperanto have about a million forms each).
+    public static func read(path: String, format: Format, keepCapitalised: Bool = false,
+                            maximumEntries: Int? = nil) throws(CorpusError) -> WordList {
         var bytes = try FortuneFile.read(path: path)
         let size = bytes.count
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
@@ -46,6 +50,10 @@ public struct WordList: Sendable, Equatable {
                 throw .malformedSource(path: path, reason: "a hunspell .dic must start with its entry count")
             }
             lines.removeFirst()
+        }
+        if let maximumEntries, maximumEntries > 0, lines.count > maximumEntries {
+            let step = (lines.count + maximumEntries - 1) / maximumEntries
+            lines = Swift.stride(from: 0, to: lines.count, by: step).map { lines[$0] }
         }
         var words: [String] = [], seen = Set<String>(), invalid = 0, filtered = 0
         for range in lines {

@@ -33,6 +33,10 @@ extension LangIDCommand {
         var shortTraining = 40
         @Option(help: "Pseudo-sentences per language drawn from Debian's word lists (0: fortunes only).")
         var wordSamples = 6000
+        @Option(help: "Top up each language's word-list samples until fortunes + samples reach this many (0: off).")
+        var fillUp = 0
+        @Option(help: "Share of pseudo-sentence words drawn from the 300 commonest words of the language's training fortunes (0...1).")
+        var commonShare = 0.0
         @Flag(inversion: .prefixedNo, help: "Test on the held-out genre (Vim's tutorial, never trained on).")
         var heldOut = true
         @Option(help: "Where to write the model (.safetensors); the loss curve goes next to it (.svg). The folder is created and checked before training.")
@@ -68,6 +72,9 @@ extension LangIDCommand {
                     ["batchSize": "--batch-size", "learningRate": "--lr", "minimumSamplesPerLanguage": "--balance"][$0] ?? "--\($0)"
                 }
             }
+            guard (0...1_000_000).contains(fillUp) else {
+                throw ValidationError("--fill-up: \(fillUp) is outside 0...1000000")
+            }
             guard (0...1_000_000).contains(wordSamples) else {
                 throw ValidationError("--word-samples: \(wordSamples) is outside 0...1000000")
             }
@@ -90,6 +97,11 @@ extension LangIDCommand {
             printCorpus(corpus, seconds: corpusSeconds)
             let extra = try SupplementaryCorpus.load(wordLists: DebianSources.wordLists, samplesPerLanguage: wordSamples,
                                                      heldOutText: heldOut ? DebianSources.vimTutors : [],
+                                                     existing: corpus.counts().reduce(into: [:]) { $0[$1.language] = $1.train },
+                                                     fillUpTo: wordSamples > 0 ? fillUp : 0,
+                                                     commonWords: Dictionary(uniqueKeysWithValues: corpus.languages.map {
+                                                         ($0, commonWords(of: corpus.train, language: $0, top: 300)) }),
+                                                     commonShare: commonShare,
                                                      seed: settings.options.seed, threads: common.threads)
             let extraSeconds = clock.lap()
             printSupplement(extra, seconds: extraSeconds)
