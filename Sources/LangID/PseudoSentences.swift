@@ -61,17 +61,23 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 }
 
-/// The most frequent words of a language's samples, with their counts: the `common` list of
+/// The most frequent words of each language's samples, with their counts: the `common` lists of
 /// `PseudoSentences.make`. Words are lowercased runs of letters (with inner `'` or `-`); Chinese,
 /// written without spaces, gives whole clauses and is left to its dictionary.
-public func commonWords(of samples: [LanguageSample], language: String, top: Int) -> [(word: String, count: Int)] {
-    var counts: [String: Int] = [:]
-    for sample in samples where sample.language == language {
-        for token in sample.text.lowercased().split(whereSeparator: { !($0.isLetter || $0 == "'" || $0 == "-") }) {
-            let word = token.trimmingCharacters(in: CharacterSet(charactersIn: "'-"))
-            if !word.isEmpty && word.count <= 20 { counts[word, default: 0] += 1 }
+public func commonWords(of samples: [LanguageSample], top: Int) -> [String: [(word: String, count: Int)]] {
+    var counts: [String: [Substring: Int]] = [:]
+    for sample in samples {
+        let text = sample.text.lowercased()
+        var table = counts[sample.language] ?? [:]
+        counts[sample.language] = nil                          // keep the table uniquely referenced
+        for token in text.split(whereSeparator: { !($0.isLetter || $0 == "'" || $0 == "-") }) {
+            let word = token.drop { $0 == "'" || $0 == "-" }
+            if !word.isEmpty && word.count <= 20 { table[word, default: 0] += 1 }
         }
+        counts[sample.language] = table
     }
-    return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        .prefix(top).map { ($0.key, $0.value) }
+    return counts.mapValues { table in
+        table.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            .prefix(top).map { (String($0.key), $0.value) }
+    }
 }

@@ -33,10 +33,10 @@ public struct SupplementaryCorpus: Sendable {
     ///
     /// - Throws: `CorpusError.invalidOption` for a negative sample count; `.unreadableFile` or
     ///   `.malformedSource` for a file that exists but cannot be read or understood.
-    /// Lines read per word list at most (`WordList.read(maximumEntries:)`): 6,000 samples of 5 to 12
-    /// words draw about 51,000 words, so 200,000 keep the draw varied while a million-form list
+    /// Lines read per word list at most (`WordList.read(maximumEntries:)`): 16,000 samples of 5 to 12
+    /// words draw about 136,000 words, so 150,000 keep the draw varied while a million-form list
     /// reads in a fifth of the time.
-    public static let maximumWordsPerList = 200_000
+    public static let maximumWordsPerList = 150_000
 
     /// Reads `wordLists` and `heldOutText`. Each language gets `samplesPerLanguage` pseudo-sentences,
     /// or more where it has few fortunes: enough to reach `fillUpTo` samples with its `existing`

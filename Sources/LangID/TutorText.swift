@@ -4,8 +4,8 @@
 ///
 /// What a file becomes, in order:
 /// 1. The translators' closing block goes: everything after the last line of `~` characters.
-/// 2. Exercise lines (`--->`, deliberately misspelt) and lines without letters (frames of `=` or
-///    `~`, key diagrams) go.
+/// 2. Exercise lines (`--->`, deliberately misspelt), framed title lines (`=  V i t a j t e …  =`)
+///    and lines without letters (rules of `~`, key diagrams) go.
 /// 3. Lines are joined into paragraphs (blank lines separate them), and tokens without a letter
 ///    (`:wq`, `2.`, `<ESC>`) are removed.
 /// 4. Paragraphs are split into sentences after `.`, `!`, `?` followed by a space, and after `。`,
@@ -33,7 +33,7 @@ public enum TutorText {
         for line in lines {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             let hasLetter = trimmed.unicodeScalars.contains { $0.properties.isAlphabetic }
-            if trimmed.isEmpty || !hasLetter || trimmed.hasPrefix("--->") {
+            if trimmed.isEmpty || !hasLetter || trimmed.hasPrefix("--->") || trimmed.hasPrefix("=") {
                 if !current.isEmpty { paragraphs.append(current.joined(separator: " ")); current = [] }
                 continue
             }

@@ -32,11 +32,11 @@ extension LangIDCommand {
         @Option(help: "Also train on each sample's first N characters (0 to \(NGramFeaturizer.maxTextBytes); 0: off).")
         var shortTraining = 40
         @Option(help: "Pseudo-sentences per language drawn from Debian's word lists (0: fortunes only).")
-        var wordSamples = 6000
+        var wordSamples = 8000
         @Option(help: "Top up each language's word-list samples until fortunes + samples reach this many (0: off).")
-        var fillUp = 0
+        var fillUp = 16000
         @Option(help: "Share of pseudo-sentence words drawn from the 300 commonest words of the language's training fortunes (0...1).")
-        var commonShare = 0.0
+        var commonShare = 0.4
         @Flag(inversion: .prefixedNo, help: "Test on the held-out genre (Vim's tutorial, never trained on).")
         var heldOut = true
         @Option(help: "Where to write the model (.safetensors); the loss curve goes next to it (.svg). The folder is created and checked before training.")
@@ -99,8 +99,7 @@ extension LangIDCommand {
                                                      heldOutText: heldOut ? DebianSources.vimTutors : [],
                                                      existing: corpus.counts().reduce(into: [:]) { $0[$1.language] = $1.train },
                                                      fillUpTo: wordSamples > 0 ? fillUp : 0,
-                                                     commonWords: Dictionary(uniqueKeysWithValues: corpus.languages.map {
-                                                         ($0, commonWords(of: corpus.train, language: $0, top: 300)) }),
+                                                     commonWords: commonShare > 0 ? commonWords(of: corpus.train, top: 300) : [:],
                                                      commonShare: commonShare,
                                                      seed: settings.options.seed, threads: common.threads)
             let extraSeconds = clock.lap()
