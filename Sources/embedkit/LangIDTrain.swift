@@ -95,8 +95,15 @@ extension LangIDCommand {
             let corpus = try LanguageCorpus.load(from: common.corpus, options: CorpusOptions(threads: common.threads))
             let corpusSeconds = clock.lap()
             printCorpus(corpus, seconds: corpusSeconds)
-            let extra = try SupplementaryCorpus.load(wordLists: DebianSources.wordLists, samplesPerLanguage: wordSamples,
-                                                     heldOutText: heldOut ? DebianSources.vimTutors : [],
+            let trained = Set(corpus.train.map(\.language)).sorted()
+            guard trained.count >= 2 else {
+                throw CLIError("the corpus \(corpus.folder) has training samples of \(trained.count) language(s) \(trained); "
+                               + "a language identifier needs at least two")
+            }
+            // the word lists and the held-out genre only for the fortunes' languages: they set the labels
+            let inCorpus = { (source: CorpusSource) in trained.contains(source.language) }
+            let extra = try SupplementaryCorpus.load(wordLists: DebianSources.wordLists.filter(inCorpus), samplesPerLanguage: wordSamples,
+                                                     heldOutText: heldOut ? DebianSources.vimTutors.filter(inCorpus) : [],
                                                      existing: corpus.counts().reduce(into: [:]) { $0[$1.language] = $1.train },
                                                      fillUpTo: wordSamples > 0 ? fillUp : 0,
                                                      commonWords: commonShare > 0 ? commonWords(of: corpus.train, top: 300) : [:],
@@ -105,11 +112,6 @@ extension LangIDCommand {
             let extraSeconds = clock.lap()
             printSupplement(extra, seconds: extraSeconds)
             let trainSamples = corpus.train + extra.train
-            let trained = Set(trainSamples.map(\.language)).sorted()
-            guard trained.count >= 2 else {
-                throw CLIError("the corpus \(corpus.folder) has training samples of \(trained.count) language(s) \(trained); "
-                               + "a language identifier needs at least two")
-            }
 
             // featurise once; the training set is every sample plus its first `shortTraining` characters
             var texts = trainSamples.map(\.text), languages = trainSamples.map(\.language)
