@@ -210,10 +210,14 @@ test-install:
 # through the public Swift API; the model and its loss curve land in build/langid/.
 FORTUNE_PACKAGES := fortunes fortunes-de fortunes-es fortunes-it fortunes-pl fortunes-ru fortunes-cs \
                     fortunes-br fortunes-bg fortunes-eo fortunes-ga fortunes-zh
+# Word lists (training, as seeded pseudo-sentences) and Vim's tutorial (the held-out genre, never
+# trained on): issue 20. Keep in step with DebianSources.swift; README "The demo" lists the licences.
+WORDLIST_PACKAGES := wbulgarian hunspell-cs wngerman wamerican wesperanto wspanish myspell-ga wirish \
+                     witalian hunspell-pl wbrazilian hunspell-ru hunspell-sk friso-dict vim-runtime
 DEMO_MODEL := $(BUILD)/langid/langid.safetensors
 
 demo-corpus:
-	$(call apt_install,$(FORTUNE_PACKAGES),demo-corpus)
+	$(call apt_install,$(FORTUNE_PACKAGES) $(WORDLIST_PACKAGES),demo-corpus)
 
 demo: deps demo-corpus check-openmp
 	$(SWIFT) build -c release --product embedkit

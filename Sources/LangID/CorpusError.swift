@@ -18,6 +18,8 @@ public enum CorpusError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidOption(name: String, value: String, allowed: String)
     /// Fortune files were found, but no sample survived cleaning, filtering and de-duplication.
     case noSamples(path: String)
+    /// A word list or running-text file exists but cannot be understood (`reason` says why).
+    case malformedSource(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,7 +31,7 @@ public enum CorpusError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unreadableFolder(let path, let reason):
             return "cannot list corpus folder \(path): \(reason)"
         case .unreadableFile(let path, let reason):
-            return "cannot read fortune file \(path): \(reason)"
+            return "cannot read corpus file \(path): \(reason)"
         case .invalidUTF8(let path, let sample, let byteOffset):
             return "fortune \(sample) of \(path) (at byte \(byteOffset)) is not valid UTF-8"
         case .noFortuneFiles(let path):
@@ -38,6 +40,8 @@ public enum CorpusError: Error, Sendable, Equatable, CustomStringConvertible {
             return "CorpusOptions.\(name) = \(value) is out of range (\(allowed))"
         case .noSamples(let path):
             return "no usable samples in \(path): every fortune was empty, too short, not text or a duplicate"
+        case .malformedSource(let path, let reason):
+            return "malformed corpus source \(path): \(reason)"
         }
     }
 }

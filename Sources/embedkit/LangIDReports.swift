@@ -16,37 +16,31 @@ func printCorpus(_ corpus: LanguageCorpus, seconds s: Double) {
     }
 }
 
-/// Accuracy on the full and the 40-character test sets, per language, the top confusions, and a
-/// few sample sentences; also prediction throughput.
-func evaluate(_ model: LangIDModel, corpus: LanguageCorpus, threads: Int) throws {
+func printSupplement(_ extra: SupplementaryCorpus, seconds s: Double) {
+    print("\nword lists and held-out text (read in \(seconds(s))):")
+    for r in extra.reports {
+        let kind = r.source.package == "vim-runtime" ? "sentences (held out)" : "words"
+        print("  \(r.source.language)  \(r.source.package.padding(toLength: 12, withPad: " ", startingAt: 0)) "
+              + String(format: "%7.1f MB %9d ", Double(r.bytes) / 1e6, r.items) + kind + "  \(r.path)")
+    }
+    print("  \(extra.sharedWords) words in two languages' lists dropped from both; "
+          + "\(extra.train.count) pseudo-sentences for training, \(extra.heldOut.count) held-out sentences")
+    for file in extra.skipped { print("  skipped \(file)") }
+}
+
+/// Accuracy on the fortune test split and on the held-out genre (full text and first 40
+/// characters, per language), the top confusions, and a few sample sentences; also prediction
+/// throughput.
+func evaluate(_ model: LangIDModel, corpus: LanguageCorpus, heldOut: [LanguageSample] = [], threads: Int) throws {
     model.eval()
     let predictor = LangIDPredictor(model)
     let languages = model.configuration.languages
-    let index = Dictionary(uniqueKeysWithValues: languages.enumerated().map { ($1, $0) })
-    let test = corpus.test.filter { index[$0.language] != nil }
-    let truth = test.compactMap { index[$0.language] }
-    if test.isEmpty { print("\nthe corpus has no test samples in the model's languages \(languages)") }
-    let clock = Stopwatch()
-    let full = try predictor.predict(test.map(\.text))
-    let elapsed = clock.lap()
-    let rate = elapsed > 0 ? Double(test.count) / elapsed : 0
-    let short = try predictor.predict(test.map { shortVariant(of: $0.text, maxCharacters: 40) })
-    let f = LangIDEvaluation(languages: languages, truth: truth, predicted: full)
-    let s = LangIDEvaluation(languages: languages, truth: truth, predicted: short)
-    print("\ntest accuracy on \(test.count) held-out samples (prediction: \(String(format: "%.0f", rate)) samples/s)")
-    print("                 overall    macro")
-    print("  full text     " + percent(f.accuracy) + "  " + percent(f.macroAccuracy))
-    print("  first 40 ch.  " + percent(s.accuracy) + "  " + percent(s.macroAccuracy))
-    print("\nper language      samples     full   40 ch.")
-    for (a, b) in zip(f.perLanguage, s.perLanguage) {
-        print("  " + a.language.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%9d", a.samples)
-              + "  " + percent(a.accuracy ?? 0) + "  " + percent(b.accuracy ?? 0))
+    try report(predictor, languages: languages, samples: corpus.test,
+               title: "fortune test split", showRate: true)
+    if !heldOut.isEmpty {
+        try report(predictor, languages: languages, samples: heldOut,
+                   title: "held-out genre (Vim's tutorial, other authors, never trained on)", showRate: false)
     }
-    print("\nmost frequent confusions (full text): "
-          + f.topConfusions(6).map { "\($0.truth)→\($0.predicted) \($0.count)" }.joined(separator: ", "))
-    print("most frequent confusions (40 ch.):    "
-          + s.topConfusions(6).map { "\($0.truth)→\($0.predicted) \($0.count)" }.joined(separator: ", "))
-
     print("\nsample sentences:")
     let samples = [
         "The quick brown fox jumps over the lazy dog.",
@@ -68,6 +62,35 @@ func evaluate(_ model: LangIDModel, corpus: LanguageCorpus, threads: Int) throws
         guard let best = p.indices.max(by: { p[$0] < p[$1] }) else { continue }
         print("  \(languages[best]) \(String(format: "%.3f", p[best]))  \(text)")
     }
+}
+
+/// One evaluation table: overall and macro accuracy, per language, top confusions.
+func report(_ predictor: LangIDPredictor, languages: [String], samples: [LanguageSample], title: String, showRate: Bool) throws {
+    let index = Dictionary(uniqueKeysWithValues: languages.enumerated().map { ($1, $0) })
+    let test = samples.filter { index[$0.language] != nil }
+    let truth = test.compactMap { index[$0.language] }
+    if test.isEmpty { print("\n\(title): no samples in the model's languages \(languages)"); return }
+    let clock = Stopwatch()
+    let full = try predictor.predict(test.map(\.text))
+    let elapsed = clock.lap()
+    let rate = elapsed > 0 ? Double(test.count) / elapsed : 0
+    let short = try predictor.predict(test.map { shortVariant(of: $0.text, maxCharacters: 40) })
+    let f = LangIDEvaluation(languages: languages, truth: truth, predicted: full)
+    let s = LangIDEvaluation(languages: languages, truth: truth, predicted: short)
+    print("\n\(title): accuracy on \(test.count) samples"
+          + (showRate ? " (prediction: \(String(format: "%.0f", rate)) samples/s)" : ""))
+    print("                 overall    macro")
+    print("  full text     " + percent(f.accuracy) + "  " + percent(f.macroAccuracy))
+    print("  first 40 ch.  " + percent(s.accuracy) + "  " + percent(s.macroAccuracy))
+    print("\nper language      samples     full   40 ch.")
+    for (a, b) in zip(f.perLanguage, s.perLanguage) where a.samples > 0 {
+        print("  " + a.language.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%9d", a.samples)
+              + "  " + percent(a.accuracy ?? 0) + "  " + percent(b.accuracy ?? 0))
+    }
+    print("\nmost frequent confusions (full text): "
+          + f.topConfusions(6).map { "\($0.truth)→\($0.predicted) \($0.count)" }.joined(separator: ", "))
+    print("most frequent confusions (40 ch.):    "
+          + s.topConfusions(6).map { "\($0.truth)→\($0.predicted) \($0.count)" }.joined(separator: ", "))
 }
 
 func percent(_ x: Double) -> String { String(format: "%7.2f %%", x * 100) }

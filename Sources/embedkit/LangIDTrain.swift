@@ -31,6 +31,14 @@ extension LangIDCommand {
         @Option(help: "Dropout on the concatenated n-gram vectors while training (0 <= p < 1; 0: off).") var dropout: Float = 0.5
         @Option(help: "Also train on each sample's first N characters (0 to \(NGramFeaturizer.maxTextBytes); 0: off).")
         var shortTraining = 40
+        @Option(help: "Pseudo-sentences per language drawn from Debian's word lists (0: fortunes only).")
+        var wordSamples = 8000
+        @Option(help: "Top up each language's word-list samples until fortunes + samples reach this many (0: off).")
+        var fillUp = 16000
+        @Option(help: "Share of pseudo-sentence words drawn from the 300 commonest words of the language's training fortunes (0...1).")
+        var commonShare = 0.4
+        @Flag(inversion: .prefixedNo, help: "Test on the held-out genre (Vim's tutorial, never trained on).")
+        var heldOut = true
         @Option(help: "Where to write the model (.safetensors); the loss curve goes next to it (.svg). The folder is created and checked before training.")
         var output = "build/langid/langid.safetensors"
         @Flag(help: "No progress bar (it is drawn only when standard error is a terminal anyway).") var quiet = false
@@ -64,6 +72,12 @@ extension LangIDCommand {
                     ["batchSize": "--batch-size", "learningRate": "--lr", "minimumSamplesPerLanguage": "--balance"][$0] ?? "--\($0)"
                 }
             }
+            guard (0...1_000_000).contains(fillUp) else {
+                throw ValidationError("--fill-up: \(fillUp) is outside 0...1000000")
+            }
+            guard (0...1_000_000).contains(wordSamples) else {
+                throw ValidationError("--word-samples: \(wordSamples) is outside 0...1000000")
+            }
             guard (0...NGramFeaturizer.maxTextBytes).contains(shortTraining) else {
                 throw ValidationError("--short-training: \(shortTraining) is outside 0...\(NGramFeaturizer.maxTextBytes)")
             }
@@ -86,21 +100,33 @@ extension LangIDCommand {
                 throw CLIError("the corpus \(corpus.folder) has training samples of \(trained.count) language(s) \(trained); "
                                + "a language identifier needs at least two")
             }
+            // the word lists and the held-out genre only for the fortunes' languages: they set the labels
+            let inCorpus = { (source: CorpusSource) in trained.contains(source.language) }
+            let extra = try SupplementaryCorpus.load(wordLists: DebianSources.wordLists.filter(inCorpus), samplesPerLanguage: wordSamples,
+                                                     heldOutText: heldOut ? DebianSources.vimTutors.filter(inCorpus) : [],
+                                                     existing: corpus.counts().reduce(into: [:]) { $0[$1.language] = $1.train },
+                                                     fillUpTo: wordSamples > 0 ? fillUp : 0,
+                                                     commonWords: commonShare > 0 ? commonWords(of: corpus.train, top: 300) : [:],
+                                                     commonShare: commonShare,
+                                                     seed: settings.options.seed, threads: common.threads)
+            let extraSeconds = clock.lap()
+            printSupplement(extra, seconds: extraSeconds)
+            let trainSamples = corpus.train + extra.train
 
             // featurise once; the training set is every sample plus its first `shortTraining` characters
-            var texts = corpus.train.map(\.text), languages = corpus.train.map(\.language)
+            var texts = trainSamples.map(\.text), languages = trainSamples.map(\.language)
             if shortTraining > 0 {
-                texts += corpus.train.map { shortVariant(of: $0.text, maxCharacters: shortTraining) }
-                languages += corpus.train.map(\.language)
+                texts += trainSamples.map { shortVariant(of: $0.text, maxCharacters: shortTraining) }
+                languages += trainSamples.map(\.language)
             }
             var configuration = settings.configuration
-            configuration.languages = corpus.languages
+            configuration.languages = trained
             try configuration.validateLanguages { _ in "the corpus's languages" }
             let featurizer = try configuration.featurizer
             let features = featurizer.featurize(texts, threads: common.threads)
             let featureSeconds = clock.lap()
-            let index = Dictionary(uniqueKeysWithValues: corpus.languages.enumerated().map { ($1, Int64($0)) })
-            print("features: \(texts.count) texts (\(corpus.train.count) samples + their first \(shortTraining) characters), "
+            let index = Dictionary(uniqueKeysWithValues: configuration.languages.enumerated().map { ($1, Int64($0)) })
+            print("features: \(texts.count) texts (\(corpus.train.count) fortunes + \(extra.train.count) word-list samples + their first \(shortTraining) characters), "
                   + "n-gram orders \(featurizer.orders), buckets \(featurizer.buckets), "
                   + "\(features.entryCounts.reduce(0, +)) entries, \(seconds(featureSeconds))")
 
@@ -109,13 +135,13 @@ extension LangIDCommand {
                                          options: settings.options) { bar.update($0) }
             let trainSeconds = clock.lap()
             print("training: \(seconds(trainSeconds)) (featurisation included: \(seconds(featureSeconds + trainSeconds)); "
-                  + "corpus reading \(seconds(corpusSeconds)))")
+                  + "reading: fortunes \(seconds(corpusSeconds)), word lists and tutor \(seconds(extraSeconds)))")
 
             // save first: an evaluation that fails must not cost the trained model
             let svg = lossCurveSVG(result.lossCurve, stepsPerPoint: result.lossCurveStride,
                                    title: "embedkit langid: training loss (\(epochs) epochs, batch \(batchSize))")
             try settings.output.save(result.model, lossCurve: svg)
-            try evaluate(result.model, corpus: corpus, threads: common.threads)
+            try evaluate(result.model, corpus: corpus, heldOut: extra.heldOut, threads: common.threads)
             print("\nmodel: \(settings.output.model) (\(fileSize(settings.output.model))); loss curve: \(settings.output.curve)")
         }
     }

@@ -158,7 +158,7 @@ final class CorpusTests: XCTestCase {
         // Reading something that cannot be read as a file gives the path and the system's reason.
         XCTAssertThrowsError(try FortuneFile.read(path: folder)) { error in
             XCTAssertEqual(error as? CorpusError, .unreadableFile(path: folder, reason: "Is a directory"))
-            XCTAssertTrue("\(error)".contains("cannot read fortune file \(folder): Is a directory"))
+            XCTAssertTrue("\(error)".contains("cannot read corpus file \(folder): Is a directory"))
         }
         XCTAssertThrowsError(try FortuneFile.read(path: folder + "/nope")) { error in
             XCTAssertEqual(error as? CorpusError, .unreadableFile(path: folder + "/nope", reason: "No such file or directory"))
