@@ -54,7 +54,8 @@ struct BinaryTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let train = try Self.run(["langid", "train", "--corpus", Self.corpus, "--output", "model.safetensors", "--epochs", "2",
-                                  "--balance", "0", "--buckets", "512", "--dim", "8", "--hidden", "16", "--threads", "1"], in: dir)
+                                  "--balance", "0", "--buckets", "512", "--dim", "8", "--hidden", "16", "--threads", "1",
+                                  "--word-samples", "0", "--fill-up", "0", "--no-held-out"], in: dir)
         #expect(train.code == 0, "\(train.err)")
         #expect(!train.err.contains("\r") && !train.out.contains("\r"))
         #expect(train.out.contains("epoch 2/2"))
