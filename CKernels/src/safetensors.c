@@ -4,7 +4,9 @@
  * shapes (the top-level object, tensor objects, the metadata object, arrays of integers), then the
  * whole-file checks: unique names, byte counts, and data that the tensors tile exactly. Strings are
  * decoded into one arena of H + 1 bytes (a decoded string and its NUL never take more bytes than
- * its JSON form with the quotes). Nothing is kept when a check fails. */
+ * its JSON form with the quotes). Nothing is kept when a check fails. Every check needs only the
+ * header and the file's size (ek_safetensors_parse_header), so a caller can read a file's tensors
+ * one run at a time (ek_safetensors_convert_*) instead of holding the file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
