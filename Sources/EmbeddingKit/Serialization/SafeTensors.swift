@@ -1,4 +1,5 @@
 import CKernels
+import Glibc
 
 /// The element types of the safetensors format, with the names its header uses.
 public enum SafeTensorsDType: String, Sendable, CaseIterable {
@@ -159,11 +160,11 @@ public struct SafeTensors {
             if name == "__metadata__" {
                 throw EmbeddingKitError(.invalidArgument, "safetensors: \"__metadata__\" cannot name a tensor")
             }
-            if name.utf8.contains(0) {
+            if containsNUL(name) {
                 throw EmbeddingKitError(.invalidArgument, "safetensors: tensor name \(quoted(name)) contains a NUL character")
             }
         }
-        for (key, value) in metadata where key.utf8.contains(0) || value.utf8.contains(0) {
+        for (key, value) in metadata where containsNUL(key) || containsNUL(value) {
             throw EmbeddingKitError(.invalidArgument, "safetensors: __metadata__ entry \(quoted(key)) contains a NUL character")
         }
         // The safetensors library orders by dtype, the larger enum value (wider) first, then by name.
@@ -258,11 +259,25 @@ func quoted(_ s: String) -> String {
     return String(decoding: bytes, as: UTF8.self)
 }
 
+/// Whether `s` holds a NUL character (strlen stops at the first; fast for 100 MB of metadata).
+private func containsNUL(_ s: String) -> Bool { s.withCString { strlen($0) } != s.utf8.count }
+
+/// The bytes a JSON string escapes, but NUL: control characters, `"` and `\`.
+private let jsonEscapedBytes: [CChar] = (1..<0x20).map { CChar($0) } + [CChar(UInt8(ascii: "\"")), CChar(UInt8(ascii: "\\")), 0]
+
 /// A JSON string as serde_json writes it (what the safetensors library emits): `"` and `\` escaped,
 /// control characters as `\n`, `\t`, ... or `\u00XX` (lowercase hex), everything else raw UTF-8.
 func appendJSONString(_ s: String, to out: inout [UInt8]) {
     let hex = Array("0123456789abcdef".utf8)
     out.append(UInt8(ascii: "\""))
+    // Most strings need no escape: found by strcspn and copied whole (metadata can be 100 MB). A NUL
+    // ends strcspn's scan early and takes the byte loop.
+    let plain = s.withCString { strcspn($0, jsonEscapedBytes) } == s.utf8.count
+    if plain {
+        s.utf8.withContiguousStorageIfAvailable { out.append(contentsOf: $0) } ?? out.append(contentsOf: Array(s.utf8))
+        out.append(UInt8(ascii: "\""))
+        return
+    }
     for b in s.utf8 {
         switch b {
         case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
