@@ -455,6 +455,8 @@ ek_status ek_mse_loss_f32(int64_t n, const float *input, const float *target, ek
  *
  * ek_safetensors_parse(data, size, &st) checks, before returning EK_OK:
  *   size >= 8; H <= size - 8 and H <= 100,000,000 (a header is never larger);  ........ else SHAPE
+ *   at most EK_SAFETENSORS_MAX_TENSORS tensors and EK_SAFETENSORS_MAX_METADATA metadata entries
+ *   (refused as soon as the header lists one more, before it is read further);  ......... else SHAPE
  *   the header is valid UTF-8 JSON (strings with every escape, \u surrogate pairs paired); the top
  *   level an object; every tensor object has exactly the keys dtype (a known name, below), shape (an
  *   array of integers >= 0) and data_offsets (two integers b, e); no key repeats in any object;
@@ -472,7 +474,25 @@ ek_status ek_mse_loss_f32(int64_t n, const float *input, const float *target, ek
  * which is also the order safetensors writes; metadata entries in the order of the header.
  * Tensor bytes are little-endian (as the format says) and need not be aligned: copy them out
  * (memcpy, or ek_safetensors_copy_* below) rather than casting the pointer.
+ *
+ * A file need not be in memory: ek_safetensors_parse_header checks everything above from the header
+ * alone and the file's size, and ek_safetensors_convert_* convert a tensor's bytes read from the file
+ * by the caller (all at once or a run of whole elements at a time):
+ *   1. read the first 8 bytes (fewer if the file is shorter); ek_safetensors_header_size gives H
+ *      after the first checks above (file size, H against the file size and the limit);
+ *   2. read bytes [0, 8 + H) (at most 100,000,008); ek_safetensors_parse_header(head, 8 + H, S, &st);
+ *   3. for tensor i, read num_bytes bytes at offset (ek_safetensors_get) and convert them.
+ * Nothing is allocated from the sizes the file claims but the header's, which the limit bounds.
  * ---------------------------------------------------------------------------------------------- */
+
+/* The limits of a header (a file that exceeds one is refused with EK_ERR_SHAPE): its length (the
+ * safetensors library's own limit), the number of tensors and the number of "__metadata__" entries
+ * (each costs a tensor object or a string pair in the program that loads the file; real checkpoints
+ * have a few thousand tensors at most). */
+#define EK_SAFETENSORS_MAX_HEADER 100000000
+#define EK_SAFETENSORS_MAX_TENSORS 100000
+#define EK_SAFETENSORS_MAX_METADATA 100000
+
 typedef enum ek_safetensors_dtype {
     EK_ST_BOOL = 0, EK_ST_U8 = 1, EK_ST_I8 = 2, EK_ST_F8_E5M2 = 3, EK_ST_F8_E4M3 = 4,
     EK_ST_I16 = 5, EK_ST_U16 = 6, EK_ST_F16 = 7, EK_ST_BF16 = 8,
@@ -498,13 +518,26 @@ typedef struct ek_safetensors_tensor {
     int64_t num_elements;    /* product(shape) */
     int64_t offset;          /* of the first byte, from the start of the file: 8 + H + b */
     int64_t num_bytes;       /* e - b == num_elements * ek_safetensors_dtype_size(dtype) */
-    const void *data;        /* the caller's data + offset; unaligned in general */
+    const void *data;        /* the caller's data + offset; unaligned in general; NULL for a handle
+                                from ek_safetensors_parse_header */
 } ek_safetensors_tensor;
 
 /* Parses and validates the whole file (above) and allocates a handle into *out.
  *   data: size bytes (may be NULL when size == 0, which then fails as truncated); out != NULL.
  * On failure *out is left unchanged and nothing is allocated. EK_ERR_ALLOC if memory runs out. */
 ek_status ek_safetensors_parse(const void *data, int64_t size, ek_safetensors **out);
+
+/* H, the header's length, from `first`, the first 8 bytes of a file of file_size bytes, after the
+ * first checks of ek_safetensors_parse (file_size >= 8, H <= file_size - 8, H <= the limit; else
+ * EK_ERR_SHAPE with ek_safetensors_parse's messages). `first` may be NULL when file_size < 8. */
+ek_status ek_safetensors_header_size(const void *first, int64_t file_size, int64_t *out_header_size);
+
+/* ek_safetensors_parse without the tensors' bytes: `head` holds the first head_size bytes of a file
+ * of file_size bytes, head_size >= 8 + H (else EK_ERR_INVALID_ARGUMENT); every check of
+ * ek_safetensors_parse is made, the data's length taken as file_size - 8 - H. The handle keeps no
+ * pointer into `head`. Its tensors have data == NULL: ek_safetensors_copy_* refuse it
+ * (EK_ERR_INVALID_ARGUMENT); use ek_safetensors_convert_*. */
+ek_status ek_safetensors_parse_header(const void *head, int64_t head_size, int64_t file_size, ek_safetensors **out);
 
 /* Frees a handle (NULL is allowed and does nothing). The caller's buffer is not touched. */
 void ek_safetensors_free(ek_safetensors *st);
@@ -535,6 +568,16 @@ ek_status ek_safetensors_metadata(const ek_safetensors *st, int64_t index, const
  *   count must equal the tensor's num_elements (else EK_ERR_SHAPE). Nothing is written on error. */
 ek_status ek_safetensors_copy_f32(const ek_safetensors *st, int64_t index, int64_t count, float *out);
 ek_status ek_safetensors_copy_i64(const ek_safetensors *st, int64_t index, int64_t count, int64_t *out);
+
+/* Converts elements [first, first + count) of tensor `index` as ek_safetensors_copy_* do, from
+ * `bytes`, which hold exactly those elements' bytes (count * dtype size, read by the caller from
+ * offset + first * dtype size). For any handle, also one from ek_safetensors_parse_header. The run must
+ * lie within the tensor (else EK_ERR_INDEX_OUT_OF_RANGE); a U64 overflow names the position from
+ * the tensor's first element. Nothing is written on error. */
+ek_status ek_safetensors_convert_f32(const ek_safetensors *st, int64_t index, int64_t first, int64_t count,
+                                     const void *bytes, float *out);
+ek_status ek_safetensors_convert_i64(const ek_safetensors *st, int64_t index, int64_t first, int64_t count,
+                                     const void *bytes, int64_t *out);
 
 #ifdef __cplusplus
 }

@@ -4,14 +4,16 @@
  * shapes (the top-level object, tensor objects, the metadata object, arrays of integers), then the
  * whole-file checks: unique names, byte counts, and data that the tensors tile exactly. Strings are
  * decoded into one arena of H + 1 bytes (a decoded string and its NUL never take more bytes than
- * its JSON form with the quotes). Nothing is kept when a check fails. */
+ * its JSON form with the quotes). Nothing is kept when a check fails. Every check needs only the
+ * header and the file's size (ek_safetensors_parse_header), so a caller can read a file's tensors
+ * one run at a time (ek_safetensors_convert_*) instead of holding the file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-#define EKI_ST_MAX_HEADER 100000000 /* the safetensors crate's limit */
+#define EKI_ST_MAX_HEADER EK_SAFETENSORS_MAX_HEADER /* the safetensors crate's limit */
 #define EKI_ST_QUOTE 200 /* characters of a name quoted in an error message */
 
 static const char *const dtype_names[] = {"BOOL", "U8",   "I8",  "F8_E5M2", "F8_E4M3", "I16", "U16", "F16",
@@ -218,7 +220,7 @@ static ek_status read_string(jp *j, int64_t *out, const char *what) {
                     return syntax(j, "unpaired low surrogate \\u escape");
                 }
                 if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    uint32_t lo;
+                    uint32_t lo = 0;
                     if (j->i + 1 >= j->n || j->p[j->i] != '\\' || j->p[j->i + 1] != 'u')
                         return syntax(j, "expected a \\u low surrogate after a high surrogate");
                     j->i += 2;
@@ -319,6 +321,9 @@ static ek_status read_metadata(jp *j) {
             return eki_fail(EK_ERR_INVALID_ARGUMENT, OP ": __metadata__ \"%.*s\": the value must be a string (header byte %lld)",
                             EKI_ST_QUOTE, str(st, key), (long long)j->i);
         if ((s = read_string(j, &value, "a __metadata__ value"))) return s;
+        if (st->num_meta >= EK_SAFETENSORS_MAX_METADATA)
+            return eki_fail(EK_ERR_SHAPE, OP ": __metadata__ has more than %d entries (the limit; entry %lld is \"%.*s\")",
+                            EK_SAFETENSORS_MAX_METADATA, (long long)st->num_meta + 1, EKI_ST_QUOTE, str(st, key));
         if (!grow((void **)&st->meta, &st->meta_cap, 2 * (st->num_meta + 1), sizeof(int64_t)))
             return eki_fail(EK_ERR_ALLOC, OP ": out of memory for the metadata");
         st->meta[2 * st->num_meta] = key;
@@ -337,6 +342,9 @@ static ek_status read_tensor(jp *j, int64_t name) {
     ek_safetensors *st = j->st;
     const char *nm;
     char ctx[300];
+    if (st->count >= EK_SAFETENSORS_MAX_TENSORS)
+        return eki_fail(EK_ERR_SHAPE, OP ": the header lists more than %d tensors (the limit; tensor %lld is \"%.*s\")",
+                        EK_SAFETENSORS_MAX_TENSORS, (long long)st->count + 1, EKI_ST_QUOTE, str(st, name));
     if (!grow((void **)&st->tensors, &st->tensors_cap, st->count + 1, sizeof(st_entry)))
         return eki_fail(EK_ERR_ALLOC, OP ": out of memory for the tensor list");
     st_entry *t = &st->tensors[st->count];
@@ -581,40 +589,75 @@ static ek_status parse_header(jp *j) {
     return EK_OK;
 }
 
-ek_status ek_safetensors_parse(const void *data, int64_t size, ek_safetensors **out) {
-    if (!out) return eki_fail(EK_ERR_NULL_POINTER, OP ": out is NULL");
-    if (size < 0) return eki_fail(EK_ERR_INVALID_ARGUMENT, OP ": size=%lld must not be negative", (long long)size);
-    if (!data && size > 0) return eki_fail(EK_ERR_NULL_POINTER, OP ": data is NULL but size=%lld", (long long)size);
-    if (size < 8)
-        return eki_fail(EK_ERR_SHAPE, OP ": truncated file: %lld bytes, shorter than the 8-byte header length", (long long)size);
-    const uint8_t *p = data;
+ek_status ek_safetensors_header_size(const void *first, int64_t file_size, int64_t *out_header_size) {
+    if (!out_header_size) return eki_fail(EK_ERR_NULL_POINTER, OP ": out_header_size is NULL");
+    if (file_size < 0) return eki_fail(EK_ERR_INVALID_ARGUMENT, OP ": file_size=%lld must not be negative", (long long)file_size);
+    if (file_size < 8)
+        return eki_fail(EK_ERR_SHAPE, OP ": truncated file: %lld bytes, shorter than the 8-byte header length", (long long)file_size);
+    if (!first) return eki_fail(EK_ERR_NULL_POINTER, OP ": the first 8 bytes are NULL");
+    const uint8_t *p = first;
     uint64_t h = 0;
     for (int k = 7; k >= 0; k--) h = (h << 8) | p[k];
-    if (h > (uint64_t)(size - 8))
+    if (h > (uint64_t)(file_size - 8))
         return eki_fail(EK_ERR_SHAPE, OP ": header length %llu runs past the end of the file (%lld bytes, so at most %lld)",
-                        (unsigned long long)h, (long long)size, (long long)(size - 8));
+                        (unsigned long long)h, (long long)file_size, (long long)(file_size - 8));
     if (h > EKI_ST_MAX_HEADER)
         return eki_fail(EK_ERR_SHAPE, OP ": header length %llu is larger than the limit of %d bytes", (unsigned long long)h,
                         EKI_ST_MAX_HEADER);
+    *out_header_size = (int64_t)h;
+    return EK_OK;
+}
+
+/* The header at head + 8 (h bytes, already checked against the file's size and the limit) of a file of
+ * file_size bytes; `data` is the whole file, or NULL for a handle without the tensors' bytes. */
+static ek_status parse(const uint8_t *head, int64_t h, int64_t file_size, const uint8_t *data, ek_safetensors **out) {
     ek_safetensors *st = calloc(1, sizeof *st);
     if (!st) return eki_fail(EK_ERR_ALLOC, OP ": out of memory");
-    st->data = p;
-    st->size = size;
-    st->data_start = 8 + (int64_t)h;
+    st->data = data;
+    st->size = file_size;
+    st->data_start = 8 + h;
     st->strings = malloc((size_t)h + 1);
     if (!st->strings) {
         ek_safetensors_free(st);
-        return eki_fail(EK_ERR_ALLOC, OP ": out of memory for a header of %llu bytes", (unsigned long long)h);
+        return eki_fail(EK_ERR_ALLOC, OP ": out of memory for a header of %lld bytes", (long long)h);
     }
-    jp j = {p + 8, (int64_t)h, 0, st};
+    jp j = {head + 8, h, 0, st};
     ek_status s = parse_header(&j);
-    if (!s) s = check_layout(st, size - st->data_start);
+    if (!s) s = check_layout(st, file_size - st->data_start);
     if (s) {
         ek_safetensors_free(st);
         return s;
     }
     *out = st;
     return EK_OK;
+}
+
+ek_status ek_safetensors_parse(const void *data, int64_t size, ek_safetensors **out) {
+    if (!out) return eki_fail(EK_ERR_NULL_POINTER, OP ": out is NULL");
+    if (size < 0) return eki_fail(EK_ERR_INVALID_ARGUMENT, OP ": size=%lld must not be negative", (long long)size);
+    if (!data && size > 0) return eki_fail(EK_ERR_NULL_POINTER, OP ": data is NULL but size=%lld", (long long)size);
+    int64_t h;
+    ek_status s = ek_safetensors_header_size(data, size, &h);
+    return s ? s : parse(data, h, size, data, out);
+}
+
+ek_status ek_safetensors_parse_header(const void *head, int64_t head_size, int64_t file_size, ek_safetensors **out) {
+    if (!out) return eki_fail(EK_ERR_NULL_POINTER, OP ": out is NULL");
+    if (head_size < 0) return eki_fail(EK_ERR_INVALID_ARGUMENT, OP ": head_size=%lld must not be negative", (long long)head_size);
+    if (!head && head_size > 0) return eki_fail(EK_ERR_NULL_POINTER, OP ": head is NULL but head_size=%lld", (long long)head_size);
+    if (head_size > file_size && file_size >= 0)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, OP ": head_size=%lld is larger than file_size=%lld", (long long)head_size,
+                        (long long)file_size);
+    if (head_size < 8 && file_size >= 8)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, OP ": head_size=%lld: the head must hold at least the 8-byte header length",
+                        (long long)head_size);
+    int64_t h;
+    ek_status s = ek_safetensors_header_size(head, file_size, &h);
+    if (s) return s;
+    if (head_size < 8 + h)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, OP ": head_size=%lld holds less than the 8 + %lld bytes of the header",
+                        (long long)head_size, (long long)h);
+    return parse(head, h, file_size, NULL, out);
 }
 
 /* ---- access ------------------------------------------------------------------------------------ */
@@ -637,7 +680,7 @@ ek_status ek_safetensors_get(const ek_safetensors *st, int64_t index, ek_safeten
     out->num_elements = t->numel;
     out->offset = st->data_start + t->begin;
     out->num_bytes = t->end - t->begin;
-    out->data = st->data + st->data_start + t->begin;
+    out->data = st->data ? st->data + st->data_start + t->begin : NULL;
     return EK_OK;
 }
 
@@ -695,23 +738,35 @@ static inline float f16_to_f32(uint16_t h) {
     return bits_to_f32(sign | ((exp + 112) << 23) | (mant << 13));
 }
 
+/* The run [first, first + count) of tensor `index` exists, and the pointers are there. */
+static ek_status check_run(const ek_safetensors *st, int64_t index, int64_t first, int64_t count, const void *bytes,
+                           const void *out, const char *op, ek_safetensors_tensor *t) {
+    ek_status s;
+    if ((s = ek_safetensors_get(st, index, t))) return s;
+    if (first < 0 || count < 0 || first > t->num_elements || count > t->num_elements - first)
+        return eki_fail(EK_ERR_INDEX_OUT_OF_RANGE, "%s: first=%lld, count=%lld is not a run of the %lld elements of tensor \"%.*s\"",
+                        op, (long long)first, (long long)count, (long long)t->num_elements, EKI_ST_QUOTE, t->name);
+    if ((s = eki_check_ptr(op, "bytes", bytes, count))) return s;
+    return eki_check_ptr(op, "out", out, count);
+}
+
+/* copy_*: the whole tensor, from the bytes the handle was parsed from. */
 static ek_status check_copy(const ek_safetensors *st, int64_t index, int64_t count, const void *out, const char *op,
                             ek_safetensors_tensor *t) {
     ek_status s;
     if ((s = ek_safetensors_get(st, index, t))) return s;
+    if (!st->data)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: the handle was parsed from the header alone (ek_safetensors_parse_header): "
+                        "read tensor \"%.*s\"'s bytes and convert them with ek_safetensors_convert_*", op, EKI_ST_QUOTE, t->name);
     if (count != t->num_elements)
         return eki_fail(EK_ERR_SHAPE, "%s: tensor \"%.*s\" has %lld elements, count=%lld", op, EKI_ST_QUOTE, t->name,
                         (long long)t->num_elements, (long long)count);
     return eki_check_ptr(op, "out", out, count);
 }
 
-ek_status ek_safetensors_copy_f32(const ek_safetensors *st, int64_t index, int64_t count, float *out) {
-    static const char *op = OP "_copy_f32";
-    ek_safetensors_tensor t;
-    ek_status s = check_copy(st, index, count, out, op, &t);
-    if (s) return s;
-    const uint8_t *p = t.data;
-    switch (t.dtype) {
+/* Elements [first, first + count) of tensor t, whose bytes start at p, as float. */
+static ek_status to_f32(const char *op, const ek_safetensors_tensor *t, const uint8_t *p, int64_t count, float *out) {
+    switch (t->dtype) {
     case EK_ST_F32:
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         if (count) memcpy(out, p, (size_t)count * 4);
@@ -727,30 +782,27 @@ ek_status ek_safetensors_copy_f32(const ek_safetensors *st, int64_t index, int64
         return EK_OK;
     default:
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: tensor \"%.*s\" is %s, not F32, F16 or BF16", op, EKI_ST_QUOTE,
-                        t.name, dtype_names[t.dtype]);
+                        t->name, dtype_names[t->dtype]);
     }
 }
 
-ek_status ek_safetensors_copy_i64(const ek_safetensors *st, int64_t index, int64_t count, int64_t *out) {
-    static const char *op = OP "_copy_i64";
-    ek_safetensors_tensor t;
-    ek_status s = check_copy(st, index, count, out, op, &t);
-    if (s) return s;
-    const uint8_t *p = t.data;
-    int size = (int)dtype_sizes[t.dtype], is_signed;
-    switch (t.dtype) {
+/* The same as int64; positions in messages count from the tensor's first element (`first` is p's). */
+static ek_status to_i64(const char *op, const ek_safetensors_tensor *t, const uint8_t *p, int64_t first, int64_t count,
+                        int64_t *out) {
+    int size = (int)dtype_sizes[t->dtype], is_signed;
+    switch (t->dtype) {
     case EK_ST_I64: case EK_ST_I32: case EK_ST_I16: case EK_ST_I8: is_signed = 1; break;
     case EK_ST_U64: case EK_ST_U32: case EK_ST_U16: case EK_ST_U8: case EK_ST_BOOL: is_signed = 0; break;
     default:
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: tensor \"%.*s\" is %s, not an integer dtype", op, EKI_ST_QUOTE,
-                        t.name, dtype_names[t.dtype]);
+                        t->name, dtype_names[t->dtype]);
     }
-    if (t.dtype == EK_ST_U64)
+    if (t->dtype == EK_ST_U64) /* checked before anything is written */
         for (int64_t i = 0; i < count; i++) {
             uint64_t v = load_le(p + 8 * i, 8);
             if (v > (uint64_t)INT64_MAX)
                 return eki_fail(EK_ERR_OVERFLOW, "%s: tensor \"%.*s\": U64 value %llu at position %lld does not fit in int64", op,
-                                EKI_ST_QUOTE, t.name, (unsigned long long)v, (long long)i);
+                                EKI_ST_QUOTE, t->name, (unsigned long long)v, (long long)(first + i));
         }
     for (int64_t i = 0; i < count; i++) {
         uint64_t v = load_le(p + (int64_t)size * i, size);
@@ -758,4 +810,34 @@ ek_status ek_safetensors_copy_i64(const ek_safetensors *st, int64_t index, int64
         out[i] = (int64_t)v;
     }
     return EK_OK;
+}
+
+ek_status ek_safetensors_copy_f32(const ek_safetensors *st, int64_t index, int64_t count, float *out) {
+    static const char *op = OP "_copy_f32";
+    ek_safetensors_tensor t;
+    ek_status s = check_copy(st, index, count, out, op, &t);
+    return s ? s : to_f32(op, &t, t.data, count, out);
+}
+
+ek_status ek_safetensors_copy_i64(const ek_safetensors *st, int64_t index, int64_t count, int64_t *out) {
+    static const char *op = OP "_copy_i64";
+    ek_safetensors_tensor t;
+    ek_status s = check_copy(st, index, count, out, op, &t);
+    return s ? s : to_i64(op, &t, t.data, 0, count, out);
+}
+
+ek_status ek_safetensors_convert_f32(const ek_safetensors *st, int64_t index, int64_t first, int64_t count, const void *bytes,
+                                     float *out) {
+    static const char *op = OP "_convert_f32";
+    ek_safetensors_tensor t;
+    ek_status s = check_run(st, index, first, count, bytes, out, op, &t);
+    return s ? s : to_f32(op, &t, bytes, count, out);
+}
+
+ek_status ek_safetensors_convert_i64(const ek_safetensors *st, int64_t index, int64_t first, int64_t count, const void *bytes,
+                                     int64_t *out) {
+    static const char *op = OP "_convert_i64";
+    ek_safetensors_tensor t;
+    ek_status s = check_run(st, index, first, count, bytes, out, op, &t);
+    return s ? s : to_i64(op, &t, bytes, first, count, out);
 }

@@ -365,6 +365,7 @@ func spawnTestChild(_ environment: [String: String], test: String = "checkpointW
 ///          creates the file EK_CKPT_READY, if set, when the loop starts
 ///   fsize: with RLIMIT_FSIZE at 1 MiB and SIGXFSZ ignored, saves once over EK_CKPT_PATH: the write
 ///          fails part-way (EFBIG, as a full disk fails with ENOSPC); writes the error to EK_CKPT_RESULT
+///   mount: see `MountedFolder`; the others: see `CheckpointFileChild` (CheckpointFileTests.swift)
 @Test(.enabled(if: ProcessInfo.processInfo.environment["EK_CKPT_CHILD"] != nil))
 func checkpointWriterChild() throws {
     let env = ProcessInfo.processInfo.environment
@@ -381,6 +382,8 @@ func checkpointWriterChild() throws {
         }
     } else if env["EK_CKPT_CHILD"] == "mount" {
         try MountedFolder.fullAndReadOnly(module, folder: env["EK_CKPT_FOLDER"]!, result: env["EK_CKPT_RESULT"]!)
+    } else if let mode = env["EK_CKPT_CHILD"], let run = CheckpointFileChild.modes[mode] {
+        try run(env)
     } else {
         var limit = rlimit(rlim_cur: 1 << 20, rlim_max: 1 << 20)
         #expect(setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0)
@@ -480,15 +483,15 @@ struct CheckpointSaveFaultTests {
         #expect(access(inProc, F_OK) != 0)
         // 3. a folder that does not exist
         #expect(throws: EmbeddingKitError.self) { try model.save(to: folder + "/missing/model.safetensors") }
-        // 4. the target is a non-empty folder: everything is written and fsynced, then rename() fails
-        //    (EISDIR): the late failure path must still remove the temporary file
+        // 4. the target is a folder: refused before anything is written (a rename fails late for a
+        //    folder, and would replace an empty one); "a rename that fails removes..." covers the late path
         try FileManager.default.createDirectory(atPath: folder + "/taken", withIntermediateDirectories: false)
         writeFileBytes([9], folder + "/taken/inside")
         #expect {
             try model.save(to: folder + "/taken")
         } throws: { error in
             let e = error as! EmbeddingKitError
-            return e.kind == .io && e.message.contains("rename") && e.message.contains("Is a directory")
+            return e.kind == .io && e.message == "cannot save '\(folder)/taken': it is a directory, not a regular file; nothing was written"
         }
         #expect(folderListing(folder) == ["plain-file", "taken"])
         #expect(folderListing(folder + "/taken") == ["inside"])
@@ -579,9 +582,10 @@ struct CheckpointSaveFaultTests {
             usleep(UInt32.random(in: 0...400_000, using: &generator))
             kill(child.pid, SIGKILL)
             #expect(child.wait() == .signaled(SIGKILL))
+            // each save first removes the temporaries of writers that are gone: at most the last one's is left
             let leftovers = folderListing(folder).filter { $0 != "model.safetensors" }
             if !leftovers.isEmpty { midWrite += 1 }
-            for name in leftovers { unlink(folder + "/" + name) }
+            #expect(leftovers.count <= 1 && leftovers.allSatisfy { $0.hasPrefix(".ek-save-") }, "round \(rounds): \(leftovers)")
             let file = try SafeTensors(contentsOf: path)       // must parse: never a torn file
             let step = try #require(Int(file.metadata["step"] ?? ""))
             #expect(step >= lastStep, "the checkpoint went back from step \(lastStep) to \(step)")
@@ -593,6 +597,8 @@ struct CheckpointSaveFaultTests {
             let identical = parameterBits(loaded) == parameterBits(module)
             #expect(identical, "round \(rounds): step \(step) is not bit-identical")
         }
+        try module.save(to: path, metadata: ["step": "\(lastStep)"])
+        #expect(folderListing(folder) == ["model.safetensors"], "a stale temporary file survived the next save")
         print("killedWriter: \(rounds) kills, \(midWrite) mid-write (temporary file present), the checkpoint advanced in \(advanced), last step \(lastStep)")
         #expect(advanced >= 1, "the child never completed a save")
         #expect(midWrite >= 1, "no kill landed mid-write")

@@ -367,3 +367,105 @@ TEST(safetensors_header_length_limit) {
     CHECK(st == NULL);
     free(buf);
 }
+
+/* Reading a file in pieces: the header length from the first 8 bytes, the header alone checked
+ * against the file's size, then runs of elements converted from bytes the caller read. Every
+ * expected value follows from the bytes written here. */
+TEST(safetensors_header_first_reading) {
+    /* b: F32 [2, 3] at [0, 24); u: U64 [3] at [24, 48) whose last value does not fit int64 */
+    unsigned char data[48];
+    memcpy(data, F6, 24);
+    uint64_t u[3] = {7, (uint64_t)INT64_MAX, (uint64_t)INT64_MAX + 1};
+    memcpy(data + 24, u, 24);
+    const char *header = "{\"b\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+                         "\"u\":{\"dtype\":\"U64\",\"shape\":[3],\"data_offsets\":[24,48]}}";
+    st_file f = make_file(header, data, sizeof data);
+    int64_t h = -1, H = (int64_t)strlen(header);
+    CHECK_OK(ek_safetensors_header_size(f.bytes, f.size, &h));
+    CHECK_EQ_I64(h, H);
+    CHECK_ERROR(ek_safetensors_header_size(NULL, 5, &h), EK_ERR_SHAPE, "truncated file: 5 bytes");
+    CHECK_ERROR(ek_safetensors_header_size(f.bytes, 8 + H - 1, &h), EK_ERR_SHAPE,
+                "runs past the end of the file");
+    CHECK_ERROR(ek_safetensors_header_size(f.bytes, f.size, NULL), EK_ERR_NULL_POINTER, "out_header_size is NULL");
+
+    /* the head alone: a copy of the first 8 + H bytes, freed before the handle is used */
+    unsigned char *head = malloc((size_t)(8 + H));
+    memcpy(head, f.bytes, (size_t)(8 + H));
+    ek_safetensors *st = NULL;
+    CHECK_OK(ek_safetensors_parse_header(head, 8 + H, f.size, &st));
+    free(head);
+    if (!st) return;
+    CHECK_EQ_I64(ek_safetensors_count(st), 2);
+    ek_safetensors_tensor t;
+    CHECK_OK(ek_safetensors_get(st, 1, &t));
+    CHECK(t.data == NULL && t.offset == 8 + H + 24 && t.num_bytes == 24);
+    float out[6] = {0};
+    CHECK_ERROR(ek_safetensors_copy_f32(st, 0, 6, out), EK_ERR_INVALID_ARGUMENT,
+                "the handle was parsed from the header alone");
+    /* runs [0, 4) and [4, 6) of b */
+    CHECK_OK(ek_safetensors_convert_f32(st, 0, 0, 4, f.bytes + 8 + H, out));
+    CHECK_OK(ek_safetensors_convert_f32(st, 0, 4, 2, f.bytes + 8 + H + 16, out + 4));
+    CHECK_SAME_BYTES(out, F6, 24);
+    CHECK_ERROR(ek_safetensors_convert_f32(st, 0, 5, 2, f.bytes, out), EK_ERR_INDEX_OUT_OF_RANGE,
+                "first=5, count=2 is not a run of the 6 elements of tensor \"b\"");
+    CHECK_ERROR(ek_safetensors_convert_f32(st, 0, -1, 1, f.bytes, out), EK_ERR_INDEX_OUT_OF_RANGE, "first=-1");
+    CHECK_ERROR(ek_safetensors_convert_f32(st, 0, 0, INT64_MAX, f.bytes, out), EK_ERR_INDEX_OUT_OF_RANGE, "count=");
+    CHECK_ERROR(ek_safetensors_convert_f32(st, 0, 0, 1, NULL, out), EK_ERR_NULL_POINTER, "bytes is NULL");
+    CHECK_OK(ek_safetensors_convert_f32(st, 0, 6, 0, NULL, NULL)); /* an empty run at the end */
+    int64_t v[3] = {-1, -1, -1};
+    CHECK_OK(ek_safetensors_convert_i64(st, 1, 1, 1, f.bytes + 8 + H + 32, v));
+    CHECK(v[0] == INT64_MAX && v[1] == -1);
+    /* the overflow is named by its position in the tensor, not in the run; nothing is written */
+    CHECK_ERROR(ek_safetensors_convert_i64(st, 1, 1, 2, f.bytes + 8 + H + 32, v), EK_ERR_OVERFLOW,
+                "U64 value 9223372036854775808 at position 2 does not fit in int64");
+    CHECK(v[0] == INT64_MAX && v[1] == -1);
+    CHECK_ERROR(ek_safetensors_convert_i64(st, 0, 0, 1, f.bytes + 8 + H, v), EK_ERR_INVALID_ARGUMENT, "is F32, not an integer dtype");
+    ek_safetensors_free(st);
+
+    /* the head's own checks, and the data's length taken from file_size */
+    st = NULL;
+    CHECK_ERROR(ek_safetensors_parse_header(f.bytes, 8 + H - 1, f.size, &st), EK_ERR_INVALID_ARGUMENT,
+                "holds less than the 8 + ");
+    CHECK_ERROR(ek_safetensors_parse_header(f.bytes, 4, f.size, &st), EK_ERR_INVALID_ARGUMENT, "at least the 8-byte header length");
+    CHECK_ERROR(ek_safetensors_parse_header(f.bytes, f.size, f.size - 1, &st), EK_ERR_INVALID_ARGUMENT, "larger than file_size");
+    CHECK_ERROR(ek_safetensors_parse_header(f.bytes, 8 + H, f.size - 1, &st), EK_ERR_SHAPE,
+                "tensor \"u\": data_offsets [24, 48] run past the end of the data (47 bytes after the header)");
+    CHECK_ERROR(ek_safetensors_parse_header(f.bytes, 8 + H, f.size + 1, &st), EK_ERR_SHAPE, "(1 bytes belong to no tensor)");
+    /* a file far larger than memory: only its size is known, and it does not match the tensors */
+    CHECK_ERROR(ek_safetensors_parse_header(f.bytes, 8 + H, INT64_C(1) << 36, &st), EK_ERR_SHAPE, "belong to no tensor");
+    CHECK(st == NULL);
+    free(f.bytes);
+}
+
+/* A header with `n` empty tensors (or metadata entries) named x0, x1, ... */
+static char *many_entries(int64_t n, int metadata) {
+    char *h = malloc((size_t)n * 64 + 64), *p = h;
+    p += sprintf(p, metadata ? "{\"__metadata__\":{" : "{");
+    for (int64_t i = 0; i < n; i++)
+        p += metadata ? sprintf(p, "%s\"x%lld\":\"\"", i ? "," : "", (long long)i)
+                      : sprintf(p, "%s\"x%lld\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}", i ? "," : "", (long long)i);
+    sprintf(p, metadata ? "}}" : "}");
+    return h;
+}
+
+/* The tensor and metadata counts are bounded (each costs the loading program an object); the limit
+ * itself is accepted. */
+TEST(safetensors_count_limits) {
+    for (int metadata = 0; metadata < 2; metadata++) {
+        int64_t limit = metadata ? EK_SAFETENSORS_MAX_METADATA : EK_SAFETENSORS_MAX_TENSORS;
+        char *h = many_entries(limit, metadata);
+        st_file f = make_file(h, NULL, 0);
+        ek_safetensors *st = NULL;
+        CHECK_OK(ek_safetensors_parse(f.bytes, f.size, &st));
+        CHECK_EQ_I64(metadata ? ek_safetensors_metadata_count(st) : ek_safetensors_count(st), limit);
+        ek_safetensors_free(st);
+        free(f.bytes);
+        free(h);
+        h = many_entries(limit + 1, metadata);
+        if (metadata)
+            CHECK_REJECTS(h, NULL, 0, EK_ERR_SHAPE, "safetensors: __metadata__ has more than 100000 entries (the limit; entry 100001 is \"x100000\")");
+        else
+            CHECK_REJECTS(h, NULL, 0, EK_ERR_SHAPE, "safetensors: the header lists more than 100000 tensors (the limit; tensor 100001 is \"x100000\")");
+        free(h);
+    }
+}

@@ -1,80 +1,91 @@
 import Glibc
 
-/// Whole-file reads and crash-safe replacement of a file, for checkpoints.
+/// The system calls behind checkpoint files: errors that name the path, and a regular file read at
+/// offsets (never all of it at once: a file's size says nothing about what it holds).
 enum FileIO {
     /// `cannot <what> '<path>': <step>: <reason>` with the system's reason for `err`.
     static func failure(_ what: String, _ path: String, _ step: String, _ err: Int32) -> EmbeddingKitError {
         EmbeddingKitError(.io, "cannot \(what) '\(path)': \(step): \(String(cString: strerror(err))) (errno \(err))")
     }
 
-    /// Every byte of the file at `path`.
-    static func readAll(_ path: String) throws(EmbeddingKitError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw failure("read", path, "open", errno) }
-        defer { close(fd) }
-        var info = stat()
-        var bytes = [UInt8]()
-        if fstat(fd, &info) == 0, info.st_size > 0 { bytes.reserveCapacity(Int(info.st_size)) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw failure("read", path, "read", errno)
-            }
-            if n == 0 { return bytes }
-            bytes += chunk[0..<n]
+    /// What a `st_mode` describes, for messages: "a character device", "a directory", ...
+    static func kindName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: "a regular file"
+        case S_IFDIR: "a directory"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFIFO: "a FIFO (named pipe)"
+        case S_IFSOCK: "a socket"
+        case S_IFLNK: "a symbolic link"
+        default: "a special file"
         }
     }
 
-    /// Replaces the file at `path` with `bytes` so that, whatever happens, `path` holds either its old
-    /// contents or all of `bytes`: a new temporary file in the same folder (same filesystem, so the
-    /// rename is atomic), every byte written, `fsync`, `close`, `rename` over `path`, then `fsync` of
-    /// the folder so the rename itself is durable. On a failure before the rename the temporary file is
-    /// removed and `path` is untouched.
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(EmbeddingKitError) {
-        let what = "save"
-        guard let base = path.split(separator: "/", omittingEmptySubsequences: false).last, !base.isEmpty else {
-            throw EmbeddingKitError(.io, "cannot save '\(path)': the path names a folder, not a file")
-        }
-        let folder: String
-        if let slash = path.lastIndex(of: "/") {
-            folder = slash == path.startIndex ? "/" : String(path[..<slash])
-        } else {
-            folder = "."
-        }
-        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let temporary = (folder == "/" ? "" : folder) + "/.\(base).tmp-\(getpid())-\(suffix)"
+    static func isRegular(_ mode: mode_t) -> Bool { mode & S_IFMT == S_IFREG }
 
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw failure(what, path, "create the temporary file '\(temporary)'", errno) }
-        var isOpen = true, renamed = false
-        defer {
-            if isOpen { close(fd) }
-            if !renamed { unlink(temporary) }
-        }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw failure(what, path, "write the temporary file '\(temporary)' (\(written) of \(bytes.count) bytes written)", errno)
+    /// The first 4 KiB of a small system file (/proc, /sys), or nil.
+    static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : nil
+    }
+
+    /// A regular file open for reading, and its size when it was opened.
+    final class ReadableFile {
+        let path: String
+        let size: Int
+        private let fd: Int32
+
+        /// Opens `path` (symbolic links followed). Anything but a regular file (a device such as
+        /// /dev/zero, a FIFO, a directory) is refused before it is opened: reading one could block,
+        /// never end, or have side effects.
+        init(_ path: String) throws(EmbeddingKitError) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { throw failure("read", path, "open", errno) }
+            try Self.requireRegular(info, path)
+            // O_NONBLOCK: should the path have become a FIFO since, open() does not wait for a writer
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+            guard fd >= 0 else { throw failure("read", path, "open", errno) }
+            guard fstat(fd, &info) == 0 else {
+                let err = errno
+                close(fd)
+                throw failure("read", path, "fstat", err)
             }
-            written += n
+            do { try Self.requireRegular(info, path) } catch {
+                close(fd)
+                throw error
+            }
+            self.path = path
+            self.fd = fd
+            self.size = Int(info.st_size)
         }
-        if fsync(fd) != 0 { throw failure(what, path, "fsync the temporary file '\(temporary)'", errno) }
-        isOpen = false
-        if close(fd) != 0 { throw failure(what, path, "close the temporary file '\(temporary)'", errno) }
-        if rename(temporary, path) != 0 { throw failure(what, path, "rename '\(temporary)' over it", errno) }
-        renamed = true
-        // The rename is durable only once the folder is flushed. Some filesystems cannot fsync a folder
-        // (EINVAL): nothing more can be done there.
-        let dfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            let status = fsync(dfd), err = errno
-            close(dfd)
-            if status != 0 && err != EINVAL && err != EROFS {
-                throw failure(what, path, "fsync the folder '\(folder)' after the rename (the new file is in place but may not survive a power loss)", err)
+
+        deinit { close(fd) }
+
+        private static func requireRegular(_ info: stat, _ path: String) throws(EmbeddingKitError) {
+            guard isRegular(info.st_mode) else {
+                throw EmbeddingKitError(.io, "cannot read '\(path)': it is \(kindName(info.st_mode)), not a regular file")
+            }
+        }
+
+        /// Reads exactly `count` bytes at `offset` into `buffer`; a file that has shrunk since it was
+        /// opened is an error.
+        func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int) throws(EmbeddingKitError) {
+            var done = 0
+            while done < count {
+                let n = pread(fd, buffer + done, count - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw failure("read", path, "read \(count) bytes at offset \(offset)", errno)
+                }
+                if n == 0 {
+                    throw EmbeddingKitError(.io, "cannot read '\(path)': it ends at byte \(offset + done), but it had \(size) bytes when opened (changed while being read?)")
+                }
+                done += n
             }
         }
     }

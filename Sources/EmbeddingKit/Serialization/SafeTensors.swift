@@ -1,4 +1,5 @@
 import CKernels
+import Glibc
 
 /// The element types of the safetensors format, with the names its header uses.
 public enum SafeTensorsDType: String, Sendable, CaseIterable {
@@ -66,7 +67,7 @@ public struct SafeTensors {
     /// The header's `__metadata__` map (empty when there is none).
     public var metadata: [String: String]
     /// For a value read from a file, each tensor's dtype in that file; empty for one built in memory.
-    public private(set) var storedDTypes: [String: SafeTensorsDType]
+    public internal(set) var storedDTypes: [String: SafeTensorsDType]
 
     /// Tensors and metadata to write.
     public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
@@ -75,30 +76,52 @@ public struct SafeTensors {
         self.storedDTypes = [:]
     }
 
+    /// The limits of a file (the C reader's): at most `maximumHeaderBytes` of header (the
+    /// safetensors library's own limit), `maximumTensorCount` tensors and `maximumMetadataCount`
+    /// metadata entries. Reading refuses a file over a limit before reading on; writing refuses to
+    /// produce one.
+    public static let maximumHeaderBytes = Int(EK_SAFETENSORS_MAX_HEADER)
+    /// See `maximumHeaderBytes`.
+    public static let maximumTensorCount = Int(EK_SAFETENSORS_MAX_TENSORS)
+    /// See `maximumHeaderBytes`.
+    public static let maximumMetadataCount = Int(EK_SAFETENSORS_MAX_METADATA)
+
     /// Parses a whole file held in memory.
     ///
     /// Throws, before converting anything, when the file is truncated, its header length runs past
-    /// its end, the header is not the format's JSON (malformed, an unknown dtype, a repeated name or
-    /// field, a negative or fractional size), a tensor's byte count differs from its shape times its
-    /// dtype's size, or the tensors' bytes overlap, leave gaps or do not cover the data; the message
-    /// names the tensor, the field and the value (the C reader's, `ek_safetensors_parse`). Also throws
-    /// for a tensor EmbeddingKit cannot hold exactly: F64, the 8-bit floats, a U64 value above
-    /// `Int64.max`.
+    /// its end or is over `maximumHeaderBytes`, the header is not the format's JSON (malformed, an
+    /// unknown dtype, a repeated name or field, a negative or fractional size), it lists more than
+    /// `maximumTensorCount` tensors or `maximumMetadataCount` metadata entries, a tensor's byte count
+    /// differs from its shape times its dtype's size (or overflows), or the tensors' bytes overlap,
+    /// leave gaps or do not cover the data; the message names the tensor, the field and the value (the
+    /// C reader's, `ek_safetensors_parse_header`). Also throws for a tensor EmbeddingKit cannot hold
+    /// exactly: F64, the 8-bit floats, a U64 value above `Int64.max`; and (`allocation`) when the
+    /// tensors, as float32 and int64, need more memory than this process can have (physical memory,
+    /// `ulimit -v`, the cgroup's limit), checked before any is allocated.
+    ///
+    /// Memory: each tensor once, in its EmbeddingKit form (4 bytes per float element; 8 per integer
+    /// element, so a U8 or BOOL tensor takes 8 times its bytes in the file), plus the header.
     public init(bytes: [UInt8]) throws(EmbeddingKitError) {
         self.init()
-        let result: Result<SafeTensors, EmbeddingKitError> = bytes.withUnsafeBufferPointer { buffer in
-            Result { () throws(EmbeddingKitError) in try SafeTensors.decode(buffer) }
+        let result: Result<SafeTensors, EmbeddingKitError> = bytes.withUnsafeBytes { buffer in
+            Result { () throws(EmbeddingKitError) in try SafeTensors.decode(.memory(buffer)) }
         }
         self = try result.get()
     }
 
     /// Reads and parses the file at `path` (see `init(bytes:)`); errors name the path.
+    ///
+    /// The file is never read whole: its 8-byte header length first, then the header, checked
+    /// against the file's size, then each tensor's bytes straight into its storage, 1 MiB at a time.
+    /// Anything but a regular file (symbolic links followed) is refused before it is opened, with
+    /// kind `io`: a device such as `/dev/zero`, a FIFO, a directory.
     public init(contentsOf path: String) throws(EmbeddingKitError) {
-        let bytes = try FileIO.readAll(path)
+        let file = try FileIO.ReadableFile(path)
         do {
-            try self.init(bytes: bytes)
+            self = try SafeTensors.decode(.file(file))
         } catch {
-            throw EmbeddingKitError(error.kind, "\(path): \(error.message)")
+            // read errors name the path already
+            throw error.kind == .io ? error : EmbeddingKitError(error.kind, "\(path): \(error.message)")
         }
     }
 
@@ -117,17 +140,31 @@ public struct SafeTensors {
     /// header padded with spaces to a multiple of 8 bytes), F32 and I64 data little-endian.
     ///
     /// Throws `invalidArgument` for a name that is `__metadata__`, or a name, key or value holding
-    /// a NUL character (the format's readers take C strings).
+    /// a NUL character (the format's readers take C strings); and for a file over the limits (see
+    /// `maximumHeaderBytes`): more than `maximumTensorCount` tensors or `maximumMetadataCount`
+    /// metadata entries, or a header (the names, shapes and metadata, as JSON) over
+    /// `maximumHeaderBytes`, which PyTorch's reader would refuse too.
     public func serialized() throws(EmbeddingKitError) -> [UInt8] {
+        if tensors.count > Self.maximumTensorCount {
+            throw EmbeddingKitError(.invalidArgument, "safetensors: \(tensors.count) tensors, more than the limit of \(Self.maximumTensorCount) in a file")
+        }
+        if metadata.count > Self.maximumMetadataCount {
+            throw EmbeddingKitError(.invalidArgument, "safetensors: \(metadata.count) __metadata__ entries, more than the limit of \(Self.maximumMetadataCount) in a file")
+        }
+        // the names and the metadata as they are, before any is escaped: a cheap lower bound
+        var rawBytes = 0
+        for name in tensors.keys { rawBytes += name.utf8.count }
+        for (key, value) in metadata { rawBytes += key.utf8.count + value.utf8.count }
+        if rawBytes > Self.maximumHeaderBytes { throw headerTooLarge("at least \(rawBytes)") }
         for name in tensors.keys {
             if name == "__metadata__" {
                 throw EmbeddingKitError(.invalidArgument, "safetensors: \"__metadata__\" cannot name a tensor")
             }
-            if name.utf8.contains(0) {
+            if containsNUL(name) {
                 throw EmbeddingKitError(.invalidArgument, "safetensors: tensor name \(quoted(name)) contains a NUL character")
             }
         }
-        for (key, value) in metadata where key.utf8.contains(0) || value.utf8.contains(0) {
+        for (key, value) in metadata where containsNUL(key) || containsNUL(value) {
             throw EmbeddingKitError(.invalidArgument, "safetensors: __metadata__ entry \(quoted(key)) contains a NUL character")
         }
         // The safetensors library orders by dtype, the larger enum value (wider) first, then by name.
@@ -162,6 +199,7 @@ public struct SafeTensors {
         }
         header.append(UInt8(ascii: "}"))
         while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
+        if header.count > Self.maximumHeaderBytes { throw headerTooLarge("\(header.count)") }
 
         var out = [UInt8]()
         out.reserveCapacity(8 + header.count + offset)
@@ -180,56 +218,37 @@ public struct SafeTensors {
             }
             #endif
         }
-        // Never hand out bytes our own reader would refuse.
+        // Never hand out bytes our own reader would refuse (a check of the header and the offsets).
         var handle: OpaquePointer?
         let status = out.withUnsafeBufferPointer { ek_safetensors_parse($0.baseAddress, Int64($0.count), &handle) }
         ek_safetensors_free(handle)
-        precondition(status == EK_OK, "SafeTensors.serialized: wrote a file the reader rejects: \(String(cString: ek_last_error()))")
+        do {
+            try checkKernel(status)
+        } catch {
+            throw EmbeddingKitError(error.kind, "safetensors: the file to write would not load: \(error.message)")
+        }
         return out
+    }
+
+    private func headerTooLarge(_ size: String) -> EmbeddingKitError {
+        let metadataBytes = metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        return EmbeddingKitError(.invalidArgument,
+            "safetensors: the header would be \(size) bytes (\(tensors.count) tensors; metadata: \(metadata.count) entries, \(metadataBytes) bytes), more than the format's limit of \(Self.maximumHeaderBytes) bytes; nothing was written")
     }
 
     /// Writes `serialized()` to `path` atomically: into a new temporary file in the same folder,
     /// flushed to disk (`fsync`), then renamed over `path`, and the folder flushed. On any failure
     /// the temporary file is removed and the file at `path`, if any, is untouched; the error
     /// (kind `io`) names the path, the step and the system's reason. A process killed mid-write
-    /// leaves the old file whole (and possibly a `.<name>.tmp-*` file beside it).
+    /// leaves the old file whole and a `.ek-save-*` file beside it, which the next save into that
+    /// folder removes once its writer is gone.
+    ///
+    /// A symbolic link at `path` is followed: the file it leads to is replaced, atomically, and the
+    /// link stays. The replaced file keeps its permission bits (and, where allowed, its owner); a new
+    /// file gets the umask's default. A target that is not a regular file (`/dev/null` or another
+    /// device, a FIFO, a directory) is refused, `io`, before anything is written.
     public func write(to path: String) throws(EmbeddingKitError) {
         try FileIO.writeAtomically(try serialized(), to: path)
-    }
-
-    static func decode(_ buffer: UnsafeBufferPointer<UInt8>) throws(EmbeddingKitError) -> SafeTensors {
-        var handle: OpaquePointer?
-        try checkKernel(ek_safetensors_parse(buffer.baseAddress, Int64(buffer.count), &handle))
-        defer { ek_safetensors_free(handle) }
-        var result = SafeTensors()
-        for m in 0..<ek_safetensors_metadata_count(handle) {
-            var key: UnsafePointer<CChar>?, value: UnsafePointer<CChar>?
-            try checkKernel(ek_safetensors_metadata(handle, m, &key, &value))
-            result.metadata[String(cString: key!)] = String(cString: value!)
-        }
-        for i in 0..<ek_safetensors_count(handle) {
-            var info = ek_safetensors_tensor()
-            try checkKernel(ek_safetensors_get(handle, i, &info))
-            let name = String(cString: info.name)
-            let dtype = SafeTensorsDType(info.dtype)
-            let shape = (0..<Int(info.rank)).map { Int(info.shape[$0]) }
-            let n = Int(info.num_elements)
-            switch dtype {
-            case .float32, .float16, .bfloat16:
-                var values = FloatStorage(repeating: 0, count: n)
-                try checkKernel(values.withMutablePointer { ek_safetensors_copy_f32(handle, i, Int64(n), $0) })
-                result.tensors[name] = Tensor(shape: shape, floats: values)
-            case .float64, .float8E5M2, .float8E4M3:
-                throw EmbeddingKitError(.invalidArgument,
-                    "safetensors: tensor \(quoted(name)) is \(dtype.rawValue); EmbeddingKit reads F32, F16 and BF16 (as float32) and integer dtypes (as int64)")
-            default:
-                var values = [Int64](repeating: 0, count: n)
-                try checkKernel(values.withUnsafeMutableBufferPointer { ek_safetensors_copy_i64(handle, i, Int64(n), $0.baseAddress) })
-                result.tensors[name] = Tensor(shape: shape, ints: values)
-            }
-            result.storedDTypes[name] = dtype
-        }
-        return result
     }
 }
 
@@ -240,11 +259,25 @@ func quoted(_ s: String) -> String {
     return String(decoding: bytes, as: UTF8.self)
 }
 
+/// Whether `s` holds a NUL character (strlen stops at the first; fast for 100 MB of metadata).
+private func containsNUL(_ s: String) -> Bool { s.withCString { strlen($0) } != s.utf8.count }
+
+/// The bytes a JSON string escapes, but NUL: control characters, `"` and `\`.
+private let jsonEscapedBytes: [CChar] = (1..<0x20).map { CChar($0) } + [CChar(UInt8(ascii: "\"")), CChar(UInt8(ascii: "\\")), 0]
+
 /// A JSON string as serde_json writes it (what the safetensors library emits): `"` and `\` escaped,
 /// control characters as `\n`, `\t`, ... or `\u00XX` (lowercase hex), everything else raw UTF-8.
 func appendJSONString(_ s: String, to out: inout [UInt8]) {
     let hex = Array("0123456789abcdef".utf8)
     out.append(UInt8(ascii: "\""))
+    // Most strings need no escape: found by strcspn and copied whole (metadata can be 100 MB). A NUL
+    // ends strcspn's scan early and takes the byte loop.
+    let plain = s.withCString { strcspn($0, jsonEscapedBytes) } == s.utf8.count
+    if plain {
+        s.utf8.withContiguousStorageIfAvailable { out.append(contentsOf: $0) } ?? out.append(contentsOf: Array(s.utf8))
+        out.append(UInt8(ascii: "\""))
+        return
+    }
     for b in s.utf8 {
         switch b {
         case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
