@@ -70,6 +70,7 @@ ek_status ek_layer_norm_backward_f32(int64_t rows, int64_t cols, const float *x,
         (s = eki_check_ptr(op, "grad_y", grad_y, rows * cols)))
         return s;
     int64_t work = rows * cols;
+    (void)work; /* read only by the OpenMP if() clauses */
 
     if (grad_x) {
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (work >= EKI_PARALLEL_MIN_WORK)
