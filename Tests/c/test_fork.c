@@ -1,4 +1,5 @@
-/* test_fork.c — kernels in a forked child complete (embeddingkit.h, "fork()").
+/* test_fork.c — kernels in a forked child complete (embeddingkit.h, "fork()"); the default thread
+ * count (OMP_NUM_THREADS) is capped at EK_MAX_THREADS, checked in a child process too.
  *
  * libgomp's thread pool does not survive fork: a child forked after the parent ran one parallel
  * region used to wait forever in its own first one. The child here runs parallel-sized kernels under
@@ -73,4 +74,29 @@ TEST(forked_child_kernels_complete) {
     CHECK_EQ_I64(run_kernels(x, relu_want, bag_want, mm_want), 0);
     CHECK_OK(ek_set_num_threads(saved));
     free(x), free(relu_want), free(bag_want), free(mm_want);
+}
+
+/* Without ek_set_num_threads the count is OpenMP's default, OMP_NUM_THREADS: 100000 must be capped at
+ * EK_MAX_THREADS too. The runner is run again (exec) with that environment and this test alone, as the
+ * default is read once per process and this one has already set a count. */
+TEST(default_thread_count_is_capped) {
+    if (getenv("EK_TEST_THREAD_PROBE")) { /* the exec'd runner: no count was ever set */
+        CHECK_EQ_I64(ek_get_num_threads(), EK_MAX_THREADS);
+        return;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout)) _exit(126); /* its summary lines would mix with ours */
+        setenv("OMP_NUM_THREADS", "100000", 1), setenv("EK_TEST_THREAD_PROBE", "1", 1), setenv("EK_TEST_ISA", "scalar", 1);
+        execl("/proc/self/exe", "ek_tests", "default_thread_count_is_capped", (char *)NULL);
+        _exit(127);
+    }
+    CHECK_MSG(pid > 0, "fork failed");
+    if (pid > 0) {
+        int status = 0;
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the runner with OMP_NUM_THREADS=100000: %s %d",
+                  WIFEXITED(status) ? "exit" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    }
 }
