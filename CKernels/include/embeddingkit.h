@@ -17,7 +17,7 @@
  *     every array a call may touch must fit in ptrdiff_t (else EK_ERR_OVERFLOW, before any read);
  *     optimizer lr, momentum, weight_decay, eps >= 0 (Adam: eps > 0, betas in [0, 1)).
  *     The byte counts are checked whatever the other sizes are (rows == 0 does not excuse a cols-sized
- *     array), and a size that computes nothing (an empty product) is never refused for its size.
+ *     array); limits beyond that (BLAS's 32-bit sizes) apply only to work that is done.
  *   - Boolean flags (int32_t trans_a, trans_b, include_last_offset, scale_grad_by_freq, nesterov,
  *     approximate) are 0 or 1; any other value is EK_ERR_INVALID_ARGUMENT, not "true".
  *
