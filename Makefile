@@ -284,7 +284,10 @@ bench-peers:
 # ---- sanitizers and fuzzing (issue 6) --------------------------------------------------------------
 # make sanitize-c  the C library sources and every Tests/c/*.c built with $(SAN_CC) (gcc) and
 #                  -fsanitize=address,undefined -fno-sanitize-recover=all -g -O1 into build/sanitize/,
-#                  the runner run with leak detection: any ASan / UBSan / LSan report fails it.
+#                  the runner run with leak detection: any ASan / UBSan / LSan report fails it. Then
+#                  the same with the Swift toolchain's clang and LLVM's libomp (what SwiftPM builds and
+#                  links) into build/sanitize-clang/: clang's UBSan also stops at an offset applied to
+#                  a NULL pointer, which gcc's does not check (issue 14: scatter.c's scratch + t * dim).
 # make tsan-c      the same tests under ThreadSanitizer: the Swift toolchain's clang, LLVM's libomp and
 #                  its Archer tool, which tells TSan about OpenMP's barriers (libgomp cannot; see
 #                  Tests/fuzz/README.md).
@@ -332,6 +335,7 @@ sanitize: sanitize-c tsan-c sanitize-swift
 
 sanitize-c: deps $(SAN_TEST_BIN)
 	env -u OMP_NUM_THREADS $(SAN_ENV) $(SAN_TEST_BIN)
+	@$(MAKE) --no-print-directory sanitize-c-clang
 
 $(SAN_DIR)/obj/%.o: CKernels/src/%.c
 	@mkdir -p $(@D)
@@ -343,6 +347,29 @@ $(SAN_TEST_BIN): $(TEST_SRCS) $(wildcard Tests/c/*.h) $(SAN_OBJS)
 	    -o $@ $(TEST_SRCS) $(SAN_OBJS) $(EK_LIBS)
 
 -include $(SAN_OBJS:.o=.d)
+
+# The clang half of sanitize-c (see above): same flags, the toolchain clang, libomp from libomp-dev.
+SANCL_DIR := $(BUILD)/sanitize-clang
+SANCL_OBJS := $(patsubst CKernels/src/%.c,$(SANCL_DIR)/obj/%.o,$(SRCS))
+SANCL_TEST_BIN := $(SANCL_DIR)/ek_tests
+SANCL_LD := $(if $(shell command -v ld.lld 2>/dev/null),-fuse-ld=lld,)
+
+.PHONY: sanitize-c-clang
+sanitize-c-clang: $(SANCL_TEST_BIN)
+	env -u OMP_NUM_THREADS $(SAN_ENV) $(SANCL_TEST_BIN)
+
+$(SANCL_DIR)/obj/%.o: CKernels/src/%.c
+	@[ -x '$(TSAN_CC)' ] || { echo "sanitize-c: $(TSAN_CC) not found (the Swift toolchain's clang)" >&2; exit 1; }
+	@mkdir -p $(@D)
+	$(TSAN_CC) $(EK_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(SANCL_TEST_BIN): $(TEST_SRCS) $(wildcard Tests/c/*.h) $(SANCL_OBJS)
+	@[ -n '$(OMP_LIBDIR)' ] || { echo "sanitize-c: libomp not found under /usr/lib/llvm-*/lib (libomp-dev)" >&2; exit 1; }
+	@mkdir -p $(@D)
+	$(TSAN_CC) $(SANCL_LD) $(EK_CFLAGS) $(SAN_FLAGS) -ITests/c -DEK_DEFAULT_FIXTURE_DIR=\"$(CURDIR)/Tests/Fixtures\" \
+	    -o $@ $(TEST_SRCS) $(SANCL_OBJS) -L$(OMP_LIBDIR) -Wl,-rpath,$(OMP_LIBDIR) -lomp -lopenblas -lm
+
+-include $(SANCL_OBJS:.o=.d)
 
 # TSan with libgomp reports every fork/join as a race (libgomp is not instrumented); LLVM's libomp with
 # OMP_TOOL_LIBRARIES=libarcher.so gives TSan the OpenMP synchronisation, so reports are real races.

@@ -16,6 +16,10 @@
  *   - Domains checked everywhere: dim, cols and classes >= 1; other sizes >= 0; the byte count of
  *     every array a call may touch must fit in ptrdiff_t (else EK_ERR_OVERFLOW, before any read);
  *     optimizer lr, momentum, weight_decay, eps >= 0 (Adam: eps > 0, betas in [0, 1)).
+ *     The byte counts are checked whatever the other sizes are (rows == 0 does not excuse a cols-sized
+ *     array); limits beyond that (BLAS's 32-bit sizes) apply only to work that is done.
+ *   - Boolean flags (int32_t trans_a, trans_b, include_last_offset, scale_grad_by_freq, nesterov,
+ *     approximate) are 0 or 1; any other value is EK_ERR_INVALID_ARGUMENT, not "true".
  *
  * Pseudocode below uses W for a weight table, N for the number of indices, D for dim, B for bags.
  */
@@ -63,9 +67,21 @@ int32_t ek_version(void);
 /* "MAJOR.MINOR.PATCH" of the library that is linked. */
 const char *ek_version_string(void);
 
-/* Threads used by the kernels (OpenMP) and by OpenBLAS.
- *   num_threads >= 1, else EK_ERR_INVALID_ARGUMENT.
- * Small inputs stay serial whatever this says. Results do not depend on it. */
+/* The most threads a kernel uses. OpenMP runtimes fail to start teams far larger than a machine
+ * (libgomp: a crash at 100000, "Thread creation failed" and exit(1) at 60000), and no CPU today
+ * gains past this many threads in one kernel. */
+#define EK_MAX_THREADS 1024
+
+/* Threads used by the kernels (OpenMP; OpenBLAS is kept at one thread, see threads.c).
+ *   1 <= num_threads <= EK_MAX_THREADS, else EK_ERR_INVALID_ARGUMENT and nothing changes.
+ * Without a call, the OpenMP runtime's default (OMP_NUM_THREADS, else the CPU count), capped at
+ * EK_MAX_THREADS. Small inputs stay serial whatever this says. Results do not depend on it.
+ *
+ * fork(): OpenMP thread pools do not survive fork (a libgomp child hangs in its first parallel
+ * region once the parent has run one). In a child forked from a process that has loaded the library,
+ * every kernel runs on the calling thread alone and completes, with the same results (they do not
+ * depend on the thread count); ek_get_num_threads() returns 1 there, and ek_set_num_threads is
+ * accepted but kernels stay serial. exec() gives a fresh process with its full thread count. */
 ek_status ek_set_num_threads(int32_t num_threads);
 int32_t ek_get_num_threads(void);
 
@@ -381,7 +397,9 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
  * 10. Dense matrix product through OpenBLAS (the Linear / attention workhorse).
  *
  *   C (m x n) = alpha * op(A) * op(B) + beta * C,  op(X) = trans ? X^T : X, all row-major, contiguous:
- *   A is m x k (or k x m if trans_a), B is k x n (or n x k if trans_b).
+ *   A is m x k (or k x m if trans_a), B is k x n (or n x k if trans_b). trans_a, trans_b: 0 or 1.
+ *   BLAS takes 32-bit sizes: m, n or k above INT32_MAX is EK_ERR_OVERFLOW, unless the product is
+ *   empty (m or n == 0: nothing to do; k == 0: C = beta * C), which any size allows.
  * ---------------------------------------------------------------------------------------------- */
 ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t trans_a,
                         const float *b, int32_t trans_b, float alpha, float beta, float *c);
@@ -393,7 +411,8 @@ ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t
  * Layer norm over the last dimension of a rows x cols matrix (PyTorch's F.layer_norm):
  *   mean_i = Σ_c x[i,c] / cols ;  rstd_i = 1 / sqrt(Σ_c (x[i,c] - mean_i)^2 / cols + eps)
  *   y[i,c] = (x[i,c] - mean_i) * rstd_i * weight[c] + bias[c]    (weight, bias nullable: 1 and 0)
- *   mean, rstd (rows each) are saved for the backward; eps >= 0 and finite, cols >= 1.
+ *   mean, rstd (rows each) are saved for the backward; eps >= 0 and finite, cols >= 1. weight, bias and the
+ *   gradients below are cols floats: their byte count must fit in ptrdiff_t even when rows == 0.
  * Backward, with xhat = (x - mean) * rstd and gw = grad_y * weight:
  *   grad_x[i,c]     = rstd_i * (gw[i,c] - Σ_k gw[i,k] / cols - xhat[i,c] * Σ_k gw[i,k] xhat[i,k] / cols)
  *   grad_weight[c] += Σ_i grad_y[i,c] * xhat[i,c]      grad_bias[c] += Σ_i grad_y[i,c]   (both nullable;
@@ -406,7 +425,8 @@ ek_status ek_layer_norm_backward_f32(int64_t rows, int64_t cols, const float *x,
                                      const float *rstd, const float *weight, const float *grad_y,
                                      float *grad_x, float *grad_weight, float *grad_bias);
 
-/* ReLU: y = max(x, 0) (NaN stays NaN);  backward: grad_x = x > 0 ? grad_y : 0. */
+/* ReLU: y = max(x, 0) (NaN stays NaN);  backward: grad_x = x <= 0 ? 0 : grad_y, so a NaN input passes
+ * its gradient (PyTorch's threshold_backward masks by the output, and relu(NaN) = NaN is not <= 0). */
 ek_status ek_relu_forward_f32(int64_t n, const float *x, float *y);
 ek_status ek_relu_backward_f32(int64_t n, const float *x, const float *grad_y, float *grad_x);
 

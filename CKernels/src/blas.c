@@ -38,7 +38,7 @@ static matmul_grid matmul_grid_for(int64_t m, int64_t n, int64_t k) {
     int64_t row_split = split < rows_max ? split : rows_max;
     int64_t cols_max = n / MATMUL_COL_ALIGN > 1 ? n / MATMUL_COL_ALIGN : 1;
     int64_t col_split = split / row_split < cols_max ? split / row_split : cols_max;
-    int64_t tall = (m + MATMUL_MAX_ROWS - 1) / MATMUL_MAX_ROWS;
+    int64_t tall = eki_ceil_div(m, MATMUL_MAX_ROWS);
     return (matmul_grid){row_split > tall ? row_split : tall, col_split};
 }
 
@@ -55,11 +55,9 @@ ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t
     static const char op[] = "matmul";
     ek_status s;
     if ((s = eki_check_size(op, "m", m, 0)) || (s = eki_check_size(op, "n", n, 0)) ||
-        (s = eki_check_size(op, "k", k, 0)))
+        (s = eki_check_size(op, "k", k, 0)) || (s = eki_check_flag(op, "trans_a", trans_a)) ||
+        (s = eki_check_flag(op, "trans_b", trans_b)))
         return s;
-    if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
-        return eki_fail(EK_ERR_OVERFLOW, "matmul: m=%lld, n=%lld, k=%lld exceed BLAS's 32-bit sizes",
-                        (long long)m, (long long)n, (long long)k);
     if ((s = eki_check_bytes(op, "a", m, k, sizeof(float))) || (s = eki_check_bytes(op, "b", k, n, sizeof(float))) ||
         (s = eki_check_bytes(op, "c", m, n, sizeof(float))))
         return s;
@@ -71,6 +69,10 @@ ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t
         for (int64_t i = 0; i < m * n; i++) c[i] = beta == 0.0f ? 0.0f : beta * c[i];
         return EK_OK;
     }
+    /* only a product BLAS computes needs 32-bit sizes: an empty one of any size is done above */
+    if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
+        return eki_fail(EK_ERR_OVERFLOW, "matmul: m=%lld, n=%lld, k=%lld exceed BLAS's 32-bit sizes",
+                        (long long)m, (long long)n, (long long)k);
     eki_blas_single_threaded();
     matmul_grid g = matmul_grid_for(m, n, k);
     int64_t blocks = g.row_blocks * g.col_blocks;

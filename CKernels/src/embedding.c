@@ -61,7 +61,9 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
     static const char op[] = "embedding_backward";
     int64_t pad;
     ek_status s = check_embedding_args(op, num_embeddings, dim, n, indices, grad_weight, "grad_weight", grad_out, "grad_out");
-    if (s || (s = eki_resolve_padding(op, padding_idx, num_embeddings, &pad))) return s;
+    if (s || (s = eki_check_flag(op, "scale_grad_by_freq", scale_grad_by_freq)) ||
+        (s = eki_resolve_padding(op, padding_idx, num_embeddings, &pad)))
+        return s;
     if (n == 0) return EK_OK;
 
     if (!scale_grad_by_freq) /* a = 1: dst += 1 * src is dst += src, bit for bit */
@@ -130,7 +132,8 @@ static ek_status embedding_backward_sparse(int64_t num_embeddings, int64_t dim, 
     static const char op[] = "embedding_backward_sparse";
     int64_t pad;
     ek_status s = check_embedding_args(op, num_embeddings, dim, n, indices, NULL, NULL, grad_out, "grad_out");
-    if (s || (s = eki_resolve_padding(op, padding_idx, num_embeddings, &pad)) ||
+    if (s || (s = eki_check_flag(op, "scale_grad_by_freq", scale_grad_by_freq)) ||
+        (s = eki_resolve_padding(op, padding_idx, num_embeddings, &pad)) ||
         (s = eki_check_ptr(op, "out_rows", out_rows, n)) || (s = eki_check_ptr(op, "out_values", out_values, n * dim)) ||
         (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)))
         return s;

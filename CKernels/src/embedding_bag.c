@@ -35,6 +35,7 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
         return s;
     if (mode != EK_BAG_SUM && mode != EK_BAG_MEAN && mode != EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: mode=%d is not sum (0), mean (1) or max (2)", op, (int)mode);
+    if ((s = eki_check_flag(op, "include_last_offset", include_last_offset))) return s;
     if (weights && mode == EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: per_sample_weights are not supported with mode max", op);
     if (!weights && num_weights != 0)
@@ -621,7 +622,9 @@ static ek_status check_backward(const char *op, const bag_call *c, int32_t scale
                                 const float *grad_out) {
     ek_status s;
     int64_t cells = c->bags.num_bags * c->dim;
-    if ((s = eki_check_ptr(op, "grad_out", grad_out, cells))) return s;
+    if ((s = eki_check_flag(op, "scale_grad_by_freq", scale_grad_by_freq)) ||
+        (s = eki_check_ptr(op, "grad_out", grad_out, cells)))
+        return s;
     if (c->mode != EK_BAG_MAX) return EK_OK;
     if (scale_grad_by_freq)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: scale_grad_by_freq is not supported with mode max", op);

@@ -30,12 +30,17 @@ static inline eki_index eki_i32(const int32_t *p) { return (eki_index){p, 1}; }
 ek_status eki_check_size(const char *op, const char *name, int64_t value, int positive);
 /* rows * cols elements of `elem_size` bytes fit in size_t and ptrdiff_t. */
 ek_status eki_check_bytes(const char *op, const char *name, int64_t rows, int64_t cols, size_t elem_size);
+/* A boolean int flag: 0 or 1 only (7 is a caller's bug, not "true"). */
+ek_status eki_check_flag(const char *op, const char *name, int32_t value);
 /* p != NULL unless count == 0. */
 ek_status eki_check_ptr(const char *op, const char *name, const void *p, int64_t count);
 /* every index in [0, count). */
 ek_status eki_check_indices(const char *op, eki_index ix, int64_t n, int64_t count, const char *what);
 /* Wraps a negative padding_idx (PyTorch rule) into *out; EK_NO_PADDING gives -1 (matches no row). */
 ek_status eki_resolve_padding(const char *op, int64_t padding_idx, int64_t num_embeddings, int64_t *out);
+
+/* ceil(a / b) for a >= 0, b >= 1, without the signed overflow of (a + b - 1) / b near INT64_MAX. */
+static inline int64_t eki_ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 
 /* ---- bag layout: validated bag boundaries, shared by every bag kernel ---- */
 typedef struct {

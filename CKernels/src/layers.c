@@ -17,11 +17,18 @@ static ek_status check_matrix(const char *op, int64_t rows, int64_t cols) {
     return EK_OK;
 }
 
+/* A per-column array (cols floats: weight, bias and their gradients): its byte count is checked on
+ * its own, as x's says nothing about it when rows == 0. NULL (absent) needs no check. */
+static ek_status check_column_array(const char *op, const char *name, const float *p, int64_t cols) {
+    return p ? eki_check_bytes(op, name, 1, cols, sizeof(float)) : EK_OK;
+}
+
 ek_status ek_layer_norm_forward_f32(int64_t rows, int64_t cols, const float *x, const float *weight,
                                     const float *bias, double eps, float *y, float *mean, float *rstd) {
     static const char op[] = "layer_norm_forward";
     ek_status s;
-    if ((s = check_matrix(op, rows, cols)) || (s = eki_check_ptr(op, "x", x, rows * cols)) ||
+    if ((s = check_matrix(op, rows, cols)) || (s = check_column_array(op, "weight", weight, cols)) ||
+        (s = check_column_array(op, "bias", bias, cols)) || (s = eki_check_ptr(op, "x", x, rows * cols)) ||
         (s = eki_check_ptr(op, "y", y, rows * cols)) || (s = eki_check_ptr(op, "mean", mean, rows)) ||
         (s = eki_check_ptr(op, "rstd", rstd, rows)))
         return s;
@@ -56,11 +63,14 @@ ek_status ek_layer_norm_backward_f32(int64_t rows, int64_t cols, const float *x,
                                      float *grad_x, float *grad_weight, float *grad_bias) {
     static const char op[] = "layer_norm_backward";
     ek_status s;
-    if ((s = check_matrix(op, rows, cols)) || (s = eki_check_ptr(op, "x", x, rows * cols)) ||
+    if ((s = check_matrix(op, rows, cols)) || (s = check_column_array(op, "weight", weight, cols)) ||
+        (s = check_column_array(op, "grad_weight", grad_weight, cols)) ||
+        (s = check_column_array(op, "grad_bias", grad_bias, cols)) || (s = eki_check_ptr(op, "x", x, rows * cols)) ||
         (s = eki_check_ptr(op, "mean", mean, rows)) || (s = eki_check_ptr(op, "rstd", rstd, rows)) ||
         (s = eki_check_ptr(op, "grad_y", grad_y, rows * cols)))
         return s;
     int64_t work = rows * cols;
+    (void)work; /* read only by the OpenMP if() clauses */
 
     if (grad_x) {
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (work >= EKI_PARALLEL_MIN_WORK)
@@ -83,7 +93,7 @@ ek_status ek_layer_norm_backward_f32(int64_t rows, int64_t cols, const float *x,
     }
     if (grad_weight || grad_bias) {
         /* column blocks, rows in order inside each: the sums are the same for any thread count */
-        const int64_t block = 64, blocks = (cols + block - 1) / block;
+        const int64_t block = 64, blocks = eki_ceil_div(cols, block);
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (work >= EKI_PARALLEL_MIN_WORK)
         for (int64_t b = 0; b < blocks; b++) {
             int64_t c0 = b * block, c1 = c0 + block < cols ? c0 + block : cols;
@@ -129,7 +139,7 @@ ek_status ek_relu_backward_f32(int64_t n, const float *x, const float *grad_y, f
     ek_status s;
     if ((s = check_vector(op, n, x, "x", grad_y, "grad_y")) || (s = eki_check_ptr(op, "grad_x", grad_x, n))) return s;
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < n; i++) grad_x[i] = x[i] > 0.0f ? grad_y[i] : 0.0f;
+    for (int64_t i = 0; i < n; i++) grad_x[i] = x[i] <= 0.0f ? 0.0f : grad_y[i]; /* NaN passes, as relu(NaN) = NaN */
     return EK_OK;
 }
 

@@ -51,7 +51,8 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
     if (s || (s = check_hyper(op, "lr", lr, 0, 1, INFINITY, 0)) ||
         (s = check_hyper(op, "momentum", momentum, 0, 1, INFINITY, 0)) ||
         (s = check_hyper(op, "dampening", dampening, -INFINITY, 0, INFINITY, 0)) ||
-        (s = check_hyper(op, "weight_decay", weight_decay, 0, 1, INFINITY, 0)))
+        (s = check_hyper(op, "weight_decay", weight_decay, 0, 1, INFINITY, 0)) ||
+        (s = eki_check_flag(op, "nesterov", nesterov)))
         return s;
     if (nesterov && (momentum <= 0.0f || dampening != 0.0f))
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: nesterov needs momentum > 0 and dampening 0 (got %g, %g)", op,

@@ -51,7 +51,7 @@ static inline int has_row(const uint64_t *set, int64_t r) { return (int)(set[r >
 static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                  int64_t dim, float a, const eki_scatter_source *src, float *dst, const row_ops *ops,
                                  float *scratch, int chunks) {
-    int64_t words = (num_rows + 63) / 64;
+    int64_t words = eki_ceil_div(num_rows, 64);
     /* seen + c * words: chunk c's rows; earlier + (c - 1) * words: the union of chunks 0..c-1 */
     uint64_t *seen = calloc((size_t)(2 * (chunks - 1) * words), sizeof(uint64_t)), *earlier = seen + (chunks - 1) * words;
     uint32_t *deferred = malloc(sizeof(uint32_t) * (size_t)n); /* chunk c's from index n * c / chunks */
@@ -64,7 +64,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
 #pragma omp parallel num_threads(chunks)
     {
         int t = eki_thread_id(), team = eki_team_size();
-        float *mine_scratch = scratch + t * dim;
+        float *mine_scratch = scratch ? scratch + t * dim : NULL; /* no offset on NULL (UB) */
         for (int c = t; c < chunks - 1; c += team) {
             uint64_t *mine = seen + c * words;
             for (int64_t i = n * c / chunks, e = n * (c + 1) / chunks; i < e; i++) {
@@ -118,7 +118,7 @@ ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_
     int chunks = n * dim < EKI_PARALLEL_MIN_WORK || n > (int64_t)UINT32_MAX ? 1 : eki_num_threads();
     /* the bit sets (2 per chunk but one, num_rows / 8 bytes each) stay within the larger of 16 MiB and
      * the source's size: fewer chunks for a huge table touched lightly, serial if even 2 do not fit */
-    size_t budget = sizeof(float) * (size_t)(n * dim), set_bytes = (size_t)(num_rows + 63) / 64 * sizeof(uint64_t);
+    size_t budget = sizeof(float) * (size_t)(n * dim), set_bytes = (size_t)eki_ceil_div(num_rows, 64) * sizeof(uint64_t);
     if (budget < ((size_t)16 << 20)) budget = (size_t)16 << 20;
     while (chunks > 1 && 2 * (size_t)(chunks - 1) * set_bytes > budget) chunks--;
     /* one row of scratch per thread, for sources that make their rows */

@@ -14,18 +14,36 @@ void openblas_set_num_threads(int num_threads);
 
 static atomic_int requested_threads; /* 0: not set, use the runtime default */
 
+/* Set in a forked child. OpenMP thread pools do not survive fork: libgomp's child still believes its
+ * parent's pool exists and waits forever in its first parallel region (LLVM's libomp re-initialises
+ * itself, at the cost of a new pool). Kernels in a child run serially instead: a team of one starts
+ * no thread and waits on no pool, under either runtime, and results do not depend on the count. */
+static atomic_int forked_child;
+
+static void on_fork_child(void) { atomic_store_explicit(&forked_child, 1, memory_order_relaxed); }
+
+/* At load time, so that a child forked after any parallel region (ours or the program's own)
+ * is covered, not only one forked after our first kernel. */
+__attribute__((constructor)) static void register_fork_handler(void) { pthread_atfork(NULL, NULL, on_fork_child); }
+
 int eki_num_threads(void) {
+    if (atomic_load_explicit(&forked_child, memory_order_relaxed)) return 1;
     int n = atomic_load_explicit(&requested_threads, memory_order_relaxed);
+    if (n > 0) return n;
 #ifdef _OPENMP
-    return n > 0 ? n : omp_get_max_threads();
+    n = omp_get_max_threads(); /* OMP_NUM_THREADS=100000 must not start 100000 threads either */
+    return n < 1 ? 1 : n > EK_MAX_THREADS ? EK_MAX_THREADS : n;
 #else
-    return n > 0 ? n : 1;
+    return 1;
 #endif
 }
 
 ek_status ek_set_num_threads(int32_t num_threads) {
     if (num_threads < 1)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "set_num_threads: num_threads=%d must be >= 1", (int)num_threads);
+    if (num_threads > EK_MAX_THREADS)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "set_num_threads: num_threads=%d exceeds EK_MAX_THREADS=%d", (int)num_threads,
+                        EK_MAX_THREADS);
     atomic_store_explicit(&requested_threads, num_threads, memory_order_relaxed);
     eki_blas_single_threaded();
     return EK_OK;

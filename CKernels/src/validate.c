@@ -21,6 +21,12 @@ ek_status eki_check_bytes(const char *op, const char *name, int64_t rows, int64_
     return EK_OK;
 }
 
+ek_status eki_check_flag(const char *op, const char *name, int32_t value) {
+    if (value != 0 && value != 1)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: %s=%d must be 0 or 1", op, name, (int)value);
+    return EK_OK;
+}
+
 ek_status eki_check_ptr(const char *op, const char *name, const void *p, int64_t count) {
     if (p == NULL && count > 0)
         return eki_fail(EK_ERR_NULL_POINTER, "%s: %s is NULL but %lld elements are required", op, name, (long long)count);

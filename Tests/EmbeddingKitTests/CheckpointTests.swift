@@ -48,7 +48,7 @@ func folderListing(_ folder: String) -> [String] { ((try? FileManager.default.co
 
 func fileBytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
 
-func writeFileBytes(_ bytes: [UInt8], _ path: String) { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+func writeFileBytes(_ bytes: [UInt8], _ path: String) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
 
 /// The fixture script's expected.txt: file -> tensor -> (dtype, shape, float values or int values).
 struct FixtureTensor { var dtype = "", shape = [Int](), floats = [Float](), ints = [Int64]() }

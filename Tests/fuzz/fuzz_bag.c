@@ -18,6 +18,7 @@ typedef struct {
     int64_t num, dim, n, B, num_weights, padding_idx;
     ek_bag_mode mode;
     int32_t ilo, scale;
+    int32_t ilo_arg; /* the include_last_offset passed: ilo, or 1 in 16 a value that is not 0 or 1 */
     int wild;
 } bag_args;
 
@@ -29,7 +30,7 @@ static void describe(const char *fn, int w32, const bag_args *a, const int64_t *
                "include_last_offset=%d, mode=%d, padding_idx=%lld, scale_grad_by_freq=%d, per_sample_weights=%s, "
                "offsets=%s)",
                fn, w32 ? "i32" : "i64", (long long)a->num, (long long)a->dim, (long long)a->n, (long long)a->B,
-               (long long)a->num_weights, (int)a->ilo, (int)a->mode, (long long)a->padding_idx, (int)a->scale,
+               (long long)a->num_weights, (int)a->ilo_arg, (int)a->mode, (long long)a->padding_idx, (int)a->scale,
                psw ? "set" : "NULL", offsets ? "set" : "NULL");
     if (a->wild) return; /* sizes are not printable products then */
     fz_ctx_i64s("indices", ix, a->n);
@@ -51,6 +52,7 @@ static fz_mask expect_bag_call(const bag_args *a, int w32, const void *p_idx, co
     if (p_off) /* B + include_last_offset entries (finding F5: the kernel counted B) */
         fz_need_int_bytes(&m, a->B < INT64_MAX && !fz_allowed("bag-offsets-count") ? a->B + a->ilo : a->B, 1, esz);
     if ((unsigned)a->mode > EK_BAG_MAX) m |= FZ_BIT(EK_ERR_INVALID_ARGUMENT);
+    fz_need_flag(&m, a->ilo_arg);
     if (p_psw && a->mode == EK_BAG_MAX) m |= FZ_BIT(EK_ERR_INVALID_ARGUMENT);
     if (!p_psw && a->num_weights != 0) m |= FZ_BIT(EK_ERR_NULL_POINTER);
     if (p_psw && a->num_weights != a->n) m |= FZ_BIT(EK_ERR_SHAPE);
@@ -95,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!has_offsets && !a.wild && (okind & 0x40) && a.B > 0) a.n = a.B * (a.n % 8); /* fixed-length bags that fit */
     a.padding_idx = fz_padding(&f, a.num);
     a.scale = fz_flag(&f);
+    a.ilo_arg = ((okind >> 4) & 7) == 5 ? (okind & 0x80 ? -1 : 2) : a.ilo; /* 1 in 8: a flag that is not 0 or 1 */
     uint8_t fwd_opts = fz_u8(&f), bwd_opts = fz_u8(&f);
     uint8_t ocorrupt = fz_u8(&f), ovalue = fz_u8(&f), mcorrupt = fz_u8(&f), mvalue = fz_u8(&f);
     fz_nulls z = fz_decode_nulls(&f, S_COUNT);
@@ -210,9 +213,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 describe("ek_embedding_bag_forward_f32", w32, &a, ix, p_off, ox, p_psw);
                 fz_reset(&R);
                 ek_status s = w32 ? ek_embedding_bag_forward_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off,
-                                                                     a.ilo, p_psw, a.mode, a.padding_idx, p_out, p_bs, p_mx)
+                                                                     a.ilo_arg, p_psw, a.mode, a.padding_idx, p_out, p_bs, p_mx)
                                   : ek_embedding_bag_forward_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off,
-                                                                     a.ilo, p_psw, a.mode, a.padding_idx, p_out, p_bs, p_mx);
+                                                                     a.ilo_arg, p_psw, a.mode, a.padding_idx, p_out, p_bs, p_mx);
                 fz_check_status(s, m);
                 fz_check_buffers(&R, s);
                 if (s == EK_OK) {
@@ -235,6 +238,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             float *p_values = fz_ptr(&z, S_OUT_VALUES, out_values, fz_elems(a.n, a.dim));
             int64_t *p_nnz = fz_ptr(&z, S_OUT_NNZ, out_nnz, 1);
             fz_mask m = call;
+            fz_need_flag(&m, a.scale);
             fz_need_ptr(&m, p_g, a.B, a.dim);
             if (a.mode == EK_BAG_MAX) {
                 if (a.scale) m |= FZ_BIT(EK_ERR_INVALID_ARGUMENT);
@@ -261,21 +265,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fz_reset(&R);
             ek_status s;
             if (sparse == 2)
-                s = w32 ? ek_embedding_bag_backward_sgd_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo,
+                s = w32 ? ek_embedding_bag_backward_sgd_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                 p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, 0.5f, p_gw)
-                        : ek_embedding_bag_backward_sgd_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo,
+                        : ek_embedding_bag_backward_sgd_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                 p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, 0.5f, p_gw);
             else if (sparse)
-                s = w32 ? ek_embedding_bag_backward_sparse_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo,
+                s = w32 ? ek_embedding_bag_backward_sparse_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                    p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, p_rows,
                                                                    p_values, p_nnz)
-                        : ek_embedding_bag_backward_sparse_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo,
+                        : ek_embedding_bag_backward_sparse_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                    p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, p_rows,
                                                                    p_values, p_nnz);
             else
-                s = w32 ? ek_embedding_bag_backward_dense_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo,
+                s = w32 ? ek_embedding_bag_backward_dense_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                   p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, p_gw)
-                        : ek_embedding_bag_backward_dense_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo,
+                        : ek_embedding_bag_backward_dense_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                   p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, p_gw);
             fz_check_status(s, m);
             fz_check_buffers(&R, s);
@@ -315,10 +319,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 describe("ek_embedding_bag_per_sample_weights_backward_f32", w32, &a, ix, p_off, ox, p_psw);
                 fz_reset(&R);
                 ek_status s = w32 ? ek_embedding_bag_per_sample_weights_backward_f32_i32(
-                                        a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off, a.ilo, p_psw, a.mode,
+                                        a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off, a.ilo_arg, p_psw, a.mode,
                                         a.padding_idx, p_g, p_gws)
                                   : ek_embedding_bag_per_sample_weights_backward_f32_i64(
-                                        a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off, a.ilo, p_psw, a.mode,
+                                        a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off, a.ilo_arg, p_psw, a.mode,
                                         a.padding_idx, p_g, p_gws);
                 fz_check_status(s, m);
                 fz_check_buffers(&R, s);

@@ -130,7 +130,7 @@ static inline int64_t fz_padding(fz_in *f, int64_t num) {
     }
 }
 
-/* An int32 flag: mostly 0 or 1, sometimes another non-zero value. */
+/* An int32 flag: mostly 0 or 1, sometimes another non-zero value (which the header refuses). */
 static inline int32_t fz_flag(fz_in *f) {
     uint8_t b = fz_u8(f);
     switch (b % 8) {
@@ -239,6 +239,11 @@ static inline void fz_need_int_bytes(fz_mask *m, int64_t a, int64_t b, int64_t e
 /* A pointer may be NULL only when it has no elements (a x b <= 0). */
 static inline void fz_need_ptr(fz_mask *m, const void *p, int64_t a, int64_t b) {
     if (p == NULL && a > 0 && b > 0) *m |= FZ_BIT(EK_ERR_NULL_POINTER);
+}
+
+/* A boolean int32 flag must be 0 or 1 (→ INVALID_ARGUMENT; 2 is not "true"). */
+static inline void fz_need_flag(fz_mask *m, int32_t v) {
+    if (v != 0 && v != 1) *m |= FZ_BIT(EK_ERR_INVALID_ARGUMENT);
 }
 
 /* A padding_idx: EK_NO_PADDING, or after wrapping a negative one, a row in [0, num). *resolved is

@@ -88,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             float *p_g = fz_ptr(&z, S_GRAD_OUT, grad_out, fz_elems(n, dim));
             float *p_gw = fz_ptr(&z, S_GRAD_WEIGHT, grad_weight, fz_elems(num, dim));
             fz_mask m = base | bad_index | bad_pad;
+            fz_need_flag(&m, scale);
             fz_need_ptr(&m, p_idx, n, 1), fz_need_ptr(&m, p_g, n, dim), fz_need_ptr(&m, p_gw, num, dim);
             if (wild) m = FZ_ANY_ERROR;
             describe("ek_embedding_backward_dense_f32", w32, num, dim, n, padding_idx, scale, ix, wild);
@@ -110,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             int64_t *p_nnz = fz_ptr(&z, S_OUT_NNZ, out_nnz, 1);
             fz_mask m = base | bad_index | bad_pad;
             fz_need_int_bytes(&m, n, 1, 8); /* out_rows is int64 for both widths */
+            fz_need_flag(&m, scale);
             fz_need_ptr(&m, p_idx, n, 1), fz_need_ptr(&m, p_g, n, dim), fz_need_ptr(&m, p_rows, n, 1);
             fz_need_ptr(&m, p_values, n, dim), fz_need_ptr(&m, p_nnz, 1, 1);
             if (wild) m = FZ_ANY_ERROR;

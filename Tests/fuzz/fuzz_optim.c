@@ -109,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!in_range(momentum, 0, 1, INFINITY, 0)) m |= bad_arg;
         if (!in_range(dampening, -INFINITY, 0, INFINITY, 0)) m |= bad_arg;
         if (nesterov && !(momentum > 0.0f && dampening == 0.0f)) m |= bad_arg;
+        fz_need_flag(&m, nesterov);
         if (momentum != 0.0f) fz_need_ptr(&m, p_s1, num, dim);
     } else if (op == 1) {
         if (!in_range(eps, 0, 1, INFINITY, 0)) m |= bad_arg;

@@ -93,17 +93,66 @@ SEEDS = {
         "bad-beta": [0, 2, 2, 1, 1, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0xE4, 15, 0, NO_NULLS] + [1]
         + fl(1) + fl(1, 2) + fl(0, 0) + fl(0, 0),
     },
+    "fuzz_dense": {
+        # flags family(0 layer norm) rows cols eps options nulls | x | weight | bias | mean | rstd | grad_y
+        # | grad_weight | grad_bias
+        "ln-all-arrays": [0, 0, 2, 3, 0, 0x1F, NO_NULLS] + fl(1, 2, 3, -1, 0, 4) + fl(1, 0.5, 2) + fl(0, 1, -1)
+        + fl(2, 1) + fl(1, 0.5) + fl(1, -1, 0.5, 2, 0, 1) + fl(0, 0, 0) + fl(1, 1, 1),
+        "ln-constant-row": [0, 0, 1, 4, 4, 0x04, NO_NULLS] + fl(3, 3, 3, 3) + fl(0) * 0 + fl(*[0] * 8) + fl(3) + fl(2)
+        + fl(1, 2, 3, 4),
+        "ln-bad-eps": [0, 0, 1, 2, 6, 0, NO_NULLS] + fl(1, 2) + fl(0, 0, 0, 0) + fl(0) + fl(1) + fl(1, 1),
+        # family 1 (activations): n approximate aliasing nulls | x | grad_y
+        "relu-nan": [1, 1, 3, 0, 0, NO_NULLS] + [0xF0] + fl(-1, 2) + fl(0.5, 0.5, 0.5),
+        "gelu-tanh-in-place": [0, 1, 4, 5, 0x0F, NO_NULLS] + fl(-2, -0.5, 0.5, 3) + fl(1, 1, 1, 1),
+        "gelu-bad-approximate": [0, 1, 2, 7, 0, NO_NULLS] + fl(1, 2) + fl(1, 1),
+        # family 2 (dropout): n p seed options nulls | x | grad_y | mask bytes
+        "dropout-half": [0, 2, 8, 3, 7, 0x01, NO_NULLS] + fl(*range(1, 9)) + fl(*[1] * 8) + [1, 0, 1, 1, 0, 0, 1, 0],
+        "dropout-p1-in-place": [0, 2, 4, 6, 1, 0x07, NO_NULLS] + fl(1, 2, 3, 4) + fl(1, 1, 1, 1) + [0, 0, 1, 0],
+        "dropout-bad-p": [0, 2, 2, 8, 0, 0, NO_NULLS] + fl(1, 2) + fl(1, 1) + [1, 1],
+        # family 3 (losses): rows classes ignore_index reduction options(1 grad, 2 mse) nulls | floats | targets
+        # | floats
+        "nll-mean-ignore": [0, 3, 3, 4, 0, 1, 0x01, NO_NULLS] + fl(*[-1, -2, -0.5, -3] * 3) + [0, 3, 0xC0]
+        + fl(*[0] * 12),
+        "nll-bad-target": [0, 3, 2, 2, 0, 0, 0x01, NO_NULLS] + fl(-1, -2, -3, -4) + [0, 0xE1] + fl(0, 0, 0, 0),
+        "mse-sum-grad": [0, 3, 5, 1, 0, 2, 0x03, NO_NULLS] + fl(1, 2, 3, -1, 0.5) + [0] * 5 + fl(0, 2, 1, 1, 0.5),
+        "empty-mean": [0, 3, 0, 3, 0, 1, 0x01, EMPTY_NULL],
+        # family 4 (matmul): m n k trans_a trans_b alpha beta nulls | a | b | c
+        "matmul-trans-b": [0, 4, 2, 3, 4, 0, 5, 16, 0, NO_NULLS] + fl(*range(8)) + fl(*[0.5, -1, 1, 2] * 3)
+        + fl(*[9] * 6),
+        "matmul-k0-beta": [0, 4, 2, 2, 0, 0, 0, 16, 8, NO_NULLS] + fl(1, 2, 3, 4),
+        "matmul-trans-a-beta": [0, 4, 3, 2, 2, 5, 0, 8, 16, NO_NULLS] + fl(1, 2, 3, 4, 5, 6) + fl(1, 0, 0, 1)
+        + fl(1, 1, 1, 1, 1, 1),
+    },
+}
+
+# Minimised inputs of findings (issue 14), replayed by make fuzz-ci before any fuzzing: see README.md.
+FINDINGS = {
+    "fuzz_dense": {
+        # layer norm backward, rows 0, cols 2^62, grad_weight set: returned EK_OK and wrote past grad_weight
+        "I14-1-layer-norm-rows0-grad-weight": [0, 0, 0, 0xFA, 0, 0x08, NO_NULLS],
+        # cols INT64_MAX with grad_weight and grad_bias: (cols + 63) / 64 overflowed
+        "I14-1-layer-norm-cols-int64-max": [0, 0, 0, 0xF4, 0, 0x18, NO_NULLS],
+        # matmul trans_a = 2 was taken as true
+        "I14-4-matmul-trans-flag": [0, 4, 2, 2, 2, 7, 0, 16, 0, NO_NULLS] + fl(1, 2, 3, 4) + fl(1, 0, 0, 1)
+        + fl(0, 0, 0, 0),
+        # an empty product with k = 2^31 was refused (EK_ERR_OVERFLOW) though nothing is computed
+        "I14-matmul-empty-wide-k": [0, 4, 0, 0, 0xFC, 0, 0, 16, 0, EMPTY_NULL],
+        # ReLU backward at NaN gave 0 (PyTorch: the gradient passes)
+        "I14-22-relu-backward-nan": [1, 1, 1, 0, 0, NO_NULLS] + [0xF0] + fl(0.5),
+    },
 }
 
 
 def main():
-    for harness, seeds in SEEDS.items():
-        folder = os.path.join(HERE, "corpus", harness)
-        os.makedirs(folder, exist_ok=True)
-        for name, data in seeds.items():
-            with open(os.path.join(folder, "seed-" + name), "wb") as out:
-                out.write(bytes(b & 0xFF for b in data))
-    print("wrote", sum(len(s) for s in SEEDS.values()), "seeds under", os.path.join(HERE, "corpus"))
+    for prefix, table in (("seed-", SEEDS), ("finding-", FINDINGS)):
+        for harness, seeds in table.items():
+            folder = os.path.join(HERE, "corpus", harness)
+            os.makedirs(folder, exist_ok=True)
+            for name, data in seeds.items():
+                with open(os.path.join(folder, prefix + name), "wb") as out:
+                    out.write(bytes(b & 0xFF for b in data))
+    print("wrote", sum(len(s) for s in SEEDS.values()), "seeds and", sum(len(s) for s in FINDINGS.values()),
+          "findings under", os.path.join(HERE, "corpus"))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 import CKernels
 
-/// max(x, 0) element-wise (PyTorch's `relu`); NaN stays NaN.
+/// max(x, 0) element-wise (PyTorch's `relu`); NaN stays NaN. The gradient passes where the output is
+/// not <= 0, so also at NaN (PyTorch's `threshold_backward` masks by the output).
 public func relu(_ x: Tensor) -> Tensor {
     precondition(x.dtype == .float32, "relu: needs a float tensor, got \(x.dtype)")
     var y = FloatStorage(repeating: 0, count: x.count)
