@@ -9,9 +9,9 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// The most threads `--threads` accepts: far above the cores of any machine this runs on, and
-/// below where thread creation itself fails.
-let maxThreads = 256
+/// The most threads `--threads` accepts: the kernels' own bound (`EK_MAX_THREADS`), far above the
+/// cores of any machine this runs on and below where thread creation itself fails.
+let maxThreads = EmbeddingKit.maxThreads
 
 /// Checks a `--threads` value (usage error when out of range).
 func validateThreads(_ threads: Int, option: String = "--threads") throws {

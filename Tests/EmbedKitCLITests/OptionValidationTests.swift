@@ -40,8 +40,8 @@ struct OptionValidationTests {
         (["--lr", "nan"], "--lr: nan is outside"),
         (["--lr=-0.5"], "--lr: -0.5 is outside"),
         (["--balance=-1"], "--balance: -1 is outside 0...1000000"),
-        (["--threads", "0"], "--threads: 0 is outside 1...256"),
-        (["--threads", "100000"], "--threads: 100000 is outside 1...256"),
+        (["--threads", "0"], "--threads: 0 is outside 1...1024"),
+        (["--threads", "100000"], "--threads: 100000 is outside 1...1024"),
         (["--output", "."], "--output '.' names a folder"),
         (["--output", "d/"], "--output 'd/' names a folder"),
         (["--output", "d/curve.svg"], "the model's own extension cannot be .svg"),
@@ -55,12 +55,12 @@ struct OptionValidationTests {
     }
 
     @Test(arguments: [
-        (["langid", "eval", "--threads", "0"], "--threads: 0 is outside 1...256", "embedkit langid eval"),
+        (["langid", "eval", "--threads", "0"], "--threads: 0 is outside 1...1024", "embedkit langid eval"),
         (["langid", "eval", "--threads=-3"], "--threads: -3 is outside", "embedkit langid eval"),
         (["langid", "eval", "--model", ""], "--model: empty path", "embedkit langid eval"),
         (["langid", "predict", "--top", "0"], "--top: 0 is below 1", "embedkit langid predict"),
         (["langid", "predict", "--top=-1"], "--top: -1 is below 1", "embedkit langid predict"),
-        (["langid", "predict", "--threads", "100000", "x"], "--threads: 100000 is outside 1...256", "embedkit langid predict"),
+        (["langid", "predict", "--threads", "100000", "x"], "--threads: 100000 is outside 1...1024", "embedkit langid predict"),
     ])
     func evalAndPredictRefuseBadOptions(arguments: [String], message: String, usage: String) {
         let result = Self.parse(arguments)

@@ -132,6 +132,18 @@ struct ConfigurationErrorTests {
         #expect(softmax(Tensor.zeros([0, 3]), dim: 0).shape == [0, 3])
     }
 
+    /// A known divergence: PyTorch's `nn.Embedding(5, 0)` returns rows of no elements; the kernels
+    /// refuse dim = 0, so the lookup throws (it must not stop the process).
+    @Test("Tables of dimension 0 are refused by the kernels with an error, not a trap")
+    func zeroDimensionTables() throws {
+        let embed = try Embedding(count: 5, dimension: 0)
+        #expect(throws: Self.invalid("embedding: dim=0 must be positive")) { try embed(Tensor(indices: [1, 2])) }
+        let bag = try EmbeddingBag(count: 5, dimension: 0, mode: .sum)
+        #expect(throws: Self.invalid("embedding_bag: dim=0 must be positive")) {
+            try bag(Tensor(indices: [1, 2]), offsets: Tensor(indices: [0]))
+        }
+    }
+
     // MARK: 10. padding index, duplicate parameters
 
     @Test("Embedding and EmbeddingBag throw for a paddingIndex out of range, as the functional form does")

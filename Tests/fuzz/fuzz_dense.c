@@ -82,7 +82,7 @@ static void fuzz_layer_norm(fz_in *f) {
         if (p_b) fz_need_bytes(&m, 1, cols, 4);
         fz_need_ptr(&m, p_x, rows, cols), fz_need_ptr(&m, p_y, rows, cols);
         fz_need_ptr(&m, p_mean, rows, 1), fz_need_ptr(&m, p_rstd, rows, 1);
-        if (!(eps > 0.0) || isinf(eps)) m |= FZ_BIT(EK_ERR_INVALID_ARGUMENT);
+        if (!(eps >= 0.0) || isinf(eps)) m |= FZ_BIT(EK_ERR_INVALID_ARGUMENT);
         const int64_t touched[] = {fz_elems(rows, cols), rows, p_w || p_b ? cols : 0, -1};
         if (fz_decide_wild(wild, &m, touched)) {
             fz_ctx_set("ek_layer_norm_forward_f32(rows=%lld, cols=%lld, eps=%.17g, weight=%s, bias=%s)", (long long)rows,
