@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "embeddingkit.h"
+#include "../Tests/common/ek_positional.h"
 #include "ref.h"
 
 /* OpenBLAS's name for the kernels it picked (W9's matrix products run on them). OPENBLAS_CORETYPE in
@@ -361,14 +362,14 @@ static const workload WORKLOADS[] = {
     {"W5", "sparse train step", "W2 fwd + sparse bwd + SGD step on the table",
      "EmbeddingBag(sparse=True)+optim.SGD", K_SPARSE, 1000000, 64, 4096 * 40, 4096, EK_BAG_SUM, 0, UNIT_ELEMS,
      SHARE_NONE, 5.0, 0, ">= 5x", "W5", NULL, 0,
-     "C ABI: bag forward + ek_embedding_bag_backward_sgd_f32_i64 (the sparse backward fused with the SGD step)"},
+     "C ABI: bag forward + pos_embedding_bag_backward_sgd_i64 (the sparse backward fused with the SGD step)"},
     {"W5-swift", "sparse train step, Swift API", "as W5, through EmbeddingBag + SGD in Swift",
      "(the W5 PyTorch figure)", K_SWIFT, 1000000, 64, 4096 * 40, 4096, EK_BAG_SUM, 0, UNIT_ELEMS, SHARE_NONE, 5.0, 0,
      ">= 5x", "W5", NULL, 0,
      "Swift: EmbeddingBag(sum, sparse) forward, backward(g), SGD.step(), zeroGrad() (ek-swift-bench)"},
     {"W5-coo", "sparse train step, COO gradient", "as W5", "(the W5 PyTorch figure)", K_SPARSE_COO, 1000000, 64,
      4096 * 40, 4096, EK_BAG_SUM, 0, UNIT_ELEMS, SHARE_NONE, 0, 0, "(info)", "W5", NULL, 0,
-     "the gradient materialised as PyTorch's is: ek_embedding_bag_backward_sparse_f32_i64 + ek_coo_scatter_add_f32"},
+     "the gradient materialised as PyTorch's is: pos_embedding_bag_backward_sparse_i64 + ek_coo_scatter_add_f32"},
     {"W5-sgd", "sparse train step, coalesce + sgd_update", "as W5", "(the W5 PyTorch figure)", K_SPARSE_SGD, 1000000,
      64, 4096 * 40, 4096, EK_BAG_SUM, 0, UNIT_ELEMS, SHARE_NONE, 0, 0, "(info)", "W5", NULL, 0,
      "the optimizer-API path: ek_coo_coalesce_f32 + ek_sgd_update_f32 in place of the scatter-add"},
@@ -377,10 +378,10 @@ static const workload WORKLOADS[] = {
      "same work on both sides: forward gather + fresh (zeroed) dense gradient + backward"},
     {"W6-bwd", "dense backward kernel only", "as W6", "aten.embedding_dense_backward", K_DENSE_BWD, 100000, 64, 65536,
      0, EK_BAG_SUM, 0, UNIT_ELEMS, SHARE_NONE, 0, 0, "(info)", "W6-bwd", NULL, 0,
-     "EK: memset(grad) + ek_embedding_backward_dense; PyTorch: the backward op alone (allocates zeros)"},
+     "EK: memset(grad) + pos_embedding_backward_dense; PyTorch: the backward op alone (allocates zeros)"},
     {"W7", "max_norm lookup", "W1 with max_norm 1.0 (in-place renorm)", "F.embedding(max_norm=1.0)", K_MAXNORM,
      1000000, 128, 65536, 0, EK_BAG_SUM, 0, UNIT_BYTES, SHARE_NONE, 20.0, 0, ">= 20x", "W7", NULL, 0,
-     "ek_embedding_renorm_f32_i64 + gather; the table is renormed in place and reused across calls"},
+     "ek_renorm + gather; the table is renormed in place and reused across calls"},
     {"W8", "softmax", "4,096 x 1,024", "torch.softmax(x, -1)", K_SOFTMAX, 4096, 1024, 0, 0, EK_BAG_SUM, 0, UNIT_ELEMS,
      SHARE_NONE, 1.0, 0, ">= 1.0x", "W8", NULL, 0, NULL},
     {"W8b", "cross-entropy fwd + bwd", "4,096 x 1,024 logits", "F.cross_entropy(...).backward()", K_XENT, 4096, 1024,
@@ -493,30 +494,30 @@ static void ek_call_on(wdata *d, int b, float *table) {
     int64_t R = w->rows, D = w->dim, N = w->n, B = w->bags;
     switch (w->kind) {
     case K_GATHER:
-        ek_ok(ek_embedding_forward_f32_i64(R, D, N, table, d->idx[b], d->out), "ek_embedding_forward_f32_i64");
+        ek_ok(pos_embedding_forward_i64(R, D, N, table, d->idx[b], d->out), "ek_lookup_forward");
         break;
     case K_BAG:
-        ek_ok(ek_embedding_bag_forward_f32_i64(R, D, N, B, w->weighted ? N : 0, table, d->idx[b], d->offsets, 0,
+        ek_ok(pos_embedding_bag_forward_i64(R, D, N, B, w->weighted ? N : 0, table, d->idx[b], d->offsets, 0,
                                                w->weighted ? d->psw[b] : NULL, w->mode, EK_NO_PADDING, d->out, NULL,
                                                NULL),
-              "ek_embedding_bag_forward_f32_i64");
+              "ek_bag_forward");
         break;
     case K_SPARSE:
     case K_SPARSE_COO:
     case K_SPARSE_SGD:
-        ek_ok(ek_embedding_bag_forward_f32_i64(R, D, N, B, 0, table, d->idx[b], d->offsets, 0, NULL, EK_BAG_SUM,
+        ek_ok(pos_embedding_bag_forward_i64(R, D, N, B, 0, table, d->idx[b], d->offsets, 0, NULL, EK_BAG_SUM,
                                                EK_NO_PADDING, d->out, NULL, NULL),
-              "ek_embedding_bag_forward_f32_i64");
+              "ek_bag_forward");
         if (w->kind == K_SPARSE) {
-            ek_ok(ek_embedding_bag_backward_sgd_f32_i64(R, D, N, B, 0, d->idx[b], d->offsets, 0, NULL, EK_BAG_SUM,
+            ek_ok(pos_embedding_bag_backward_sgd_i64(R, D, N, B, 0, d->idx[b], d->offsets, 0, NULL, EK_BAG_SUM,
                                                         EK_NO_PADDING, 0, NULL, d->grad_out, LR, table),
-                  "ek_embedding_bag_backward_sgd_f32_i64");
+                  "ek_bag_backward_update (SGD)");
             break;
         }
-        ek_ok(ek_embedding_bag_backward_sparse_f32_i64(R, D, N, B, 0, d->idx[b], d->offsets, 0, NULL, EK_BAG_SUM,
+        ek_ok(pos_embedding_bag_backward_sparse_i64(R, D, N, B, 0, d->idx[b], d->offsets, 0, NULL, EK_BAG_SUM,
                                                        EK_NO_PADDING, 0, NULL, d->grad_out, d->sp_rows, d->sp_vals,
                                                        &d->nnz),
-              "ek_embedding_bag_backward_sparse_f32_i64");
+              "ek_bag_backward_sparse");
         if (w->kind == K_SPARSE_COO) {
             ek_ok(ek_coo_scatter_add_f32(R, D, d->nnz, d->sp_rows, d->sp_vals, -LR, table), "ek_coo_scatter_add_f32");
         } else {
@@ -528,16 +529,16 @@ static void ek_call_on(wdata *d, int b, float *table) {
         }
         break;
     case K_DENSE:
-        ek_ok(ek_embedding_forward_f32_i64(R, D, N, table, d->idx[b], d->out), "ek_embedding_forward_f32_i64");
+        ek_ok(pos_embedding_forward_i64(R, D, N, table, d->idx[b], d->out), "ek_lookup_forward");
         __attribute__((fallthrough)); /* then a fresh gradient and the backward */
     case K_DENSE_BWD:
         memset(d->grad_weight, 0, sizeof(float) * (size_t)(R * D));
-        ek_ok(ek_embedding_backward_dense_f32_i64(R, D, N, d->idx[b], d->grad_out, EK_NO_PADDING, 0, d->grad_weight),
-              "ek_embedding_backward_dense_f32_i64");
+        ek_ok(pos_embedding_backward_dense_i64(R, D, N, d->idx[b], d->grad_out, EK_NO_PADDING, 0, d->grad_weight),
+              "ek_lookup_backward_dense");
         break;
     case K_MAXNORM:
-        ek_ok(ek_embedding_renorm_f32_i64(R, D, N, d->idx[b], 1.0, 2.0, table), "ek_embedding_renorm_f32_i64");
-        ek_ok(ek_embedding_forward_f32_i64(R, D, N, table, d->idx[b], d->out), "ek_embedding_forward_f32_i64");
+        ek_ok(pos_embedding_renorm_i64(R, D, N, d->idx[b], 1.0, 2.0, table), "ek_renorm");
+        ek_ok(pos_embedding_forward_i64(R, D, N, table, d->idx[b], d->out), "ek_lookup_forward");
         break;
     case K_SOFTMAX:
         ek_ok(ek_softmax_forward_f32(R, D, d->x[b], d->out), "ek_softmax_forward_f32");

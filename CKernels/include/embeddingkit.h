@@ -6,8 +6,10 @@
  *     thread-local message naming the argument, the position and the value, and NOTHING was written:
  *     every output buffer and every table is exactly as it was before the call.
  *   - Tables are fp32, row-major and contiguous: row r of a table with `dim` columns starts at
- *     table + r * dim. Sizes are int64_t. Index arrays come in int64_t (_i64) and int32_t (_i32)
- *     variants; offsets have the same type as the indices they cut.
+ *     table + r * dim. Sizes are int64_t. Lookups and bags take descriptors (ek_table, ek_bag_input,
+ *     ek_bag_options, ek_optimizer; section 1) whose fields name the index width (int64 or int32;
+ *     offsets have the same type as the indices they cut) and the element type; other functions
+ *     take int64_t index arrays, or _i64 / _i32 variants.
  *   - Argument order: sizes, then inputs, then nullable options, then outputs.
  *   - Results are deterministic: bit-identical for any thread count (no float atomics; scatter-adds
  *     group by destination row and add in input order).
@@ -34,7 +36,7 @@ extern "C" {
 #endif
 
 #define EK_VERSION_MAJOR 0
-#define EK_VERSION_MINOR 1
+#define EK_VERSION_MINOR 2
 #define EK_VERSION_PATCH 0
 /* ek_version() returns this value: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define EK_VERSION (EK_VERSION_MAJOR * 10000 + EK_VERSION_MINOR * 100 + EK_VERSION_PATCH)
@@ -99,69 +101,125 @@ ek_isa ek_get_isa(void);
 /* "scalar", "avx2" or "avx512". Never NULL ("unknown" for other values). */
 const char *ek_isa_name(ek_isa isa);
 
-/* Sentinel for "no padding index". Any other negative padding_idx p wraps to num_embeddings + p,
- * as in PyTorch; after wrapping it must lie in [0, num_embeddings). */
-#define EK_NO_PADDING INT64_MIN /* Swift does not import this macro: pass Int64.min */
-
 /* ------------------------------------------------------------------------------------------------
- * 1. Embedding forward (gather)
+ * 1. Tables, index lists and bags: the descriptors
  *
- *   for i in 0..<N:  check 0 <= indices[i] < num_embeddings
- *   for i in 0..<N:  out[i, :] = W[indices[i], :]
+ * Every lookup and bag function takes its table and its input as structs, not as positional
+ * arguments. Index width and table element type are fields: a new type adds no function.
  *
- * padding_idx does not change the forward (PyTorch parity): use the table's own padding row.
- * out: N x D.
+ * Growing structs (the struct_size rule). Each descriptor starts with `int64_t struct_size`, which
+ * the caller sets to sizeof(the struct) of the header it compiles against:
+ *     ek_bag_input in = {.struct_size = sizeof(ek_bag_input), ...};
+ * A later version may append fields; it then accepts every size from the 0.2 size up to its own and
+ * reads fields past the caller's struct_size as zero (which is always their default). A size
+ * outside that range (0 from a forgotten field, garbage, a newer header than the library) is
+ * EK_ERR_INVALID_ARGUMENT naming the struct. Fields are only ever appended, never reordered.
+ * Designated initialisers leave every unnamed field 0: the defaults are chosen so that 0 is right
+ * (no padding, sum mode, no scaling, 64-bit indices, fp32 rows, contiguous rows).
  * ---------------------------------------------------------------------------------------------- */
-ek_status ek_embedding_forward_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                       const float *weight, const int64_t *indices, float *out);
-ek_status ek_embedding_forward_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                       const float *weight, const int32_t *indices, float *out);
+
+/* The element type of a table. Only EK_DTYPE_F32 tables are accepted in 0.2; any other value is
+ * EK_ERR_INVALID_ARGUMENT naming table.dtype (half, bfloat16 and int8 rows come in a later version,
+ * through this field, with no new function). */
+typedef enum ek_dtype { EK_DTYPE_F32 = 0, EK_DTYPE_F16 = 1, EK_DTYPE_BF16 = 2, EK_DTYPE_I8 = 3 } ek_dtype;
+
+/* The integer type of indices and offsets (both have the same type). */
+typedef enum ek_index_type { EK_INDEX_I64 = 0, EK_INDEX_I32 = 1 } ek_index_type;
+
+/* A table of `rows` x `dim` elements. Row r starts at element r * row_stride of data.
+ *   row_stride: 0 means dim (contiguous rows); in 0.2 it must be 0 or dim (else INVALID_ARGUMENT).
+ *   data: rows * dim elements of dtype; NULL only when rows == 0. Functions that only need the
+ *   shape (the backward to a gradient) do not read data and accept NULL there. */
+typedef struct ek_table {
+    int64_t struct_size; /* sizeof(ek_table) */
+    int64_t rows;        /* >= 0 (PyTorch's num_embeddings) */
+    int64_t dim;         /* >= 1 */
+    ek_dtype dtype;      /* EK_DTYPE_F32 */
+    int64_t row_stride;  /* in elements; 0: dim */
+    void *data;          /* written only by the functions whose name says so (update, renorm) */
+} ek_table;
+
+/* The input of a lookup or a bag.
+ *   indices: num_indices entries of index_type, each in [0, table.rows).
+ *   Bags (bag functions only; a plain lookup requires offsets == NULL, num_bags == 0,
+ *   include_last_offset == 0, per_sample_weights == NULL, else INVALID_ARGUMENT naming the field):
+ *     offsets (of index_type) with num_bags entries, or num_bags + 1 with include_last_offset:
+ *       bag b holds indices[offsets[b] ..< end(b)], end(b) = offsets[b+1], or N for the last bag;
+ *       offsets[0] == 0, non-decreasing, every offset <= N; include_last_offset: offsets[B] == N (CSR)
+ *     offsets NULL: fixed-length bags, N == B * L, bag b holds indices[b*L ..< (b+1)*L];
+ *       include_last_offset must be 0.
+ *   per_sample_weights (nullable, bags only): num_weights entries, 0 when it is NULL, else exactly N.
+ *   padding_idx: has_padding == 0: no padding row. has_padding == 1: entries equal to padding_idx
+ *     are skipped (bags) or get no gradient (lookups); a negative padding_idx p wraps to
+ *     table.rows + p, as in PyTorch, and must then lie in [0, table.rows). */
+typedef struct ek_bag_input {
+    int64_t struct_size;        /* sizeof(ek_bag_input) */
+    ek_index_type index_type;   /* of indices and offsets */
+    const void *indices;        /* num_indices entries */
+    int64_t num_indices;        /* N >= 0 */
+    const void *offsets;        /* nullable, see above */
+    int64_t num_bags;           /* B >= 0 */
+    int32_t include_last_offset;/* 0 or 1 */
+    const float *per_sample_weights; /* nullable */
+    int64_t num_weights;        /* entries of per_sample_weights: 0 or N */
+    int32_t has_padding;        /* 0 or 1 */
+    int64_t padding_idx;        /* read only when has_padding == 1 */
+} ek_bag_input;
+
+typedef enum ek_bag_mode { EK_BAG_SUM = 0, EK_BAG_MEAN = 1, EK_BAG_MAX = 2 } ek_bag_mode;
+
+/* How a bag is reduced and how its gradient is scaled. NULL options mean all defaults (sum, no
+ * scaling). Lookups read only scale_grad_by_freq and require mode == EK_BAG_SUM (the default). */
+typedef struct ek_bag_options {
+    int64_t struct_size;        /* sizeof(ek_bag_options) */
+    ek_bag_mode mode;           /* EK_BAG_SUM (0), EK_BAG_MEAN, EK_BAG_MAX */
+    int32_t scale_grad_by_freq; /* 0 or 1; backward only; not with max */
+} ek_bag_options;
 
 /* ------------------------------------------------------------------------------------------------
- * 2. Embedding backward, dense: accumulate into a gradient table.
+ * 2. Lookup (embedding): forward, backward to a dense or a sparse gradient, max_norm renorm.
+ *    input: indices only (see above); p = the padding row (wrapped), none without has_padding.
  *
- *   p = padding_idx (wrapped; EK_NO_PADDING for none)
- *   count[r] = number of i with indices[i] == r            (only if scale_grad_by_freq)
+ * Forward (gather):
+ *   for i in 0..<N:  check 0 <= indices[i] < table.rows
+ *   for i in 0..<N:  out[i, :] = W[indices[i], :]                         out: N x D
+ * padding does not change the forward (PyTorch parity): use the table's own padding row.
+ *
+ * Backward to a dense gradient (table: its shape only; data is not read):
+ *   count[r] = number of i with indices[i] == r            (only if options->scale_grad_by_freq)
  *   for i in 0..<N in input order:
  *       r = indices[i]; if r == p: continue
  *       s = scale_grad_by_freq ? (float)(1.0 / count[r]) : 1
  *       grad_weight[r, :] += s * grad_out[i, :]
+ *   grad_weight (rows x D) is ACCUMULATED into: zero it first for a fresh gradient. Additions into
+ *   one row happen in input order, so the result is the same for any thread count.
  *
- * grad_weight (num_embeddings x D) is ACCUMULATED into: zero it first for a fresh gradient.
- * Additions into one row happen in input order, so the result is the same for any thread count.
- * ---------------------------------------------------------------------------------------------- */
-ek_status ek_embedding_backward_dense_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                              const int64_t *indices, const float *grad_out,
-                                              int64_t padding_idx, int32_t scale_grad_by_freq,
-                                              float *grad_weight);
-ek_status ek_embedding_backward_dense_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                              const int32_t *indices, const float *grad_out,
-                                              int64_t padding_idx, int32_t scale_grad_by_freq,
-                                              float *grad_weight);
-
-/* ------------------------------------------------------------------------------------------------
- * 3. Embedding backward, sparse: the uncoalesced COO gradient (PyTorch's sparse=True layout).
- *
+ * Backward to a sparse gradient: the uncoalesced COO gradient (PyTorch's sparse=True layout).
  *   nnz = 0
  *   for i in 0..<N in input order:
  *       r = indices[i]; if r == p: continue              (padding entries are dropped)
- *       s = scale_grad_by_freq ? (float)(1.0 / count[r]) : 1
  *       out_rows[nnz] = r; out_values[nnz, :] = s * grad_out[i, :]; nnz += 1
  *   *out_nnz = nnz
+ *   out_rows needs room for N entries and out_values for N x D; only the first *out_nnz are written.
  *
- * out_rows needs room for N entries and out_values for N x D; only the first *out_nnz are written.
+ * Renorm (max_norm), in place in table->data, of the UNIQUE rows the indices touch (a bag input's
+ * indices alone are read: offsets, weights and padding are ignored):
+ *   check every index first; then for each distinct r in indices (padding rows included):
+ *       n = ||W[r]||_p        (p = norm_type > 0, or INFINITY; p == 0 counts non-zeros; in double)
+ *       if n > max_norm:  W[r, :] *= (float)(max_norm / (n + 1e-7))
+ *   max_norm > 0 and finite; norm_type >= 0 (or INFINITY). Rows are independent, so the result is
+ *   the same for any thread count. This is what a max_norm lookup (or bag) does before its gather.
  * ---------------------------------------------------------------------------------------------- */
-ek_status ek_embedding_backward_sparse_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                               const int64_t *indices, const float *grad_out,
-                                               int64_t padding_idx, int32_t scale_grad_by_freq,
-                                               int64_t *out_rows, float *out_values, int64_t *out_nnz);
-ek_status ek_embedding_backward_sparse_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                               const int32_t *indices, const float *grad_out,
-                                               int64_t padding_idx, int32_t scale_grad_by_freq,
-                                               int64_t *out_rows, float *out_values, int64_t *out_nnz);
+ek_status ek_lookup_forward(const ek_table *table, const ek_bag_input *input, float *out);
+ek_status ek_lookup_backward_dense(const ek_table *table, const ek_bag_input *input,
+                                   const ek_bag_options *options, const float *grad_out, float *grad_weight);
+ek_status ek_lookup_backward_sparse(const ek_table *table, const ek_bag_input *input,
+                                    const ek_bag_options *options, const float *grad_out,
+                                    int64_t *out_rows, float *out_values, int64_t *out_nnz);
+ek_status ek_renorm(const ek_table *table, const ek_bag_input *input, double max_norm, double norm_type);
 
 /* ------------------------------------------------------------------------------------------------
- * 4. Sparse COO: coalesce and scatter-add. A COO gradient is nnz (row, value-row) pairs for a table
+ * 3. Sparse COO: coalesce and scatter-add. A COO gradient is nnz (row, value-row) pairs for a table
  *    of num_rows x D; rows may repeat and come in any order.
  *
  * Coalesce: sorted unique rows, values summed in input order.
@@ -181,143 +239,93 @@ ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz,
                                  const int64_t *rows, const float *values, float alpha, float *table);
 
 /* ------------------------------------------------------------------------------------------------
- * 5. EmbeddingBag forward
+ * 4. Bags (EmbeddingBag): forward, backward to a dense or sparse gradient, backward fused with an
+ *    optimizer update, gradient of the per-sample weights.
  *
- * Bags: with offsets (B entries, or B + 1 with include_last_offset):
- *     bag b holds indices[offsets[b] ..< end(b)], end(b) = offsets[b+1], or N for the last bag
- *     checks: offsets[0] == 0; offsets non-decreasing; every offset <= N;
- *             include_last_offset: offsets[B] == N exactly (CSR)
- *   without offsets (NULL): fixed-length bags, N == B * L, bag b holds indices[b*L ..< (b+1)*L];
- *     include_last_offset must be 0.
- * per_sample_weights (nullable) has num_weights entries: 0 when it is NULL, else exactly N.
- * Entries equal to padding_idx are skipped. Let J(b) be bag b's non-padding positions.
+ * Forward. Entries equal to the padding row are skipped. Let J(b) be bag b's non-padding positions.
  *   sum:  out[b] = Σ_{j∈J(b)} w_j * W[indices[j]]          (w_j = per_sample_weights[j], or 1)
  *   mean: unweighted: out[b] = Σ W[indices[j]] / |J(b)|     (0 if J(b) is empty)
  *         weighted:   out[b] = Σ w_j W[indices[j]] / Σ w_j  (0 if Σ w_j == 0)
  *   max:  out[b, d] = max_{j∈J(b)} W[indices[j], d]         (0 if J(b) is empty)
  *         ties: the first j wins; a NaN anywhere in the bag gives NaN (the first NaN wins, and
- *         max_indices names its row)
- *         per_sample_weights must be NULL.
+ *         max_indices names its row); per_sample_weights must be NULL.
  * Outputs: out (B x D); nullable bag_size (B): |J(b)|; nullable max_indices (B x D, max mode
  * only, NULL otherwise; the max backward needs it): the row that won each element, -1 for an
  * empty bag.
  * ---------------------------------------------------------------------------------------------- */
-typedef enum ek_bag_mode { EK_BAG_SUM = 0, EK_BAG_MEAN = 1, EK_BAG_MAX = 2 } ek_bag_mode;
+ek_status ek_bag_forward(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                         float *out, int64_t *bag_size, int64_t *max_indices);
 
-ek_status ek_embedding_bag_forward_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                           int64_t num_bags, int64_t num_weights,
-                                           const float *weight,
-                                           const int64_t *indices, const int64_t *offsets,
-                                           int32_t include_last_offset,
-                                           const float *per_sample_weights, ek_bag_mode mode,
-                                           int64_t padding_idx, float *out, int64_t *bag_size,
-                                           int64_t *max_indices);
-ek_status ek_embedding_bag_forward_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                           int64_t num_bags, int64_t num_weights,
-                                           const float *weight,
-                                           const int32_t *indices, const int32_t *offsets,
-                                           int32_t include_last_offset,
-                                           const float *per_sample_weights, ek_bag_mode mode,
-                                           int64_t padding_idx, float *out, int64_t *bag_size,
-                                           int64_t *max_indices);
-
-/* ------------------------------------------------------------------------------------------------
- * 6. EmbeddingBag backward. Same bag arguments as the forward; grad_out is B x D.
- *
- * The gradient of entry j (in bag b, not padding) is the row
+/* Backward. grad_out is B x D; max_indices (B x D, from the forward) is required in max mode and
+ * ignored otherwise. The gradient of entry j (in bag b, not padding) is the row
  *   sum:  g_j = w_j * grad_out[b]
  *   mean: g_j = grad_out[b] / |J(b)|            or, weighted,  w_j * grad_out[b] / Σ w_k (0 if Σ w == 0)
  *   max:  g_j[d] = grad_out[b, d] if j is the first position in bag b whose row is max_indices[b, d]
- *         else 0                                (max_indices from the forward, required)
+ *         else 0
  *   if scale_grad_by_freq (not with max): g_j *= 1 / count(indices[j]) over all N indices
  *
- * Dense:  for j in input order: grad_weight[indices[j]] += g_j        (accumulates; zero it first)
+ * Dense:  for j in input order: grad_weight[indices[j]] += g_j    (accumulates; zero it first;
+ *         table: its shape only, data is not read)
  * Sparse: the entries in input order, padding dropped: out_rows[k] = indices[j], out_values[k] = g_j;
  *         *out_nnz = k. out_rows / out_values need room for N entries.
  * ---------------------------------------------------------------------------------------------- */
-ek_status ek_embedding_bag_backward_dense_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                  int64_t num_bags, int64_t num_weights, const int64_t *indices,
-                                                  const int64_t *offsets, int32_t include_last_offset,
-                                                  const float *per_sample_weights, ek_bag_mode mode,
-                                                  int64_t padding_idx, int32_t scale_grad_by_freq,
-                                                  const int64_t *max_indices, const float *grad_out,
-                                                  float *grad_weight);
-ek_status ek_embedding_bag_backward_dense_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                  int64_t num_bags, int64_t num_weights, const int32_t *indices,
-                                                  const int32_t *offsets, int32_t include_last_offset,
-                                                  const float *per_sample_weights, ek_bag_mode mode,
-                                                  int64_t padding_idx, int32_t scale_grad_by_freq,
-                                                  const int64_t *max_indices, const float *grad_out,
-                                                  float *grad_weight);
-ek_status ek_embedding_bag_backward_sparse_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                   int64_t num_bags, int64_t num_weights, const int64_t *indices,
-                                                   const int64_t *offsets, int32_t include_last_offset,
-                                                   const float *per_sample_weights, ek_bag_mode mode,
-                                                   int64_t padding_idx, int32_t scale_grad_by_freq,
-                                                   const int64_t *max_indices, const float *grad_out,
-                                                   int64_t *out_rows, float *out_values, int64_t *out_nnz);
-ek_status ek_embedding_bag_backward_sparse_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                   int64_t num_bags, int64_t num_weights, const int32_t *indices,
-                                                   const int32_t *offsets, int32_t include_last_offset,
-                                                   const float *per_sample_weights, ek_bag_mode mode,
-                                                   int64_t padding_idx, int32_t scale_grad_by_freq,
-                                                   const int64_t *max_indices, const float *grad_out,
-                                                   int64_t *out_rows, float *out_values, int64_t *out_nnz);
-/* Sparse backward fused with a plain SGD step (FBGEMM's "fused optimizer" idea): for j in input
- * order, padding dropped, weight[indices[j]] += -lr * g_j. Bit-identical to
- * ek_embedding_bag_backward_sparse_* followed by ek_coo_scatter_add_f32(alpha = -lr), for any
- * thread count, without writing and re-reading the N x D gradient. lr must be finite and >= 0.
- * Checks everything before writing: a failed call leaves weight as it was. */
-ek_status ek_embedding_bag_backward_sgd_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                int64_t num_bags, int64_t num_weights, const int64_t *indices,
-                                                const int64_t *offsets, int32_t include_last_offset,
-                                                const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
-                                                int32_t scale_grad_by_freq, const int64_t *max_indices,
-                                                const float *grad_out, float lr, float *weight);
-ek_status ek_embedding_bag_backward_sgd_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                int64_t num_bags, int64_t num_weights, const int32_t *indices,
-                                                const int32_t *offsets, int32_t include_last_offset,
-                                                const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
-                                                int32_t scale_grad_by_freq, const int64_t *max_indices,
-                                                const float *grad_out, float lr, float *weight);
+ek_status ek_bag_backward_dense(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                const int64_t *max_indices, const float *grad_out, float *grad_weight);
+ek_status ek_bag_backward_sparse(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                 const int64_t *max_indices, const float *grad_out,
+                                 int64_t *out_rows, float *out_values, int64_t *out_nnz);
+
+/* The optimizer of a fused update (and of ek_optimizer_update below). kind picks the update; the
+ * fields it does not use are ignored (leave them 0). State tables have the table's shape
+ * (rows x dim), except row-wise Adagrad's state_sum (rows entries). */
+typedef enum ek_optimizer_kind {
+    EK_OPT_SGD = 0,              /* lr, momentum, dampening, weight_decay, nesterov, momentum_buffer */
+    EK_OPT_ADAGRAD = 1,          /* lr, eps, weight_decay, state_sum (rows x dim) */
+    EK_OPT_ROWWISE_ADAGRAD = 2,  /* lr, eps, weight_decay, state_sum (rows) */
+    EK_OPT_ADAM = 3              /* lr, beta1, beta2, eps, weight_decay (decoupled: AdamW), step,
+                                    exp_avg, exp_avg_sq; lazy: touched rows only */
+} ek_optimizer_kind;
+
+typedef struct ek_optimizer {
+    int64_t struct_size;         /* sizeof(ek_optimizer) */
+    ek_optimizer_kind kind;
+    float lr;
+    float eps;
+    float weight_decay;
+    float momentum, dampening;   /* SGD */
+    int32_t nesterov;            /* SGD: 0 or 1 */
+    float beta1, beta2;          /* Adam */
+    int64_t step;                /* Adam: the optimizer's global step, >= 1 */
+    float *momentum_buffer;      /* SGD, required iff momentum != 0 */
+    float *state_sum;            /* Adagrad (rows x dim), row-wise Adagrad (rows) */
+    float *exp_avg, *exp_avg_sq; /* Adam */
+} ek_optimizer;
+
+/* Backward fused with an optimizer step (FBGEMM's "fused optimizer"): updates table->data (and the
+ * optimizer's state) from the bag gradient without writing and re-reading the N x D gradient.
+ * Bit-identical, for any thread count and ISA, to
+ *   ek_bag_backward_sparse(...)  -> rows, values (uncoalesced), then
+ *   SGD with momentum == 0 and weight_decay == 0:
+ *       ek_coo_scatter_add_f32(rows, values, alpha = -lr)      (each entry added in input order)
+ *   every other optimizer (SGD with momentum or weight decay included):
+ *       ek_coo_coalesce_f32(rows, values) -> the coalesced gradient, then
+ *       ek_sgd_update_f32 / ek_adagrad_update_f32 / ek_rowwise_adagrad_update_f32 / ek_adam_update_f32
+ *       with the descriptor's fields (ek_optimizer_update with the same descriptor).
+ * Everything is checked (the bag, the optimizer's hyperparameters and state pointers) before the
+ * first write: a failed call leaves the table and the state as they were. */
+ek_status ek_bag_backward_update(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                 const int64_t *max_indices, const float *grad_out, const ek_optimizer *optimizer);
 
 /* Gradient of the per-sample weights (sum or mean mode; max is rejected):
  *   sum:  grad_weights[j] = dot(grad_out[b], W[indices[j]])
  *   mean: grad_weights[j] = dot(grad_out[b], W[indices[j]] - out[b]) / Σ_{k∈J(b)} w_k
  *         (0 if Σ w == 0; out[b] is the weighted mean, recomputed here)
  *   padding entries get 0. grad_weights (N) is overwritten, not accumulated. */
-ek_status ek_embedding_bag_per_sample_weights_backward_f32_i64(
-    int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags, int64_t num_weights,
-                                           const float *weight,
-    const int64_t *indices, const int64_t *offsets, int32_t include_last_offset,
-    const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx, const float *grad_out,
-    float *grad_weights);
-ek_status ek_embedding_bag_per_sample_weights_backward_f32_i32(
-    int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags, int64_t num_weights,
-                                           const float *weight,
-    const int32_t *indices, const int32_t *offsets, int32_t include_last_offset,
-    const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx, const float *grad_out,
-    float *grad_weights);
-
+ek_status ek_bag_per_sample_weights_backward(const ek_table *table, const ek_bag_input *input,
+                                             const ek_bag_options *options, const float *grad_out,
+                                             float *grad_weights);
 /* ------------------------------------------------------------------------------------------------
- * 7. max_norm renormalisation, in place, of the UNIQUE rows an index list touches.
- *
- *   check every index first; then for each distinct r in indices (padding rows included):
- *       n = ||W[r]||_p        (p = norm_type > 0, or INFINITY; p == 0 counts non-zeros; in double)
- *       if n > max_norm:  W[r, :] *= (float)(max_norm / (n + 1e-7))
- *
- * max_norm > 0 and finite; norm_type >= 0 (or INFINITY). Rows are independent, so the result is
- * the same for any thread count. This is what a max_norm lookup does before its gather.
- * ---------------------------------------------------------------------------------------------- */
-ek_status ek_embedding_renorm_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                      const int64_t *indices, double max_norm, double norm_type,
-                                      float *weight);
-ek_status ek_embedding_renorm_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                      const int32_t *indices, double max_norm, double norm_type,
-                                      float *weight);
-
-/* ------------------------------------------------------------------------------------------------
- * 8. Row-wise softmax / log-softmax over the last dimension of a rows x cols matrix (cols >= 1).
+ * 5. Row-wise softmax / log-softmax over the last dimension of a rows x cols matrix (cols >= 1).
  *
  *   softmax:      y[i, c] = exp(x[i, c] - m_i) / Σ_k exp(x[i, k] - m_i),  m_i = max_k x[i, k]
  *   log_softmax:  y[i, c] = x[i, c] - m_i - log Σ_k exp(x[i, k] - m_i)
@@ -355,7 +363,7 @@ ek_status ek_cross_entropy_f32_i32(int64_t rows, int64_t classes, const float *l
                                    ek_reduction reduction, float *loss, float *grad_logits);
 
 /* ------------------------------------------------------------------------------------------------
- * 9. Optimizer row updates over a COALESCED COO gradient (rows strictly increasing, in range).
+ * 6. Optimizer row updates over a COALESCED COO gradient (rows strictly increasing, in range).
  *    rows == NULL means rows 0..<nnz, i.e. a dense update of the first nnz rows.
  *    Only the rows present are read or written, in the table and in every state table
  *    (lazy semantics: absent rows keep their values and their state).
@@ -393,8 +401,24 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
                              float weight_decay, int64_t step, float *weight, float *exp_avg,
                              float *exp_avg_sq);
 
+/* Row-wise Adagrad (FBGEMM's EXACT_ROWWISE_ADAGRAD): one state value per row, the mean of g^2.
+ *            g = g + weight_decay * W[r]
+ *            state_sum[r] += (float)(Σ_d g[d]^2 / D)          (the sum in double, d in order)
+ *            m = lr / (sqrtf(state_sum[r]) + eps)
+ *            W[r] -= m * g
+ *        state_sum has num_rows entries (not num_rows x D); lr, eps, weight_decay >= 0 and finite. */
+ek_status ek_rowwise_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows,
+                                        const float *values, float lr, float eps, float weight_decay,
+                                        float *weight, float *state_sum);
+
+/* The update above that optimizer->kind names, with the descriptor's fields, on table->data (f32,
+ * contiguous): ek_sgd_update_f32, ek_adagrad_update_f32, ek_rowwise_adagrad_update_f32 or
+ * ek_adam_update_f32, bit for bit. rows / values / nnz as for those (coalesced; rows nullable). */
+ek_status ek_optimizer_update(const ek_table *table, int64_t nnz, const int64_t *rows, const float *values,
+                              const ek_optimizer *optimizer);
+
 /* ------------------------------------------------------------------------------------------------
- * 10. Dense matrix product through OpenBLAS (the Linear / attention workhorse).
+ * 7. Dense matrix product through OpenBLAS (the Linear / attention workhorse).
  *
  *   C (m x n) = alpha * op(A) * op(B) + beta * C,  op(X) = trans ? X^T : X, all row-major, contiguous:
  *   A is m x k (or k x m if trans_a), B is k x n (or n x k if trans_b). trans_a, trans_b: 0 or 1.
@@ -405,7 +429,7 @@ ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t
                         const float *b, int32_t trans_b, float alpha, float beta, float *c);
 
 /* ------------------------------------------------------------------------------------------------
- * 11. Layers: layer norm, activations, dropout. Element-wise functions take n >= 0 elements;
+ * 8. Layers: layer norm, activations, dropout. Element-wise functions take n >= 0 elements;
  *     y may alias x and grad_x may alias grad_y unless noted.
  *
  * Layer norm over the last dimension of a rows x cols matrix (PyTorch's F.layer_norm):
@@ -446,7 +470,7 @@ ek_status ek_dropout_forward_f32(int64_t n, const float *x, double p, uint64_t s
 ek_status ek_dropout_backward_f32(int64_t n, const uint8_t *mask, double p, const float *grad_y, float *grad_x);
 
 /* ------------------------------------------------------------------------------------------------
- * 12. Losses, fused with their gradients (same conventions as ek_cross_entropy_*: loss holds rows
+ * 9. Losses, fused with their gradients (same conventions as ek_cross_entropy_*: loss holds rows
  *     entries for none, one for mean/sum; grad is nullable and is, for none, each entry's gradient of
  *     its own loss).
  *
@@ -463,7 +487,7 @@ ek_status ek_mse_loss_f32(int64_t n, const float *input, const float *target, ek
                           float *loss, float *grad);
 
 /* ------------------------------------------------------------------------------------------------
- * 13. safetensors: a checkpoint file (the format of Hugging Face's `safetensors`, which
+ * 10. safetensors: a checkpoint file (the format of Hugging Face's `safetensors`, which
  *     `safetensors.torch.save_file` writes), parsed from bytes in memory.
  *
  * Layout of a file of S bytes:

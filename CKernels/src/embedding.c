@@ -44,13 +44,10 @@ static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t 
     return EK_OK;
 }
 
-ek_status ek_embedding_forward_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                       const float *weight, const int64_t *indices, float *out) {
-    return embedding_forward(num_embeddings, dim, num_indices, weight, eki_i64(indices), out);
-}
-ek_status ek_embedding_forward_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                       const float *weight, const int32_t *indices, float *out) {
-    return embedding_forward(num_embeddings, dim, num_indices, weight, eki_i32(indices), out);
+ek_status ek_lookup_forward(const ek_table *table, const ek_bag_input *input, float *out) {
+    eki_call a;
+    ek_status s = eki_decode("embedding", table, input, NULL, 1, &a);
+    return s ? s : embedding_forward(a.rows, a.dim, a.n, a.data, a.indices, out);
 }
 
 /* ---- dense backward ---- */
@@ -93,17 +90,12 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
     return EK_OK;
 }
 
-ek_status ek_embedding_backward_dense_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                              const int64_t *indices, const float *grad_out, int64_t padding_idx,
-                                              int32_t scale_grad_by_freq, float *grad_weight) {
-    return embedding_backward_dense(num_embeddings, dim, num_indices, eki_i64(indices), grad_out, padding_idx,
-                                    scale_grad_by_freq, grad_weight);
-}
-ek_status ek_embedding_backward_dense_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                              const int32_t *indices, const float *grad_out, int64_t padding_idx,
-                                              int32_t scale_grad_by_freq, float *grad_weight) {
-    return embedding_backward_dense(num_embeddings, dim, num_indices, eki_i32(indices), grad_out, padding_idx,
-                                    scale_grad_by_freq, grad_weight);
+ek_status ek_lookup_backward_dense(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                   const float *grad_out, float *grad_weight) {
+    eki_call a;
+    ek_status s = eki_decode("embedding_backward", table, input, options, 1, &a);
+    return s ? s : embedding_backward_dense(a.rows, a.dim, a.n, a.indices, grad_out, a.padding_idx,
+                                            a.scale_grad_by_freq, grad_weight);
 }
 
 /* ---- sparse backward ---- */
@@ -170,17 +162,10 @@ static ek_status embedding_backward_sparse(int64_t num_embeddings, int64_t dim, 
     return EK_OK;
 }
 
-ek_status ek_embedding_backward_sparse_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                               const int64_t *indices, const float *grad_out, int64_t padding_idx,
-                                               int32_t scale_grad_by_freq, int64_t *out_rows, float *out_values,
-                                               int64_t *out_nnz) {
-    return embedding_backward_sparse(num_embeddings, dim, num_indices, eki_i64(indices), grad_out, padding_idx,
-                                     scale_grad_by_freq, out_rows, out_values, out_nnz);
-}
-ek_status ek_embedding_backward_sparse_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                               const int32_t *indices, const float *grad_out, int64_t padding_idx,
-                                               int32_t scale_grad_by_freq, int64_t *out_rows, float *out_values,
-                                               int64_t *out_nnz) {
-    return embedding_backward_sparse(num_embeddings, dim, num_indices, eki_i32(indices), grad_out, padding_idx,
-                                     scale_grad_by_freq, out_rows, out_values, out_nnz);
+ek_status ek_lookup_backward_sparse(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                    const float *grad_out, int64_t *out_rows, float *out_values, int64_t *out_nnz) {
+    eki_call a;
+    ek_status s = eki_decode("embedding_backward_sparse", table, input, options, 1, &a);
+    return s ? s : embedding_backward_sparse(a.rows, a.dim, a.n, a.indices, grad_out, a.padding_idx,
+                                             a.scale_grad_by_freq, out_rows, out_values, out_nnz);
 }

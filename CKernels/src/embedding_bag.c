@@ -524,15 +524,6 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
     return EK_OK;
 }
 
-ek_status ek_embedding_bag_forward_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags,
-                                           int64_t num_weights, const float *weight, const int64_t *indices,
-                                           const int64_t *offsets, int32_t include_last_offset,
-                                           const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
-                                           float *out, int64_t *bag_size, int64_t *max_indices) {
-    return bag_forward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, eki_i64(indices),
-                       eki_i64(offsets), include_last_offset, per_sample_weights, mode, padding_idx, out, bag_size,
-                       max_indices);
-}
 ek_status ek_embedding_bag_forward_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags,
                                            int64_t num_weights, const float *weight, const int32_t *indices,
                                            const int32_t *offsets, int32_t include_last_offset,
@@ -748,7 +739,7 @@ static ek_status bag_backward_sgd(int64_t num_embeddings, int64_t dim, int64_t n
                                   eki_index indices, eki_index offsets, int32_t include_last_offset, const float *weights,
                                   ek_bag_mode mode, int64_t padding_idx, int32_t scale_grad_by_freq,
                                   const int64_t *max_indices, const float *grad_out, float lr, float *weight) {
-    static const char op[] = "embedding_bag_backward_sgd";
+    static const char op[] = "embedding_bag_backward_update";
     bag_call c;
     bag_plan p;
     ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
@@ -768,17 +759,6 @@ static ek_status bag_backward_sgd(int64_t num_embeddings, int64_t dim, int64_t n
     return s;
 }
 
-ek_status ek_embedding_bag_backward_dense_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                  int64_t num_bags, int64_t num_weights, const int64_t *indices,
-                                                  const int64_t *offsets, int32_t include_last_offset,
-                                                  const float *per_sample_weights, ek_bag_mode mode,
-                                                  int64_t padding_idx, int32_t scale_grad_by_freq,
-                                                  const int64_t *max_indices, const float *grad_out,
-                                                  float *grad_weight) {
-    return bag_backward_dense(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i64(indices),
-                              eki_i64(offsets), include_last_offset, per_sample_weights, mode, padding_idx,
-                              scale_grad_by_freq, max_indices, grad_out, grad_weight);
-}
 ek_status ek_embedding_bag_backward_dense_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
                                                   int64_t num_bags, int64_t num_weights, const int32_t *indices,
                                                   const int32_t *offsets, int32_t include_last_offset,
@@ -789,17 +769,6 @@ ek_status ek_embedding_bag_backward_dense_f32_i32(int64_t num_embeddings, int64_
     return bag_backward_dense(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i32(indices),
                               eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx,
                               scale_grad_by_freq, max_indices, grad_out, grad_weight);
-}
-ek_status ek_embedding_bag_backward_sparse_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                   int64_t num_bags, int64_t num_weights, const int64_t *indices,
-                                                   const int64_t *offsets, int32_t include_last_offset,
-                                                   const float *per_sample_weights, ek_bag_mode mode,
-                                                   int64_t padding_idx, int32_t scale_grad_by_freq,
-                                                   const int64_t *max_indices, const float *grad_out,
-                                                   int64_t *out_rows, float *out_values, int64_t *out_nnz) {
-    return bag_backward_sparse(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i64(indices),
-                               eki_i64(offsets), include_last_offset, per_sample_weights, mode, padding_idx,
-                               scale_grad_by_freq, max_indices, grad_out, out_rows, out_values, out_nnz);
 }
 ek_status ek_embedding_bag_backward_sparse_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
                                                    int64_t num_bags, int64_t num_weights, const int32_t *indices,
@@ -859,14 +828,6 @@ static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64
     return EK_OK;
 }
 
-ek_status ek_embedding_bag_per_sample_weights_backward_f32_i64(
-    int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags, int64_t num_weights, const float *weight,
-    const int64_t *indices, const int64_t *offsets, int32_t include_last_offset, const float *per_sample_weights,
-    ek_bag_mode mode, int64_t padding_idx, const float *grad_out, float *grad_weights) {
-    return bag_weights_backward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, eki_i64(indices),
-                                eki_i64(offsets), include_last_offset, per_sample_weights, mode, padding_idx, grad_out,
-                                grad_weights);
-}
 ek_status ek_embedding_bag_per_sample_weights_backward_f32_i32(
     int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags, int64_t num_weights, const float *weight,
     const int32_t *indices, const int32_t *offsets, int32_t include_last_offset, const float *per_sample_weights,
@@ -874,16 +835,6 @@ ek_status ek_embedding_bag_per_sample_weights_backward_f32_i32(
     return bag_weights_backward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, eki_i32(indices),
                                 eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx, grad_out,
                                 grad_weights);
-}
-ek_status ek_embedding_bag_backward_sgd_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                int64_t num_bags, int64_t num_weights, const int64_t *indices,
-                                                const int64_t *offsets, int32_t include_last_offset,
-                                                const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
-                                                int32_t scale_grad_by_freq, const int64_t *max_indices,
-                                                const float *grad_out, float lr, float *weight) {
-    return bag_backward_sgd(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i64(indices), eki_i64(offsets),
-                            include_last_offset, per_sample_weights, mode, padding_idx, scale_grad_by_freq, max_indices,
-                            grad_out, lr, weight);
 }
 ek_status ek_embedding_bag_backward_sgd_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
                                                 int64_t num_bags, int64_t num_weights, const int32_t *indices,
@@ -894,4 +845,110 @@ ek_status ek_embedding_bag_backward_sgd_f32_i32(int64_t num_embeddings, int64_t 
     return bag_backward_sgd(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i32(indices), eki_i32(offsets),
                             include_last_offset, per_sample_weights, mode, padding_idx, scale_grad_by_freq, max_indices,
                             grad_out, lr, weight);
+}
+
+/* ---- the backward fused with an optimizer step other than plain SGD ----
+ *
+ * Each row's coalesced gradient is made in the thread's scratch row exactly as ek_coo_coalesce_f32
+ * makes it from ek_bag_backward_sparse's entries (the first entry's row as written, then += each
+ * later one in input order), and the optimizer's row update runs on it (eki_optimizer_row, the
+ * code of the ek_*_update_f32 loops). Rows are independent: parallel over rows, exact. */
+static ek_status bag_backward_update_rows(const char *op, const bag_call *c, int32_t scale_grad_by_freq,
+                                         const int64_t *max_indices, const float *grad_out, const eki_opt *o,
+                                         float *weight) {
+    bag_plan p;
+    ek_status s;
+    int64_t dim = c->dim;
+    if ((s = make_plan(op, c, scale_grad_by_freq, 1, &p))) return s;
+    int T = eki_num_threads();
+    float *scratch = malloc(sizeof(float) * 2 * (size_t)dim * (size_t)T);
+    if (!scratch) {
+        free_plan(&p);
+        return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows for %d threads", op, T);
+    }
+    eki_row_fn scale = eki_row_scale(0), axpy = eki_row_axpy();
+    eki_row_scaled_fn axpy_scaled = eki_row_axpy_scaled();
+    int is_max = c->mode == EK_BAG_MAX;
+#pragma omp parallel num_threads(T) if (c->n * dim >= EKI_PARALLEL_MIN_WORK)
+    {
+        float *acc = scratch + 2 * (size_t)dim * (size_t)eki_thread_id(), *tmp = acc + dim;
+#pragma omp for schedule(static, 64)
+        for (int64_t g = 0; g < p.groups; g++) {
+            int first = 1;
+            for (int64_t k = p.start[g]; k < p.start[g + 1]; k++) {
+                int64_t j = p.order[k];
+                if (p.bag_of[j] < 0) continue;
+                if (first) entry_gradient(c, &p, max_indices, grad_out, j, 0, scale, acc);
+                else if (is_max) {
+                    entry_gradient(c, &p, max_indices, grad_out, j, 0, NULL, tmp);
+                    axpy(dim, 1.0f, tmp, acc);
+                } else {
+                    axpy_scaled(dim, 1.0f, p.coef[j], grad_out + p.bag_of[j] * dim, acc);
+                }
+                first = 0;
+            }
+            if (!first) eki_optimizer_row(o, eki_at(c->indices, p.order[p.start[g]]), dim, acc, weight);
+        }
+    }
+    free(scratch);
+    free_plan(&p);
+    return EK_OK;
+}
+
+/* ---- the public entry points: descriptors in, the kernels above ---- */
+
+ek_status ek_bag_forward(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options, float *out,
+                         int64_t *bag_size, int64_t *max_indices) {
+    eki_call a;
+    ek_status s = eki_decode("embedding_bag", table, input, options, 0, &a);
+    return s ? s : bag_forward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.data, a.indices, a.offsets,
+                               a.include_last_offset, a.weights, a.mode, a.padding_idx, out, bag_size, max_indices);
+}
+
+ek_status ek_bag_backward_dense(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                const int64_t *max_indices, const float *grad_out, float *grad_weight) {
+    eki_call a;
+    ek_status s = eki_decode("embedding_bag_backward", table, input, options, 0, &a);
+    return s ? s : bag_backward_dense(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
+                                      a.include_last_offset, a.weights, a.mode, a.padding_idx, a.scale_grad_by_freq,
+                                      max_indices, grad_out, grad_weight);
+}
+
+ek_status ek_bag_backward_sparse(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                 const int64_t *max_indices, const float *grad_out, int64_t *out_rows, float *out_values,
+                                 int64_t *out_nnz) {
+    eki_call a;
+    ek_status s = eki_decode("embedding_bag_backward_sparse", table, input, options, 0, &a);
+    return s ? s : bag_backward_sparse(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
+                                       a.include_last_offset, a.weights, a.mode, a.padding_idx, a.scale_grad_by_freq,
+                                       max_indices, grad_out, out_rows, out_values, out_nnz);
+}
+
+ek_status ek_bag_per_sample_weights_backward(const ek_table *table, const ek_bag_input *input,
+                                             const ek_bag_options *options, const float *grad_out, float *grad_weights) {
+    eki_call a;
+    ek_status s = eki_decode("embedding_bag_per_sample_weights_backward", table, input, options, 0, &a);
+    return s ? s : bag_weights_backward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.data, a.indices, a.offsets,
+                                        a.include_last_offset, a.weights, a.mode, a.padding_idx, grad_out, grad_weights);
+}
+
+ek_status ek_bag_backward_update(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                 const int64_t *max_indices, const float *grad_out, const ek_optimizer *optimizer) {
+    static const char op[] = "embedding_bag_backward_update";
+    eki_call a;
+    eki_opt o;
+    ek_status s = eki_decode(op, table, input, options, 0, &a);
+    if (s || (s = eki_prepare_optimizer(op, optimizer, a.rows, a.dim, &o))) return s;
+    if (o.o.kind == EK_OPT_SGD && o.o.momentum == 0.0f && o.o.weight_decay == 0.0f)
+        return bag_backward_sgd(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
+                                a.include_last_offset, a.weights, a.mode, a.padding_idx, a.scale_grad_by_freq,
+                                max_indices, grad_out, o.o.lr, a.data);
+    bag_call c;
+    if ((s = check_bag_call(op, a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
+                            a.include_last_offset, a.weights, a.mode, a.padding_idx, &c)) ||
+        (s = check_backward(op, &c, a.scale_grad_by_freq, max_indices, grad_out)) ||
+        (s = eki_check_ptr(op, "weight", a.data, a.rows * a.dim)))
+        return s;
+    if (a.n == 0) return EK_OK;
+    return bag_backward_update_rows(op, &c, a.scale_grad_by_freq, max_indices, grad_out, &o, a.data);
 }

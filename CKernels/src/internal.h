@@ -36,7 +36,9 @@ ek_status eki_check_flag(const char *op, const char *name, int32_t value);
 ek_status eki_check_ptr(const char *op, const char *name, const void *p, int64_t count);
 /* every index in [0, count). */
 ek_status eki_check_indices(const char *op, eki_index ix, int64_t n, int64_t count, const char *what);
-/* Wraps a negative padding_idx (PyTorch rule) into *out; EK_NO_PADDING gives -1 (matches no row). */
+/* "No padding" inside the library (the descriptors say it with has_padding == 0). */
+#define EKI_NO_PADDING INT64_MIN
+/* Wraps a negative padding_idx (PyTorch rule) into *out; EKI_NO_PADDING gives -1 (matches no row). */
 ek_status eki_resolve_padding(const char *op, int64_t padding_idx, int64_t num_embeddings, int64_t *out);
 
 /* ceil(a / b) for a >= 0, b >= 1, without the signed overflow of (a + b - 1) / b near INT64_MAX. */
@@ -122,6 +124,42 @@ void eki_stream_fence(void);
         for (eki_a_ &= ~(uintptr_t)63; eki_a_ < eki_e_; eki_a_ += 64)                         \
             __builtin_prefetch((const void *)eki_a_, rw, 3);                                \
     } while (0)
+
+/* ---- descriptors (validate.c) ----
+ * A lookup or bag call decoded from its ek_table / ek_bag_input / ek_bag_options: struct sizes,
+ * dtype, row stride, index type and the lookup-only rules checked; every other check (sizes,
+ * pointers, indices, offsets, padding) is left to the kernel's own, which keep their messages. */
+typedef struct {
+    int64_t rows, dim;
+    float *data;
+    eki_index indices, offsets;
+    int64_t n, num_bags, num_weights;
+    int32_t include_last_offset;
+    const float *weights;
+    int64_t padding_idx; /* EKI_NO_PADDING for none */
+    ek_bag_mode mode;
+    int32_t scale_grad_by_freq;
+} eki_call;
+/* lookup != 0: a plain lookup (no bag fields allowed). options may be NULL (defaults). */
+ek_status eki_decode(const char *op, const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                     int lookup, eki_call *out);
+/* The table alone (f32, contiguous): rows, dim, data. */
+ek_status eki_decode_table(const char *op, const ek_table *table, eki_call *out);
+/* A descriptor copied into `out` (out_size bytes, zeroed first) after the struct_size rule. */
+ek_status eki_copy_struct(const char *op, const char *arg, const char *type, const void *p, size_t min_size,
+                          size_t out_size, void *out);
+
+/* ---- optimizer rows (optim.c) ----
+ * An ek_optimizer checked for a rows x dim table (hyperparameters, state pointers), with the
+ * per-step constants, and the update of one row from its coalesced gradient row g: the code
+ * ek_sgd_update_f32 / ek_adagrad_update_f32 / ek_rowwise_adagrad_update_f32 / ek_adam_update_f32
+ * run on each row, so a fused update is bit for bit the same. */
+typedef struct {
+    ek_optimizer o;
+    float step_size, bias2_sqrt, decay; /* Adam */
+} eki_opt;
+ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, int64_t rows, int64_t dim, eki_opt *out);
+void eki_optimizer_row(const eki_opt *o, int64_t r, int64_t dim, const float *g, float *weight);
 
 /* ---- the parallel scatter-add (scatter.c) ----
  * dst[rows[i]] += a * src[i] for i in input order, skipping rows equal to `skip` (-1 for none): the

@@ -2,6 +2,7 @@
  * Only present rows are read or written, in the table and in every state table: that is what
  * makes sparse training lazy. Rows are unique, so the loop over them is parallel and exact. */
 #include <math.h>
+#include <stdint.h>
 
 #include "internal.h"
 
@@ -41,6 +42,57 @@ static ek_status check_hyper(const char *op, const char *name, float value, floa
     return EK_OK;
 }
 
+/* ---- one row of each update: the loops below and the fused bag updates (eki_optimizer_row) run
+ * these, so both give the same bits ---- */
+
+static inline void sgd_row(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum,
+                           float dampening, float weight_decay, int32_t nesterov) {
+    for (int64_t d = 0; d < dim; d++) {
+        float step = g[d] + weight_decay * w[d];
+        if (buf) {
+            buf[d] = momentum * buf[d] + (1.0f - dampening) * step;
+            step = nesterov ? step + momentum * buf[d] : buf[d];
+        }
+        w[d] -= lr * step;
+    }
+}
+
+static inline void adagrad_row(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim, float lr,
+                               float eps, float weight_decay) {
+    for (int64_t d = 0; d < dim; d++) {
+        float step = g[d] + weight_decay * w[d];
+        float a = acc[d] + step * step;
+        acc[d] = a;
+        w[d] -= lr * step / (sqrtf(a) + eps);
+    }
+}
+
+static inline void rowwise_adagrad_row(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim,
+                                       float lr, float eps, float weight_decay) {
+    double sum = 0.0;
+    for (int64_t d = 0; d < dim; d++) {
+        float step = g[d] + weight_decay * w[d];
+        sum += (double)step * (double)step;
+    }
+    float a = *acc + (float)(sum / (double)dim);
+    *acc = a;
+    float m = lr / (sqrtf(a) + eps);
+    for (int64_t d = 0; d < dim; d++) {
+        float step = g[d] + weight_decay * w[d];
+        w[d] -= m * step;
+    }
+}
+
+static inline void adam_row(float *w, float *m, float *v, const float *g, int64_t dim, float beta1, float beta2,
+                            float eps, float weight_decay, float step_size, float bias2_sqrt, float decay) {
+    for (int64_t d = 0; d < dim; d++) {
+        if (weight_decay != 0.0f) w[d] *= decay;
+        m[d] = beta1 * m[d] + (1.0f - beta1) * g[d];
+        v[d] = beta2 * v[d] + (1.0f - beta2) * g[d] * g[d];
+        w[d] -= step_size * m[d] / (sqrtf(v[d]) / bias2_sqrt + eps);
+    }
+}
+
 static inline int64_t row_at(const int64_t *rows, int64_t i) { return rows ? rows[i] : i; }
 
 ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
@@ -67,16 +119,8 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
             if (momentum) EKI_PREFETCH_SPAN(momentum_buffer + ahead, sizeof(float) * (size_t)dim, 1);
         }
         int64_t r = row_at(rows, i);
-        float *w = weight + r * dim, *buf = momentum ? momentum_buffer + r * dim : NULL;
-        const float *g = values + i * dim;
-        for (int64_t d = 0; d < dim; d++) {
-            float step = g[d] + weight_decay * w[d];
-            if (buf) {
-                buf[d] = momentum * buf[d] + (1.0f - dampening) * step;
-                step = nesterov ? step + momentum * buf[d] : buf[d];
-            }
-            w[d] -= lr * step;
-        }
+        sgd_row(weight + r * dim, momentum ? momentum_buffer + r * dim : NULL, values + i * dim, dim, lr, momentum,
+                dampening, weight_decay, nesterov);
     }
     return EK_OK;
 }
@@ -105,14 +149,7 @@ ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, cons
             }
         }
         int64_t r = row_at(rows, i);
-        float *restrict w = weight + r * dim, *restrict acc = state_sum + r * dim;
-        const float *restrict g = values + i * dim;
-        for (int64_t d = 0; d < dim; d++) {
-            float step = g[d] + weight_decay * w[d];
-            float a = acc[d] + step * step;
-            acc[d] = a;
-            w[d] -= lr * step / (sqrtf(a) + eps);
-        }
+        adagrad_row(weight + r * dim, state_sum + r * dim, values + i * dim, dim, lr, eps, weight_decay);
     }
     return EK_OK;
 }
@@ -141,14 +178,125 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
             EKI_PREFETCH_SPAN(exp_avg_sq + ahead, sizeof(float) * (size_t)dim, 1);
         }
         int64_t r = row_at(rows, i);
-        float *w = weight + r * dim, *m = exp_avg + r * dim, *v = exp_avg_sq + r * dim;
-        const float *g = values + i * dim;
-        for (int64_t d = 0; d < dim; d++) {
-            if (weight_decay != 0.0f) w[d] *= decay;
-            m[d] = beta1 * m[d] + (1.0f - beta1) * g[d];
-            v[d] = beta2 * v[d] + (1.0f - beta2) * g[d] * g[d];
-            w[d] -= step_size * m[d] / (sqrtf(v[d]) / bias2_sqrt + eps);
-        }
+        adam_row(weight + r * dim, exp_avg + r * dim, exp_avg_sq + r * dim, values + i * dim, dim, beta1, beta2, eps,
+                 weight_decay, step_size, bias2_sqrt, decay);
     }
     return EK_OK;
+}
+
+ek_status ek_rowwise_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows,
+                                        const float *values, float lr, float eps, float weight_decay, float *weight,
+                                        float *state_sum) {
+    static const char op[] = "rowwise_adagrad_update";
+    ek_status s = check_update(op, num_rows, dim, nnz, rows, values, weight);
+    if (s || (s = check_hyper(op, "lr", lr, 0, 1, INFINITY, 0)) || (s = check_hyper(op, "eps", eps, 0, 1, INFINITY, 0)) ||
+        (s = check_hyper(op, "weight_decay", weight_decay, 0, 1, INFINITY, 0)) ||
+        (s = eki_check_ptr(op, "state_sum", state_sum, num_rows)))
+        return s;
+
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t i = 0; i < nnz; i++) {
+        if (rows && i + EKI_PREFETCH_ROWS < nnz)
+            EKI_PREFETCH_SPAN(weight + rows[i + EKI_PREFETCH_ROWS] * dim, sizeof(float) * (size_t)dim, 1);
+        int64_t r = row_at(rows, i);
+        rowwise_adagrad_row(weight + r * dim, state_sum + r, values + i * dim, dim, lr, eps, weight_decay);
+    }
+    return EK_OK;
+}
+
+/* ---- the optimizer descriptor ---- */
+
+ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, int64_t rows, int64_t dim, eki_opt *out) {
+    ek_status s = eki_copy_struct(op, "optimizer", "ek_optimizer", optimizer, sizeof(ek_optimizer), sizeof(ek_optimizer),
+                                  &out->o);
+    if (s) return s;
+    const ek_optimizer *o = &out->o;
+    int64_t cells;
+    if (__builtin_mul_overflow(rows, dim, &cells)) cells = INT64_MAX; /* the table's own check reports it */
+    if ((s = check_hyper(op, "optimizer->lr", o->lr, 0, 1, INFINITY, 0))) return s;
+    switch (o->kind) {
+    case EK_OPT_SGD:
+        if ((s = check_hyper(op, "optimizer->momentum", o->momentum, 0, 1, INFINITY, 0)) ||
+            (s = check_hyper(op, "optimizer->dampening", o->dampening, -INFINITY, 0, INFINITY, 0)) ||
+            (s = check_hyper(op, "optimizer->weight_decay", o->weight_decay, 0, 1, INFINITY, 0)) ||
+            (s = eki_check_flag(op, "optimizer->nesterov", o->nesterov)))
+            return s;
+        if (o->nesterov && (o->momentum <= 0.0f || o->dampening != 0.0f))
+            return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: nesterov needs momentum > 0 and dampening 0 (got %g, %g)", op,
+                            (double)o->momentum, (double)o->dampening);
+        if (o->momentum != 0.0f && (s = eki_check_ptr(op, "optimizer->momentum_buffer", o->momentum_buffer, cells)))
+            return s;
+        return EK_OK;
+    case EK_OPT_ADAGRAD:
+    case EK_OPT_ROWWISE_ADAGRAD:
+        if ((s = check_hyper(op, "optimizer->eps", o->eps, 0, 1, INFINITY, 0)) ||
+            (s = check_hyper(op, "optimizer->weight_decay", o->weight_decay, 0, 1, INFINITY, 0)) ||
+            (s = eki_check_ptr(op, "optimizer->state_sum", o->state_sum, o->kind == EK_OPT_ADAGRAD ? cells : rows)))
+            return s;
+        return EK_OK;
+    case EK_OPT_ADAM: {
+        if ((s = check_hyper(op, "optimizer->beta1", o->beta1, 0, 1, 1, 0)) ||
+            (s = check_hyper(op, "optimizer->beta2", o->beta2, 0, 1, 1, 0)) ||
+            (s = check_hyper(op, "optimizer->eps", o->eps, 0, 0, INFINITY, 0)) ||
+            (s = check_hyper(op, "optimizer->weight_decay", o->weight_decay, 0, 1, INFINITY, 0)) ||
+            (s = eki_check_ptr(op, "optimizer->exp_avg", o->exp_avg, cells)) ||
+            (s = eki_check_ptr(op, "optimizer->exp_avg_sq", o->exp_avg_sq, cells)))
+            return s;
+        if (o->step < 1)
+            return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: optimizer->step=%lld must be >= 1", op, (long long)o->step);
+        /* as ek_adam_update_f32 computes them */
+        double bias1 = 1.0 - pow((double)o->beta1, (double)o->step), bias2 = 1.0 - pow((double)o->beta2, (double)o->step);
+        out->step_size = (float)(o->lr / bias1), out->bias2_sqrt = (float)sqrt(bias2), out->decay = 1.0f - o->lr * o->weight_decay;
+        return EK_OK;
+    }
+    default:
+        return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                        "%s: optimizer->kind=%d is not SGD (0), Adagrad (1), row-wise Adagrad (2) or Adam (3)", op,
+                        (int)o->kind);
+    }
+}
+
+void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g, float *weight) {
+    const ek_optimizer *o = &p->o;
+    float *w = weight + r * dim;
+    switch (o->kind) {
+    case EK_OPT_SGD:
+        sgd_row(w, o->momentum != 0.0f ? o->momentum_buffer + r * dim : NULL, g, dim, o->lr, o->momentum, o->dampening,
+                o->weight_decay, o->nesterov);
+        break;
+    case EK_OPT_ADAGRAD: adagrad_row(w, o->state_sum + r * dim, g, dim, o->lr, o->eps, o->weight_decay); break;
+    case EK_OPT_ROWWISE_ADAGRAD: rowwise_adagrad_row(w, o->state_sum + r, g, dim, o->lr, o->eps, o->weight_decay); break;
+    case EK_OPT_ADAM:
+        adam_row(w, o->exp_avg + r * dim, o->exp_avg_sq + r * dim, g, dim, o->beta1, o->beta2, o->eps, o->weight_decay,
+                 p->step_size, p->bias2_sqrt, p->decay);
+        break;
+    }
+}
+
+ek_status ek_optimizer_update(const ek_table *table, int64_t nnz, const int64_t *rows, const float *values,
+                              const ek_optimizer *optimizer) {
+    static const char op[] = "optimizer_update";
+    eki_call t;
+    ek_optimizer o;
+    ek_status s;
+    if ((s = eki_decode_table(op, table, &t)) ||
+        (s = eki_copy_struct(op, "optimizer", "ek_optimizer", optimizer, sizeof o, sizeof o, &o)))
+        return s;
+    switch (o.kind) {
+    case EK_OPT_SGD:
+        return ek_sgd_update_f32(t.rows, t.dim, nnz, rows, values, o.lr, o.momentum, o.dampening, o.weight_decay,
+                                 o.nesterov, t.data, o.momentum_buffer);
+    case EK_OPT_ADAGRAD:
+        return ek_adagrad_update_f32(t.rows, t.dim, nnz, rows, values, o.lr, o.eps, o.weight_decay, t.data, o.state_sum);
+    case EK_OPT_ROWWISE_ADAGRAD:
+        return ek_rowwise_adagrad_update_f32(t.rows, t.dim, nnz, rows, values, o.lr, o.eps, o.weight_decay, t.data,
+                                             o.state_sum);
+    case EK_OPT_ADAM:
+        return ek_adam_update_f32(t.rows, t.dim, nnz, rows, values, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.step,
+                                  t.data, o.exp_avg, o.exp_avg_sq);
+    default:
+        return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                        "%s: optimizer->kind=%d is not SGD (0), Adagrad (1), row-wise Adagrad (2) or Adam (3)", op,
+                        (int)o.kind);
+    }
 }

@@ -295,6 +295,23 @@ void ekref_adagrad(int64_t dim, int64_t nnz, const int64_t *rows, const float *v
     }
 }
 
+void ekref_rowwise_adagrad(int64_t dim, int64_t nnz, const int64_t *rows, const float *values, float lr, float eps,
+                           float weight_decay, float *weight, float *state_sum) {
+    for (int64_t i = 0; i < nnz; i++) {
+        int64_t r = rows ? rows[i] : i;
+        float *w = weight + r * dim;
+        const float *v = values + i * dim;
+        double sq = 0.0;
+        for (int64_t d = 0; d < dim; d++) {
+            float g = v[d] + weight_decay * w[d];
+            sq += (double)g * g;
+        }
+        state_sum[r] += (float)(sq / (double)dim);
+        float m = lr / (sqrtf(state_sum[r]) + eps);
+        for (int64_t d = 0; d < dim; d++) w[d] -= m * (v[d] + weight_decay * w[d]);
+    }
+}
+
 void ekref_adam(int64_t dim, int64_t nnz, const int64_t *rows, const float *values, float lr, float beta1, float beta2,
                 float eps, float weight_decay, int64_t step, float *weight, float *exp_avg, float *exp_avg_sq) {
     double bias1 = 1.0 - pow(beta1, (double)step), bias2 = 1.0 - pow(beta2, (double)step);

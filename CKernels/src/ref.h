@@ -45,6 +45,9 @@ void ekref_sgd(int64_t dim, int64_t nnz, const int64_t *rows, const float *value
                float dampening, float weight_decay, int nesterov, float *weight, float *momentum_buffer);
 void ekref_adagrad(int64_t dim, int64_t nnz, const int64_t *rows, const float *values, float lr, float eps,
                    float weight_decay, float *weight, float *state_sum);
+/* Row-wise Adagrad: state_sum has one entry per row (the mean of g^2 over the row). */
+void ekref_rowwise_adagrad(int64_t dim, int64_t nnz, const int64_t *rows, const float *values, float lr, float eps,
+                           float weight_decay, float *weight, float *state_sum);
 void ekref_adam(int64_t dim, int64_t nnz, const int64_t *rows, const float *values, float lr, float beta1, float beta2,
                 float eps, float weight_decay, int64_t step, float *weight, float *exp_avg, float *exp_avg_sq);
 

@@ -117,11 +117,18 @@ static ek_status embedding_renorm(int64_t num_embeddings, int64_t dim, int64_t n
     return EK_OK;
 }
 
-ek_status ek_embedding_renorm_f32_i64(int64_t num_embeddings, int64_t dim, int64_t num_indices, const int64_t *indices,
-                                      double max_norm, double norm_type, float *weight) {
-    return embedding_renorm(num_embeddings, dim, num_indices, eki_i64(indices), max_norm, norm_type, weight);
-}
-ek_status ek_embedding_renorm_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices, const int32_t *indices,
-                                      double max_norm, double norm_type, float *weight) {
-    return embedding_renorm(num_embeddings, dim, num_indices, eki_i32(indices), max_norm, norm_type, weight);
+ek_status ek_renorm(const ek_table *table, const ek_bag_input *input, double max_norm, double norm_type) {
+    static const char op[] = "embedding_renorm";
+    eki_call a;
+    ek_bag_input in;
+    ek_status s;
+    /* only the index fields are read: decode the input without its bag rules */
+    if ((s = eki_decode_table(op, table, &a)) ||
+        (s = eki_copy_struct(op, "input", "ek_bag_input", input, sizeof(ek_bag_input), sizeof(ek_bag_input), &in)))
+        return s;
+    if (in.index_type != EK_INDEX_I64 && in.index_type != EK_INDEX_I32)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: input->index_type=%d is not EK_INDEX_I64 (0) or EK_INDEX_I32 (1)", op,
+                        (int)in.index_type);
+    return embedding_renorm(a.rows, a.dim, in.num_indices, (eki_index){in.indices, in.index_type == EK_INDEX_I32}, max_norm,
+                            norm_type, a.data);
 }

@@ -1,6 +1,7 @@
 /* validate.c — argument checks shared by every kernel. Each names the op, the argument, the
  * position and the value, and none writes anything but the thread-local error message. */
 #include <stdint.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -44,7 +45,7 @@ ek_status eki_check_indices(const char *op, eki_index ix, int64_t n, int64_t cou
 }
 
 ek_status eki_resolve_padding(const char *op, int64_t padding_idx, int64_t num_embeddings, int64_t *out) {
-    if (padding_idx == EK_NO_PADDING) {
+    if (padding_idx == EKI_NO_PADDING) {
         *out = -1;
         return EK_OK;
     }
@@ -90,5 +91,71 @@ ek_status eki_check_bags(const char *op, int64_t num_indices, int64_t num_bags, 
     if (include_last_offset && eki_at(offsets, num_bags) != num_indices)
         return eki_fail(EK_ERR_SHAPE, "%s: with include_last_offset, offsets[%lld]=%lld must equal the number of indices (%lld)",
                         op, (long long)num_bags, (long long)eki_at(offsets, num_bags), (long long)num_indices);
+    return EK_OK;
+}
+
+/* ---- descriptors ---- */
+
+ek_status eki_copy_struct(const char *op, const char *arg, const char *type, const void *p, size_t min_size,
+                          size_t out_size, void *out) {
+    memset(out, 0, out_size);
+    if (!p) return eki_fail(EK_ERR_NULL_POINTER, "%s: %s is NULL", op, arg);
+    int64_t size;
+    memcpy(&size, p, sizeof size);
+    if (size < (int64_t)min_size || size > (int64_t)out_size)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                        "%s: %s->struct_size=%lld is not a size of %s this library knows (%zu); set .struct_size = sizeof(%s)",
+                        op, arg, (long long)size, type, out_size, type);
+    memcpy(out, p, (size_t)size);
+    return EK_OK;
+}
+
+ek_status eki_decode_table(const char *op, const ek_table *table, eki_call *out) {
+    ek_table t;
+    ek_status s = eki_copy_struct(op, "table", "ek_table", table, sizeof(ek_table), sizeof(ek_table), &t);
+    if (s) return s;
+    if (t.dtype != EK_DTYPE_F32)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: table->dtype=%d is not supported (only EK_DTYPE_F32 (0) in this version)",
+                        op, (int)t.dtype);
+    if (t.row_stride != 0 && t.row_stride != t.dim)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: table->row_stride=%lld must be 0 or dim=%lld in this version", op,
+                        (long long)t.row_stride, (long long)t.dim);
+    out->rows = t.rows, out->dim = t.dim, out->data = t.data;
+    return EK_OK;
+}
+
+ek_status eki_decode(const char *op, const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                     int lookup, eki_call *out) {
+    ek_bag_input in;
+    ek_bag_options o = {.struct_size = sizeof(ek_bag_options)};
+    ek_status s;
+    memset(out, 0, sizeof *out);
+    if ((s = eki_decode_table(op, table, out)) ||
+        (s = eki_copy_struct(op, "input", "ek_bag_input", input, sizeof(ek_bag_input), sizeof(ek_bag_input), &in)) ||
+        (options && (s = eki_copy_struct(op, "options", "ek_bag_options", options, sizeof(ek_bag_options),
+                                         sizeof(ek_bag_options), &o))))
+        return s;
+    if (in.index_type != EK_INDEX_I64 && in.index_type != EK_INDEX_I32)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: input->index_type=%d is not EK_INDEX_I64 (0) or EK_INDEX_I32 (1)", op,
+                        (int)in.index_type);
+    if ((s = eki_check_flag(op, "input->has_padding", in.has_padding))) return s;
+    if (lookup) {
+        if (in.offsets || in.num_bags || in.include_last_offset || in.per_sample_weights || in.num_weights)
+            return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                            "%s: a lookup has no bags: input->%s must be 0/NULL", op,
+                            in.offsets ? "offsets" : in.num_bags ? "num_bags" : in.include_last_offset ? "include_last_offset"
+                            : in.per_sample_weights ? "per_sample_weights" : "num_weights");
+        if (o.mode != EK_BAG_SUM)
+            return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: options->mode=%d: a lookup has no bag mode (leave it 0)", op,
+                            (int)o.mode);
+    }
+    int is32 = in.index_type == EK_INDEX_I32;
+    out->indices = (eki_index){in.indices, is32};
+    out->offsets = (eki_index){in.offsets, is32};
+    out->n = in.num_indices, out->num_bags = in.num_bags, out->num_weights = in.num_weights;
+    out->include_last_offset = in.include_last_offset;
+    out->weights = in.per_sample_weights;
+    out->padding_idx = in.has_padding ? in.padding_idx : EKI_NO_PADDING;
+    out->mode = o.mode, out->scale_grad_by_freq = o.scale_grad_by_freq;
     return EK_OK;
 }

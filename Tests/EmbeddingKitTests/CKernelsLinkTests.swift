@@ -28,7 +28,7 @@ struct CKernelsLinkTests {
         let weight: [Float] = (1...10).map(Float.init)
         let indices: [Int64] = [3, 1, 1, 4, 0]
         var out = [Float](repeating: -1, count: indices.count * 2)
-        let status = ek_embedding_forward_f32_i64(5, 2, Int64(indices.count), weight, indices, &out)
+        let status = withLookup(weight, rows: 5, dim: 2, indices) { ek_lookup_forward($0, $1, &out) }
         #expect(status == EK_OK)
         #expect(out == [7, 8, 3, 4, 3, 4, 9, 10, 1, 2])
     }
@@ -37,7 +37,7 @@ struct CKernelsLinkTests {
         let weight: [Float] = (1...10).map(Float.init)
         let indices: [Int64] = [0, 4, 10]
         var out = [Float](repeating: -1, count: indices.count * 2)
-        let status = ek_embedding_forward_f32_i64(5, 2, Int64(indices.count), weight, indices, &out)
+        let status = withLookup(weight, rows: 5, dim: 2, indices) { ek_lookup_forward($0, $1, &out) }
         #expect(status == EK_ERR_INDEX_OUT_OF_RANGE)
         let message = String(cString: ek_last_error())
         #expect(message.contains("position 2") || message.contains("[2]"),
@@ -83,9 +83,9 @@ struct CKernelsLinkTests {
             #expect(ek_set_num_threads(threads) == EK_OK)
             var out = [Float](repeating: .nan, count: numBags * dim)
             var bagSize = [Int64](repeating: -1, count: numBags)
-            let status = ek_embedding_bag_forward_f32_i64(
-                Int64(numEmbeddings), Int64(dim), Int64(indices.count), Int64(numBags), 0, weight,
-                indices, offsets, 0, nil, EK_BAG_SUM, noPadding, &out, &bagSize, nil)
+            let status = withLookup(weight, rows: numEmbeddings, dim: dim, indices, offsets: offsets) {
+                ek_bag_forward($0, $1, nil, &out, &bagSize, nil)
+            }
             #expect(status == EK_OK, "\(String(cString: ek_last_error()))")
             for bag in 0..<numBags {
                 let end = bag + 1 < numBags ? offsets[bag + 1] : Int64(indices.count)
@@ -106,8 +106,6 @@ struct CKernelsLinkTests {
     }
 }
 
-/// EK_NO_PADDING (INT64_MIN in C): Swift does not import macros defined through other macros.
-private let noPadding = Int64.min
 
 /// Deterministic pseudo-random numbers (splitmix64), as in the C tests.
 private struct SplitMix64 {
@@ -145,4 +143,25 @@ struct MatmulDeterminismTests {
         let got = Array(Tensor.matmul(a, b).scalars[(999 * 70)..<(1000 * 70)])
         #expect(zip(row, got).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($0)) })
     }
+}
+
+/// The descriptors of a lookup (or a bag) over a `rows x dim` float table and int64 indices.
+private func withLookup<R>(_ weight: [Float], rows: Int, dim: Int, _ indices: [Int64], offsets: [Int64]? = nil,
+                           _ body: (UnsafePointer<ek_table>, UnsafePointer<ek_bag_input>) -> R) -> R {
+    var weight = weight
+    return weight.withUnsafeMutableBytes { w in indices.withUnsafeBytes { ix in
+        var t = ek_table()
+        t.struct_size = Int64(MemoryLayout<ek_table>.size)
+        (t.rows, t.dim, t.dtype, t.data) = (Int64(rows), Int64(dim), EK_DTYPE_F32, w.baseAddress)
+        var input = ek_bag_input()
+        input.struct_size = Int64(MemoryLayout<ek_bag_input>.size)
+        (input.index_type, input.indices, input.num_indices) = (EK_INDEX_I64, ix.baseAddress, Int64(indices.count))
+        func go(_ off: UnsafeRawPointer?) -> R {
+            input.offsets = off
+            input.num_bags = Int64(offsets?.count ?? 0)
+            return body(&t, &input)
+        }
+        guard let offsets else { return go(nil) }
+        return offsets.withUnsafeBytes { go($0.baseAddress) }
+    } }
 }

@@ -180,4 +180,50 @@ struct SparseStepTests {
             #expect(fused.table == expected, "\(label)")
         }
     }
+
+    @Test("each optimizer applies a sparse bag's gradient fused, bit for bit as the made gradient, every mode")
+    func fusedBagStepEveryOptimizer() throws {
+        let optimizers: [(String, Bool, ([Tensor]) throws -> Optimizer)] = [
+            ("SGD", true, { try SGD($0, learningRate: 0.25) }),
+            ("SGD momentum + decay", true, { try SGD($0, learningRate: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01) }),
+            ("SGD nesterov", true, { try SGD($0, learningRate: 0.1, momentum: 0.5, nesterov: true) }),
+            ("Adagrad", true, { try Adagrad($0, learningRate: 0.1) }),
+            ("Adagrad decay", true, { try Adagrad($0, learningRate: 0.1, learningRateDecay: 0.1, weightDecay: 0.01, epsilon: 1e-6) }),
+            ("Adam", true, { try Adam($0, learningRate: 0.01) }),
+            ("AdamW", true, { try AdamW($0, learningRate: 0.01, weightDecay: 0.1) }),
+            ("SparseAdam", true, { try SparseAdam($0, learningRate: 0.01) }),
+            ("Adam coupled decay", false, { try Adam($0, learningRate: 0.01, weightDecay: 0.1) }),
+        ]
+        let cases: [(EmbeddingBagMode, Bool, Int?, Bool)] = [(.sum, false, nil, false), (.sum, true, 0, false),
+                                                             (.mean, false, 3, true), (.mean, true, nil, false),
+                                                             (.max, false, nil, false), (.max, false, 5, false)]
+        for (name, fuses, make) in optimizers {
+            for (mode, weighted, padding, freq) in cases {
+                let label = "\(name): \(mode) weighted=\(weighted) padding=\(String(describing: padding)) freq=\(freq)"
+                let input = Tensor(indices: (0..<600).map { ($0 * 37 + $0 / 7) % 40 })
+                let offsets = Tensor(indices: (0..<50).map { $0 * 12 - ($0 % 3 == 1 ? 5 : 0) })
+                let psw = weighted ? Tensor(shape: [600], floats: (0..<600).map { Float($0 % 11) / 4 - 0.5 }) : nil
+                func trained(makeFirst: Bool) throws -> [Float] {
+                    let w = Tensor(shape: [40, 16], floats: (0..<640).map { Float(($0 * 13) % 23) / 11 - 1 })
+                    w.requiresGrad = true
+                    let optimizer = try make([w])
+                    for step in 0..<3 {     // state carried from step to step
+                        let g = Tensor(shape: [50, 16], floats: (0..<800).map { Float(($0 * 29 + step * 5) % 17) / 8 - 1 })
+                        optimizer.zeroGrad()
+                        let out = try embeddingBag(input, w, offsets: offsets, mode: mode, perSampleWeights: psw,
+                                                   paddingIndex: padding, scaleGradByFrequency: freq, sparse: true)
+                        (out * g).sum().backward()
+                        let gradient = w.grad!.sparse!
+                        if makeFirst { _ = gradient.values }
+                        try optimizer.step()
+                        #expect((gradient.entries.pending != nil) == (fuses && !makeFirst), "\(label): fused path taken")
+                    }
+                    return w.scalars
+                }
+                let fused = try trained(makeFirst: false), made = try trained(makeFirst: true)
+                #expect(fused == made, "\(label)")   // bit for bit
+            }
+        }
+    }
 }
+

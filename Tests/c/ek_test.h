@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "embeddingkit.h"
+#include "../common/ek_positional.h"
 
 typedef void (*ek_test_fn)(void);
 void ek_test_register(const char *name, ek_test_fn fn);

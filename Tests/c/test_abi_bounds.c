@@ -62,30 +62,30 @@ TEST(boolean_flags_are_0_or_1) {
     CHECK_ERROR(ek_matmul_f32(2, 2, 2, W, 7, W, 0, 1, 0, o), EK_ERR_INVALID_ARGUMENT, "matmul: trans_a=7 must be 0 or 1");
     CHECK_ERROR(ek_matmul_f32(2, 2, 2, W, 0, W, -1, 1, 0, o), EK_ERR_INVALID_ARGUMENT, "matmul: trans_b=-1 must be 0 or 1");
     CHECK_ERROR(ek_matmul_f32(0, 0, 0, NULL, 2, NULL, 0, 1, 0, NULL), EK_ERR_INVALID_ARGUMENT, "trans_a=2");
-    CHECK_ERROR(ek_embedding_backward_dense_f32_i64(5, 2, 4, IDX, G, EK_NO_PADDING, 2, o), EK_ERR_INVALID_ARGUMENT,
+    CHECK_ERROR(pos_embedding_backward_dense_i64(5, 2, 4, IDX, G, EK_NO_PADDING, 2, o), EK_ERR_INVALID_ARGUMENT,
                 "embedding_backward: scale_grad_by_freq=2 must be 0 or 1");
-    CHECK_ERROR(ek_embedding_backward_dense_f32_i32(5, 2, 4, IDX32, G, EK_NO_PADDING, -1, o), EK_ERR_INVALID_ARGUMENT,
+    CHECK_ERROR(pos_embedding_backward_dense_i32(5, 2, 4, IDX32, G, EK_NO_PADDING, -1, o), EK_ERR_INVALID_ARGUMENT,
                 "scale_grad_by_freq=-1");
-    CHECK_ERROR(ek_embedding_backward_sparse_f32_i64(5, 2, 4, IDX, G, EK_NO_PADDING, 3, r, o, k), EK_ERR_INVALID_ARGUMENT,
+    CHECK_ERROR(pos_embedding_backward_sparse_i64(5, 2, 4, IDX, G, EK_NO_PADDING, 3, r, o, k), EK_ERR_INVALID_ARGUMENT,
                 "embedding_backward_sparse: scale_grad_by_freq=3 must be 0 or 1");
-    CHECK_ERROR(ek_embedding_bag_forward_f32_i64(5, 2, 4, 2, 0, W, IDX, OFF, 2, NULL, EK_BAG_SUM, EK_NO_PADDING, o, NULL, NULL),
+    CHECK_ERROR(pos_embedding_bag_forward_i64(5, 2, 4, 2, 0, W, IDX, OFF, 2, NULL, EK_BAG_SUM, EK_NO_PADDING, o, NULL, NULL),
                 EK_ERR_INVALID_ARGUMENT, "embedding_bag: include_last_offset=2 must be 0 or 1");
-    CHECK_ERROR(ek_embedding_bag_forward_f32_i32(5, 2, 4, 2, 0, W, IDX32, NULL, 7, NULL, EK_BAG_SUM, EK_NO_PADDING, o, NULL,
+    CHECK_ERROR(pos_embedding_bag_forward_i32(5, 2, 4, 2, 0, W, IDX32, NULL, 7, NULL, EK_BAG_SUM, EK_NO_PADDING, o, NULL,
                                                  NULL),
                 EK_ERR_INVALID_ARGUMENT, "include_last_offset=7");
-    CHECK_ERROR(ek_embedding_bag_backward_dense_f32_i64(5, 2, 4, 2, 0, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 9, NULL,
+    CHECK_ERROR(pos_embedding_bag_backward_dense_i64(5, 2, 4, 2, 0, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 9, NULL,
                                                         G, o),
                 EK_ERR_INVALID_ARGUMENT, "embedding_bag_backward: scale_grad_by_freq=9 must be 0 or 1");
-    CHECK_ERROR(ek_embedding_bag_backward_sparse_f32_i64(5, 2, 4, 2, 0, IDX, OFF, 0, NULL, EK_BAG_MEAN, EK_NO_PADDING, 2, NULL,
+    CHECK_ERROR(pos_embedding_bag_backward_sparse_i64(5, 2, 4, 2, 0, IDX, OFF, 0, NULL, EK_BAG_MEAN, EK_NO_PADDING, 2, NULL,
                                                          G, r, o, k),
                 EK_ERR_INVALID_ARGUMENT, "scale_grad_by_freq=2");
-    CHECK_ERROR(ek_embedding_bag_backward_sgd_f32_i64(5, 2, 4, 2, 0, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 2, NULL, G,
+    CHECK_ERROR(pos_embedding_bag_backward_sgd_i64(5, 2, 4, 2, 0, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 2, NULL, G,
                                                       0.1f, o),
-                EK_ERR_INVALID_ARGUMENT, "embedding_bag_backward_sgd: scale_grad_by_freq=2");
-    CHECK_ERROR(ek_embedding_bag_backward_sgd_f32_i64(5, 2, 4, 1, 0, IDX, OFF, -3, NULL, EK_BAG_SUM, EK_NO_PADDING, 0, NULL, G,
+                EK_ERR_INVALID_ARGUMENT, "embedding_bag_backward_update: scale_grad_by_freq=2");
+    CHECK_ERROR(pos_embedding_bag_backward_sgd_i64(5, 2, 4, 1, 0, IDX, OFF, -3, NULL, EK_BAG_SUM, EK_NO_PADDING, 0, NULL, G,
                                                       0.1f, o),
                 EK_ERR_INVALID_ARGUMENT, "include_last_offset=-3");
-    CHECK_ERROR(ek_embedding_bag_per_sample_weights_backward_f32_i64(5, 2, 4, 1, 4, W, IDX, OFF, 5, G, EK_BAG_SUM,
+    CHECK_ERROR(pos_embedding_bag_per_sample_weights_backward_i64(5, 2, 4, 1, 4, W, IDX, OFF, 5, G, EK_BAG_SUM,
                                                                      EK_NO_PADDING, G, o),
                 EK_ERR_INVALID_ARGUMENT, "embedding_bag_per_sample_weights_backward: include_last_offset=5");
     CHECK_ERROR(ek_sgd_update_f32(5, 2, 2, NULL, G, 0.1f, 0.9f, 0, 0, 2, o, o), EK_ERR_INVALID_ARGUMENT,
@@ -178,9 +178,9 @@ TEST(fused_bag_sgd_chunked_without_scratch) {
     int32_t saved = ek_get_num_threads();
     CHECK_OK(ek_set_num_threads(2));
     for (int mode = EK_BAG_SUM; mode <= EK_BAG_MEAN; mode++) {
-        CHECK_OK(ek_embedding_bag_backward_sgd_f32_i64(NUM, DIM, N, B, 0, idx, NULL, 0, NULL, (ek_bag_mode)mode, EK_NO_PADDING,
+        CHECK_OK(pos_embedding_bag_backward_sgd_i64(NUM, DIM, N, B, 0, idx, NULL, 0, NULL, (ek_bag_mode)mode, EK_NO_PADDING,
                                                        0, NULL, g, 0.5f, fused));
-        CHECK_OK(ek_embedding_bag_backward_sparse_f32_i64(NUM, DIM, N, B, 0, idx, NULL, 0, NULL, (ek_bag_mode)mode,
+        CHECK_OK(pos_embedding_bag_backward_sparse_i64(NUM, DIM, N, B, 0, idx, NULL, 0, NULL, (ek_bag_mode)mode,
                                                           EK_NO_PADDING, 0, NULL, g, rows, values, &nnz));
         CHECK_OK(ek_coo_scatter_add_f32(NUM, DIM, nnz, rows, values, -0.5f, two_step));
         CHECK_SAME_BYTES(fused, two_step, sizeof(float) * NUM * DIM);

@@ -11,7 +11,7 @@ static const int64_t OFFSETS[5] = {0, 0, 3, 3, 6}; /* bags: [], [3,1,1], [], [1,
 static const float GRAD_OUT[10] = {1, 10, 2, 20, 3, 30, 4, 40, 5, 50};
 
 static void bag(ek_bag_mode mode, int64_t padding_idx, const float *psw, float *out, int64_t *size, int64_t *argmax) {
-    CHECK_OK(ek_embedding_bag_forward_f32_i64(5, 2, 6, 5, psw ? 6 : 0, W, INPUT, OFFSETS, 0, psw, mode, padding_idx,
+    CHECK_OK(pos_embedding_bag_forward_i64(5, 2, 6, 5, psw ? 6 : 0, W, INPUT, OFFSETS, 0, psw, mode, padding_idx,
                                               out, size, argmax));
 }
 
@@ -46,32 +46,32 @@ TEST(canonical_bag_padding_and_weights) {
 
 TEST(canonical_bag_gradients) {
     float grad[10] = {0};
-    CHECK_OK(ek_embedding_bag_backward_dense_f32_i64(5, 2, 6, 5, 0, INPUT, OFFSETS, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 0,
+    CHECK_OK(pos_embedding_bag_backward_dense_i64(5, 2, 6, 5, 0, INPUT, OFFSETS, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 0,
                                                      NULL, GRAD_OUT, grad));
     CHECK_CLOSE(grad, ((float[]){4, 40, 8, 80, 0, 0, 2, 20, 4, 40}), 10, 0, 0);
 
     memset(grad, 0, sizeof grad);
-    CHECK_OK(ek_embedding_bag_backward_dense_f32_i64(5, 2, 6, 5, 0, INPUT, OFFSETS, 0, NULL, EK_BAG_MEAN, EK_NO_PADDING,
+    CHECK_OK(pos_embedding_bag_backward_dense_i64(5, 2, 6, 5, 0, INPUT, OFFSETS, 0, NULL, EK_BAG_MEAN, EK_NO_PADDING,
                                                      0, NULL, GRAD_OUT, grad));
     CHECK_CLOSE(grad, ((float[]){4.f / 3, 40.f / 3, 8.f / 3, 80.f / 3, 0, 0, 2.f / 3, 20.f / 3, 4.f / 3, 40.f / 3}), 10,
                 1e-5, 1e-6);
 
     int64_t argmax[10] = {-1, -1, 3, 3, -1, -1, 4, 4, -1, -1};
     memset(grad, 0, sizeof grad);
-    CHECK_OK(ek_embedding_bag_backward_dense_f32_i64(5, 2, 6, 5, 0, INPUT, OFFSETS, 0, NULL, EK_BAG_MAX, EK_NO_PADDING, 0,
+    CHECK_OK(pos_embedding_bag_backward_dense_i64(5, 2, 6, 5, 0, INPUT, OFFSETS, 0, NULL, EK_BAG_MAX, EK_NO_PADDING, 0,
                                                      argmax, GRAD_OUT, grad));
     CHECK_CLOSE(grad, ((float[]){0, 0, 0, 0, 0, 0, 2, 20, 4, 40}), 10, 0, 0);
 
     /* scale_grad_by_freq with the true per-index counts: row 1 occurs 3 times */
     memset(grad, 0, sizeof grad);
-    CHECK_OK(ek_embedding_bag_backward_dense_f32_i64(5, 2, 6, 5, 0, INPUT, OFFSETS, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 1,
+    CHECK_OK(pos_embedding_bag_backward_dense_i64(5, 2, 6, 5, 0, INPUT, OFFSETS, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 1,
                                                      NULL, GRAD_OUT, grad));
     CHECK_CLOSE(grad, ((float[]){4, 40, 8.f / 3, 80.f / 3, 0, 0, 2, 20, 4, 40}), 10, 1e-5, 1e-6);
 
     /* sparse, max mode: one entry per non-padding input, only the winners carry gradient */
     int64_t rows[6], nnz = -1;
     float values[12];
-    CHECK_OK(ek_embedding_bag_backward_sparse_f32_i64(5, 2, 6, 5, 0, INPUT, OFFSETS, 0, NULL, EK_BAG_MAX, EK_NO_PADDING,
+    CHECK_OK(pos_embedding_bag_backward_sparse_i64(5, 2, 6, 5, 0, INPUT, OFFSETS, 0, NULL, EK_BAG_MAX, EK_NO_PADDING,
                                                       0, argmax, GRAD_OUT, rows, values, &nnz));
     CHECK_EQ_I64(nnz, 6);
     CHECK_SAME_BYTES(rows, INPUT, sizeof rows);
@@ -80,7 +80,7 @@ TEST(canonical_bag_gradients) {
     /* per-sample-weight gradient (sum): dot(grad_out[bag], W[row]) */
     const float psw[6] = {1, 2, 3, 4, 5, 6};
     float gw[6];
-    CHECK_OK(ek_embedding_bag_per_sample_weights_backward_f32_i64(5, 2, 6, 5, 6, W, INPUT, OFFSETS, 0, psw, EK_BAG_SUM,
+    CHECK_OK(pos_embedding_bag_per_sample_weights_backward_i64(5, 2, 6, 5, 6, W, INPUT, OFFSETS, 0, psw, EK_BAG_SUM,
                                                                   EK_NO_PADDING, GRAD_OUT, gw));
     CHECK_CLOSE(gw, ((float[]){174, 86, 86, 172, 436, 84}), 6, 0, 0);
 }
@@ -89,15 +89,15 @@ TEST(canonical_bag_include_last_offset_and_fixed_length) {
     /* include_last_offset: offsets [0, 3, 6] are 2 bags (CSR) */
     const int64_t csr[3] = {0, 3, 6};
     float out[4];
-    CHECK_OK(ek_embedding_bag_forward_f32_i64(5, 2, 6, 2, 0, W, INPUT, csr, 1, NULL, EK_BAG_SUM, EK_NO_PADDING, out, NULL,
+    CHECK_OK(pos_embedding_bag_forward_i64(5, 2, 6, 2, 0, W, INPUT, csr, 1, NULL, EK_BAG_SUM, EK_NO_PADDING, out, NULL,
                                               NULL));
     CHECK_CLOSE(out, ((float[]){13, 16, 13, 16}), 4, 0, 0);
     /* 2-D input [[3, 1, 1], [1, 4, 0]]: fixed-length bags, no offsets */
-    CHECK_OK(ek_embedding_bag_forward_f32_i64(5, 2, 6, 2, 0, W, INPUT, NULL, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, out, NULL,
+    CHECK_OK(pos_embedding_bag_forward_i64(5, 2, 6, 2, 0, W, INPUT, NULL, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, out, NULL,
                                               NULL));
     CHECK_CLOSE(out, ((float[]){13, 16, 13, 16}), 4, 0, 0);
     const int32_t input32[6] = {3, 1, 1, 1, 4, 0}, csr32[3] = {0, 3, 6};
-    CHECK_OK(ek_embedding_bag_forward_f32_i32(5, 2, 6, 2, 0, W, input32, csr32, 1, NULL, EK_BAG_MAX, EK_NO_PADDING, out,
+    CHECK_OK(pos_embedding_bag_forward_i32(5, 2, 6, 2, 0, W, input32, csr32, 1, NULL, EK_BAG_MAX, EK_NO_PADDING, out,
                                               NULL, NULL));
     CHECK_CLOSE(out, ((float[]){7, 8, 9, 10}), 4, 0, 0);
 }
@@ -108,7 +108,7 @@ TEST(bag_max_ties_and_nan) {
     const int64_t idx[3] = {0, 1, 2}, off[1] = {0};
     float out[2];
     int64_t argmax[2];
-    CHECK_OK(ek_embedding_bag_forward_f32_i64(3, 2, 3, 1, 0, w, idx, off, 0, NULL, EK_BAG_MAX, EK_NO_PADDING, out, NULL,
+    CHECK_OK(pos_embedding_bag_forward_i64(3, 2, 3, 1, 0, w, idx, off, 0, NULL, EK_BAG_MAX, EK_NO_PADDING, out, NULL,
                                               argmax));
     CHECK(out[0] == 5 && argmax[0] == 0);
     CHECK(isnan(out[1]) && argmax[1] == 2);
@@ -118,21 +118,21 @@ TEST(canonical_embedding_lookup_and_gradients) {
     const int64_t idx[4] = {3, 1, 1, 0};
     const float g[8] = {1, 1, 2, 2, 3, 3, 4, 4};
     float out[8], grad[10] = {0};
-    CHECK_OK(ek_embedding_forward_f32_i64(5, 2, 4, W, idx, out));
+    CHECK_OK(pos_embedding_forward_i64(5, 2, 4, W, idx, out));
     CHECK_CLOSE(out, ((float[]){7, 8, 3, 4, 3, 4, 1, 2}), 8, 0, 0);
-    CHECK_OK(ek_embedding_backward_dense_f32_i64(5, 2, 4, idx, g, EK_NO_PADDING, 0, grad));
+    CHECK_OK(pos_embedding_backward_dense_i64(5, 2, 4, idx, g, EK_NO_PADDING, 0, grad));
     CHECK_CLOSE(grad, ((float[]){4, 4, 5, 5, 0, 0, 1, 1, 0, 0}), 10, 0, 0);
     memset(grad, 0, sizeof grad);
-    CHECK_OK(ek_embedding_backward_dense_f32_i64(5, 2, 4, idx, g, 1, 0, grad)); /* padding row 1: no gradient */
+    CHECK_OK(pos_embedding_backward_dense_i64(5, 2, 4, idx, g, 1, 0, grad)); /* padding row 1: no gradient */
     CHECK_CLOSE(grad, ((float[]){4, 4, 0, 0, 0, 0, 1, 1, 0, 0}), 10, 0, 0);
     memset(grad, 0, sizeof grad);
-    CHECK_OK(ek_embedding_backward_dense_f32_i64(5, 2, 4, idx, g, EK_NO_PADDING, 1, grad)); /* row 1 seen twice */
+    CHECK_OK(pos_embedding_backward_dense_i64(5, 2, 4, idx, g, EK_NO_PADDING, 1, grad)); /* row 1 seen twice */
     CHECK_CLOSE(grad, ((float[]){4, 4, 2.5f, 2.5f, 0, 0, 1, 1, 0, 0}), 10, 0, 0);
 
     /* the sparse gradient: uncoalesced, input order, padding dropped (seed 000's print) */
     int64_t rows[4], nnz = -1;
     float values[8];
-    CHECK_OK(ek_embedding_backward_sparse_f32_i64(5, 2, 4, idx, g, 0, 0, rows, values, &nnz));
+    CHECK_OK(pos_embedding_backward_sparse_i64(5, 2, 4, idx, g, 0, 0, rows, values, &nnz));
     CHECK_EQ_I64(nnz, 3);
     CHECK_SAME_BYTES(rows, ((int64_t[]){3, 1, 1}), 3 * sizeof(int64_t));
     CHECK_CLOSE(values, g, 6, 0, 0);
@@ -149,7 +149,7 @@ TEST(seed_002_max_norm_renormalises_only_looked_up_rows) {
     float w[10];
     memcpy(w, W, sizeof w);
     const int64_t idx[3] = {1, 3, 1};
-    CHECK_OK(ek_embedding_renorm_f32_i64(5, 2, 3, idx, 1.0, 2.0, w));
+    CHECK_OK(pos_embedding_renorm_i64(5, 2, 3, idx, 1.0, 2.0, w));
     for (int r = 0; r < 5; r++) {
         double norm = sqrt((double)w[2 * r] * w[2 * r] + (double)w[2 * r + 1] * w[2 * r + 1]);
         if (r == 1 || r == 3) CHECK_MSG(fabs(norm - 1.0) < 1e-4, "row %d norm %g", r, norm);
@@ -159,13 +159,13 @@ TEST(seed_002_max_norm_renormalises_only_looked_up_rows) {
     CHECK_CLOSE(w + 2, ((float[]){0.6f, 0.8f}), 2, 1e-6, 0);
     /* a row under the norm is left alone, and so is a row exactly at it (strict >) */
     float small[4] = {0.3f, 0.4f, 0.0f, -1.0f};
-    CHECK_OK(ek_embedding_renorm_f32_i64(2, 2, 2, (const int64_t[]){0, 1}, 1.0, 2.0, small));
+    CHECK_OK(pos_embedding_renorm_i64(2, 2, 2, (const int64_t[]){0, 1}, 1.0, 2.0, small));
     CHECK_CLOSE(small, ((float[]){0.3f, 0.4f, 0.0f, -1.0f}), 4, 0, 0);
     /* p = 1 and p = inf */
     float p1[2] = {3, 4}, pinf[2] = {3, -4};
-    CHECK_OK(ek_embedding_renorm_f32_i64(1, 2, 1, (const int64_t[]){0}, 1.0, 1.0, p1));
+    CHECK_OK(pos_embedding_renorm_i64(1, 2, 1, (const int64_t[]){0}, 1.0, 1.0, p1));
     CHECK_CLOSE(p1, ((float[]){3.f / 7, 4.f / 7}), 2, 1e-6, 0);
-    CHECK_OK(ek_embedding_renorm_f32_i64(1, 2, 1, (const int64_t[]){0}, 2.0, INFINITY, pinf));
+    CHECK_OK(pos_embedding_renorm_i64(1, 2, 1, (const int64_t[]){0}, 2.0, INFINITY, pinf));
     CHECK_CLOSE(pinf, ((float[]){1.5f, -2.f}), 2, 1e-6, 0);
 }
 

@@ -26,22 +26,22 @@ TEST(embedding_forward_errors) {
     guard out;
     arm(&out);
     float *o = (float *)out.bytes;
-    CHECK_ERROR(ek_embedding_forward_f32_i64(5, 2, 6, W, (const int64_t[]){0, 1, 2, 3, 4, 10}, o),
+    CHECK_ERROR(pos_embedding_forward_i64(5, 2, 6, W, (const int64_t[]){0, 1, 2, 3, 4, 10}, o),
                 EK_ERR_INDEX_OUT_OF_RANGE, "embedding: index 10 at position 5 is out of range for 5 embeddings");
-    CHECK_ERROR(ek_embedding_forward_f32_i32(5, 2, 3, W, (const int32_t[]){0, 1, -1}, o), EK_ERR_INDEX_OUT_OF_RANGE,
+    CHECK_ERROR(pos_embedding_forward_i32(5, 2, 3, W, (const int32_t[]){0, 1, -1}, o), EK_ERR_INDEX_OUT_OF_RANGE,
                 "index -1 at position 2");
-    CHECK_ERROR(ek_embedding_forward_f32_i64(5, 0, 6, W, IDX, o), EK_ERR_INVALID_ARGUMENT, "dim=0 must be positive");
-    CHECK_ERROR(ek_embedding_forward_f32_i64(5, -2, 6, W, IDX, o), EK_ERR_INVALID_ARGUMENT, "dim=-2");
-    CHECK_ERROR(ek_embedding_forward_f32_i64(5, 2, -1, W, IDX, o), EK_ERR_INVALID_ARGUMENT, "num_indices=-1");
-    CHECK_ERROR(ek_embedding_forward_f32_i64(-5, 2, 6, W, IDX, o), EK_ERR_INVALID_ARGUMENT, "num_embeddings=-5");
-    CHECK_ERROR(ek_embedding_forward_f32_i64(5, 2, 6, NULL, IDX, o), EK_ERR_NULL_POINTER, "weight is NULL");
-    CHECK_ERROR(ek_embedding_forward_f32_i64(5, 2, 6, W, NULL, o), EK_ERR_NULL_POINTER, "indices is NULL");
-    CHECK_ERROR(ek_embedding_forward_f32_i64(5, 2, 6, W, IDX, NULL), EK_ERR_NULL_POINTER, "out is NULL");
-    CHECK_ERROR(ek_embedding_forward_f32_i64(INT64_MAX / 4, 4, 6, W, IDX, o), EK_ERR_OVERFLOW, "overflows");
-    CHECK_ERROR(ek_embedding_forward_f32_i64(5, INT64_MAX / 2, 1, W, IDX, o), EK_ERR_OVERFLOW, "overflows");
+    CHECK_ERROR(pos_embedding_forward_i64(5, 0, 6, W, IDX, o), EK_ERR_INVALID_ARGUMENT, "dim=0 must be positive");
+    CHECK_ERROR(pos_embedding_forward_i64(5, -2, 6, W, IDX, o), EK_ERR_INVALID_ARGUMENT, "dim=-2");
+    CHECK_ERROR(pos_embedding_forward_i64(5, 2, -1, W, IDX, o), EK_ERR_INVALID_ARGUMENT, "num_indices=-1");
+    CHECK_ERROR(pos_embedding_forward_i64(-5, 2, 6, W, IDX, o), EK_ERR_INVALID_ARGUMENT, "num_embeddings=-5");
+    CHECK_ERROR(pos_embedding_forward_i64(5, 2, 6, NULL, IDX, o), EK_ERR_NULL_POINTER, "weight is NULL");
+    CHECK_ERROR(pos_embedding_forward_i64(5, 2, 6, W, NULL, o), EK_ERR_NULL_POINTER, "indices is NULL");
+    CHECK_ERROR(pos_embedding_forward_i64(5, 2, 6, W, IDX, NULL), EK_ERR_NULL_POINTER, "out is NULL");
+    CHECK_ERROR(pos_embedding_forward_i64(INT64_MAX / 4, 4, 6, W, IDX, o), EK_ERR_OVERFLOW, "overflows");
+    CHECK_ERROR(pos_embedding_forward_i64(5, INT64_MAX / 2, 1, W, IDX, o), EK_ERR_OVERFLOW, "overflows");
     CHECK(intact(&out));
     /* an empty lookup is fine, and a zero-row table with no indices too */
-    CHECK_OK(ek_embedding_forward_f32_i64(0, 2, 0, NULL, NULL, NULL));
+    CHECK_OK(pos_embedding_forward_i64(0, 2, 0, NULL, NULL, NULL));
 }
 
 TEST(embedding_backward_errors) {
@@ -50,18 +50,18 @@ TEST(embedding_backward_errors) {
     const float g[12] = {0};
     guard rows, values, nnz;
     arm(&rows), arm(&values), arm(&nnz);
-    CHECK_ERROR(ek_embedding_backward_dense_f32_i64(5, 2, 6, IDX, g, 5, 0, grad), EK_ERR_INDEX_OUT_OF_RANGE,
+    CHECK_ERROR(pos_embedding_backward_dense_i64(5, 2, 6, IDX, g, 5, 0, grad), EK_ERR_INDEX_OUT_OF_RANGE,
                 "padding_idx=5 is out of range for 5 embeddings");
-    CHECK_ERROR(ek_embedding_backward_dense_f32_i64(5, 2, 6, IDX, g, -6, 0, grad), EK_ERR_INDEX_OUT_OF_RANGE,
+    CHECK_ERROR(pos_embedding_backward_dense_i64(5, 2, 6, IDX, g, -6, 0, grad), EK_ERR_INDEX_OUT_OF_RANGE,
                 "padding_idx=-6");
-    CHECK_ERROR(ek_embedding_backward_dense_f32_i64(5, 2, 6, (const int64_t[]){0, 1, 2, 3, 4, 5}, g, EK_NO_PADDING, 1, grad),
+    CHECK_ERROR(pos_embedding_backward_dense_i64(5, 2, 6, (const int64_t[]){0, 1, 2, 3, 4, 5}, g, EK_NO_PADDING, 1, grad),
                 EK_ERR_INDEX_OUT_OF_RANGE, "index 5 at position 5");
-    CHECK_ERROR(ek_embedding_backward_dense_f32_i64(5, 2, 6, IDX, NULL, EK_NO_PADDING, 0, grad), EK_ERR_NULL_POINTER,
+    CHECK_ERROR(pos_embedding_backward_dense_i64(5, 2, 6, IDX, NULL, EK_NO_PADDING, 0, grad), EK_ERR_NULL_POINTER,
                 "grad_out is NULL");
-    CHECK_ERROR(ek_embedding_backward_sparse_f32_i64(5, 2, 6, (const int64_t[]){0, 1, 2, 3, 4, 7}, g, EK_NO_PADDING, 1,
+    CHECK_ERROR(pos_embedding_backward_sparse_i64(5, 2, 6, (const int64_t[]){0, 1, 2, 3, 4, 7}, g, EK_NO_PADDING, 1,
                                                      (int64_t *)rows.bytes, (float *)values.bytes, (int64_t *)nnz.bytes),
                 EK_ERR_INDEX_OUT_OF_RANGE, "index 7 at position 5");
-    CHECK_ERROR(ek_embedding_backward_sparse_f32_i64(5, 2, 6, IDX, g, EK_NO_PADDING, 0, (int64_t *)rows.bytes,
+    CHECK_ERROR(pos_embedding_backward_sparse_i64(5, 2, 6, IDX, g, EK_NO_PADDING, 0, (int64_t *)rows.bytes,
                                                      (float *)values.bytes, NULL),
                 EK_ERR_NULL_POINTER, "out_nnz is NULL");
     CHECK_SAME_BYTES(grad, before, sizeof grad);
@@ -74,7 +74,7 @@ static void bag_forward_fails(int64_t n, int64_t num_bags, int64_t num_weights, 
                               const char *needle) {
     guard out, size, argmax;
     arm(&out), arm(&size), arm(&argmax);
-    CHECK_ERROR(ek_embedding_bag_forward_f32_i64(5, 2, n, num_bags, num_weights, W, idx, off, last, psw, mode, pad,
+    CHECK_ERROR(pos_embedding_bag_forward_i64(5, 2, n, num_bags, num_weights, W, idx, off, last, psw, mode, pad,
                                                  (float *)out.bytes, (int64_t *)size.bytes,
                                                  mode == EK_BAG_MAX ? (int64_t *)argmax.bytes : NULL),
                 code, needle);
@@ -105,16 +105,16 @@ TEST(embedding_bag_forward_errors) {
     bag_forward_fails(6, 5, 0, NULL, OFF, 0, NULL, SUM, NP, EK_ERR_NULL_POINTER, "indices is NULL");
     guard out;
     arm(&out);
-    CHECK_ERROR(ek_embedding_bag_forward_f32_i64(5, 0, 6, 5, 0, W, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING,
+    CHECK_ERROR(pos_embedding_bag_forward_i64(5, 0, 6, 5, 0, W, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING,
                                                  (float *)out.bytes, NULL, NULL),
                 EK_ERR_INVALID_ARGUMENT, "dim=0 must be positive");
-    CHECK_ERROR(ek_embedding_bag_forward_f32_i64(5, 2, 6, 5, 0, NULL, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING,
+    CHECK_ERROR(pos_embedding_bag_forward_i64(5, 2, 6, 5, 0, NULL, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING,
                                                  (float *)out.bytes, NULL, NULL),
                 EK_ERR_NULL_POINTER, "weight is NULL");
-    CHECK_ERROR(ek_embedding_bag_forward_f32_i64(5, 2, 6, INT64_MAX / 2, 0, W, IDX, OFF, 0, NULL, EK_BAG_SUM,
+    CHECK_ERROR(pos_embedding_bag_forward_i64(5, 2, 6, INT64_MAX / 2, 0, W, IDX, OFF, 0, NULL, EK_BAG_SUM,
                                                  EK_NO_PADDING, (float *)out.bytes, NULL, NULL),
                 EK_ERR_OVERFLOW, "overflows");
-    CHECK_ERROR(ek_embedding_bag_forward_f32_i32(5, 2, 6, 5, 0, W, (const int32_t[]){3, 1, 1, 1, 4, 0},
+    CHECK_ERROR(pos_embedding_bag_forward_i32(5, 2, 6, 5, 0, W, (const int32_t[]){3, 1, 1, 1, 4, 0},
                                                  (const int32_t[]){0, 4, 3, 3, 6}, 0, NULL, EK_BAG_SUM, EK_NO_PADDING,
                                                  (float *)out.bytes, NULL, NULL),
                 EK_ERR_SHAPE, "offsets[1]=4 > offsets[2]=3");
@@ -128,43 +128,43 @@ TEST(embedding_bag_backward_errors) {
     int64_t argmax[10] = {-1, -1, 3, 3, -1, -1, 4, 4, -1, 5};
     guard rows, values, nnz, gw;
     arm(&rows), arm(&values), arm(&nnz), arm(&gw);
-    CHECK_ERROR(ek_embedding_bag_backward_dense_f32_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_MAX, EK_NO_PADDING, 1,
+    CHECK_ERROR(pos_embedding_bag_backward_dense_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_MAX, EK_NO_PADDING, 1,
                                                         argmax, g, grad),
                 EK_ERR_INVALID_ARGUMENT, "scale_grad_by_freq is not supported with mode max");
-    CHECK_ERROR(ek_embedding_bag_backward_dense_f32_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_MAX, EK_NO_PADDING, 0,
+    CHECK_ERROR(pos_embedding_bag_backward_dense_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_MAX, EK_NO_PADDING, 0,
                                                         argmax, g, grad),
                 EK_ERR_INDEX_OUT_OF_RANGE, "max_indices[9]=5 is out of range for 5 embeddings");
-    CHECK_ERROR(ek_embedding_bag_backward_dense_f32_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_MAX, EK_NO_PADDING, 0,
+    CHECK_ERROR(pos_embedding_bag_backward_dense_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_MAX, EK_NO_PADDING, 0,
                                                         NULL, g, grad),
                 EK_ERR_NULL_POINTER, "max_indices is NULL");
-    CHECK_ERROR(ek_embedding_bag_backward_dense_f32_i64(5, 2, 6, 5, 0, IDX, (const int64_t[]){0, 0, 3, 2, 6}, 0, NULL,
+    CHECK_ERROR(pos_embedding_bag_backward_dense_i64(5, 2, 6, 5, 0, IDX, (const int64_t[]){0, 0, 3, 2, 6}, 0, NULL,
                                                         EK_BAG_SUM, EK_NO_PADDING, 1, NULL, g, grad),
                 EK_ERR_SHAPE, "offsets[2]=3 > offsets[3]=2");
-    CHECK_ERROR(ek_embedding_bag_backward_sparse_f32_i64(5, 2, 6, 5, 6, (const int64_t[]){3, 1, 1, 1, 4, 8}, OFF, 0, PSW,
+    CHECK_ERROR(pos_embedding_bag_backward_sparse_i64(5, 2, 6, 5, 6, (const int64_t[]){3, 1, 1, 1, 4, 8}, OFF, 0, PSW,
                                                          EK_BAG_MEAN, EK_NO_PADDING, 1, NULL, g, (int64_t *)rows.bytes,
                                                          (float *)values.bytes, (int64_t *)nnz.bytes),
                 EK_ERR_INDEX_OUT_OF_RANGE, "index 8 at position 5");
-    CHECK_ERROR(ek_embedding_bag_per_sample_weights_backward_f32_i64(5, 2, 6, 5, 6, W, IDX, OFF, 0, PSW, EK_BAG_MAX,
+    CHECK_ERROR(pos_embedding_bag_per_sample_weights_backward_i64(5, 2, 6, 5, 6, W, IDX, OFF, 0, PSW, EK_BAG_MAX,
                                                                      EK_NO_PADDING, g, (float *)gw.bytes),
                 EK_ERR_INVALID_ARGUMENT, "not supported with mode max");
-    CHECK_ERROR(ek_embedding_bag_per_sample_weights_backward_f32_i64(5, 2, 6, 5, 0, W, IDX, OFF, 0, NULL, EK_BAG_MEAN,
+    CHECK_ERROR(pos_embedding_bag_per_sample_weights_backward_i64(5, 2, 6, 5, 0, W, IDX, OFF, 0, NULL, EK_BAG_MEAN,
                                                                      EK_NO_PADDING, g, (float *)gw.bytes),
                 EK_ERR_NULL_POINTER, "mode mean needs per_sample_weights");
-    CHECK_ERROR(ek_embedding_bag_per_sample_weights_backward_f32_i64(5, 2, 6, 5, 5, W, IDX, OFF, 0, PSW, EK_BAG_SUM,
+    CHECK_ERROR(pos_embedding_bag_per_sample_weights_backward_i64(5, 2, 6, 5, 5, W, IDX, OFF, 0, PSW, EK_BAG_SUM,
                                                                      EK_NO_PADDING, g, (float *)gw.bytes),
                 EK_ERR_SHAPE, "per_sample_weights has 5 entries, input has 6");
     /* the fused backward + SGD step checks everything before it writes a row of the table */
-    CHECK_ERROR(ek_embedding_bag_backward_sgd_f32_i64(5, 2, 6, 5, 0, (const int64_t[]){3, 1, 1, 1, 4, 8}, OFF, 0, NULL,
+    CHECK_ERROR(pos_embedding_bag_backward_sgd_i64(5, 2, 6, 5, 0, (const int64_t[]){3, 1, 1, 1, 4, 8}, OFF, 0, NULL,
                                                       EK_BAG_SUM, EK_NO_PADDING, 0, NULL, g, 0.1f, grad),
-                EK_ERR_INDEX_OUT_OF_RANGE, "embedding_bag_backward_sgd: index 8 at position 5");
-    CHECK_ERROR(ek_embedding_bag_backward_sgd_f32_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 0, NULL,
+                EK_ERR_INDEX_OUT_OF_RANGE, "embedding_bag_backward_update: index 8 at position 5");
+    CHECK_ERROR(pos_embedding_bag_backward_sgd_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 0, NULL,
                                                       g, -0.5f, grad),
-                EK_ERR_INVALID_ARGUMENT, "lr=-0.5 must be finite and >= 0");
-    CHECK_ERROR(ek_embedding_bag_backward_sgd_f32_i32(5, 2, 6, 5, 0, (const int32_t[]){0, 1, 2, 3, 4, 0},
+                EK_ERR_INVALID_ARGUMENT, "optimizer->lr=-0.5 must lie in [0, inf)");
+    CHECK_ERROR(pos_embedding_bag_backward_sgd_i32(5, 2, 6, 5, 0, (const int32_t[]){0, 1, 2, 3, 4, 0},
                                                       (const int32_t[]){0, 0, 3, 3, 6}, 0, NULL,
                                                       EK_BAG_MAX, EK_NO_PADDING, 0, argmax, g, 0.1f, grad),
                 EK_ERR_INDEX_OUT_OF_RANGE, "max_indices[9]=5 is out of range for 5 embeddings");
-    CHECK_ERROR(ek_embedding_bag_backward_sgd_f32_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 0, NULL,
+    CHECK_ERROR(pos_embedding_bag_backward_sgd_i64(5, 2, 6, 5, 0, IDX, OFF, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 0, NULL,
                                                       g, 0.1f, NULL),
                 EK_ERR_NULL_POINTER, "weight is NULL");
     CHECK_SAME_BYTES(grad, before, sizeof grad);
@@ -175,13 +175,13 @@ TEST(renorm_errors_leave_the_table_alone) {
     float w[10], before[10];
     memcpy(w, W, sizeof w), memcpy(before, W, sizeof w);
     /* rows 0..3 would be renormalised if the kernel wrote before it saw index 5 */
-    CHECK_ERROR(ek_embedding_renorm_f32_i64(5, 2, 5, (const int64_t[]){0, 1, 2, 3, 5}, 1.0, 2.0, w),
+    CHECK_ERROR(pos_embedding_renorm_i64(5, 2, 5, (const int64_t[]){0, 1, 2, 3, 5}, 1.0, 2.0, w),
                 EK_ERR_INDEX_OUT_OF_RANGE, "embedding_renorm: index 5 at position 4 is out of range for 5 embeddings");
-    CHECK_ERROR(ek_embedding_renorm_f32_i64(5, 2, 2, IDX, 0.0, 2.0, w), EK_ERR_INVALID_ARGUMENT, "max_norm=0 must be positive");
-    CHECK_ERROR(ek_embedding_renorm_f32_i64(5, 2, 2, IDX, -1.0, 2.0, w), EK_ERR_INVALID_ARGUMENT, "max_norm=-1");
-    CHECK_ERROR(ek_embedding_renorm_f32_i64(5, 2, 2, IDX, NAN, 2.0, w), EK_ERR_INVALID_ARGUMENT, "max_norm=nan");
-    CHECK_ERROR(ek_embedding_renorm_f32_i64(5, 2, 2, IDX, 1.0, -2.0, w), EK_ERR_INVALID_ARGUMENT, "norm_type=-2");
-    CHECK_ERROR(ek_embedding_renorm_f32_i32(5, 2, 2, (const int32_t[]){0, -3}, 1.0, 2.0, w), EK_ERR_INDEX_OUT_OF_RANGE,
+    CHECK_ERROR(pos_embedding_renorm_i64(5, 2, 2, IDX, 0.0, 2.0, w), EK_ERR_INVALID_ARGUMENT, "max_norm=0 must be positive");
+    CHECK_ERROR(pos_embedding_renorm_i64(5, 2, 2, IDX, -1.0, 2.0, w), EK_ERR_INVALID_ARGUMENT, "max_norm=-1");
+    CHECK_ERROR(pos_embedding_renorm_i64(5, 2, 2, IDX, NAN, 2.0, w), EK_ERR_INVALID_ARGUMENT, "max_norm=nan");
+    CHECK_ERROR(pos_embedding_renorm_i64(5, 2, 2, IDX, 1.0, -2.0, w), EK_ERR_INVALID_ARGUMENT, "norm_type=-2");
+    CHECK_ERROR(pos_embedding_renorm_i32(5, 2, 2, (const int32_t[]){0, -3}, 1.0, 2.0, w), EK_ERR_INDEX_OUT_OF_RANGE,
                 "index -3 at position 1");
     CHECK_SAME_BYTES(w, before, sizeof w);
 }
@@ -262,11 +262,11 @@ TEST(overflowing_sizes_are_rejected) {
     float *f = (float *)buf.bytes;
     int64_t *i = (int64_t *)buf.bytes, nnz = 0;
     const int64_t big = INT64_MAX / 3;
-    CHECK_ERROR(ek_embedding_forward_f32_i64(5, 1, big, W, IDX, f), EK_ERR_OVERFLOW, "overflows");
+    CHECK_ERROR(pos_embedding_forward_i64(5, 1, big, W, IDX, f), EK_ERR_OVERFLOW, "overflows");
     CHECK_ERROR(ek_softmax_forward_f32(big, 4, W, f), EK_ERR_OVERFLOW, "softmax: x of");
     CHECK_ERROR(ek_sgd_update_f32(5, 2, big, NULL, W, 0.1f, 0, 0, 0, 0, f, NULL), EK_ERR_OVERFLOW, "values of");
     CHECK_ERROR(ek_coo_scatter_add_f32(5, 1, big, i, W, 1.0f, f), EK_ERR_OVERFLOW, "overflows");
-    CHECK_ERROR(ek_embedding_bag_backward_sparse_f32_i64(5, big, 6, 0, 0, IDX, NULL, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 0,
+    CHECK_ERROR(pos_embedding_bag_backward_sparse_i64(5, big, 6, 0, 0, IDX, NULL, 0, NULL, EK_BAG_SUM, EK_NO_PADDING, 0,
                                                          NULL, W, i, f, &nnz),
                 EK_ERR_OVERFLOW, "overflows");
     CHECK(intact(&buf));

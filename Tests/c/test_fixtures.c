@@ -368,30 +368,30 @@ static void run_embedding(fx_ctx *x, fx_outs *o) {
     const fx_field *fmn = fx_get(c, "max_norm");
     if (fmn) {
         double max_norm = need_flt(x, "max_norm"), p = need_flt(x, "norm_type");
-        s = x->wide ? ek_embedding_renorm_f32_i64(num, D, N, i64, max_norm, p, W)
-                    : ek_embedding_renorm_f32_i32(num, D, N, i32, max_norm, p, W);
-        if (expect_ok(x, s, "ek_embedding_renorm")) cmp_f32(x, "renormed_weight", W, num * D, ATOL, RTOL);
+        s = x->wide ? pos_embedding_renorm_i64(num, D, N, i64, max_norm, p, W)
+                    : pos_embedding_renorm_i32(num, D, N, i32, max_norm, p, W);
+        if (expect_ok(x, s, "pos_embedding_renorm")) cmp_f32(x, "renormed_weight", W, num * D, ATOL, RTOL);
     }
     float *out = outs_add(o, "out", (size_t)(N * D) * sizeof(float));
-    s = x->wide ? ek_embedding_forward_f32_i64(num, D, N, W, i64, out)
-                : ek_embedding_forward_f32_i32(num, D, N, W, i32, out);
-    if (expect_ok(x, s, "ek_embedding_forward")) cmp_f32(x, "out", out, N * D, ATOL, RTOL);
+    s = x->wide ? pos_embedding_forward_i64(num, D, N, W, i64, out)
+                : pos_embedding_forward_i32(num, D, N, W, i32, out);
+    if (expect_ok(x, s, "pos_embedding_forward")) cmp_f32(x, "out", out, N * D, ATOL, RTOL);
 
     /* dense backward */
     const fx_field *fg = need(x, "grad_out", 'f', N * D);
     if (!fg) goto done;
     float *gw = outs_add(o, "grad_weight", (size_t)(num * D) * sizeof(float));
-    s = x->wide ? ek_embedding_backward_dense_f32_i64(num, D, N, i64, fg->fv, pad, sgbf, gw)
-                : ek_embedding_backward_dense_f32_i32(num, D, N, i32, fg->fv, pad, sgbf, gw);
-    if (expect_ok(x, s, "ek_embedding_backward_dense")) cmp_f32(x, "grad_weight", gw, num * D, ATOL, RTOL);
+    s = x->wide ? pos_embedding_backward_dense_i64(num, D, N, i64, fg->fv, pad, sgbf, gw)
+                : pos_embedding_backward_dense_i32(num, D, N, i32, fg->fv, pad, sgbf, gw);
+    if (expect_ok(x, s, "pos_embedding_backward_dense")) cmp_f32(x, "grad_weight", gw, num * D, ATOL, RTOL);
 
     /* sparse backward: 1:1 with PyTorch's entries, coalesced, and scatter-added */
     int64_t *rows = outs_add(o, "sparse rows", (size_t)N * sizeof(int64_t));
     float *vals = outs_add(o, "sparse values", (size_t)(N * D) * sizeof(float));
     int64_t *nnz = outs_add(o, "sparse nnz", sizeof(int64_t));
-    s = x->wide ? ek_embedding_backward_sparse_f32_i64(num, D, N, i64, fg->fv, pad, sgbf, rows, vals, nnz)
-                : ek_embedding_backward_sparse_f32_i32(num, D, N, i32, fg->fv, pad, sgbf, rows, vals, nnz);
-    if (!expect_ok(x, s, "ek_embedding_backward_sparse") || !cmp_coo(x, "sparse", rows, vals, *nnz, D)) goto done;
+    s = x->wide ? pos_embedding_backward_sparse_i64(num, D, N, i64, fg->fv, pad, sgbf, rows, vals, nnz)
+                : pos_embedding_backward_sparse_i32(num, D, N, i32, fg->fv, pad, sgbf, rows, vals, nnz);
+    if (!expect_ok(x, s, "pos_embedding_backward_sparse") || !cmp_coo(x, "sparse", rows, vals, *nnz, D)) goto done;
 
     int64_t *crows = outs_add(o, "coalesced rows", (size_t)*nnz * sizeof(int64_t));
     float *cvals = outs_add(o, "coalesced values", (size_t)(*nnz * D) * sizeof(float));
@@ -449,9 +449,9 @@ static void run_embedding_bag(fx_ctx *x, fx_outs *o) {
     float *out = outs_add(o, "out", (size_t)(B * D) * sizeof(float));
     int64_t *bag_size = outs_add(o, "bag_size", (size_t)B * sizeof(int64_t));
     int64_t *maxi = mode == EK_BAG_MAX ? outs_add(o, "max_indices", (size_t)(B * D) * sizeof(int64_t)) : NULL;
-    s = x->wide ? ek_embedding_bag_forward_f32_i64(num, D, N, B, nw, fw->fv, i64, o64, ilo, psw, mode, pad, out, bag_size, maxi)
-                : ek_embedding_bag_forward_f32_i32(num, D, N, B, nw, fw->fv, i32, o32, ilo, psw, mode, pad, out, bag_size, maxi);
-    if (!expect_ok(x, s, "ek_embedding_bag_forward")) goto done;
+    s = x->wide ? pos_embedding_bag_forward_i64(num, D, N, B, nw, fw->fv, i64, o64, ilo, psw, mode, pad, out, bag_size, maxi)
+                : pos_embedding_bag_forward_i32(num, D, N, B, nw, fw->fv, i32, o32, ilo, psw, mode, pad, out, bag_size, maxi);
+    if (!expect_ok(x, s, "pos_embedding_bag_forward")) goto done;
     cmp_f32(x, "out", out, B * D, ATOL, RTOL);
     cmp_i64(x, "bag_size", bag_size, B);
     if (maxi) cmp_i64(x, "max_indices", maxi, B * D);
@@ -460,21 +460,21 @@ static void run_embedding_bag(fx_ctx *x, fx_outs *o) {
     const fx_field *fg = need(x, "grad_out", 'f', B * D);
     if (!fg) goto done;
     float *gw = outs_add(o, "grad_weight", (size_t)(num * D) * sizeof(float));
-    s = x->wide ? ek_embedding_bag_backward_dense_f32_i64(num, D, N, B, nw, i64, o64, ilo, psw, mode, pad, sgbf, maxi,
+    s = x->wide ? pos_embedding_bag_backward_dense_i64(num, D, N, B, nw, i64, o64, ilo, psw, mode, pad, sgbf, maxi,
                                                           fg->fv, gw)
-                : ek_embedding_bag_backward_dense_f32_i32(num, D, N, B, nw, i32, o32, ilo, psw, mode, pad, sgbf, maxi,
+                : pos_embedding_bag_backward_dense_i32(num, D, N, B, nw, i32, o32, ilo, psw, mode, pad, sgbf, maxi,
                                                           fg->fv, gw);
-    if (expect_ok(x, s, "ek_embedding_bag_backward_dense")) cmp_f32(x, "grad_weight", gw, num * D, ATOL, RTOL);
+    if (expect_ok(x, s, "pos_embedding_bag_backward_dense")) cmp_f32(x, "grad_weight", gw, num * D, ATOL, RTOL);
 
     /* sparse backward: 1:1 with the fixture's entries, and scatter-added into zeros */
     int64_t *rows = outs_add(o, "sparse rows", (size_t)N * sizeof(int64_t));
     float *vals = outs_add(o, "sparse values", (size_t)(N * D) * sizeof(float));
     int64_t *nnz = outs_add(o, "sparse nnz", sizeof(int64_t));
-    s = x->wide ? ek_embedding_bag_backward_sparse_f32_i64(num, D, N, B, nw, i64, o64, ilo, psw, mode, pad, sgbf, maxi,
+    s = x->wide ? pos_embedding_bag_backward_sparse_i64(num, D, N, B, nw, i64, o64, ilo, psw, mode, pad, sgbf, maxi,
                                                            fg->fv, rows, vals, nnz)
-                : ek_embedding_bag_backward_sparse_f32_i32(num, D, N, B, nw, i32, o32, ilo, psw, mode, pad, sgbf, maxi,
+                : pos_embedding_bag_backward_sparse_i32(num, D, N, B, nw, i32, o32, ilo, psw, mode, pad, sgbf, maxi,
                                                            fg->fv, rows, vals, nnz);
-    if (expect_ok(x, s, "ek_embedding_bag_backward_sparse")) {
+    if (expect_ok(x, s, "pos_embedding_bag_backward_sparse")) {
         if (cmp_coo(x, "sparse", rows, vals, *nnz, D)) {
             float *tbl = outs_add(o, "scatter-added sparse gradient", (size_t)(num * D) * sizeof(float));
             s = ek_coo_scatter_add_f32(num, D, *nnz, rows, vals, 1.0f, tbl);
@@ -485,11 +485,11 @@ static void run_embedding_bag(fx_ctx *x, fx_outs *o) {
     /* per-sample-weight gradient */
     if (psw && mode != EK_BAG_MAX) {
         float *gpsw = outs_add(o, "grad_per_sample_weights", (size_t)N * sizeof(float));
-        s = x->wide ? ek_embedding_bag_per_sample_weights_backward_f32_i64(num, D, N, B, nw, fw->fv, i64, o64, ilo, psw,
+        s = x->wide ? pos_embedding_bag_per_sample_weights_backward_i64(num, D, N, B, nw, fw->fv, i64, o64, ilo, psw,
                                                                            mode, pad, fg->fv, gpsw)
-                    : ek_embedding_bag_per_sample_weights_backward_f32_i32(num, D, N, B, nw, fw->fv, i32, o32, ilo, psw,
+                    : pos_embedding_bag_per_sample_weights_backward_i32(num, D, N, B, nw, fw->fv, i32, o32, ilo, psw,
                                                                            mode, pad, fg->fv, gpsw);
-        if (expect_ok(x, s, "ek_embedding_bag_per_sample_weights_backward"))
+        if (expect_ok(x, s, "pos_embedding_bag_per_sample_weights_backward"))
             cmp_f32(x, "grad_per_sample_weights", gpsw, N, ATOL, RTOL);
     }
 done:

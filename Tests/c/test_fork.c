@@ -26,7 +26,7 @@ static int run_kernels(const float *x, const float *relu_want, const float *bag_
     /* 1024 bags of 128 indices over a 13 x 128 table (x viewed as rows) */
     static int64_t idx[N / 128 * 16];
     for (int i = 0; i < N / 128 * 16; i++) idx[i] = i % 13;
-    if (ek_embedding_bag_forward_f32_i64(13, 128, N / 128 * 16, N / 128, 0, x, idx, NULL, 0, NULL, EK_BAG_SUM,
+    if (pos_embedding_bag_forward_i64(13, 128, N / 128 * 16, N / 128, 0, x, idx, NULL, 0, NULL, EK_BAG_SUM,
                                          EK_NO_PADDING, y, NULL, NULL) != EK_OK ||
         memcmp(y, bag_want, sizeof(float) * (N / 128) * 128) != 0)
         return 3;
@@ -46,7 +46,7 @@ TEST(forked_child_kernels_complete) {
     CHECK_OK(ek_relu_forward_f32(N, x, relu_want));
     static int64_t idx[N / 128 * 16];
     for (int i = 0; i < N / 128 * 16; i++) idx[i] = i % 13;
-    CHECK_OK(ek_embedding_bag_forward_f32_i64(13, 128, N / 128 * 16, N / 128, 0, x, idx, NULL, 0, NULL, EK_BAG_SUM,
+    CHECK_OK(pos_embedding_bag_forward_i64(13, 128, N / 128 * 16, N / 128, 0, x, idx, NULL, 0, NULL, EK_BAG_SUM,
                                               EK_NO_PADDING, bag_want, NULL, NULL));
     CHECK_OK(ek_matmul_f32(256, 256, 256, x, 0, x + 65536, 1, 1, 0, mm_want));
     CHECK_OK(ek_set_num_threads(2));

@@ -83,7 +83,7 @@ TEST(isa_large_gather_copies_bits) {
                 ek_set_num_threads(threads);
                 uint32_t *out = (uint32_t *)(buf + shift);
                 memset(out, 0, bytes);
-                CHECK_OK(ek_embedding_forward_f32_i64(num, dim, n, (const float *)w, idx, (float *)out));
+                CHECK_OK(pos_embedding_forward_i64(num, dim, n, (const float *)w, idx, (float *)out));
                 int64_t bad = -1;
                 for (int64_t i = 0; i < n && bad < 0; i++)
                     if (memcmp(out + i * dim, w + idx[i] * dim, sizeof(float) * (size_t)dim) != 0) bad = i;
@@ -130,7 +130,7 @@ static void bag_identity_case(ek_rng *rng, int64_t dim, ek_bag_mode mode, int we
         out[isa] = malloc(sizeof(float) * cells), size[isa] = malloc(sizeof(int64_t) * (size_t)B);
         arg[isa] = malloc(sizeof(int64_t) * cells);
         for (size_t i = 0; i < cells; i++) out[isa][i] = 1234.0f, arg[isa][i] = 77;
-        CHECK_OK(ek_embedding_bag_forward_f32_i64(num, dim, n, B, weighted ? n : 0, w, idx, off, 0,
+        CHECK_OK(pos_embedding_bag_forward_i64(num, dim, n, B, weighted ? n : 0, w, idx, off, 0,
                                                   weighted ? psw : NULL, mode, padding_idx, out[isa], size[isa],
                                                   mode == EK_BAG_MAX ? arg[isa] : NULL));
         if (isa == EK_ISA_SCALAR) continue;
@@ -271,10 +271,10 @@ static void scatter_case(ek_rng *rng, int64_t num, int64_t dim, int64_t B, int64
             int64_t *rows = malloc(sizeof(int64_t) * (size_t)n), nnz = 0;
             float *vals = aligned_alloc(64, (vbytes + 63) / 64 * 64), *table = malloc(tbytes), *dense = calloc((size_t)(num * dim), sizeof(float));
             memcpy(table, w0, tbytes);
-            CHECK_OK(ek_embedding_bag_backward_sparse_f32_i64(num, dim, n, B, 0, idx, off, 0, NULL, EK_BAG_MEAN, EK_NO_PADDING,
+            CHECK_OK(pos_embedding_bag_backward_sparse_i64(num, dim, n, B, 0, idx, off, 0, NULL, EK_BAG_MEAN, EK_NO_PADDING,
                                                               0, NULL, g, rows, vals, &nnz));
             CHECK_OK(ek_coo_scatter_add_f32(num, dim, nnz, rows, vals, -0.5f, table));
-            CHECK_OK(ek_embedding_backward_dense_f32_i64(num, dim, n, idx, vals, EK_NO_PADDING, 0, dense));
+            CHECK_OK(pos_embedding_backward_dense_i64(num, dim, n, idx, vals, EK_NO_PADDING, 0, dense));
             if (!vals_first) {
                 vals_first = vals, table_first = table, dense_first = dense, rows_first = rows, nnz_first = nnz;
                 /* the first (scalar, 1 thread) against the reference kernels */

@@ -61,13 +61,13 @@ TEST(nan_and_inf_in_grad_out_reach_only_the_looked_up_rows) {
     const int64_t idx[3] = {1, 3, 1};
     const float grad_out[6] = {NAN, 1, INFINITY, 2, 1, 1};
     float grad[ROWS * DIM] = {0}, zero[ROWS * DIM] = {0};   /* the dense gradient is accumulated into */
-    CHECK_OK(ek_embedding_backward_dense_f32_i64(ROWS, DIM, 3, idx, grad_out, EK_NO_PADDING, 0, grad));
+    CHECK_OK(pos_embedding_backward_dense_i64(ROWS, DIM, 3, idx, grad_out, EK_NO_PADDING, 0, grad));
     CHECK(isnan(grad[1 * DIM]) && grad[1 * DIM + 1] == 2 && grad[3 * DIM] == INFINITY && grad[3 * DIM + 1] == 2);
     CHECK(others_untouched(grad, zero));
     /* the sparse (uncoalesced) form carries them as they are; coalescing adds NaN + 1 = NaN into row 1 */
     int64_t out_rows[3], nnz = -1, c_rows[3], c_nnz = -1;
     float out_values[6], c_values[6];
-    CHECK_OK(ek_embedding_backward_sparse_f32_i64(ROWS, DIM, 3, idx, grad_out, EK_NO_PADDING, 0, out_rows, out_values, &nnz));
+    CHECK_OK(pos_embedding_backward_sparse_i64(ROWS, DIM, 3, idx, grad_out, EK_NO_PADDING, 0, out_rows, out_values, &nnz));
     CHECK_EQ_I64(nnz, 3);
     CHECK(out_rows[0] == 1 && out_rows[1] == 3 && out_rows[2] == 1 && isnan(out_values[0]) && out_values[2] == INFINITY
           && out_values[4] == 1);

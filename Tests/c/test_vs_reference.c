@@ -57,13 +57,13 @@ static void embedding_case(ek_rng *rng, int64_t num, int64_t dim, int64_t n, int
             float *out = floats(rng, n * dim, 0, 0), *grad = copy_floats(g0, num * dim), *values = floats(rng, n * dim, 0, 0);
             int64_t *rows = malloc(sizeof(int64_t) * (size_t)(n + 1)), nnz = -1;
             if (wide) {
-                CHECK_OK(ek_embedding_forward_f32_i64(num, dim, n, w, idx, out));
-                CHECK_OK(ek_embedding_backward_dense_f32_i64(num, dim, n, idx, g, padding_idx, scale, grad));
-                CHECK_OK(ek_embedding_backward_sparse_f32_i64(num, dim, n, idx, g, padding_idx, scale, rows, values, &nnz));
+                CHECK_OK(pos_embedding_forward_i64(num, dim, n, w, idx, out));
+                CHECK_OK(pos_embedding_backward_dense_i64(num, dim, n, idx, g, padding_idx, scale, grad));
+                CHECK_OK(pos_embedding_backward_sparse_i64(num, dim, n, idx, g, padding_idx, scale, rows, values, &nnz));
             } else {
-                CHECK_OK(ek_embedding_forward_f32_i32(num, dim, n, w, idx32, out));
-                CHECK_OK(ek_embedding_backward_dense_f32_i32(num, dim, n, idx32, g, padding_idx, scale, grad));
-                CHECK_OK(ek_embedding_backward_sparse_f32_i32(num, dim, n, idx32, g, padding_idx, scale, rows, values, &nnz));
+                CHECK_OK(pos_embedding_forward_i32(num, dim, n, w, idx32, out));
+                CHECK_OK(pos_embedding_backward_dense_i32(num, dim, n, idx32, g, padding_idx, scale, grad));
+                CHECK_OK(pos_embedding_backward_sparse_i32(num, dim, n, idx32, g, padding_idx, scale, rows, values, &nnz));
             }
             CHECK_MSG(memcmp(out, out_ref, sizeof(float) * (size_t)(n * dim)) == 0, "%s: forward", label);
             if (!CHECK_CLOSE(grad, grad_ref, num * dim, TOL, TOL)) CHECK_MSG(0, "%s: dense backward", label);
@@ -162,28 +162,28 @@ static void bag_case(ek_rng *rng, bag_config cfg, int64_t avg_len) {
             int last = cfg.layout == 2;
             int64_t bags_in_offsets = B; /* without include_last_offset the kernel sees B offsets */
             if (wide) {
-                CHECK_OK(ek_embedding_bag_forward_f32_i64(num, dim, n, bags_in_offsets, nw, w, idx, offsets, last, psw,
+                CHECK_OK(pos_embedding_bag_forward_i64(num, dim, n, bags_in_offsets, nw, w, idx, offsets, last, psw,
                                                           cfg.mode, cfg.padding_idx, out, size, am));
-                CHECK_OK(ek_embedding_bag_backward_dense_f32_i64(num, dim, n, B, nw, idx, offsets, last, psw, cfg.mode,
+                CHECK_OK(pos_embedding_bag_backward_dense_i64(num, dim, n, B, nw, idx, offsets, last, psw, cfg.mode,
                                                                  cfg.padding_idx, cfg.scale, argmax_ref, g, grad));
-                CHECK_OK(ek_embedding_bag_backward_sparse_f32_i64(num, dim, n, B, nw, idx, offsets, last, psw, cfg.mode,
+                CHECK_OK(pos_embedding_bag_backward_sparse_i64(num, dim, n, B, nw, idx, offsets, last, psw, cfg.mode,
                                                                   cfg.padding_idx, cfg.scale, argmax_ref, g, rows, values, &nnz));
-                CHECK_OK(ek_embedding_bag_backward_sgd_f32_i64(num, dim, n, B, nw, idx, offsets, last, psw, cfg.mode,
+                CHECK_OK(pos_embedding_bag_backward_sgd_i64(num, dim, n, B, nw, idx, offsets, last, psw, cfg.mode,
                                                                cfg.padding_idx, cfg.scale, argmax_ref, g, lr, stepped));
                 if (weights_grad)
-                    CHECK_OK(ek_embedding_bag_per_sample_weights_backward_f32_i64(num, dim, n, B, nw, w, idx, offsets, last,
+                    CHECK_OK(pos_embedding_bag_per_sample_weights_backward_i64(num, dim, n, B, nw, w, idx, offsets, last,
                                                                                   psw, cfg.mode, cfg.padding_idx, g, gw));
             } else {
-                CHECK_OK(ek_embedding_bag_forward_f32_i32(num, dim, n, B, nw, w, idx32, o32, last, psw, cfg.mode,
+                CHECK_OK(pos_embedding_bag_forward_i32(num, dim, n, B, nw, w, idx32, o32, last, psw, cfg.mode,
                                                           cfg.padding_idx, out, size, am));
-                CHECK_OK(ek_embedding_bag_backward_dense_f32_i32(num, dim, n, B, nw, idx32, o32, last, psw, cfg.mode,
+                CHECK_OK(pos_embedding_bag_backward_dense_i32(num, dim, n, B, nw, idx32, o32, last, psw, cfg.mode,
                                                                  cfg.padding_idx, cfg.scale, argmax_ref, g, grad));
-                CHECK_OK(ek_embedding_bag_backward_sparse_f32_i32(num, dim, n, B, nw, idx32, o32, last, psw, cfg.mode,
+                CHECK_OK(pos_embedding_bag_backward_sparse_i32(num, dim, n, B, nw, idx32, o32, last, psw, cfg.mode,
                                                                   cfg.padding_idx, cfg.scale, argmax_ref, g, rows, values, &nnz));
-                CHECK_OK(ek_embedding_bag_backward_sgd_f32_i32(num, dim, n, B, nw, idx32, o32, last, psw, cfg.mode,
+                CHECK_OK(pos_embedding_bag_backward_sgd_i32(num, dim, n, B, nw, idx32, o32, last, psw, cfg.mode,
                                                                cfg.padding_idx, cfg.scale, argmax_ref, g, lr, stepped));
                 if (weights_grad)
-                    CHECK_OK(ek_embedding_bag_per_sample_weights_backward_f32_i32(num, dim, n, B, nw, w, idx32, o32, last,
+                    CHECK_OK(pos_embedding_bag_per_sample_weights_backward_i32(num, dim, n, B, nw, w, idx32, o32, last,
                                                                                   psw, cfg.mode, cfg.padding_idx, g, gw));
             }
             if (!CHECK_CLOSE(out, out_ref, B * dim, TOL, TOL)) CHECK_MSG(0, "%s: forward", label);
@@ -251,8 +251,8 @@ TEST(renorm_matches_reference) {
             for (int wide = 1; wide >= 0; wide--) {
                 ek_set_num_threads(threads);
                 float *w = copy_floats(w0, num * dim);
-                if (wide) CHECK_OK(ek_embedding_renorm_f32_i64(num, dim, n, idx, max_norm, p, w));
-                else CHECK_OK(ek_embedding_renorm_f32_i32(num, dim, n, idx32, max_norm, p, w));
+                if (wide) CHECK_OK(pos_embedding_renorm_i64(num, dim, n, idx, max_norm, p, w));
+                else CHECK_OK(pos_embedding_renorm_i32(num, dim, n, idx32, max_norm, p, w));
                 if (!CHECK_CLOSE(w, ref, num * dim, 1e-6, 1e-5)) CHECK_MSG(0, "renorm case %d p=%g", i, p);
                 if (!first) first = w;
                 else CHECK_MSG(memcmp(w, first, sizeof(float) * (size_t)(num * dim)) == 0, "renorm case %d threads", i), free(w);

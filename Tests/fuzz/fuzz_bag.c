@@ -210,11 +210,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (p_mx && a.mode != EK_BAG_MAX) m |= FZ_BIT(EK_ERR_INVALID_ARGUMENT);
             if (!a.wild || neg || (m & FZ_BIT(EK_ERR_OVERFLOW))) {
                 if (a.wild) m = FZ_ANY_ERROR;
-                describe("ek_embedding_bag_forward_f32", w32, &a, ix, p_off, ox, p_psw);
+                describe("ek_bag_forward", w32, &a, ix, p_off, ox, p_psw);
                 fz_reset(&R);
-                ek_status s = w32 ? ek_embedding_bag_forward_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off,
+                ek_status s = w32 ? pos_embedding_bag_forward_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off,
                                                                      a.ilo_arg, p_psw, a.mode, a.padding_idx, p_out, p_bs, p_mx)
-                                  : ek_embedding_bag_forward_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off,
+                                  : pos_embedding_bag_forward_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off,
                                                                      a.ilo_arg, p_psw, a.mode, a.padding_idx, p_out, p_bs, p_mx);
                 fz_check_status(s, m);
                 fz_check_buffers(&R, s);
@@ -257,29 +257,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
             if (a.wild && !(neg || (m & FZ_BIT(EK_ERR_OVERFLOW)))) continue;
             if (a.wild) m = FZ_ANY_ERROR;
-            describe(sparse == 2   ? "ek_embedding_bag_backward_sgd_f32"
-                     : sparse == 1 ? "ek_embedding_bag_backward_sparse_f32"
-                                   : "ek_embedding_bag_backward_dense_f32",
+            describe(sparse == 2   ? "ek_bag_backward_update (SGD)"
+                     : sparse == 1 ? "ek_bag_backward_sparse"
+                                   : "ek_bag_backward_dense",
                      w32, &a, ix, p_off, ox, p_psw);
             if (a.mode == EK_BAG_MAX && !a.wild) fz_ctx_i64s("max_indices", p_mx, a.B * a.dim);
             fz_reset(&R);
             ek_status s;
             if (sparse == 2)
-                s = w32 ? ek_embedding_bag_backward_sgd_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
+                s = w32 ? pos_embedding_bag_backward_sgd_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                 p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, 0.5f, p_gw)
-                        : ek_embedding_bag_backward_sgd_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
+                        : pos_embedding_bag_backward_sgd_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                 p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, 0.5f, p_gw);
             else if (sparse)
-                s = w32 ? ek_embedding_bag_backward_sparse_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
+                s = w32 ? pos_embedding_bag_backward_sparse_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                    p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, p_rows,
                                                                    p_values, p_nnz)
-                        : ek_embedding_bag_backward_sparse_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
+                        : pos_embedding_bag_backward_sparse_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                    p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, p_rows,
                                                                    p_values, p_nnz);
             else
-                s = w32 ? ek_embedding_bag_backward_dense_f32_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
+                s = w32 ? pos_embedding_bag_backward_dense_i32(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                   p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, p_gw)
-                        : ek_embedding_bag_backward_dense_f32_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
+                        : pos_embedding_bag_backward_dense_i64(a.num, a.dim, a.n, a.B, a.num_weights, p_idx, p_off, a.ilo_arg,
                                                                   p_psw, a.mode, a.padding_idx, a.scale, p_mx, p_g, p_gw);
             fz_check_status(s, m);
             fz_check_buffers(&R, s);
@@ -316,12 +316,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fz_need_ptr(&m, p_w, a.num, a.dim), fz_need_ptr(&m, p_g, a.B, a.dim), fz_need_ptr(&m, p_gws, a.n, 1);
             if (!a.wild || neg || (m & FZ_BIT(EK_ERR_OVERFLOW))) {
                 if (a.wild) m = FZ_ANY_ERROR;
-                describe("ek_embedding_bag_per_sample_weights_backward_f32", w32, &a, ix, p_off, ox, p_psw);
+                describe("ek_bag_per_sample_weights_backward", w32, &a, ix, p_off, ox, p_psw);
                 fz_reset(&R);
-                ek_status s = w32 ? ek_embedding_bag_per_sample_weights_backward_f32_i32(
+                ek_status s = w32 ? pos_embedding_bag_per_sample_weights_backward_i32(
                                         a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off, a.ilo_arg, p_psw, a.mode,
                                         a.padding_idx, p_g, p_gws)
-                                  : ek_embedding_bag_per_sample_weights_backward_f32_i64(
+                                  : pos_embedding_bag_per_sample_weights_backward_i64(
                                         a.num, a.dim, a.n, a.B, a.num_weights, p_w, p_idx, p_off, a.ilo_arg, p_psw, a.mode,
                                         a.padding_idx, p_g, p_gws);
                 fz_check_status(s, m);

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "embeddingkit.h"
+#include "../common/ek_positional.h"
 #include "ref.h"
 
 /* ---- the input ---------------------------------------------------------------------------------- */

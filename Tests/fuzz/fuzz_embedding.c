@@ -72,10 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fz_mask m = base | bad_index;
             fz_need_ptr(&m, p_idx, n, 1), fz_need_ptr(&m, p_w, num, dim), fz_need_ptr(&m, p_out, n, dim);
             if (wild) m = FZ_ANY_ERROR;
-            describe("ek_embedding_forward_f32", w32, num, dim, n, padding_idx, scale, ix, wild);
+            describe("ek_lookup_forward", w32, num, dim, n, padding_idx, scale, ix, wild);
             fz_reset(&R);
-            ek_status s = w32 ? ek_embedding_forward_f32_i32(num, dim, n, p_w, p_i32, p_out)
-                              : ek_embedding_forward_f32_i64(num, dim, n, p_w, p_i64, p_out);
+            ek_status s = w32 ? pos_embedding_forward_i32(num, dim, n, p_w, p_i32, p_out)
+                              : pos_embedding_forward_i64(num, dim, n, p_w, p_i64, p_out);
             fz_check_status(s, m);
             fz_check_buffers(&R, s);
             if (s == EK_OK) {
@@ -91,10 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fz_need_flag(&m, scale);
             fz_need_ptr(&m, p_idx, n, 1), fz_need_ptr(&m, p_g, n, dim), fz_need_ptr(&m, p_gw, num, dim);
             if (wild) m = FZ_ANY_ERROR;
-            describe("ek_embedding_backward_dense_f32", w32, num, dim, n, padding_idx, scale, ix, wild);
+            describe("ek_lookup_backward_dense", w32, num, dim, n, padding_idx, scale, ix, wild);
             fz_reset(&R);
-            ek_status s = w32 ? ek_embedding_backward_dense_f32_i32(num, dim, n, p_i32, p_g, padding_idx, scale, p_gw)
-                              : ek_embedding_backward_dense_f32_i64(num, dim, n, p_i64, p_g, padding_idx, scale, p_gw);
+            ek_status s = w32 ? pos_embedding_backward_dense_i32(num, dim, n, p_i32, p_g, padding_idx, scale, p_gw)
+                              : pos_embedding_backward_dense_i64(num, dim, n, p_i64, p_g, padding_idx, scale, p_gw);
             fz_check_status(s, m);
             fz_check_buffers(&R, s);
             if (s == EK_OK && !f.any_special) {
@@ -115,11 +115,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fz_need_ptr(&m, p_idx, n, 1), fz_need_ptr(&m, p_g, n, dim), fz_need_ptr(&m, p_rows, n, 1);
             fz_need_ptr(&m, p_values, n, dim), fz_need_ptr(&m, p_nnz, 1, 1);
             if (wild) m = FZ_ANY_ERROR;
-            describe("ek_embedding_backward_sparse_f32", w32, num, dim, n, padding_idx, scale, ix, wild);
+            describe("ek_lookup_backward_sparse", w32, num, dim, n, padding_idx, scale, ix, wild);
             fz_reset(&R);
-            ek_status s = w32 ? ek_embedding_backward_sparse_f32_i32(num, dim, n, p_i32, p_g, padding_idx, scale, p_rows,
+            ek_status s = w32 ? pos_embedding_backward_sparse_i32(num, dim, n, p_i32, p_g, padding_idx, scale, p_rows,
                                                                      p_values, p_nnz)
-                              : ek_embedding_backward_sparse_f32_i64(num, dim, n, p_i64, p_g, padding_idx, scale, p_rows,
+                              : pos_embedding_backward_sparse_i64(num, dim, n, p_i64, p_g, padding_idx, scale, p_rows,
                                                                      p_values, p_nnz);
             fz_check_status(s, m);
             fz_check_buffers(&R, s);

@@ -58,13 +58,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (ix[i] < 0 || ix[i] >= num) m |= FZ_BIT(EK_ERR_INDEX_OUT_OF_RANGE);
         if (wild) m = FZ_ANY_ERROR;
 
-        fz_ctx_set("ek_embedding_renorm_f32_%s(num_embeddings=%lld, dim=%lld, num_indices=%lld, max_norm=%.17g, "
+        fz_ctx_set("ek_renorm[%s](num_embeddings=%lld, dim=%lld, num_indices=%lld, max_norm=%.17g, "
                    "norm_type=%.17g)",
                    w32 ? "i32" : "i64", (long long)num, (long long)dim, (long long)n, max_norm, norm_type);
         if (!wild) fz_ctx_i64s("indices", ix, n), fz_ctx_f32s("weight", (const float *)fz_initial(&R, weight), num * dim);
         fz_reset(&R);
-        ek_status s = w32 ? ek_embedding_renorm_f32_i32(num, dim, n, p_idx, max_norm, norm_type, p_w)
-                          : ek_embedding_renorm_f32_i64(num, dim, n, p_idx, max_norm, norm_type, p_w);
+        ek_status s = w32 ? pos_embedding_renorm_i32(num, dim, n, p_idx, max_norm, norm_type, p_w)
+                          : pos_embedding_renorm_i64(num, dim, n, p_idx, max_norm, norm_type, p_w);
         fz_check_status(s, m);
         fz_check_buffers(&R, s);
         if (s == EK_OK && !f.any_special) {

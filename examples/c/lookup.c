@@ -43,9 +43,16 @@ int main(void) {
     const int64_t input[] = {3, 1, 1, 1, 4, 0};
     const int64_t n = 6;
 
+    /* The table and the input are described by structs; fields left out are 0 (their defaults:
+     * fp32 rows, contiguous, int64 indices, no padding). */
+    const ek_table table = {.struct_size = sizeof(ek_table), .rows = NUM_EMBEDDINGS, .dim = DIM,
+                            .dtype = EK_DTYPE_F32, .data = weight};
+    const ek_bag_input lookup = {.struct_size = sizeof(ek_bag_input), .index_type = EK_INDEX_I64,
+                                 .indices = input, .num_indices = n};
+
     /* Embedding lookup: out[i] = W[input[i]]. */
     float rows[6 * DIM];
-    ek_status s = ek_embedding_forward_f32_i64(NUM_EMBEDDINGS, DIM, n, weight, input, rows);
+    ek_status s = ek_lookup_forward(&table, &lookup, rows);
     if (s != EK_OK) {
         fprintf(stderr, "embedding: %s: %s\n", ek_status_string(s), ek_last_error());
         return 1;
@@ -59,10 +66,11 @@ int main(void) {
     const int64_t num_bags = 4;
     float bags[4 * DIM];
     int64_t bag_size[4];
-    s = ek_embedding_bag_forward_f32_i64(NUM_EMBEDDINGS, DIM, n, num_bags, /*num_weights=*/0, weight,
-                                         input, offsets, /*include_last_offset=*/1,
-                                         /*per_sample_weights=*/NULL, EK_BAG_SUM, EK_NO_PADDING,
-                                         bags, bag_size, /*max_indices=*/NULL);
+    const ek_bag_input bag_input = {.struct_size = sizeof(ek_bag_input), .index_type = EK_INDEX_I64,
+                                    .indices = input, .num_indices = n,
+                                    .offsets = offsets, .num_bags = num_bags, .include_last_offset = 1};
+    const ek_bag_options sum = {.struct_size = sizeof(ek_bag_options), .mode = EK_BAG_SUM};
+    s = ek_bag_forward(&table, &bag_input, &sum, bags, bag_size, /*max_indices=*/NULL);
     if (s != EK_OK) {
         fprintf(stderr, "embedding_bag: %s: %s\n", ek_status_string(s), ek_last_error());
         return 1;
@@ -83,7 +91,9 @@ int main(void) {
      * A failed call writes nothing. */
     const int64_t bad_input[] = {0, 10};
     float untouched[2 * DIM] = {-1, -1, -1, -1};
-    s = ek_embedding_forward_f32_i64(NUM_EMBEDDINGS, DIM, 2, weight, bad_input, untouched);
+    const ek_bag_input bad = {.struct_size = sizeof(ek_bag_input), .index_type = EK_INDEX_I64,
+                              .indices = bad_input, .num_indices = 2};
+    s = ek_lookup_forward(&table, &bad, untouched);
     printf("index 10: %s: %s\n", ek_status_string(s), ek_last_error());
     if (s != EK_ERR_INDEX_OUT_OF_RANGE || strlen(ek_last_error()) == 0) {
         fprintf(stderr, "expected EK_ERR_INDEX_OUT_OF_RANGE with a message\n");

@@ -1,4 +1,3 @@
-import CKernels
 
 /// The gradient of a tensor: dense (same shape), or sparse rows of a 2-D table.
 public enum Gradient: CustomStringConvertible {
@@ -74,21 +73,21 @@ public struct SparseGradient: CustomStringConvertible {
     }
 
     /// The gradient of a sparse embedding bag, made when first read.
-    init(deferred: DeferredBagGradient, spare: SpareGradientStorage) {
+    init(deferred: any DeferredSparseEntries, spare: SpareGradientStorage) {
         self.entries = SparseEntries(deferred, spare: spare)
         self.shape = [deferred.tableRows, deferred.dim]
         self.isCoalesced = false
     }
 
     /// The gradient that `kernel` writes for a `[*, dim]` table: it gets room for `entries` rows and
-    /// values and sets how many it wrote. The gradient owns that storage (`spare`'s, when large
+    /// values and sets how many it wrote (it must succeed: the caller checked its arguments). The gradient owns that storage (`spare`'s, when large
     /// enough, or a fresh one not zero-filled), cut to the entries written, not copied.
     static func written(entries n: Int, dim: Int, tableRows: Int, spare: inout SpareGradientStorage,
-                        _ kernel: (inout [Int64], UnsafeMutablePointer<Float>, inout Int64) -> ek_status) -> SparseGradient {
+                        _ kernel: (inout [Int64], UnsafeMutablePointer<Float>, inout Int64) -> Void) -> SparseGradient {
         var rows = [Int64].scratch(count: n, reusing: &spare.rows)
         var values = FloatStorage.scratch(count: n * dim, reusing: &spare.values)
         var nnz: Int64 = 0
-        values.withMutablePointer { out in mustSucceed(kernel(&rows, out, &nnz)) }
+        values.withMutablePointer { out in kernel(&rows, out, &nnz) }
         let k = Int(nnz)
         rows.removeLast(n - k)
         values.removeLast((n - k) * dim)
@@ -99,44 +98,12 @@ public struct SparseGradient: CustomStringConvertible {
     /// The number of stored entries.
     public var nnz: Int { rows.count }
 
-    /// Sorted unique rows with their value rows summed (in input order).
-    public func coalesced() -> SparseGradient {
-        if isCoalesced { return self }
-        let dim = shape[1]
-        // written by the kernel, then cut to the distinct rows: no zero fill, no second copy
-        var outRows = [Int64].uninitialized(count: nnz)
-        var outValues = FloatStorage.uninitialized(count: nnz * dim)
-        var outNnz: Int64 = 0
-        values.floats.withPointer { input in
-            outValues.withMutablePointer { out in
-                mustSucceed(ek_coo_coalesce_f32(Int64(shape[0]), Int64(dim), Int64(nnz), rows.ints, input, &outRows, out, &outNnz))
-            }
-        }
-        let k = Int(outNnz)
-        outRows.removeLast(nnz - k)
-        outValues.removeLast((nnz - k) * dim)
-        return SparseGradient(rows: Tensor(shape: [k], ints: outRows), values: Tensor(shape: [k, dim], floats: outValues),
-                              shape: shape, isCoalesced: true)
-    }
-
     /// The entries of both, in order (PyTorch's accumulation of sparse gradients).
     func concatenated(with other: SparseGradient) -> SparseGradient {
         precondition(shape == other.shape, "SparseGradient: tables \(shape) and \(other.shape)")
         return SparseGradient(rows: Tensor(shape: [nnz + other.nnz], ints: rows.ints + other.rows.ints),
                               values: Tensor(shape: [nnz + other.nnz, shape[1]], floats: values.floats + other.values.floats),
                               shape: shape)
-    }
-
-    /// `dense + self` as a new tensor.
-    func added(to dense: Tensor) -> Tensor {
-        precondition(dense.shape == shape, "SparseGradient: adding to \(dense.shape), table is \(shape)")
-        var table = dense.floats
-        values.floats.withPointer { values in
-            table.withMutablePointer { table in
-                mustSucceed(ek_coo_scatter_add_f32(Int64(shape[0]), Int64(shape[1]), Int64(nnz), rows.ints, values, 1, table))
-            }
-        }
-        return Tensor(shape: shape, floats: table)
     }
 
     /// The dense table this gradient stands for.

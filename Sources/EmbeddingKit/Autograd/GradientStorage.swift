@@ -1,4 +1,3 @@
-import CKernels
 
 /// Storage for gradients, reused from one training step to the next.
 ///
@@ -34,7 +33,7 @@ extension Tensor {
     /// `entries` rows and values and sets how many it wrote. The gradient owns that storage (the one
     /// `zeroGrad()` kept, or a fresh one not zero-filled), cut to the entries written, not copied.
     func sparseGradient(entries n: Int, dim: Int,
-                        _ kernel: (inout [Int64], UnsafeMutablePointer<Float>, inout Int64) -> ek_status) -> SparseGradient {
+                        _ kernel: (inout [Int64], UnsafeMutablePointer<Float>, inout Int64) -> Void) -> SparseGradient {
         var spare = takeSpareStorage()
         return SparseGradient.written(entries: n, dim: dim, tableRows: shape[0], spare: &spare, kernel)
     }

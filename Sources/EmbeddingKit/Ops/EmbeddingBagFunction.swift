@@ -37,19 +37,26 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
     let count = weight.shape[0], dim = weight.shape[1], n = input.count
     let bags = offsets.map { $0.count - (includeLastOffset ? 1 : 0) } ?? input.shape[0]
     let padding = try resolvedPadding(paddingIndex, count: count, op: "embedding_bag")
-    let kernelMode = ek_bag_mode(UInt32(mode.rawValue))
-    let offsetValues = offsets?.ints, weights = perSampleWeights?.floats, numWeights = Int64(perSampleWeights?.count ?? 0)
+    let call = BagArguments(tableRows: count, dim: dim, count: n, bags: bags, includeLastOffset: includeLastOffset,
+                            numWeights: perSampleWeights?.count ?? 0, mode: mode,
+                            padding: padding == Int64.min ? nil : padding, scaleGradByFrequency: scaleGradByFrequency)
+    let indices = input.ints, offsetValues = offsets?.ints, weights = perSampleWeights?.floats
+    /// `body` with the descriptors over `table` and the optional arrays.
+    func withCall(_ table: UnsafeMutableRawPointer?,
+                  _ body: (UnsafePointer<ek_table>, UnsafePointer<ek_bag_input>, UnsafePointer<ek_bag_options>) -> ek_status) -> ek_status {
+        withOptionalPointer(offsetValues) { off in
+            withOptionalPointer(weights) { psw in
+                call.withDescriptors(table: table, indices: indices, offsets: off, weights: psw, body)
+            }
+        }
+    }
     var out = FloatStorage.uninitialized(count: bags * dim) // the kernel writes every bag (empty ones as zeros)
     var maxIndices = [Int64](repeating: -1, count: mode == .max ? bags * dim : 0)
     func forward(_ argmax: UnsafeMutablePointer<Int64>?) -> ek_status {
-        withOptionalPointer(offsetValues) { off in
-            withOptionalPointer(weights) { psw in
-                weight.floats.withPointer { table in
-                    out.withMutablePointer { pout in
-                        ek_embedding_bag_forward_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights, table,
-                                                         input.ints, off, includeLastOffset ? 1 : 0, psw, kernelMode, padding, pout,
-                                                         nil, argmax)
-                    }
+        weight.floats.withPointer { table in
+            out.withMutablePointer { pout in
+                withCall(UnsafeMutableRawPointer(mutating: table)) { t, input, options in
+                    ek_bag_forward(t, input, options, pout, nil, argmax)
                 }
             }
         }
@@ -60,43 +67,36 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
         // The forward above validated the whole call (it writes only `out`), so the table is
         // renormalised only for a valid call; then the bags are reduced again over the new rows.
         try checkKernel(weight.floats.withMutablePointer { table in
-            ek_embedding_renorm_f32_i64(Int64(count), Int64(dim), Int64(n), input.ints, Double(maxNorm), Double(normType), table)
+            withCall(UnsafeMutableRawPointer(table)) { t, input, _ in ek_renorm(t, input, Double(maxNorm), Double(normType)) }
         })
         mustSucceed(run())
     }
-    let indices = input.ints, table = weight
+    let table = weight
     let inputs = [weight] + (perSampleWeights.map { [$0] } ?? [])
     return Tensor(shape: [bags, dim], floats: out).recorded("EmbeddingBagBackward0", inputs) { g in
-        let last: Int32 = includeLastOffset ? 1 : 0, scale: Int32 = scaleGradByFrequency ? 1 : 0
         var weightGrad: Gradient? = nil
         if table.requiresGrad {
             if sparse {
-                // made on first read; plain SGD applies it with the fused kernel (SparseEntries)
+                // made on first read; an optimizer may apply it fused with its update (Optim/)
                 weightGrad = .sparse(SparseGradient(deferred: DeferredBagGradient(
-                    tableRows: count, dim: dim, count: n, bags: bags, numWeights: numWeights, indices: indices,
-                    offsets: offsetValues, weights: weights, maxIndices: mode == .max ? maxIndices : nil,
-                    includeLastOffset: last, mode: kernelMode, padding: padding, scaleGradByFrequency: scale,
-                    gradOut: g.floats), spare: table.takeSpareStorage()))
+                    call: call, indices: indices, offsets: offsetValues, weights: weights,
+                    maxIndices: mode == .max ? maxIndices : nil, gradOut: g.floats), spare: table.takeSpareStorage()))
             } else {
                 var grad = FloatStorage(repeating: 0, count: count * dim)
-                mustSucceed(withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in
-                    withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in g.floats.withPointer { pg in
-                        grad.withMutablePointer { out in
-                            ek_embedding_bag_backward_dense_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
-                                                                    indices, off, last, psw, kernelMode, padding, scale, argmax,
-                                                                    pg, out)
-                        } } } } })
+                mustSucceed(withOptionalPointer(mode == .max ? maxIndices : nil) { argmax in g.floats.withPointer { pg in
+                    grad.withMutablePointer { out in
+                        withCall(nil) { t, input, options in ek_bag_backward_dense(t, input, options, argmax, pg, out) }
+                    } } })
                 weightGrad = .dense(Tensor(shape: [count, dim], floats: grad))
             }
         }
         guard let perSampleWeights, perSampleWeights.requiresGrad else { return [weightGrad] }
         var gw = FloatStorage(repeating: 0, count: n)
-        mustSucceed(withOptionalPointer(offsetValues) { off in withOptionalPointer(weights) { psw in
-            table.floats.withPointer { ptable in g.floats.withPointer { pg in gw.withMutablePointer { pgw in
-                ek_embedding_bag_per_sample_weights_backward_f32_i64(Int64(count), Int64(dim), Int64(n), Int64(bags), numWeights,
-                                                                     ptable, indices, off, last, psw, kernelMode, padding, pg, pgw)
-            } } }
-        } })
+        mustSucceed(table.floats.withPointer { ptable in g.floats.withPointer { pg in gw.withMutablePointer { pgw in
+            withCall(UnsafeMutableRawPointer(mutating: ptable)) { t, input, options in
+                ek_bag_per_sample_weights_backward(t, input, options, pg, pgw)
+            }
+        } } })
         return [weightGrad, .dense(Tensor(shape: perSampleWeights.shape, floats: gw))]
     }
 }

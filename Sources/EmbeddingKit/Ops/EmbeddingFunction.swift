@@ -17,39 +17,51 @@ public func embedding(_ input: Tensor, _ weight: Tensor, paddingIndex: Int? = ni
     precondition(weight.rank == 2 && weight.dtype == .float32, "embedding: weight must be a 2-D float tensor, got \(weight.shape)")
     let count = weight.shape[0], dim = weight.shape[1], n = input.count
     let padding = try resolvedPadding(paddingIndex, count: count, op: "embedding")
+    // a plain lookup: no bags (the descriptors' bag fields stay 0)
+    let call = BagArguments(tableRows: count, dim: dim, count: n, bags: 0, includeLastOffset: false, numWeights: 0,
+                            mode: .sum, padding: padding == Int64.min ? nil : padding,
+                            scaleGradByFrequency: scaleGradByFrequency)
+    let indices = input.ints
     if let maxNorm {
         try checkKernel(weight.floats.withMutablePointer { table in
-            ek_embedding_renorm_f32_i64(Int64(count), Int64(dim), Int64(n), input.ints, Double(maxNorm), Double(normType), table)
+            call.withDescriptors(table: UnsafeMutableRawPointer(table), indices: indices, offsets: nil, weights: nil) { t, input, _ in
+                ek_renorm(t, input, Double(maxNorm), Double(normType))
+            }
         })
     }
     var out = FloatStorage.uninitialized(count: n * dim) // the gather writes every element
     try checkKernel(weight.floats.withPointer { table in
-        out.withMutablePointer { ek_embedding_forward_f32_i64(Int64(count), Int64(dim), Int64(n), table, input.ints, $0) }
+        out.withMutablePointer { pout in
+            call.withDescriptors(table: UnsafeMutableRawPointer(mutating: table), indices: indices, offsets: nil,
+                                 weights: nil) { t, input, _ in ek_lookup_forward(t, input, pout) }
+        }
     })
-    let indices = input.ints, table = weight
+    let table = weight
     return Tensor(shape: input.shape + [dim], floats: out).recorded("EmbeddingBackward0", [weight]) { g in
         if sparse {
             return [.sparse(table.sparseGradient(entries: n, dim: dim) { rows, values, nnz in
                 g.floats.withPointer { grad in
-                    ek_embedding_backward_sparse_f32_i64(Int64(count), Int64(dim), Int64(n), indices, grad, padding,
-                                                         scaleGradByFrequency ? 1 : 0, &rows, values, &nnz)
+                    mustSucceed(call.withDescriptors(table: nil, indices: indices, offsets: nil, weights: nil) { t, input, options in
+                        ek_lookup_backward_sparse(t, input, options, grad, &rows, values, &nnz)
+                    }, "embedding")
                 }
             })]
         }
         var grad = FloatStorage(repeating: 0, count: count * dim)
         g.floats.withPointer { pg in
             grad.withMutablePointer { out in
-                mustSucceed(ek_embedding_backward_dense_f32_i64(Int64(count), Int64(dim), Int64(n), indices, pg, padding,
-                                                                scaleGradByFrequency ? 1 : 0, out))
+                mustSucceed(call.withDescriptors(table: nil, indices: indices, offsets: nil, weights: nil) { t, input, options in
+                    ek_lookup_backward_dense(t, input, options, pg, out)
+                })
             }
         }
         return [.dense(Tensor(shape: [count, dim], floats: grad))]
     }
 }
 
-/// The kernel's padding argument: the row (negative wraps, as PyTorch) or `EK_NO_PADDING`.
+/// The padding row (negative wraps, as PyTorch), or `Int64.min` for none.
 func resolvedPadding(_ paddingIndex: Int?, count: Int, op: String) throws(EmbeddingKitError) -> Int64 {
-    guard let p = paddingIndex else { return Int64.min } // EK_NO_PADDING
+    guard let p = paddingIndex else { return Int64.min }
     let row = p < 0 ? p + count : p
     guard row >= 0 && row < count else {
         throw EmbeddingKitError(.indexOutOfRange, "\(op): padding_idx=\(p) is out of range for \(count) embeddings")

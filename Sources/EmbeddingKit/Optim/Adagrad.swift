@@ -39,7 +39,8 @@ public final class Adagrad: Optimizer {
         self.epsilon = epsilon
     }
 
-    /// Applies one Adagrad update to every parameter that has a gradient.
+    /// Applies one Adagrad update to every parameter that has a gradient. A sparse bag's gradient
+    /// that has not been made is applied by one fused kernel, bit for bit as if made and coalesced.
     ///
     /// Throws, changing nothing (the step count included), when `learningRate` has been set to a
     /// negative or non-finite value, or when a gradient is not float32 or does not have its parameter's shape.
@@ -49,6 +50,18 @@ public final class Adagrad: Optimizer {
         steps += 1
         let lr = learningRate / (1 + Float(steps - 1) * learningRateDecay)
         for (p, grad) in work {
+            if let bag = grad.pendingBag { // a sparse bag's gradient: fused, bit for bit coalesce + update
+                var o = optimizerDescriptor(EK_OPT_ADAGRAD, learningRate: lr)
+                (o.eps, o.weight_decay) = (epsilon, weightDecay)
+                let status = sums.withTable(for: p) { sum in
+                    sum.withUnsafeMutableBufferPointer { state in
+                        o.state_sum = state.baseAddress
+                        return p.floats.withMutablePointer { bag.applyUpdate(o, to: $0) }
+                    }
+                }
+                mustSucceed(status, "Adagrad.step")
+                continue
+            }
             let u = RowUpdate(grad, of: p, scratch: &scratch)
             let status = sums.withTable(for: p) { sum in
                 u.withRows { rows, values in

@@ -71,6 +71,23 @@ public final class Adam: Optimizer {
         }
         stepCount += 1
         for (p, original) in work {
+            // a sparse bag's gradient: fused unless the decay is coupled (it changes the gradient first)
+            if let bag = original.pendingBag, weightDecay == 0 || decoupledWeightDecay {
+                var o = optimizerDescriptor(EK_OPT_ADAM, learningRate: learningRate)
+                (o.beta1, o.beta2, o.eps, o.weight_decay, o.step) = (beta1, beta2, eps, weightDecay, Int64(stepCount))
+                let status = firstMoments.withTable(for: p) { m in
+                    secondMoments.withTable(for: p) { v in
+                        m.withUnsafeMutableBufferPointer { pm in
+                            v.withUnsafeMutableBufferPointer { pv in
+                                (o.exp_avg, o.exp_avg_sq) = (pm.baseAddress, pv.baseAddress)
+                                return p.floats.withMutablePointer { bag.applyUpdate(o, to: $0) }
+                            }
+                        }
+                    }
+                }
+                mustSucceed(status, "Adam.step")
+                continue
+            }
             var grad = original
             if weightDecay != 0 && !decoupledWeightDecay { grad = coupledDecay(grad, p) }
             let u = RowUpdate(grad, of: p, scratch: &scratch)

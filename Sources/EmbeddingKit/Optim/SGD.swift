@@ -50,7 +50,9 @@ public final class SGD: Optimizer {
     /// Plain SGD (no momentum, no weight decay) applies a sparse gradient as it is, duplicate rows
     /// and all: `W[r] += -lr * g` for each entry in order, which is what PyTorch's
     /// `param.add_(grad, alpha=-lr)` does with an uncoalesced gradient. With momentum or weight decay
-    /// the gradient is coalesced first (the buffer and the decay act once per row).
+    /// the gradient is coalesced first (the buffer and the decay act once per row). A sparse bag's
+    /// gradient that has not been made is applied by one fused kernel (`ek_bag_backward_update`),
+    /// bit for bit the same as making it and applying it.
     ///
     /// Throws, changing nothing, when `learningRate` has been set to a negative or non-finite value
     /// (`Invalid learning rate: -0.1`), or when a gradient is not float32 or does not have its
@@ -58,12 +60,20 @@ public final class SGD: Optimizer {
     public func step() throws(EmbeddingKitError) {
         try OptimizerChecks.nonNegative(learningRate, "learning rate")
         for (p, grad) in try OptimizerChecks.updates(parameters, "SGD.step") {
-            if momentum == 0 && weightDecay == 0, case .sparse(let s) = grad {
-                if let deferred = s.entries.pending { // a sparse bag's: applied without making its entries
-                    mustSucceed(p.floats.withMutablePointer { deferred.applySGD(learningRate: learningRate, to: $0) },
-                                "SGD.step")
-                    continue
+            if let bag = grad.pendingBag { // a sparse bag's gradient: applied fused, without making its entries
+                var o = optimizerDescriptor(EK_OPT_SGD, learningRate: learningRate)
+                (o.momentum, o.dampening, o.weight_decay, o.nesterov) = (momentum, dampening, weightDecay, nesterov ? 1 : 0)
+                func fused(_ buffer: UnsafeMutablePointer<Float>?) -> ek_status {
+                    o.momentum_buffer = buffer
+                    return p.floats.withMutablePointer { bag.applyUpdate(o, to: $0) }
                 }
+                let status = momentum == 0
+                    ? fused(nil)
+                    : buffers.withTable(for: p) { buffer in buffer.withUnsafeMutableBufferPointer { fused($0.baseAddress) } }
+                mustSucceed(status, "SGD.step")
+                continue
+            }
+            if momentum == 0 && weightDecay == 0, case .sparse(let s) = grad {
                 s.values.floats.withPointer { values in
                     p.floats.withMutablePointer { table in
                         mustSucceed(ek_coo_scatter_add_f32(Int64(s.shape[0]), Int64(s.shape[1]), Int64(s.nnz), s.rows.ints,
