@@ -20,17 +20,20 @@ public struct CorpusSource: Sendable, Equatable {
     public let pattern: String
     /// How a word list is laid out; ignored for running text.
     public let format: WordList.Format
+    /// How a tutorial's licence block is marked; ignored for word lists.
+    public let layout: TutorText.Layout
     /// Keep capitalised entries (German nouns); elsewhere they are mostly proper nouns.
     public let keepCapitalised: Bool
 
     public init(language: String, package: String, licence: String, pattern: String,
-                format: WordList.Format = .lines, keepCapitalised: Bool = false) {
+                format: WordList.Format = .lines, keepCapitalised: Bool = false, layout: TutorText.Layout = .vim) {
         self.language = language
         self.package = package
         self.licence = licence
         self.pattern = pattern
         self.format = format
         self.keepCapitalised = keepCapitalised
+        self.layout = layout
     }
 
     /// The file the pattern names now, or nil when nothing matches.
@@ -82,7 +85,21 @@ public enum DebianSources {
     ].map { CorpusSource(language: $0.0, package: "vim-runtime", licence: "Vim licence (GPL-compatible)",
                          pattern: "/usr/share/vim/vim[0-9]*/tutor/" + $0.1) }
 
-    /// The packages behind `wordLists` and `vimTutors`, once each.
+    /// A second held-out genre, read only where `emacs-common` is installed (`make demo` does not
+    /// install it: 31 MB): Emacs's tutorial, translated by other people than Vim's, so a change that
+    /// helps on both is not fitted to one translator. The folder carries Emacs's version.
+    public static let emacsTutors: [CorpusSource] = [
+        ("en", "TUTORIAL"), ("bg", "TUTORIAL.bg"), ("cs", "TUTORIAL.cs"), ("de", "TUTORIAL.de"),
+        ("eo", "TUTORIAL.eo"), ("es", "TUTORIAL.es"), ("it", "TUTORIAL.it"), ("pl", "TUTORIAL.pl"),
+        ("pt", "TUTORIAL.pt_BR"), ("ru", "TUTORIAL.ru"), ("sk", "TUTORIAL.sk"), ("zh", "TUTORIAL.cn"),
+    ].map { CorpusSource(language: $0.0, package: "emacs-common", licence: "GPL-3+ (verbatim copies and modified versions allowed)",
+                         pattern: "/usr/share/emacs/[0-9]*/etc/tutorials/" + $0.1, layout: .emacs) }
+
+    /// Every held-out source: Vim's tutorials, then Emacs's.
+    public static var heldOutTexts: [CorpusSource] { vimTutors + emacsTutors }
+
+    /// The packages `make demo-corpus` installs: those behind `wordLists` and `vimTutors`, once each
+    /// (not `emacsTutors`: optional).
     public static var packages: [String] {
         var seen = Set<String>()
         return (wordLists + vimTutors).map(\.package).filter { seen.insert($0).inserted }
