@@ -22,11 +22,14 @@ public struct CorpusSource: Sendable, Equatable {
     public let format: WordList.Format
     /// How a tutorial's licence block is marked; ignored for word lists.
     public let layout: TutorText.Layout
+    /// Hunspell lists: also read each stem's inflected forms (`HunspellSuffixes`).
+    public let expandSuffixes: Bool
     /// Keep capitalised entries (German nouns); elsewhere they are mostly proper nouns.
     public let keepCapitalised: Bool
 
     public init(language: String, package: String, licence: String, pattern: String,
-                format: WordList.Format = .lines, keepCapitalised: Bool = false, layout: TutorText.Layout = .vim) {
+                format: WordList.Format = .lines, keepCapitalised: Bool = false, layout: TutorText.Layout = .vim,
+                expandSuffixes: Bool = false) {
         self.language = language
         self.package = package
         self.licence = licence
@@ -34,6 +37,7 @@ public struct CorpusSource: Sendable, Equatable {
         self.format = format
         self.keepCapitalised = keepCapitalised
         self.layout = layout
+        self.expandSuffixes = expandSuffixes
     }
 
     /// The file the pattern names now, or nil when nothing matches.
@@ -60,7 +64,8 @@ public enum DebianSources {
     /// hunspell stems. Sizes are in the README's demo section.
     public static let wordLists: [CorpusSource] = [
         CorpusSource(language: "bg", package: "wbulgarian", licence: "GPL-2", pattern: "/usr/share/dict/bulgarian"),
-        CorpusSource(language: "cs", package: "hunspell-cs", licence: "GPL-2", pattern: "/usr/share/hunspell/cs_CZ.dic", format: .hunspell),
+        CorpusSource(language: "cs", package: "hunspell-cs", licence: "GPL-2", pattern: "/usr/share/hunspell/cs_CZ.dic", format: .hunspell,
+                     expandSuffixes: true),
         CorpusSource(language: "de", package: "wngerman", licence: "GPL-2+", pattern: "/usr/share/dict/ngerman", keepCapitalised: true),
         CorpusSource(language: "en", package: "wamerican", licence: "public domain (SCOWL)", pattern: "/usr/share/dict/american-english"),
         CorpusSource(language: "eo", package: "wesperanto", licence: "GPL-2+", pattern: "/usr/share/dict/esperanto"),
@@ -72,7 +77,8 @@ public enum DebianSources {
                      pattern: "/usr/share/hunspell/pl_PL.dic", format: .hunspell),
         CorpusSource(language: "pt", package: "wbrazilian", licence: "GPL-3+", pattern: "/usr/share/dict/brazilian"),
         CorpusSource(language: "ru", package: "hunspell-ru", licence: "BSD-style (AOT / Lebedev)", pattern: "/usr/share/hunspell/ru_RU.dic", format: .hunspell),
-        CorpusSource(language: "sk", package: "hunspell-sk", licence: "GPL-2/LGPL-2.1/MPL-1.1 (any)", pattern: "/usr/share/hunspell/sk_SK.dic", format: .hunspell),
+        CorpusSource(language: "sk", package: "hunspell-sk", licence: "GPL-2/LGPL-2.1/MPL-1.1 (any)", pattern: "/usr/share/hunspell/sk_SK.dic", format: .hunspell,
+                     expandSuffixes: true),
         CorpusSource(language: "zh", package: "friso-dict", licence: "Apache-2.0", pattern: "/usr/share/friso/dict/UTF-8/lex-main.lex", format: .friso),
     ]
 

@@ -67,7 +67,8 @@ public struct SupplementaryCorpus: Sendable {
             do throws(CorpusError) {
                 return .success(try WordList.read(path: lists[i].1, format: lists[i].0.format,
                                                   keepCapitalised: lists[i].0.keepCapitalised,
-                                                  maximumEntries: maximumWordsPerList))
+                                                  maximumEntries: maximumWordsPerList,
+                                                  expandSuffixes: lists[i].0.expandSuffixes))
             } catch { return .failure(error) }
         }
         var reports: [Report] = []

@@ -77,6 +77,42 @@ final class SupplementaryCorpusTests: XCTestCase {
         ])
     }
 
+    func testEmacsTutorialDropsItsCopyingSection() throws {
+        let sentences = try TutorText.sentences(path: path("TUTORIAL.sk"), layout: .emacs)
+        XCTAssertEqual(sentences.first, "Podmienky pozri na konci.")
+        XCTAssertTrue(sentences.contains { $0.hasPrefix("Teraz stlačte") })       // `>>` has no letter: gone
+        XCTAssertFalse(sentences.contains { $0.contains("KOPÍROVANIE") || $0.contains("Tento tútorial") || $0.contains("coding") })
+        // read as a Vim tutor, the copying section (no `~` rule) would stay
+        XCTAssertTrue(try TutorText.sentences(path: path("TUTORIAL.sk")).contains { $0.contains("Tento tútorial") })
+    }
+
+    func testSuffixRulesInflectStems() throws {
+        let list = try WordList.read(path: path("sfx.dic"), format: .hunspell, expandSuffixes: true)
+        XCTAssertEqual(list.words, ["žena", "ženy", "žene", "ženou", "riadok", "riadoka", "riadokov", "rieka", "rieky", "rieke", "riekou"])
+        XCTAssertEqual(try WordList.read(path: path("sfx.dic"), format: .hunspell).words, ["žena", "riadok", "rieka"])
+        // the cap strides over the forms too
+        XCTAssertEqual(try WordList.read(path: path("sfx.dic"), format: .hunspell, maximumEntries: 4, expandSuffixes: true).words,
+                       ["žena", "ženou", "riadokov", "rieke"])
+        let rules = try HunspellSuffixes(affixText: "SFX A Y 1\nSFX A 0 ov [^aeo]\nFLAG long\nSFX Bx Y 1\nSFX Bx 0 mi .",
+                                         path: "test.aff")
+        XCTAssertEqual(rules.forms(of: "dub", flags: "Bx"), ["dubmi"])
+        XCTAssertEqual(rules.forms(of: "dub", flags: "A"), [])             // one-letter flags no longer read
+    }
+
+    func testMalformedSuffixRulesThrow() {
+        func reason(_ name: String) -> String? {
+            do { _ = try WordList.read(path: path(name), format: .hunspell, expandSuffixes: true); return nil } catch {
+                guard case .malformedSource(_, let reason) = error else { return "\(error)" }
+                return reason
+            }
+        }
+        XCTAssertEqual(reason("flagnum.dic"), "FLAG num is not supported for suffix expansion")
+        XCTAssertEqual(reason("shortsfx.dic"), "SFX line with 3 fields: SFX z a")
+        XCTAssertEqual(reason("noaff.dic")?.contains("noaff.aff"), true)
+        // without expansion the same files read (only the encoding is taken from the .aff)
+        XCTAssertEqual(try WordList.read(path: path("flagnum.dic"), format: .hunspell).words, ["slovo"])
+    }
+
     func testPseudoSentencesAreSeededAndShaped() {
         let words = ["jeden", "dva", "tri"]
         let a = PseudoSentences.make(from: words, count: 50, seed: 7)
@@ -105,6 +141,7 @@ final class SupplementaryCorpusTests: XCTestCase {
         XCTAssertEqual(corpus.train.count, 20)
         XCTAssertFalse(corpus.train.contains { $0.text.contains("kôň") })
         XCTAssertEqual(corpus.heldOut.count, 3)
+        XCTAssertEqual(corpus.heldOutGenres.map(\.package), ["vim-runtime"])
         XCTAssertEqual(corpus.skipped.count, 1)
         XCTAssertTrue(corpus.skipped[0].reason.contains("wbulgarian-missing"))
         XCTAssertEqual(try SupplementaryCorpus.load(wordLists: lists, samplesPerLanguage: 10, heldOutText: tutors, seed: 3).train,
