@@ -18,10 +18,10 @@ extension LangIDCommand {
         @Option(help: "Passes over the training set (\(TrainingOptions.Limits.epochs)).") var epochs = 3
         @Option(help: "Embedding width per n-gram order, 1 to \(LangIDConfiguration.Limits.maxDimension) (one value for all, or one per order, comma-separated).")
         var dim = "16"
-        @Option(help: "N-gram orders, comma-separated, distinct, 1 to \(LangIDConfiguration.Limits.maxOrder) characters; 0: whole words.")
-        var orders = NGramFeaturizer.defaultOrders.map(String.init).joined(separator: ",")
+        @Option(help: "N-gram orders, comma-separated, distinct, 1 to \(LangIDConfiguration.Limits.maxOrder) characters; 0: whole words; -1: letters outside ASCII (write --orders=-1,...).")
+        var orders = NGramFeaturizer.demoOrders.map(String.init).joined(separator: ",")
         @Option(help: "Hash buckets per order, 1 to \(LangIDConfiguration.Limits.maxBuckets) (one value for all, or one per order, comma-separated).")
-        var buckets = NGramFeaturizer.defaultBuckets.map(String.init).joined(separator: ",")
+        var buckets = NGramFeaturizer.demoBuckets.map(String.init).joined(separator: ",")
         @Option(help: "Hidden layer width (1 to \(LangIDConfiguration.Limits.maxHidden)).") var hidden = 64
         @Option(help: "Samples per step (\(TrainingOptions.Limits.batchSize)).") var batchSize = 128
         @Option(help: "Adagrad learning rate (finite, > 0).") var lr: Float = 0.3

@@ -121,10 +121,13 @@ final class SupplementaryCorpusTests: XCTestCase {
         for s in a {
             let parts = s.dropLast().split(separator: " ")
             XCTAssertTrue(PseudoSentences.wordsPerSample.contains(parts.count))
-            XCTAssertTrue(parts.allSatisfy { words.contains(String($0)) })
+            XCTAssertTrue(parts.allSatisfy { words.contains(String($0.hasSuffix(",") ? $0.dropLast() : $0)) })
+            XCTAssertFalse(parts.last!.hasSuffix(","))
         }
         XCTAssertTrue(PseudoSentences.make(from: ["一般"], count: 3, seed: 1, joinWithoutSpaces: true).allSatisfy { !$0.contains(" ") && $0.hasSuffix("。") })
         XCTAssertEqual(PseudoSentences.make(from: [], count: 5, seed: 1), [])
+        let commas = a.map { $0.filter { $0 == "," }.count }.reduce(0, +)
+        XCTAssertTrue(commas > 0 && commas < 50 * 11 / 4)                  // some, about one in 12 words
         let common = PseudoSentences.make(from: ["slovo"], count: 20, seed: 1, common: [("sa", 3)], commonShare: 1)
         XCTAssertTrue(common.allSatisfy { !$0.contains("slovo") })
     }
