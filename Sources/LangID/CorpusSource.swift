@@ -20,17 +20,24 @@ public struct CorpusSource: Sendable, Equatable {
     public let pattern: String
     /// How a word list is laid out; ignored for running text.
     public let format: WordList.Format
+    /// How a tutorial's licence block is marked; ignored for word lists.
+    public let layout: TutorText.Layout
+    /// Hunspell lists: also read each stem's inflected forms (`HunspellSuffixes`).
+    public let expandSuffixes: Bool
     /// Keep capitalised entries (German nouns); elsewhere they are mostly proper nouns.
     public let keepCapitalised: Bool
 
     public init(language: String, package: String, licence: String, pattern: String,
-                format: WordList.Format = .lines, keepCapitalised: Bool = false) {
+                format: WordList.Format = .lines, keepCapitalised: Bool = false, layout: TutorText.Layout = .vim,
+                expandSuffixes: Bool = false) {
         self.language = language
         self.package = package
         self.licence = licence
         self.pattern = pattern
         self.format = format
         self.keepCapitalised = keepCapitalised
+        self.layout = layout
+        self.expandSuffixes = expandSuffixes
     }
 
     /// The file the pattern names now, or nil when nothing matches.
@@ -57,7 +64,8 @@ public enum DebianSources {
     /// hunspell stems. Sizes are in the README's demo section.
     public static let wordLists: [CorpusSource] = [
         CorpusSource(language: "bg", package: "wbulgarian", licence: "GPL-2", pattern: "/usr/share/dict/bulgarian"),
-        CorpusSource(language: "cs", package: "hunspell-cs", licence: "GPL-2", pattern: "/usr/share/hunspell/cs_CZ.dic", format: .hunspell),
+        CorpusSource(language: "cs", package: "hunspell-cs", licence: "GPL-2", pattern: "/usr/share/hunspell/cs_CZ.dic", format: .hunspell,
+                     expandSuffixes: true),
         CorpusSource(language: "de", package: "wngerman", licence: "GPL-2+", pattern: "/usr/share/dict/ngerman", keepCapitalised: true),
         CorpusSource(language: "en", package: "wamerican", licence: "public domain (SCOWL)", pattern: "/usr/share/dict/american-english"),
         CorpusSource(language: "eo", package: "wesperanto", licence: "GPL-2+", pattern: "/usr/share/dict/esperanto"),
@@ -69,7 +77,8 @@ public enum DebianSources {
                      pattern: "/usr/share/hunspell/pl_PL.dic", format: .hunspell),
         CorpusSource(language: "pt", package: "wbrazilian", licence: "GPL-3+", pattern: "/usr/share/dict/brazilian"),
         CorpusSource(language: "ru", package: "hunspell-ru", licence: "BSD-style (AOT / Lebedev)", pattern: "/usr/share/hunspell/ru_RU.dic", format: .hunspell),
-        CorpusSource(language: "sk", package: "hunspell-sk", licence: "GPL-2/LGPL-2.1/MPL-1.1 (any)", pattern: "/usr/share/hunspell/sk_SK.dic", format: .hunspell),
+        CorpusSource(language: "sk", package: "hunspell-sk", licence: "GPL-2/LGPL-2.1/MPL-1.1 (any)", pattern: "/usr/share/hunspell/sk_SK.dic", format: .hunspell,
+                     expandSuffixes: true),
         CorpusSource(language: "zh", package: "friso-dict", licence: "Apache-2.0", pattern: "/usr/share/friso/dict/UTF-8/lex-main.lex", format: .friso),
     ]
 
@@ -82,7 +91,21 @@ public enum DebianSources {
     ].map { CorpusSource(language: $0.0, package: "vim-runtime", licence: "Vim licence (GPL-compatible)",
                          pattern: "/usr/share/vim/vim[0-9]*/tutor/" + $0.1) }
 
-    /// The packages behind `wordLists` and `vimTutors`, once each.
+    /// A second held-out genre, read only where `emacs-common` is installed (`make demo` does not
+    /// install it: 31 MB): Emacs's tutorial, translated by other people than Vim's, so a change that
+    /// helps on both is not fitted to one translator. The folder carries Emacs's version.
+    public static let emacsTutors: [CorpusSource] = [
+        ("en", "TUTORIAL"), ("bg", "TUTORIAL.bg"), ("cs", "TUTORIAL.cs"), ("de", "TUTORIAL.de"),
+        ("eo", "TUTORIAL.eo"), ("es", "TUTORIAL.es"), ("it", "TUTORIAL.it"), ("pl", "TUTORIAL.pl"),
+        ("pt", "TUTORIAL.pt_BR"), ("ru", "TUTORIAL.ru"), ("sk", "TUTORIAL.sk"), ("zh", "TUTORIAL.cn"),
+    ].map { CorpusSource(language: $0.0, package: "emacs-common", licence: "GPL-3+ (verbatim copies and modified versions allowed)",
+                         pattern: "/usr/share/emacs/[0-9]*/etc/tutorials/" + $0.1, layout: .emacs) }
+
+    /// Every held-out source: Vim's tutorials, then Emacs's.
+    public static var heldOutTexts: [CorpusSource] { vimTutors + emacsTutors }
+
+    /// The packages `make demo-corpus` installs: those behind `wordLists` and `vimTutors`, once each
+    /// (not `emacsTutors`: optional).
     public static var packages: [String] {
         var seen = Set<String>()
         return (wordLists + vimTutors).map(\.package).filter { seen.insert($0).inserted }

@@ -31,7 +31,7 @@ public struct LangIDConfiguration: Sendable, Equatable, Codable {
     /// 131,072 buckets, width 16, hidden 64, 13 languages, 3.4 M parameters) and keep a model's
     /// parameters under 1 GiB of float32.
     public enum Limits {
-        /// N-gram orders are distinct values in `1...maxOrder` (the featurizer's bound).
+        /// N-gram orders are distinct values in `-1...maxOrder` (the featurizer's bound; 0: whole words, -1: letters outside ASCII).
         public static let maxOrder = 64
         /// Buckets per order: `1...maxBuckets` (2^24).
         public static let maxBuckets = 1 << 24
@@ -91,16 +91,17 @@ public struct LangIDConfiguration: Sendable, Equatable, Codable {
         }
     }
 
-    /// Checks n-gram orders alone: at least one, distinct, each in `1...Limits.maxOrder`.
+    /// Checks n-gram orders alone: at least one, distinct, each in `-1...Limits.maxOrder` (0: the bag
+    /// of whole words, `NGramFeaturizer.wordOrder`; -1: of letters outside ASCII, `letterOrder`).
     public static func validateOrders(_ orders: [Int], naming name: (String) -> String = { $0 }) throws(EmbeddingKitError) {
         func fail(_ message: String) -> EmbeddingKitError { EmbeddingKitError(.invalidArgument, message) }
         guard !orders.isEmpty else { throw fail("\(name("orders")): at least one n-gram order is needed") }
-        guard orders.count <= Limits.maxOrder else {
-            throw fail("\(name("orders")): \(orders.count) orders, at most \(Limits.maxOrder) (distinct values in 1...\(Limits.maxOrder))")
+        guard orders.count <= Limits.maxOrder + 2 else {
+            throw fail("\(name("orders")): \(orders.count) orders, at most \(Limits.maxOrder + 2) (distinct values in -1...\(Limits.maxOrder))")
         }
         for (i, n) in orders.enumerated() {
-            guard (1...Limits.maxOrder).contains(n) else {
-                throw fail("\(name("orders")): order \(n) at position \(i) is outside 1...\(Limits.maxOrder)")
+            guard (-1...Limits.maxOrder).contains(n) else {
+                throw fail("\(name("orders")): order \(n) at position \(i) is outside -1...\(Limits.maxOrder) (0: whole words, -1: letters outside ASCII)")
             }
             if let first = orders[..<i].firstIndex(of: n) {
                 throw fail("\(name("orders")): order \(n) at position \(i) repeats position \(first) (orders must be distinct)")

@@ -4,15 +4,27 @@ import EmbeddingKit
 /// `hidden.weight`, ...) and its configuration in the file's metadata, as plain strings:
 /// `format` = `embedkit-langid-1`, `languages` = `bg,cs,de,...`, `orders`, `buckets`, `dimensions`
 /// (comma-separated integers) and `hidden`.
+///
+/// A model with a bag that is not character n-grams — order 0 (whole words) or -1 (letters outside
+/// ASCII) in `orders` — is written as `embedkit-langid-2`: a reader that knows only format 1 then
+/// refuses it by its tag instead of misreading an order. Character-only models stay format 1, so
+/// files written before format 2 existed load unchanged.
 extension LangIDModel {
     static let formatTag = "embedkit-langid-1"
+    /// The format of models with word or letter bags.
+    static let formatTagWithBags = "embedkit-langid-2"
+
+    /// The format tag for these orders.
+    static func formatTag(orders: [Int]) -> String {
+        orders.contains { $0 < 1 } ? formatTagWithBags : formatTag
+    }
 
     /// Writes the model atomically (a failed save leaves an existing file intact).
     public func save(to path: String) throws(EmbeddingKitError) {
         let c = configuration
         func list(_ values: [Int]) -> String { values.map(String.init).joined(separator: ",") }
         try save(to: path, metadata: [
-            "format": Self.formatTag, "languages": c.languages.joined(separator: ","), "orders": list(c.orders),
+            "format": Self.formatTag(orders: c.orders), "languages": c.languages.joined(separator: ","), "orders": list(c.orders),
             "buckets": list(c.buckets), "dimensions": list(c.dimensions), "hidden": String(c.hidden),
         ])
     }

@@ -105,21 +105,29 @@ struct ModelFileReader {
     /// The configuration the metadata describes, validated.
     static func configuration(from m: [String: String],
                               fail: (String) -> EmbeddingKitError) throws(EmbeddingKitError) -> LangIDConfiguration {
-        guard m["format"] == LangIDModel.formatTag else {
-            throw fail("metadata format is \(m["format"].map { "'\($0)'" } ?? "missing"), want '\(LangIDModel.formatTag)'")
+        let formats = [LangIDModel.formatTag, LangIDModel.formatTagWithBags]
+        guard let format = m["format"], formats.contains(format) else {
+            throw fail("metadata format is \(m["format"].map { "'\($0)'" } ?? "missing"), want '\(LangIDModel.formatTag)' or '\(LangIDModel.formatTagWithBags)'")
         }
-        func integers(_ key: String) throws(EmbeddingKitError) -> [Int] {
+        // `signed`: orders may be -1 (letters outside ASCII); everything else is a count
+        func integers(_ key: String, signed: Bool = false) throws(EmbeddingKitError) -> [Int] {
             guard let text = m[key] else { throw fail("metadata '\(key)' is missing") }
             var values: [Int] = []
             for (i, part) in text.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
-                guard !part.isEmpty, part.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let v = Int(part) else {
-                    throw fail("metadata '\(key)': '\(part.prefix(40))' at position \(i) is not an integer in 0...\(Int.max)")
+                let digits = signed && part.first == "-" ? part.dropFirst() : part
+                guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let v = Int(part) else {
+                    throw fail("metadata '\(key)': '\(part.prefix(40))' at position \(i) is not an integer in \(signed ? "-1" : "0")...\(Int.max)")
                 }
                 values.append(v)
             }
             return values
         }
-        let orders = try integers("orders"), buckets = try integers("buckets"), dimensions = try integers("dimensions")
+        let orders = try integers("orders", signed: true), buckets = try integers("buckets"), dimensions = try integers("dimensions")
+        // the tag says which bags to expect: a format-1 reader must not meet orders 0 or -1
+        guard format == LangIDModel.formatTag(orders: orders) else {
+            throw fail("metadata format '\(format)' does not match orders \(orders) (orders 0 and -1, the word and letter bags, "
+                       + "are format '\(LangIDModel.formatTagWithBags)'; character n-grams alone '\(LangIDModel.formatTag)')")
+        }
         let hidden = try integers("hidden")
         guard hidden.count == 1 else { throw fail("metadata 'hidden' has \(hidden.count) values, want one") }
         guard let languages = m["languages"] else { throw fail("metadata 'languages' is missing") }

@@ -10,6 +10,9 @@ import Foundation
 public enum PseudoSentences {
     /// Words per sample, drawn uniformly.
     public static let wordsPerSample = 5...12
+    /// The chance, per million, that a word other than the last is followed by a comma (about one
+    /// comma per 12 words, as in the tutorials and fortunes).
+    public static let commaRate: UInt64 = 80_000
 
     /// `count` samples from `words` (none when `words` is empty). With `common` words and a
     /// `commonShare` > 0, each word is instead drawn with that probability from `common`, weighted
@@ -38,6 +41,11 @@ public enum PseudoSentences {
                 } else {
                     picked.append(words[Int(random.next() % UInt64(words.count))])
                 }
+            }
+            // a comma after some words: real text has them in every language (`, že`, `, kde`, `, ktorý`);
+            // without them a comma would read as a sign of the languages with the most real text
+            for k in 0..<(picked.count - 1) where random.next() % 1_000_000 < commaRate {
+                picked[k] += joinWithoutSpaces ? "，" : ","
             }
             samples.append(joinWithoutSpaces ? picked.joined() + "。" : picked.joined(separator: " ") + ".")
         }

@@ -20,8 +20,11 @@ public struct SupplementaryCorpus: Sendable {
 
     /// Pseudo-sentences from the word lists, at least `samplesPerLanguage` per language that has a list.
     public let train: [LanguageSample]
-    /// Sentences of the held-out genre.
+    /// Sentences of the held-out genres, all of them.
     public let heldOut: [LanguageSample]
+    /// The held-out sentences by package (`vim-runtime`, `emacs-common`), in the order given:
+    /// each genre is reported on its own.
+    public let heldOutGenres: [(package: String, samples: [LanguageSample])]
     /// The sources read, in the order given.
     public let reports: [Report]
     /// Sources not read: the pattern and why (the package that installs it).
@@ -64,7 +67,8 @@ public struct SupplementaryCorpus: Sendable {
             do throws(CorpusError) {
                 return .success(try WordList.read(path: lists[i].1, format: lists[i].0.format,
                                                   keepCapitalised: lists[i].0.keepCapitalised,
-                                                  maximumEntries: maximumWordsPerList))
+                                                  maximumEntries: maximumWordsPerList,
+                                                  expandSuffixes: lists[i].0.expandSuffixes))
             } catch { return .failure(error) }
         }
         var reports: [Report] = []
@@ -100,13 +104,20 @@ public struct SupplementaryCorpus: Sendable {
             }
         }
 
-        var heldOut: [LanguageSample] = []
+        var heldOut: [LanguageSample] = [], genres: [(package: String, samples: [LanguageSample])] = []
         for (source, path) in texts {
-            let sentences = try TutorText.sentences(path: path)
+            let sentences = try TutorText.sentences(path: path, layout: source.layout)
             reports.append(Report(source: source, path: path, bytes: (try? FortuneFile.read(path: path).count) ?? 0,
                                   items: sentences.count))
-            heldOut += sentences.map { LanguageSample(text: $0, language: source.language) }
+            let samples = sentences.map { LanguageSample(text: $0, language: source.language) }
+            heldOut += samples
+            if let g = genres.firstIndex(where: { $0.package == source.package }) {
+                genres[g].samples += samples
+            } else {
+                genres.append((source.package, samples))
+            }
         }
-        return SupplementaryCorpus(train: train, heldOut: heldOut, reports: reports, skipped: skipped, sharedWords: shared.count)
+        return SupplementaryCorpus(train: train, heldOut: heldOut, heldOutGenres: genres, reports: reports,
+                                   skipped: skipped, sharedWords: shared.count)
     }
 }

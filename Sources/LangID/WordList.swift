@@ -36,8 +36,10 @@ public struct WordList: Sendable, Equatable {
     /// `maximumEntries` (nil: all) reads only every k-th line of a longer list: the lists are sorted,
     /// so a stride keeps every part of the alphabet, and the demo draws far fewer words than the
     /// big lists hold (wbulgarian and wesperanto have about a million forms each).
+    /// `expandSuffixes` (hunspell only): each stem also gives the forms its flags' `SFX` rules make
+    /// (`HunspellSuffixes`); `maximumEntries` then also caps the forms, by the same kind of stride.
     public static func read(path: String, format: Format, keepCapitalised: Bool = false,
-                            maximumEntries: Int? = nil) throws(CorpusError) -> WordList {
+                            maximumEntries: Int? = nil, expandSuffixes: Bool = false) throws(CorpusError) -> WordList {
         var bytes = try FortuneFile.read(path: path)
         let size = bytes.count
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
@@ -55,6 +57,7 @@ public struct WordList: Sendable, Equatable {
             let step = (lines.count + maximumEntries - 1) / maximumEntries
             lines = Swift.stride(from: 0, to: lines.count, by: step).map { lines[$0] }
         }
+        let suffixes = format == .hunspell && expandSuffixes ? try affixRules(dictionaryPath: path, encoding: encoding) : nil
         var words: [String] = [], seen = Set<String>(), invalid = 0, filtered = 0
         for range in lines {
             let entry = cut(bytes[range])
@@ -62,6 +65,16 @@ public struct WordList: Sendable, Equatable {
             guard let text = encoding.decode(entry) else { invalid += 1; continue }
             guard isWord(text, keepCapitalised: keepCapitalised) else { filtered += 1; continue }
             if seen.insert(text).inserted { words.append(text) }
+            if let suffixes, let flags = encoding.decode(flagField(bytes[range], after: entry.count)), !flags.isEmpty {
+                for form in suffixes.forms(of: text, flags: flags)
+                where isWord(form, keepCapitalised: keepCapitalised) && seen.insert(form).inserted {
+                    words.append(form)
+                }
+            }
+        }
+        if suffixes != nil, let maximumEntries, maximumEntries > 0, words.count > maximumEntries {
+            let step = (words.count + maximumEntries - 1) / maximumEntries
+            words = Swift.stride(from: 0, to: words.count, by: step).map { words[$0] }
         }
         return WordList(words: words, invalidLines: invalid, filtered: filtered, bytes: size)
     }
@@ -92,6 +105,29 @@ public struct WordList: Sendable, Equatable {
             return encoding
         }
         return .utf8
+    }
+
+    /// The suffix rules of the `.aff` next to a `.dic`, its lines decoded in `encoding` (lines that
+    /// are not, comments in another encoding, are skipped).
+    static func affixRules(dictionaryPath path: String, encoding: LegacyEncoding) throws(CorpusError) -> HunspellSuffixes {
+        let affix = (path.hasSuffix(".dic") ? String(path.dropLast(4)) : path) + ".aff"
+        var bytes: [UInt8]
+        do { bytes = try FortuneFile.read(path: affix) } catch {
+            throw .malformedSource(path: path, reason: "its affix file \(affix) cannot be read (the suffix rules are there)")
+        }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        let text = split(lines: bytes).compactMap { encoding.decode(bytes[$0]) }.joined(separator: "\n")
+        return try HunspellSuffixes(affixText: text, path: affix)
+    }
+
+    /// The flags of a `.dic` entry: what follows the `/` right after the `stemLength` bytes of its
+    /// stem, up to a tab or space (morphology); empty when there is none.
+    static func flagField(_ bytes: ArraySlice<UInt8>, after stemLength: Int) -> ArraySlice<UInt8> {
+        let slash = bytes.startIndex + stemLength
+        guard slash < bytes.endIndex, bytes[slash] == 0x2F else { return [] }
+        var end = slash + 1
+        while end < bytes.endIndex && bytes[end] != 0x09 && bytes[end] != 0x20 { end += 1 }
+        return bytes[(slash + 1)..<end]
     }
 
     /// Line ranges, without `\n` or a trailing `\r`.

@@ -18,10 +18,10 @@ extension LangIDCommand {
         @Option(help: "Passes over the training set (\(TrainingOptions.Limits.epochs)).") var epochs = 3
         @Option(help: "Embedding width per n-gram order, 1 to \(LangIDConfiguration.Limits.maxDimension) (one value for all, or one per order, comma-separated).")
         var dim = "16"
-        @Option(help: "N-gram orders, comma-separated, distinct, 1 to \(LangIDConfiguration.Limits.maxOrder).")
-        var orders = NGramFeaturizer.defaultOrders.map(String.init).joined(separator: ",")
+        @Option(help: "N-gram orders, comma-separated, distinct, 1 to \(LangIDConfiguration.Limits.maxOrder) characters; 0: whole words; -1: letters outside ASCII (write --orders=-1,...).")
+        var orders = NGramFeaturizer.demoOrders.map(String.init).joined(separator: ",")
         @Option(help: "Hash buckets per order, 1 to \(LangIDConfiguration.Limits.maxBuckets) (one value for all, or one per order, comma-separated).")
-        var buckets = NGramFeaturizer.defaultBuckets.map(String.init).joined(separator: ",")
+        var buckets = NGramFeaturizer.demoBuckets.map(String.init).joined(separator: ",")
         @Option(help: "Hidden layer width (1 to \(LangIDConfiguration.Limits.maxHidden)).") var hidden = 64
         @Option(help: "Samples per step (\(TrainingOptions.Limits.batchSize)).") var batchSize = 128
         @Option(help: "Adagrad learning rate (finite, > 0).") var lr: Float = 0.3
@@ -37,7 +37,7 @@ extension LangIDCommand {
         var fillUp = 16000
         @Option(help: "Share of pseudo-sentence words drawn from the 300 commonest words of the language's training fortunes (0...1).")
         var commonShare = 0.4
-        @Flag(inversion: .prefixedNo, help: "Test on the held-out genre (Vim's tutorial, never trained on).")
+        @Flag(inversion: .prefixedNo, help: "Test on the held-out genres (Vim's tutorial; Emacs's where installed; never trained on).")
         var heldOut = true
         @Option(help: "Where to write the model (.safetensors); the loss curve goes next to it (.svg). The folder is created and checked before training.")
         var output = "build/langid/langid.safetensors"
@@ -103,7 +103,7 @@ extension LangIDCommand {
             // the word lists and the held-out genre only for the fortunes' languages: they set the labels
             let inCorpus = { (source: CorpusSource) in trained.contains(source.language) }
             let extra = try SupplementaryCorpus.load(wordLists: DebianSources.wordLists.filter(inCorpus), samplesPerLanguage: wordSamples,
-                                                     heldOutText: heldOut ? DebianSources.vimTutors.filter(inCorpus) : [],
+                                                     heldOutText: heldOut ? DebianSources.heldOutTexts.filter(inCorpus) : [],
                                                      existing: corpus.counts().reduce(into: [:]) { $0[$1.language] = $1.train },
                                                      fillUpTo: wordSamples > 0 ? fillUp : 0,
                                                      commonWords: commonShare > 0 ? commonWords(of: corpus.train, top: 300) : [:],
@@ -141,7 +141,7 @@ extension LangIDCommand {
             let svg = lossCurveSVG(result.lossCurve, stepsPerPoint: result.lossCurveStride,
                                    title: "embedkit langid: training loss (\(epochs) epochs, batch \(batchSize))")
             try settings.output.save(result.model, lossCurve: svg)
-            try evaluate(result.model, corpus: corpus, heldOut: extra.heldOut, threads: common.threads)
+            try evaluate(result.model, corpus: corpus, heldOut: extra.heldOutGenres, threads: common.threads)
             print("\nmodel: \(settings.output.model) (\(fileSize(settings.output.model))); loss curve: \(settings.output.curve)")
         }
     }

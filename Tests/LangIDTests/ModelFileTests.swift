@@ -32,6 +32,34 @@ struct ModelFileTests {
 
     static func with(_ changes: [String: String]) -> [String: String] { metadata.merging(changes) { $1 } }
 
+    /// Word (0) and letter (-1) bags are format 2; a format-1 file may not hold them, nor a
+    /// format-2 file claim them and hold only character n-grams.
+    @Test func bagsNeedFormatTwo() throws {
+        let tensors: [(String, [Int])] = [("embeddings.0.weight", [4, 2]), ("embeddings.1.weight", [8, 2]), ("embeddings.2.weight", [4, 2]),
+                                          ("hidden.weight", [3, 6]), ("hidden.bias", [3]), ("output.weight", [2, 3]), ("output.bias", [2])]
+        let good = try Self.file(Self.with(["format": "embedkit-langid-2", "orders": "-1,0,1", "buckets": "4,8,4", "dimensions": "2,2,2"]), tensors)
+        defer { try? FileManager.default.removeItem(atPath: good) }
+        let model = try LangIDModel.load(from: good)
+        #expect(model.configuration.orders == [-1, 0, 1])
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("model-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try model.save(to: out)
+        #expect(try LangIDModel.load(from: out).configuration == model.configuration)
+        for (changes, message) in [
+            (["format": "embedkit-langid-1", "orders": "-1,0,1", "buckets": "4,8,4", "dimensions": "2,2,2"], "does not match orders [-1, 0, 1]"),
+            (["format": "embedkit-langid-2"], "does not match orders [1]"),
+            (["format": "embedkit-langid-3"], "want 'embedkit-langid-1' or 'embedkit-langid-2'"),
+            (["format": "embedkit-langid-2", "orders": "-2,0,1", "buckets": "4,8,4", "dimensions": "2,2,2"], "order -2 at position 0 is outside -1...64"),
+            (["format": "embedkit-langid-2", "orders": "--1,0,1", "buckets": "4,8,4", "dimensions": "2,2,2"], "'--1' at position 0 is not an integer"),
+            (["buckets": "-4"], "'-4' at position 0 is not an integer in 0..."),
+        ] {
+            let path = try Self.file(Self.with(changes), changes["orders"] == nil ? Self.tensors : tensors)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            #expect(throws: EmbeddingKitError.self) { try LangIDModel.load(from: path) }
+            do { _ = try LangIDModel.load(from: path) } catch { #expect(error.message.contains(message), "\(error.message)") }
+        }
+    }
+
     @Test func aWellFormedFileLoads() throws {
         let path = try Self.file(Self.metadata)
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -49,8 +77,8 @@ struct ModelFileTests {
         (["buckets": "20000000"], "metadata 'buckets': 20000000 at position 0 is outside 1...16777216"),
         (["buckets": "99999999999999999999"], "metadata 'buckets': '99999999999999999999' at position 0 is not an integer"),
         (["orders": "1,1", "buckets": "4,4", "dimensions": "2,2"], "metadata 'orders': order 1 at position 1 repeats position 0"),
-        (["orders": "65"], "metadata 'orders': order 65 at position 0 is outside 1...64"),
-        (["orders": "0"], "metadata 'orders': order 0 at position 0 is outside 1...64"),
+        (["orders": "65"], "metadata 'orders': order 65 at position 0 is outside -1...64"),
+        (["orders": "0"], "metadata format 'embedkit-langid-1' does not match orders [0]"),
         (["orders": "1,", "buckets": "4,4", "dimensions": "2,2"], "metadata 'orders': '' at position 1 is not an integer"),
         (["hidden": "0"], "metadata 'hidden': 0 is outside 1...4096"),
         (["hidden": "-3"], "metadata 'hidden': '-3' at position 0 is not an integer"),

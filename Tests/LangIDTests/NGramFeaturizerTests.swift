@@ -169,14 +169,36 @@ final class NGramFeaturizerTests: XCTestCase {
         XCTAssertEqual(["the ", "ein ", "это "].map { f.bucket(of: $0, orderIndex: 3) }, [128343, 106742, 103981])
     }
 
+    /// Order 0 is a bag of whole words (runs of letters), weighted by their share of the words;
+    /// order -1 a bag of the letters outside ASCII, weighted by their share of those letters.
+    func testWordAndLetterBags() throws {
+        let f = try NGramFeaturizer(orders: [0, -1, 1], buckets: [1 << 20, 1 << 20, 1 << 20])
+        let bags = f.features(of: "Naľavo, naľavo je ř!")
+        let words = ["naľavo", "je", "ř"].map { Int64(f.bucket(of: $0, orderIndex: 0)) }
+        XCTAssertEqual(bags[0].indices, words)
+        XCTAssertEqual(bags[0].weights, [0.5, 0.25, 0.25])
+        XCTAssertEqual(bags[1].indices, ["ľ", "ř"].map { Int64(f.bucket(of: $0, orderIndex: 1)) })
+        XCTAssertEqual(bags[1].weights, [2 / 3, 1 / 3])
+        XCTAssertEqual(bags[2].weights.reduce(0, +), 1, accuracy: 1e-6)
+        // no such letters, no words: empty bags; Chinese runs longer than a word are no words
+        XCTAssertEqual(f.features(of: "ab cd").map(\.indices.count), [2, 0, 5])
+        XCTAssertEqual(f.features(of: "。。").map(\.indices.count), [0, 0, 2])
+        XCTAssertEqual(f.features(of: String(repeating: "字", count: 30))[0].indices.count, 0)
+        // the same for any thread count, and the bags travel through a batch like the n-grams
+        let texts = (0..<3000).map { "Slovo č. \($0): ľad, kôň a ďateľ \($0 % 7)" }
+        XCTAssertEqual(f.featurize(texts, threads: 1).entryCounts, f.featurize(texts, threads: 3).entryCounts)
+        XCTAssertEqual(f.featurize(texts, threads: 1).bag(2999, order: 1).weights, f.featurize(texts, threads: 2).bag(2999, order: 1).weights)
+    }
+
     /// Orders and bucket counts come from command lines and model files: a bad one is a thrown
     /// error naming the argument, the position and the value (they were preconditions: a trap).
     func testBadOrdersAndBucketsThrow() {
         let cases: [([Int], [Int], String)] = [
             ([], [], "at least one order is needed"),
             ([1, 1], [4, 4], "order 1 at position 1 repeats position 0"),
-            ([65], [4], "order 65 at position 0 is outside 1...64"),
-            ([0], [4], "order 0 at position 0 is outside 1...64"),
+            ([65], [4], "order 65 at position 0 is outside -1...64"),
+            ([-2], [4], "order -2 at position 0 is outside -1...64"),
+            ([0, 0], [4, 4], "order 0 at position 1 repeats position 0"),
             ([1, 2], [4], "2 orders but 1 bucket counts"),
             ([1], [0], "bucket count 0 at position 0 is outside 1...2147483647"),
             ([1], [3_000_000_000], "bucket count 3000000000 at position 0"),

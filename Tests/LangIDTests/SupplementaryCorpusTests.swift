@@ -77,6 +77,42 @@ final class SupplementaryCorpusTests: XCTestCase {
         ])
     }
 
+    func testEmacsTutorialDropsItsCopyingSection() throws {
+        let sentences = try TutorText.sentences(path: path("TUTORIAL.sk"), layout: .emacs)
+        XCTAssertEqual(sentences.first, "Podmienky pozri na konci.")
+        XCTAssertTrue(sentences.contains { $0.hasPrefix("Teraz stlačte") })       // `>>` has no letter: gone
+        XCTAssertFalse(sentences.contains { $0.contains("KOPÍROVANIE") || $0.contains("Tento tútorial") || $0.contains("coding") })
+        // read as a Vim tutor, the copying section (no `~` rule) would stay
+        XCTAssertTrue(try TutorText.sentences(path: path("TUTORIAL.sk")).contains { $0.contains("Tento tútorial") })
+    }
+
+    func testSuffixRulesInflectStems() throws {
+        let list = try WordList.read(path: path("sfx.dic"), format: .hunspell, expandSuffixes: true)
+        XCTAssertEqual(list.words, ["žena", "ženy", "žene", "ženou", "riadok", "riadoka", "riadokov", "rieka", "rieky", "rieke", "riekou"])
+        XCTAssertEqual(try WordList.read(path: path("sfx.dic"), format: .hunspell).words, ["žena", "riadok", "rieka"])
+        // the cap strides over the forms too
+        XCTAssertEqual(try WordList.read(path: path("sfx.dic"), format: .hunspell, maximumEntries: 4, expandSuffixes: true).words,
+                       ["žena", "ženou", "riadokov", "rieke"])
+        let rules = try HunspellSuffixes(affixText: "SFX A Y 1\nSFX A 0 ov [^aeo]\nFLAG long\nSFX Bx Y 1\nSFX Bx 0 mi .",
+                                         path: "test.aff")
+        XCTAssertEqual(rules.forms(of: "dub", flags: "Bx"), ["dubmi"])
+        XCTAssertEqual(rules.forms(of: "dub", flags: "A"), [])             // one-letter flags no longer read
+    }
+
+    func testMalformedSuffixRulesThrow() {
+        func reason(_ name: String) -> String? {
+            do { _ = try WordList.read(path: path(name), format: .hunspell, expandSuffixes: true); return nil } catch {
+                guard case .malformedSource(_, let reason) = error else { return "\(error)" }
+                return reason
+            }
+        }
+        XCTAssertEqual(reason("flagnum.dic"), "FLAG num is not supported for suffix expansion")
+        XCTAssertEqual(reason("shortsfx.dic"), "SFX line with 3 fields: SFX z a")
+        XCTAssertEqual(reason("noaff.dic")?.contains("noaff.aff"), true)
+        // without expansion the same files read (only the encoding is taken from the .aff)
+        XCTAssertEqual(try WordList.read(path: path("flagnum.dic"), format: .hunspell).words, ["slovo"])
+    }
+
     func testPseudoSentencesAreSeededAndShaped() {
         let words = ["jeden", "dva", "tri"]
         let a = PseudoSentences.make(from: words, count: 50, seed: 7)
@@ -85,10 +121,13 @@ final class SupplementaryCorpusTests: XCTestCase {
         for s in a {
             let parts = s.dropLast().split(separator: " ")
             XCTAssertTrue(PseudoSentences.wordsPerSample.contains(parts.count))
-            XCTAssertTrue(parts.allSatisfy { words.contains(String($0)) })
+            XCTAssertTrue(parts.allSatisfy { words.contains(String($0.hasSuffix(",") ? $0.dropLast() : $0)) })
+            XCTAssertFalse(parts.last!.hasSuffix(","))
         }
         XCTAssertTrue(PseudoSentences.make(from: ["一般"], count: 3, seed: 1, joinWithoutSpaces: true).allSatisfy { !$0.contains(" ") && $0.hasSuffix("。") })
         XCTAssertEqual(PseudoSentences.make(from: [], count: 5, seed: 1), [])
+        let commas = a.map { $0.filter { $0 == "," }.count }.reduce(0, +)
+        XCTAssertTrue(commas > 0 && commas < 50 * 11 / 4)                  // some, about one in 12 words
         let common = PseudoSentences.make(from: ["slovo"], count: 20, seed: 1, common: [("sa", 3)], commonShare: 1)
         XCTAssertTrue(common.allSatisfy { !$0.contains("slovo") })
     }
@@ -105,6 +144,7 @@ final class SupplementaryCorpusTests: XCTestCase {
         XCTAssertEqual(corpus.train.count, 20)
         XCTAssertFalse(corpus.train.contains { $0.text.contains("kôň") })
         XCTAssertEqual(corpus.heldOut.count, 3)
+        XCTAssertEqual(corpus.heldOutGenres.map(\.package), ["vim-runtime"])
         XCTAssertEqual(corpus.skipped.count, 1)
         XCTAssertTrue(corpus.skipped[0].reason.contains("wbulgarian-missing"))
         XCTAssertEqual(try SupplementaryCorpus.load(wordLists: lists, samplesPerLanguage: 10, heldOutText: tutors, seed: 3).train,
