@@ -666,7 +666,8 @@ ek_status ek_sum_dim_f32(int64_t outer, int64_t n, int64_t inner, const float *x
  * dimensions that are summed away):
  *   y[j] = 0 for every j reached;  for each index i of shape in row-major order: y[off_y(i)] += x[i]
  * Each y element gets its terms in x's order, from 0 (what a sequential loop gives, bit for bit).
- * y_strides may repeat offsets (that is the point); y must not overlap x. */
+ * y_strides may repeat offsets (that is the point); y must not overlap x. An empty shape (a 0 in it)
+ * writes nothing. */
 ek_status ek_sum_to_f32(int64_t rank, const int64_t *shape, const float *x, float *y, int64_t y_len,
                         const int64_t *y_strides);
 
