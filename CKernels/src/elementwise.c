@@ -17,7 +17,12 @@
     static void name(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, float p,    \
                      float *y, int64_t sy) {                                                         \
         (void)p;                                                                                     \
-        if (sy == 1 && sa == 1 && sb == 1) {                                                         \
+        if (y == a && sy == 1 && sa == 1 && sb <= 1) { /* in place: y = y OP b, restrict-qualified */ \
+            float *restrict yy = y;                                                                  \
+            const float *restrict bb = b;                                                            \
+            if (sb == 1) for (int64_t i = 0; i < n; i++) { float x = yy[i], z = bb[i]; yy[i] = (EXPR); } \
+            else { const float z = bb[0]; for (int64_t i = 0; i < n; i++) { float x = yy[i]; yy[i] = (EXPR); } } \
+        } else if (sy == 1 && sa == 1 && sb == 1) {                                                  \
             for (int64_t i = 0; i < n; i++) { float x = a[i], z = b[i]; y[i] = (EXPR); }             \
         } else if (sy == 1 && sa == 1 && sb == 0) {                                                  \
             const float z = b[0];                                                                    \

@@ -50,13 +50,14 @@ ek_status ek_sum_dim_f32(int64_t outer, int64_t n, int64_t inner, const float *x
     for (int64_t t = 0; t < tasks; t++) {
         int64_t o = t / blocks, c0 = (t % blocks) * EKI_REDUCE_COLS;
         int64_t w = inner - c0 < EKI_REDUCE_COLS ? inner - c0 : EKI_REDUCE_COLS;
-        float *restrict yo = y + o * inner + c0;
         const float *restrict xo = x + o * n * inner + c0;
-        for (int64_t i = 0; i < w; i++) yo[i] = 0.0f;
+        float acc[EKI_REDUCE_COLS]; /* the block's sums, in L1 while the rows stream past */
+        for (int64_t i = 0; i < w; i++) acc[i] = 0.0f;
         for (int64_t k = 0; k < n; k++) {
             const float *restrict xk = xo + k * inner;
-            for (int64_t i = 0; i < w; i++) yo[i] += xk[i];
+            for (int64_t i = 0; i < w; i++) acc[i] += xk[i];
         }
+        memcpy(y + o * inner + c0, acc, sizeof(float) * (size_t)w);
     }
     return EK_OK;
 }

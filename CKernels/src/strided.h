@@ -36,6 +36,10 @@ void eki_coalesce(int64_t rank, const int64_t *shape, int operands, const int64_
 
 /* The offsets, per operand, of row `row` of the layout's leading rank - 1 dimensions. */
 static inline void eki_row_offsets(const eki_layout *l, int64_t row, int64_t *off) {
+    if (l->rank <= 2) { /* the common case: no division */
+        for (int k = 0; k < l->operands; k++) off[k] = l->rank == 2 ? row * l->stride[k][0] : 0;
+        return;
+    }
     for (int k = 0; k < l->operands; k++) off[k] = 0;
     for (int d = l->rank - 2; d >= 0; d--) {
         int64_t i = row % l->shape[d];
