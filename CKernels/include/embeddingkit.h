@@ -623,6 +623,102 @@ ek_status ek_safetensors_convert_f32(const ek_safetensors *st, int64_t index, in
 ek_status ek_safetensors_convert_i64(const ek_safetensors *st, int64_t index, int64_t first, int64_t count,
                                      const void *bytes, int64_t *out);
 
+/* ------------------------------------------------------------------------------------------------
+ * 14. Tensor arithmetic, reductions and strided copies: the element loops of the Swift Tensor layer
+ *     (broadcasting, sum / max over a dimension, permute / cat / narrow), so that no loop over data
+ *     runs in Swift.
+ *
+ * Layouts. A call works over one `shape` of `rank` dims (0 <= rank <= EK_MAX_RANK; rank 0 is one
+ * element) in row-major order. Each operand is a buffer of `*_len` elements read or written at
+ *   offset(i_0, ..., i_{rank-1}) = Σ_d i_d * strides[d]     (element strides, every one >= 0)
+ * so a broadcast dimension has stride 0, a contiguous tensor has strides[d] = Π_{e>d} shape[e], and a
+ * permutation permutes the strides. Every offset must lie below *_len (else EK_ERR_INDEX_OUT_OF_RANGE
+ * naming the operand and the dimension); an output's strides must not reach one element twice (else
+ * EK_ERR_INVALID_ARGUMENT). Validation precedes any write. Arrays of sizes and strides are read,
+ * never kept. Results do not depend on the thread count: each output element is computed by one
+ * thread, in the order the pseudocode gives.
+ * ---------------------------------------------------------------------------------------------- */
+#define EK_MAX_RANK 16
+
+typedef enum ek_binary_op {
+    EK_BINARY_ADD = 0,          /* a + b */
+    EK_BINARY_SUB = 1,          /* a - b */
+    EK_BINARY_MUL = 2,          /* a * b */
+    EK_BINARY_DIV = 3,          /* a / b */
+    EK_BINARY_NEG_DIV_SQ = 4,   /* -a / (b * b)        (d(x/y)/dy, with a = grad * x) */
+    EK_BINARY_DIV_TWICE = 5,    /* a / (2 * b)         (d sqrt(x), with b = sqrt(x)) */
+    EK_BINARY_POW_GRAD = 6,     /* a * p * (float)pow((double)b, (double)(p - 1))   (d x^p, a = grad) */
+    EK_BINARY_SIGN_MUL = 7,     /* b < 0 ? -a : b > 0 ? a : 0     (d |x|, a = grad; NaN b gives 0) */
+    EK_BINARY_EQ = 8,           /* a == b ? 1 : 0 */
+    EK_BINARY_LT = 9,           /* a < b ? 1 : 0 */
+    EK_BINARY_GT = 10           /* a > b ? 1 : 0 */
+} ek_binary_op;
+
+/* Element-wise binary operation with broadcasting (every operation is single-precision, IEEE, no
+ * fused multiply-add: the results are those of the scalar expression in the comment):
+ *   for each index i of shape (row-major): out[off_out(i)] = op(a[off_a(i)], b[off_b(i)])
+ * p is read by EK_BINARY_POW_GRAD only. out may be the same buffer as a (or b) when it is read with
+ * the same strides as out is written (in-place: y += bias is a = out = y, b = bias with stride 0 on
+ * rows); no other overlap is allowed. A scalar operand (all strides 0) and operands of one contiguous
+ * layout take flat loops. */
+ek_status ek_binary_f32(ek_binary_op op, int64_t rank, const int64_t *shape, const float *a, int64_t a_len,
+                        const int64_t *a_strides, const float *b, int64_t b_len, const int64_t *b_strides, float p,
+                        float *out, int64_t out_len, const int64_t *out_strides);
+
+typedef enum ek_unary_op {
+    EK_UNARY_NEG = 0,           /* -x */
+    EK_UNARY_ABS = 1,           /* |x| (the sign bit cleared) */
+    EK_UNARY_SQRT = 2,          /* sqrtf(x) */
+    EK_UNARY_POW = 3,           /* (float)pow((double)x, (double)p) */
+    EK_UNARY_FILL_NONZERO = 4   /* x != 0 ? p : 0      (NaN counts as non-zero) */
+} ek_unary_op;
+
+/* y[i] = op(x[i]) for i in [0, n); y may be x. p is read by POW and FILL_NONZERO only. */
+ek_status ek_unary_f32(ek_unary_op op, int64_t n, const float *x, float p, float *y);
+
+/* y[i] = (float)x[i] for i in [0, n) (round to nearest even, as a C or Swift conversion). */
+ek_status ek_i64_to_f32(int64_t n, const int64_t *x, float *y);
+
+/* Sum over the middle dimension of x viewed as [outer, n, inner] (contiguous), in order of k:
+ *   y[o, i] = ((0 + x[o, 0, i]) + x[o, 1, i]) + ... + x[o, n-1, i]         (y: outer x inner)
+ * The sum of all elements is outer = inner = 1. n may be 0 (y = 0). The additions are single
+ * precision, in this order whatever the thread count (outputs are split among threads, never one
+ * output's terms), so results match a sequential loop bit for bit. y must not overlap x. */
+ek_status ek_sum_dim_f32(int64_t outer, int64_t n, int64_t inner, const float *x, float *y);
+
+/* The reverse of a broadcast: sums x (contiguous, of `shape`) into y through y_strides (0 along the
+ * dimensions that are summed away):
+ *   y[j] = 0 for every j reached;  for each index i of shape in row-major order: y[off_y(i)] += x[i]
+ * Each y element gets its terms in x's order, from 0 (what a sequential loop gives, bit for bit).
+ * y_strides may repeat offsets (that is the point); y must not overlap x. An empty shape (a 0 in it)
+ * writes nothing. */
+ek_status ek_sum_to_f32(int64_t rank, const int64_t *shape, const float *x, float *y, int64_t y_len,
+                        const int64_t *y_strides);
+
+/* The largest element over the middle dimension of x [outer, n, inner] and its index (the first of
+ * ties; a NaN wins over any number and the first NaN is kept, as PyTorch's max(dim)):
+ *   m = x[o,0,i], at = 0;  for k in 1..<n: if x[o,k,i] > m or (isnan(x[o,k,i]) and !isnan(m)): m, at = x[o,k,i], k
+ *   values[o,i] = m;  indices[o,i] = at
+ * n >= 1 unless outer * inner == 0 (else EK_ERR_SHAPE). */
+ek_status ek_max_dim_f32(int64_t outer, int64_t n, int64_t inner, const float *x, float *values, int64_t *indices);
+
+/* Its backward: grad_x = 0, then grad_x[o, indices[o,i], i] = grad_values[o, i]. Every index must lie
+ * in [0, n) (else EK_ERR_INDEX_OUT_OF_RANGE naming the position, nothing written). */
+ek_status ek_max_dim_backward_f32(int64_t outer, int64_t n, int64_t inner, const int64_t *indices,
+                                  const float *grad_values, float *grad_x);
+
+/* Strided copy of elements of elem_size bytes (1, 2, 4 or 8; bits copied as they are):
+ *   for each index i of shape: dst[off_dst(i)] = src[off_src(i)]
+ * permute / transpose (src strides permuted, dst contiguous), expand (src strides 0), narrow and
+ * select (src at an offset), cat (dst strides of the joined tensor, at an offset). Elements of dst
+ * that no index reaches are left as they are. src and dst must not overlap. */
+ek_status ek_strided_copy(int64_t elem_size, int64_t rank, const int64_t *shape, const void *src, int64_t src_len,
+                          const int64_t *src_strides, void *dst, int64_t dst_len, const int64_t *dst_strides);
+
+/* Rows of x [rows, cols] (contiguous) whose every element is -inf become 0 in y (other rows are not
+ * touched): attention rows whose keys are all masked attend to nothing (scaled_dot_product_attention). */
+ek_status ek_zero_masked_rows_f32(int64_t rows, int64_t cols, const float *x, float *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Multi-head scaled dot-product attention (PyTorch's `nn.MultiheadAttention`), with PyTorch's
 /// parameter names and initialisation: `in_proj_weight` `[3E, E]` (Xavier-uniform), `in_proj_bias`
 /// `[3E]` (zeros), `out_proj` a `Linear(E, E)` whose bias starts at zero.
@@ -100,10 +102,9 @@ public final class MultiheadAttention: Module {
         if let attnMask { scores = scores + attnMask }
         if let keyPaddingMask {
             precondition(keyPaddingMask.shape == [N, S], "MultiheadAttention: keyPaddingMask must be [\(N), \(S)], got \(keyPaddingMask.shape)")
-            let padded = keyPaddingMask.dtype == .int64 ? keyPaddingMask.ints.map { $0 != 0 } : keyPaddingMask.floats.map { $0 != 0 }
-            var additive = [Float](repeating: 0, count: N * H * S)
-            for n in 0..<N { for h in 0..<H { for s in 0..<S where padded[n * S + s] { additive[(n * H + h) * S + s] = -.infinity } } }
-            scores = scores + Tensor(shape: [N * H, 1, S], floats: additive)
+            // -inf where a key is padded, 0 elsewhere, [N, S] repeated over the heads as [N * H, 1, S]
+            let additive = withoutGradients { keyPaddingMask.toFloat().map(EK_UNARY_FILL_NONZERO, p: -.infinity) }
+            scores = scores + TensorKernels.gather(additive, [N, H, S], strides: [Int64(S), 0, 1]).reshape([N * H, 1, S])
         }
         var weights = attentionSoftmax(scores, zeroingFullyMaskedRows: !needWeights)
         weights = checkedDropout(weights, p: dropout, training: isTraining, generator: generator)

@@ -17,9 +17,7 @@ func attentionSoftmax(_ scores: Tensor, zeroingFullyMaskedRows: Bool) -> Tensor 
             y.withMutablePointer { py in
                 mustSucceed(ek_softmax_forward_f32(Int64(rows), Int64(cols), px, py))
                 guard zeroingFullyMaskedRows else { return }
-                for r in 0..<rows where (0..<cols).allSatisfy({ px[r * cols + $0] == -.infinity }) {
-                    (py + r * cols).update(repeating: 0, count: cols)
-                }
+                mustSucceed(ek_zero_masked_rows_f32(Int64(rows), Int64(cols), px, py))
             }
         }
     }

@@ -7,7 +7,7 @@ public func linear(_ x: Tensor, _ weight: Tensor, _ bias: Tensor? = nil) -> Tens
     precondition(bias.map { $0.shape == [outFeatures] } ?? true, "linear: bias of shape \(bias!.shape), want [\(outFeatures)]")
     let n = x.shape.dropLast().reduce(1, *) // not count / inFeatures: inFeatures may be 0
     var y = Tensor.product(n, outFeatures, inFeatures, x.floats, false, weight.floats, true)
-    if let bias { addRowVector(bias.floats, to: &y, rows: n) }
+    if let bias, outFeatures > 0 { TensorKernels.addRowVector(bias.floats, to: &y, rows: n) }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures], floats: y).recorded(PyTorchNodeNames.linear(inputRank: x.rank, hasBias: bias != nil), inputs) { g in
         var grads: [Gradient?] = [
@@ -15,37 +15,8 @@ public func linear(_ x: Tensor, _ weight: Tensor, _ bias: Tensor? = nil) -> Tens
             weight.requiresGrad ? .dense(Tensor(shape: weight.shape, floats: Tensor.product(outFeatures, inFeatures, n, g.floats, true, x.floats, false))) : nil,
         ]
         if let bias, bias.requiresGrad {
-            grads.append(.dense(Tensor(shape: bias.shape, floats: columnSums(g.floats, rows: n, columns: outFeatures))))
+            grads.append(.dense(Tensor(shape: bias.shape, floats: TensorKernels.sumDim(g.floats, outer: 1, n: n, inner: outFeatures))))
         }
         return grads
     }
-}
-
-/// `m[r, :] += v` for each of the `rows` rows of the row-major matrix `m` (`v.count` columns).
-private func addRowVector(_ v: FloatStorage, to m: inout FloatStorage, rows: Int) {
-    let width = v.count
-    guard width > 0 else { return }
-    v.withUnsafeBufferPointer { v in
-        m.withUnsafeMutableBufferPointer { m in
-            for r in 0..<rows {
-                let row = m.baseAddress! + r * width
-                for o in 0..<width { row[o] += v[o] }
-            }
-        }
-    }
-}
-
-/// The sum of each column of a row-major `rows x columns` matrix, adding the rows in order.
-private func columnSums(_ m: FloatStorage, rows: Int, columns: Int) -> FloatStorage {
-    var sums = FloatStorage(repeating: 0, count: columns)
-    guard columns > 0 else { return sums }
-    m.withUnsafeBufferPointer { m in
-        sums.withUnsafeMutableBufferPointer { s in
-            for r in 0..<rows {
-                let row = m.baseAddress! + r * columns
-                for o in 0..<columns { s[o] += row[o] }
-            }
-        }
-    }
-    return sums
 }

@@ -47,9 +47,8 @@ public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .m
 /// A fused loss kernel's gradient assumes an upstream gradient of 1; scale it by the real one: one
 /// scalar for mean/sum, one value per `perRow` elements for `none`.
 func scaledLossGradient(_ grad: FloatStorage, shape: [Int], upstream g: Tensor, perRow: Int?) -> Tensor {
-    if let perRow {
-        return Tensor(shape: shape, floats: grad.indices.map { grad[$0] * g.floats[$0 / perRow] })
-    }
-    let s = g.floats[0]
-    return Tensor(shape: shape, floats: grad.map { $0 * s })
+    // grad [rows, perRow] times g, one value per row (a scalar for mean/sum): a broadcast product
+    let rows = perRow.map { $0 == 0 ? 0 : grad.count / $0 } ?? 1, width = perRow ?? grad.count
+    return Tensor(shape: shape, floats: TensorKernels.binary(EK_BINARY_MUL, [rows, width], grad, [Int64(width), 1],
+                                                             g.floats, [perRow == nil ? 0 : 1, 0]))
 }

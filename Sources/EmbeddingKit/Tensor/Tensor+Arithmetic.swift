@@ -1,57 +1,62 @@
-import Foundation
+import CKernels
 
 /// Element-wise arithmetic with broadcasting, differentiable.
 extension Tensor {
-    /// Applies `f` element-wise over the broadcast of `a` and `b` (float tensors).
-    static func zipBroadcast(_ a: Tensor, _ b: Tensor, op: String, _ f: (Float, Float) -> Float) -> Tensor {
+    /// `op` element-wise over the broadcast of `a` and `b` (float tensors), one kernel call: a scalar
+    /// or a same-shape operand takes the kernel's flat loops; no per-element offsets are built.
+    static func zipBroadcast(_ a: Tensor, _ b: Tensor, op: String, _ kernel: ek_binary_op, p: Float = 0) -> Tensor {
         precondition(a.dtype == .float32 && b.dtype == .float32, "\(op): needs float tensors, got \(a.dtype) and \(b.dtype)")
-        if a.shape == b.shape {
-            return Tensor(shape: a.shape, floats: zip(a.floats, b.floats).map(f))
-        }
-        let out = Broadcast.shape(a.shape, b.shape, op: op)
-        let ia = Broadcast.offsets(of: a.shape, in: out), ib = Broadcast.offsets(of: b.shape, in: out)
-        return Tensor(shape: out, floats: (0..<out.reduce(1, *)).map { f(a.floats[ia[$0]], b.floats[ib[$0]]) })
+        let out = a.shape == b.shape ? a.shape : Broadcast.shape(a.shape, b.shape, op: op)
+        return Tensor(shape: out, floats: TensorKernels.binary(kernel, out, a.floats, Broadcast.strides(of: a.shape, in: out),
+                                                               b.floats, Broadcast.strides(of: b.shape, in: out), p: p))
     }
 
-    /// Applies `f` to every element of a float tensor.
+    /// Applies `f` to every element of a float tensor: a Swift loop, left for Optim/ClipGradNorm.swift
+    /// (owned by the optimizer work); the tensor layer uses `map(_: ek_unary_op)`.
     func map(_ f: (Float) -> Float) -> Tensor {
         precondition(dtype == .float32, "map: needs a float tensor")
         return Tensor(shape: shape, floats: floats.map(f))
     }
 
+    /// `op` applied to every element of a float tensor.
+    func map(_ op: ek_unary_op, p: Float = 0) -> Tensor {
+        precondition(dtype == .float32, "map: needs a float tensor")
+        return Tensor(shape: shape, floats: TensorKernels.unary(op, floats, p: p))
+    }
+
     /// Element-wise `a + b`, broadcasting the shapes (float tensors).
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        zipBroadcast(a, b, op: "+", +).recorded("AddBackward0", [a, b]) { g in
+        zipBroadcast(a, b, op: "+", EK_BINARY_ADD).recorded("AddBackward0", [a, b]) { g in
             [.dense(g.sumTo(a.shape)), .dense(g.sumTo(b.shape))]
         }
     }
 
     /// Element-wise `a - b`, broadcasting the shapes (float tensors).
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        zipBroadcast(a, b, op: "-", -).recorded("SubBackward0", [a, b]) { g in
-            [.dense(g.sumTo(a.shape)), .dense(g.map { -$0 }.sumTo(b.shape))]
+        zipBroadcast(a, b, op: "-", EK_BINARY_SUB).recorded("SubBackward0", [a, b]) { g in
+            [.dense(g.sumTo(a.shape)), .dense(g.map(EK_UNARY_NEG).sumTo(b.shape))]
         }
     }
 
     /// Element-wise `a * b` (not the matrix product: see `matmul`), broadcasting the shapes (float tensors).
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        zipBroadcast(a, b, op: "*", *).recorded("MulBackward0", [a, b]) { g in
-            [.dense(zipBroadcast(g, b, op: "*", *).sumTo(a.shape)), .dense(zipBroadcast(g, a, op: "*", *).sumTo(b.shape))]
+        zipBroadcast(a, b, op: "*", EK_BINARY_MUL).recorded("MulBackward0", [a, b]) { g in
+            [.dense(zipBroadcast(g, b, op: "*", EK_BINARY_MUL).sumTo(a.shape)), .dense(zipBroadcast(g, a, op: "*", EK_BINARY_MUL).sumTo(b.shape))]
         }
     }
 
     /// Element-wise `a / b`, broadcasting the shapes (float tensors).
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        zipBroadcast(a, b, op: "/", /).recorded("DivBackward0", [a, b]) { g in
-            let ga = zipBroadcast(g, b, op: "/", /)
-            let gb = zipBroadcast(zipBroadcast(g, a, op: "*", *), b, op: "/") { x, y in -x / (y * y) }
+        zipBroadcast(a, b, op: "/", EK_BINARY_DIV).recorded("DivBackward0", [a, b]) { g in
+            let ga = zipBroadcast(g, b, op: "/", EK_BINARY_DIV)
+            let gb = zipBroadcast(zipBroadcast(g, a, op: "*", EK_BINARY_MUL), b, op: "/", EK_BINARY_NEG_DIV_SQ) // -g a / b²
             return [.dense(ga.sumTo(a.shape)), .dense(gb.sumTo(b.shape))]
         }
     }
 
     /// Element-wise negation.
     public static prefix func - (a: Tensor) -> Tensor {
-        a.map { -$0 }.recorded("NegBackward0", [a]) { g in [.dense(g.map { -$0 })] }
+        a.map(EK_UNARY_NEG).recorded("NegBackward0", [a]) { g in [.dense(g.map(EK_UNARY_NEG))] }
     }
 
     /// `s` added to every element.
@@ -67,18 +72,20 @@ extension Tensor {
 
     /// Element-wise square root.
     public func sqrt() -> Tensor {
-        let y = map { $0.squareRoot() }
+        let y = map(EK_UNARY_SQRT)
         let roots = y.floats // the values, not the tensor: the tensor owns this closure (no cycle)
         return y.recorded("SqrtBackward0", [self]) { g in
-            [.dense(Tensor(shape: g.shape, floats: zip(g.floats, roots).map { $0 / (2 * $1) }))]
+            [.dense(Tensor(shape: g.shape, floats: TensorKernels.binary(EK_BINARY_DIV_TWICE, g.shape, g.floats,
+                                                                        Broadcast.contiguous(g.shape), roots,
+                                                                        Broadcast.contiguous(g.shape))))]
         }
     }
 
     /// Element-wise power with a constant exponent.
     public func pow(_ p: Float) -> Tensor {
         let x = self
-        return map { Float(Foundation.pow(Double($0), Double(p))) }.recorded("PowBackward0", [self]) { g in
-            [.dense(Tensor.zipBroadcast(g, x, op: "pow") { gv, xv in gv * p * Float(Foundation.pow(Double(xv), Double(p - 1))) })]
+        return map(EK_UNARY_POW, p: p).recorded("PowBackward0", [self]) { g in
+            [.dense(Tensor.zipBroadcast(g, x, op: "pow", EK_BINARY_POW_GRAD, p: p))] // g p x^(p-1)
         }
     }
 
@@ -86,14 +93,14 @@ extension Tensor {
 
     /// Element-wise `a == b` as a float mask (1 where equal, else 0), broadcasting; no gradient.
     /// Index tensors compare by value.
-    public static func .== (a: Tensor, b: Tensor) -> Tensor { compare(a, b, "==", ==) }
+    public static func .== (a: Tensor, b: Tensor) -> Tensor { compare(a, b, "==", EK_BINARY_EQ) }
     /// Element-wise `a < b` as a float mask (1 where true, else 0), broadcasting; no gradient.
-    public static func .< (a: Tensor, b: Tensor) -> Tensor { compare(a, b, "<", <) }
+    public static func .< (a: Tensor, b: Tensor) -> Tensor { compare(a, b, "<", EK_BINARY_LT) }
     /// Element-wise `a > b` as a float mask (1 where true, else 0), broadcasting; no gradient.
-    public static func .> (a: Tensor, b: Tensor) -> Tensor { compare(a, b, ">", >) }
+    public static func .> (a: Tensor, b: Tensor) -> Tensor { compare(a, b, ">", EK_BINARY_GT) }
 
-    private static func compare(_ a: Tensor, _ b: Tensor, _ op: String, _ f: (Float, Float) -> Bool) -> Tensor {
-        zipBroadcast(a.toFloat(), b.toFloat(), op: op) { f($0, $1) ? 1 : 0 }
+    private static func compare(_ a: Tensor, _ b: Tensor, _ op: String, _ kernel: ek_binary_op) -> Tensor {
+        zipBroadcast(a.toFloat(), b.toFloat(), op: op, kernel)
     }
 
     /// Whether both have the same shape and every element differs by at most `atol + rtol * |other|`.

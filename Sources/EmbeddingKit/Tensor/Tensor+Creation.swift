@@ -1,3 +1,5 @@
+import CKernels
+
 /// Creating tensors: from Swift arrays and literals, filled, random and ranges.
 extension Tensor {
     /// A 1-D float tensor.
@@ -72,5 +74,10 @@ extension Tensor {
     public static func arange(_ end: Int) -> Tensor { Tensor(shape: [end], ints: (0..<Int64(end)).map { $0 }) }
 
     /// A copy converted to float32 (indices become their values).
-    public func toFloat() -> Tensor { dtype == .float32 ? detach() : Tensor(shape: shape, floats: ints.map(Float.init)) }
+    public func toFloat() -> Tensor {
+        if dtype == .float32 { return detach() }
+        var values = FloatStorage.uninitialized(count: ints.count)
+        values.withMutablePointer { y in mustSucceed(ek_i64_to_f32(Int64(ints.count), ints, y), "toFloat") }
+        return Tensor(shape: shape, floats: values)
+    }
 }

@@ -5,24 +5,14 @@ extension Tensor {
         let d = normalizedDim(dim, op: "narrow")
         precondition(start >= 0 && length >= 0 && start + length <= shape[d],
                      "narrow: start \(start) and length \(length) do not fit dimension \(dim) of size \(shape[d])")
-        let outer = shape[..<d].reduce(1, *), inner = shape[(d + 1)...].reduce(1, *), size = shape[d]
+        let inner = shape[(d + 1)...].reduce(1, *), strides = Broadcast.contiguous(shape), sourceShape = shape
         var outShape = shape
         outShape[d] = length
-        var out = [Float](), ints = [Int64]()
-        let sourceShape = shape
-        if dtype == .float32 { out.reserveCapacity(outer * length * inner) } else { ints.reserveCapacity(outer * length * inner) }
-        for o in 0..<outer {
-            let from = (o * size + start) * inner, to = from + length * inner
-            if dtype == .float32 { out.append(contentsOf: floats[from..<to]) } else { ints.append(contentsOf: self.ints[from..<to]) }
-        }
-        if dtype == .int64 { return Tensor(shape: outShape, ints: ints) }
-        return Tensor(shape: outShape, floats: out).recorded("SliceBackward0", [self]) { g in
-            var full = [Float](repeating: 0, count: sourceShape.reduce(1, *))
-            for o in 0..<outer {
-                let from = (o * size + start) * inner
-                full.replaceSubrange(from..<(from + length * inner), with: g.floats[(o * length * inner)..<((o + 1) * length * inner)])
-            }
-            return [.dense(Tensor(shape: sourceShape, floats: full))]
+        let out = TensorKernels.gather(self, outShape, offset: start * inner, strides: strides)
+        if dtype == .int64 { return out }
+        return out.recorded("SliceBackward0", [self]) { g in
+            [.dense(Tensor(shape: sourceShape, floats: TensorKernels.scatter(g.floats, outShape, count: sourceShape.reduce(1, *),
+                                                                             offset: start * inner, strides: strides)))]
         }
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import CKernels
 
 /// Reductions over all elements or one dimension, differentiable.
 extension Tensor {
@@ -13,23 +13,22 @@ extension Tensor {
         return s
     }
 
-    /// The sum of all elements, a scalar.
+    /// The sum of all elements, a scalar (added in order, as a sequential loop).
     public func sum() -> Tensor {
         precondition(dtype == .float32, "sum: needs a float tensor")
         let full = shape
-        return Tensor(scalar: floats.reduce(0, +)).recorded("SumBackward0", [self]) { g in [.dense(.full(full, g.floats[0]))] }
+        return Tensor(shape: [], floats: TensorKernels.sumDim(floats, outer: 1, n: count, inner: 1))
+            .recorded("SumBackward0", [self]) { g in [.dense(.full(full, g.floats[0]))] }
     }
 
     /// The sum over dimension `dim`.
     public func sum(dim: Int, keepDim: Bool = false) -> Tensor {
         precondition(dtype == .float32, "sum: needs a float tensor")
         let d = normalizedDim(dim, op: "sum"), (outer, n, inner) = split(at: d), full = shape
-        var out = [Float](repeating: 0, count: outer * inner)
-        for o in 0..<outer { for k in 0..<n { for i in 0..<inner { out[o * inner + i] += floats[(o * n + k) * inner + i] } } }
+        let out = TensorKernels.sumDim(floats, outer: outer, n: n, inner: inner)
         return Tensor(shape: reducedShape(d, keepDim: keepDim), floats: out).recorded("SumBackward1", [self]) { g in
-            var values = [Float](repeating: 0, count: outer * n * inner)
-            for o in 0..<outer { for k in 0..<n { for i in 0..<inner { values[(o * n + k) * inner + i] = g.floats[o * inner + i] } } }
-            return [.dense(Tensor(shape: full, floats: values))]
+            // g [outer, inner] expanded along the summed dimension
+            [.dense(Tensor(shape: full, floats: TensorKernels.gather(g, [outer, n, inner], strides: [Int64(inner), 0, 1]).floats))]
         }
     }
 
@@ -47,22 +46,18 @@ extension Tensor {
         precondition(dtype == .float32, "max: needs a float tensor")
         let d = normalizedDim(dim, op: "max"), (outer, n, inner) = split(at: d), full = shape
         precondition(n > 0, "max: dimension \(dim) is empty")
-        var best = [Float](repeating: 0, count: outer * inner), at = [Int64](repeating: 0, count: outer * inner)
-        for o in 0..<outer {
-            for i in 0..<inner {
-                var m = floats[o * n * inner + i], k0 = 0
-                for k in 1..<Swift.max(n, 1) {
-                    let v = floats[(o * n + k) * inner + i]
-                    if v > m || (v.isNaN && !m.isNaN) { m = v; k0 = k }
-                }
-                best[o * inner + i] = m
-                at[o * inner + i] = Int64(k0)
-            }
+        var best = FloatStorage.uninitialized(count: outer * inner), at = [Int64](repeating: 0, count: outer * inner)
+        floats.withPointer { x in
+            best.withMutablePointer { m in mustSucceed(ek_max_dim_f32(Int64(outer), Int64(n), Int64(inner), x, m, &at), "max") }
         }
-        let outShape = reducedShape(d, keepDim: keepDim)
+        let outShape = reducedShape(d, keepDim: keepDim), chosen = at
         let values = Tensor(shape: outShape, floats: best).recorded("MaxBackward0", [self]) { g in
-            var grad = [Float](repeating: 0, count: outer * n * inner)
-            for o in 0..<outer { for i in 0..<inner { grad[(o * n + Int(at[o * inner + i])) * inner + i] = g.floats[o * inner + i] } }
+            var grad = FloatStorage.uninitialized(count: outer * n * inner)
+            g.floats.withPointer { pg in
+                grad.withMutablePointer { px in
+                    mustSucceed(ek_max_dim_backward_f32(Int64(outer), Int64(n), Int64(inner), chosen, pg, px), "max")
+                }
+            }
             return [.dense(Tensor(shape: full, floats: grad))]
         }
         return (values, Tensor(shape: outShape, ints: at))
@@ -76,11 +71,11 @@ extension Tensor {
         precondition(p > 0, "norm: p=\(p) must be positive")
         // PyTorch's Tensor.norm is torch.linalg.vector_norm, one node
         if p == 2 { return (self * self).sum(dim: dim, keepDim: keepDim).sqrt().renamingNode("LinalgVectorNormBackward0") }
-        return map(abs).recordedAbs(of: self).pow(p).sum(dim: dim, keepDim: keepDim).pow(1 / p).renamingNode("LinalgVectorNormBackward0")
+        return map(EK_UNARY_ABS).recordedAbs(of: self).pow(p).sum(dim: dim, keepDim: keepDim).pow(1 / p).renamingNode("LinalgVectorNormBackward0")
     }
 
     /// |x| with the gradient sign(x), recorded on top of `source`.
     private func recordedAbs(of source: Tensor) -> Tensor {
-        recorded("AbsBackward0", [source]) { g in [.dense(Tensor.zipBroadcast(g, source, op: "abs") { $1 < 0 ? -$0 : ($1 > 0 ? $0 : 0) })] }
+        recorded("AbsBackward0", [source]) { g in [.dense(Tensor.zipBroadcast(g, source, op: "abs", EK_BINARY_SIGN_MUL))] }
     }
 }

@@ -1,12 +1,6 @@
 /// Shape operations: views of the same elements in another shape, joins and selections.
 /// Each is differentiable; index tensors pass through without gradients.
 extension Tensor {
-    /// A copy with another dtype's storage kept: used by shape ops that only move elements.
-    private func gathered(_ newShape: [Int], _ offsets: [Int]) -> Tensor {
-        dtype == .float32 ? Tensor(shape: newShape, floats: offsets.map { floats[$0] })
-                          : Tensor(shape: newShape, ints: offsets.map { ints[$0] })
-    }
-
     /// The same elements in `shape` (one dimension may be -1: inferred), like PyTorch's `reshape`.
     public func reshape(_ newShape: [Int]) -> Tensor {
         var resolved = newShape
@@ -46,13 +40,10 @@ extension Tensor {
     public func permute(_ order: [Int]) -> Tensor {
         let dims = order.map { normalizedDim($0, op: "permute") }
         precondition(Set(dims).count == rank && dims.count == rank, "permute: \(order) is not a permutation of \(rank) dimensions")
-        let newShape = dims.map { shape[$0] }
-        var strides = [Int](repeating: 1, count: rank)
-        for d in stride(from: rank - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * shape[d + 1] }
-        let offsets = Broadcast.stridedOffsets(newShape, dims.map { strides[$0] })
+        let newShape = dims.map { shape[$0] }, strides = Broadcast.contiguous(shape)
         var inverse = [Int](repeating: 0, count: rank)
         for (i, d) in dims.enumerated() { inverse[d] = i }
-        return gathered(newShape, offsets).recorded("PermuteBackward0", [self]) { g in [.dense(g.permute(inverse))] }
+        return TensorKernels.gather(self, newShape, strides: dims.map { strides[$0] }).recorded("PermuteBackward0", [self]) { g in [.dense(g.permute(inverse))] }
     }
 
     /// Swaps two dimensions (PyTorch's `transpose`).
@@ -71,31 +62,37 @@ extension Tensor {
                          t.shape.enumerated().allSatisfy { $0.offset == d || $0.element == first.shape[$0.offset] },
                          "cat: shapes \(tensors.map(\.shape)) differ outside dimension \(dim)")
         }
-        let outer = first.shape[..<d].reduce(1, *)
-        let widths = tensors.map { $0.shape[d...].reduce(1, *) }
         var shape = first.shape
         shape[d] = tensors.map { $0.shape[d] }.reduce(0, +)
+        // each input is copied into its slice of the result: the result's strides, from its start along d
+        let joined = Broadcast.contiguous(shape), step = shape[(d + 1)...].reduce(1, *)
+        let starts = tensors.reduce(into: [0]) { $0.append($0.last! + $1.shape[d]) }
         let out: Tensor
         if first.dtype == .float32 {
-            var values: [Float] = []
-            values.reserveCapacity(shape.reduce(1, *))
-            for o in 0..<outer { for (t, w) in zip(tensors, widths) { values += t.floats[(o * w)..<((o + 1) * w)] } }
+            var values = FloatStorage.uninitialized(count: shape.reduce(1, *))
+            values.withUnsafeMutableBufferPointer { dst in
+                for (t, start) in zip(tensors, starts) {
+                    t.floats.withUnsafeBufferPointer { src in
+                        TensorKernels.copy(t.shape, from: src, srcStrides: Broadcast.contiguous(t.shape), into: dst,
+                                           dstOffset: start * step, dstStrides: joined)
+                    }
+                }
+            }
             out = Tensor(shape: shape, floats: values)
         } else {
-            var values: [Int64] = []
-            for o in 0..<outer { for (t, w) in zip(tensors, widths) { values += t.ints[(o * w)..<((o + 1) * w)] } }
+            var values = [Int64](repeating: 0, count: shape.reduce(1, *))
+            values.withUnsafeMutableBufferPointer { dst in
+                for (t, start) in zip(tensors, starts) {
+                    t.ints.withUnsafeBufferPointer { src in
+                        TensorKernels.copy(t.shape, from: src, srcStrides: Broadcast.contiguous(t.shape), into: dst,
+                                           dstOffset: start * step, dstStrides: joined)
+                    }
+                }
+            }
             out = Tensor(shape: shape, ints: values)
         }
         return out.recorded("CatBackward0", tensors) { g in
-            let total = widths.reduce(0, +)
-            var start = 0
-            return zip(tensors, widths).map { t, w in
-                defer { start += w }
-                var part: [Float] = []
-                part.reserveCapacity(outer * w)
-                for o in 0..<outer { part += g.floats[(o * total + start)..<(o * total + start + w)] }
-                return .dense(Tensor(shape: t.shape, floats: part))
-            }
+            zip(tensors, starts).map { t, start in .dense(TensorKernels.gather(g, t.shape, offset: start * step, strides: joined)) }
         }
     }
 
@@ -111,10 +108,10 @@ extension Tensor {
         let n = shape[0], row = i < 0 ? i + n : i
         precondition(row >= 0 && row < n, "subscript: index \(i) is out of range for dimension of size \(n)")
         let width = shape.dropFirst().reduce(1, *), rowShape = Array(shape.dropFirst()), full = shape
-        return gathered(rowShape, Array((row * width)..<((row + 1) * width))).recorded("SelectBackward0", [self]) { g in
-            var values = [Float](repeating: 0, count: full.reduce(1, *))
-            values.replaceSubrange((row * width)..<((row + 1) * width), with: g.floats)
-            return [.dense(Tensor(shape: full, floats: values))]
+        let strides = Broadcast.contiguous(rowShape)
+        return TensorKernels.gather(self, rowShape, offset: row * width, strides: strides).recorded("SelectBackward0", [self]) { g in
+            [.dense(Tensor(shape: full, floats: TensorKernels.scatter(g.floats, rowShape, count: full.reduce(1, *),
+                                                                      offset: row * width, strides: strides)))]
         }
     }
 }
