@@ -624,7 +624,7 @@ ek_status ek_safetensors_convert_i64(const ek_safetensors *st, int64_t index, in
                                      const void *bytes, int64_t *out);
 
 /* ------------------------------------------------------------------------------------------------
- * 14. Tensor arithmetic, reductions and strided copies: the element loops of the Swift Tensor layer
+ * 11. Tensor arithmetic, reductions and strided copies: the element loops of the Swift Tensor layer
  *     (broadcasting, sum / max over a dimension, permute / cat / narrow), so that no loop over data
  *     runs in Swift.
  *
