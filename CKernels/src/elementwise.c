@@ -1,4 +1,4 @@
-/* elementwise.c — element-wise arithmetic with broadcasting, unary maps and conversions (section 14
+/* elementwise.c — element-wise arithmetic with broadcasting, unary maps and conversions (section 11
  * of embeddingkit.h). One pass over the output: the layout is validated and coalesced once per call
  * (strided.h), then each row of the innermost dimension runs a flat loop, specialised for the
  * stride pairs that vectorise (both 1; one operand a scalar). Rows, or blocks of a long row, are

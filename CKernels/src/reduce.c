@@ -1,4 +1,4 @@
-/* reduce.c — sums and maxima over one dimension, and the sum that undoes a broadcast (section 14 of
+/* reduce.c — sums and maxima over one dimension, and the sum that undoes a broadcast (section 11 of
  * embeddingkit.h). Determinism: each output element is accumulated by one thread, its terms added in
  * the input's order starting from 0 (single precision, as the sequential loop), so results are
  * bit-identical for any thread count; threads split the outputs (leading indices, blocks of

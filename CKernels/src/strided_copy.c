@@ -1,5 +1,5 @@
 /* strided_copy.c — copies between strided layouts: permute / transpose, expand, narrow / select, cat
- * (section 14 of embeddingkit.h). Bits are copied as they are (NaN payloads kept); rows of unit
+ * (section 11 of embeddingkit.h). Bits are copied as they are (NaN payloads kept); rows of unit
  * stride on both sides are one memcpy. */
 #include <string.h>
 

@@ -1,7 +1,7 @@
 import Testing
 @testable import EmbeddingKit
 
-/// The tensor layer's element loops now run in C (section 14 of embeddingkit.h). These check the
+/// The tensor layer's element loops now run in C (section 11 of embeddingkit.h). These check the
 /// broadcast cases against values worked out by hand (PyTorch's semantics), and the kernels against
 /// the Swift loops they replaced, bit for bit.
 @Suite("Broadcast kernels")

@@ -1,4 +1,4 @@
-/* tensor_ref.h — what the section-14 tests share: random broadcast layouts and the naive loops the
+/* tensor_ref.h — what the section-11 tests share: random broadcast layouts and the naive loops the
  * kernels must match bit for bit. */
 #ifndef EK_TENSOR_REF_H
 #define EK_TENSOR_REF_H

@@ -32,7 +32,7 @@ enum Broadcast {
     }
 }
 
-/// The Swift side of section 14 of embeddingkit.h: every element loop of the tensor layer is one
+/// The Swift side of section 11 of embeddingkit.h: every element loop of the tensor layer is one
 /// of these calls (Package.swift: every loop over data lives in C).
 enum TensorKernels {
     /// `op(a, b)` over the broadcast `shape`, a and b read through their strides; a new contiguous result.
