@@ -38,7 +38,8 @@ DESTDIR ?=
 BUILD := build
 OBJDIR := $(BUILD)/obj
 LIBOUT := $(BUILD)/lib
-SRCS := $(sort $(wildcard CKernels/src/*.c))
+# every C file under CKernels/src, per-ISA subfolders included (SwiftPM compiles the same tree)
+SRCS := $(sort $(wildcard CKernels/src/*.c CKernels/src/*/*.c CKernels/src/*/*/*.c))
 OBJS := $(patsubst CKernels/src/%.c,$(OBJDIR)/%.o,$(SRCS))
 SONAME := libembeddingkit.so.$(VERSION_MAJOR)
 SHARED := $(LIBOUT)/libembeddingkit.so.$(VERSION)
