@@ -212,35 +212,8 @@ public struct NGramFeaturizer: Sendable, Equatable {
                 while (1 << bits) < 2 * orderCount * length && bits < tableBits { bits += 1 }
                 let shift = UInt64(64 - bits), mask = (1 << bits) - 1
                 for o in 0..<orderCount { touchedCount[o] = 0 }
-                // One pass over the positions: at position p the hash grows one scalar at a time up
-                // to the longest order; after n scalars it is the hash of the n-gram at p.
-                for p in 0..<length {
-                    var h = StableHash.offsetBasis
-                    let kEnd = min(maxOrder, length &- p)
-                    var k = 0
-                    while k < kEnd {
-                        h = (h ^ UInt64(scalars[p &+ k])) &* StableHash.prime
-                        k &+= 1
-                        let o = slot[k]
-                        if o < 0 { continue }
-                        let bucket = (NGramFeaturizer.mix(h) >> 32 &* bucketCount[o]) >> 32
-                        let key = UInt64(truncatingIfNeeded: o &+ 1) << 32 | bucket
-                        var i = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
-                        while true {
-                            let found = keys[i]
-                            if found == key { counts[i] &+= 1; break }
-                            if found == 0 {
-                                keys[i] = key
-                                counts[i] = 1
-                                touched[o &* capacity &+ touchedCount[o]] = Int32(truncatingIfNeeded: i)
-                                touchedCount[o] &+= 1
-                                break
-                            }
-                            i = (i &+ 1) & mask
-                        }
-                    }
-                }
-                // the bags that are not character n-grams: counted into the same table
+                // One (slot, bucket) occurrence into this text's open-addressing table; the slots
+                // touched are listed per order so that emitting and clearing skip the empty ones.
                 func count(slot o: Int, bucket: UInt64) {
                     let key = UInt64(truncatingIfNeeded: o &+ 1) << 32 | bucket
                     var i = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
@@ -255,6 +228,20 @@ public struct NGramFeaturizer: Sendable, Equatable {
                             break
                         }
                         i = (i &+ 1) & mask
+                    }
+                }
+                // One pass over the positions: at position p the hash grows one scalar at a time up
+                // to the longest order; after n scalars it is the hash of the n-gram at p.
+                for p in 0..<length {
+                    var h = StableHash.offsetBasis
+                    let kEnd = min(maxOrder, length &- p)
+                    var k = 0
+                    while k < kEnd {
+                        h = (h ^ UInt64(scalars[p &+ k])) &* StableHash.prime
+                        k &+= 1
+                        let o = slot[k]
+                        if o < 0 { continue }
+                        count(slot: o, bucket: (NGramFeaturizer.mix(h) >> 32 &* bucketCount[o]) >> 32)
                     }
                 }
                 var words = 0, letters = 0

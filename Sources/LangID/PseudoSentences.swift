@@ -1,4 +1,5 @@
 import Foundation
+import EmbeddingKit
 
 /// Turns a word list into training samples that look like running text: each sample is 5 to 12
 /// words drawn at random (with replacement) and joined by spaces, ended by a full stop. Chinese
@@ -53,21 +54,6 @@ public enum PseudoSentences {
     }
 }
 
-/// SplitMix64 (Steele, Lea and Flood): a tiny, fixed, seedable generator, so corpus sampling does
-/// not depend on the platform's random number generator.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The most frequent words of each language's samples, with their counts: the `common` lists of
 /// `PseudoSentences.make`. Words are lowercased runs of letters (with inner `'` or `-`); Chinese,

@@ -32,7 +32,7 @@ struct GradientTests {
     func separated(_ shape: [Int], seed: UInt64) -> Tensor {
         let n = shape.reduce(1, *), offset = 0.065 * Float(n)
         var values: [Float] = (0..<n).map { (i: Int) -> Float in Float(i + 1) * 0.13 - offset }
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         values.shuffle(using: &rng)
         let t = Tensor(shape: shape, values: values.map { abs($0) < 0.05 ? $0 + 0.1 : $0 })
         t.requiresGrad = true

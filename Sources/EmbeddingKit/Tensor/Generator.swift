@@ -13,10 +13,10 @@ public final class Generator: Sendable {
     private let state: Mutex<SplitMix64>
 
     /// A generator whose sequence is fixed by `seed`.
-    public init(seed: UInt64) { state = Mutex(SplitMix64(state: seed)) }
+    public init(seed: UInt64) { state = Mutex(SplitMix64(seed: seed)) }
 
     /// Restarts the sequence from `seed`.
-    public func reseed(_ seed: UInt64) { state.withLock { $0 = SplitMix64(state: seed) } }
+    public func reseed(_ seed: UInt64) { state.withLock { $0 = SplitMix64(seed: seed) } }
 
     /// The process-wide generator that creation functions and module initialisers use by default.
     public static let `default` = Generator(seed: 0x5EED)
@@ -28,11 +28,18 @@ public final class Generator: Sendable {
 /// Reseeds the default generator, like `torch.manual_seed`.
 public func manualSeed(_ seed: UInt64) { Generator.default.reseed(seed) }
 
-/// SplitMix64: tiny, fast and statistically sound for initialisation and shuffling.
-struct SplitMix64: RandomNumberGenerator, Sendable {
+/// SplitMix64 (Steele, Lea and Flood): tiny, fast and statistically sound for initialisation and
+/// shuffling, and the same on every platform — a seed gives the same stream everywhere, which the
+/// system generator does not promise. `Generator` wraps one behind a lock; use this one directly for
+/// a private, seeded stream (sampling a corpus, say).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64
 
-    mutating func next() -> UInt64 {
+    /// A stream that starts from `seed`.
+    public init(seed: UInt64) { state = seed }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
