@@ -10,7 +10,7 @@
 /// `backward()` through an output (it accumulates into the parameters' `grad`), an optimizer step,
 /// `zeroGrad()` — loading weights (`load(from:)`, `loadStateDict(_:)`), and switching modes with
 /// `train(_:)` / `eval()` or `isTraining`.
-public protocol Module: AnyObject {
+public protocol Module: AnyObject, CustomStringConvertible {
     /// This module's own parameters with their names (children's are added by `namedParameters`).
     /// By default, found by reflection: every float32 `Tensor` stored property (set optionals,
     /// array elements as `name.0`, ...), named after the property. Write it out to choose other
@@ -21,6 +21,8 @@ public protocol Module: AnyObject {
     var children: [(name: String, module: any Module)] { get }
     /// Whether the module is in training mode (dropout active, ...).
     var isTraining: Bool { get set }
+    /// The module's settings as PyTorch's `extra_repr` prints them (`in_features=3, ...`); empty by default.
+    var extraDescription: String { get }
 }
 
 extension Module {
