@@ -17,6 +17,8 @@ public enum DType: Sendable, Equatable {
 /// ```swift
 /// let x = Tensor([[1, 2, 3], [4, 5, 6]])          // float32, shape [2, 3]
 /// let i = Tensor(indices: [0, 4, 5])               // int64, shape [3]
+/// let target = Tensor([3, 6])                      // int64: integer literals, as torch.tensor([3, 6])
+/// let w = Tensor([3.0, 6])                         // float32
 /// ```
 public final class Tensor {
     /// The size of each dimension.
