@@ -45,7 +45,7 @@ struct BroadcastKernelTests {
 
     @Test("same shapes, and the comparisons")
     func sameShape() {
-        let a = Tensor([1, 2, 3]), b = Tensor([3, 2, 1])
+        let a = Tensor([1.0, 2, 3]), b = Tensor([3.0, 2, 1])
         #expect((a + b).scalars == [4, 4, 4])
         #expect((a - b).scalars == [-2, 0, 2])
         #expect((a * b).scalars == [3, 4, 3])
@@ -75,7 +75,7 @@ struct BroadcastKernelTests {
     @Test("rank mismatch: [2, 3, 4] with [4] and with [3, 1]")
     func rankMismatch() {
         let x = Tensor(shape: [2, 3, 4], values: (0..<24).map(Float.init))
-        let v = Tensor([1, 2, 3, 4]), c = Tensor([[100], [200], [300]])
+        let v = Tensor([1.0, 2, 3, 4]), c = Tensor([[100], [200], [300]])
         v.requiresGrad = true
         c.requiresGrad = true
         let y = x + v - c

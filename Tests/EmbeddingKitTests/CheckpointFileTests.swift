@@ -280,7 +280,7 @@ struct CheckpointSaveTargetTests {
         let folder = makeTemporaryFolder()
         defer { removeFolder(folder) }
         let path = folder + "/model.safetensors"
-        try SafeTensors.save(["w": Tensor([1, 2])], to: path)
+        try SafeTensors.save(["w": Tensor([1.0, 2])], to: path)
         let before = fileBytes(path)
         // {"__metadata__":{"k":"<v>"}} is 25 + |v| bytes; one more byte is padded to 100,000,008
         func vs(_ n: Int) -> String { String(decoding: [UInt8](repeating: UInt8(ascii: "v"), count: n), as: UTF8.self) }
@@ -290,7 +290,7 @@ struct CheckpointSaveTargetTests {
         for (what, value) in [("one byte over", vs(100_000_000 - 24)), ("100 MB of metadata", vs(100_000_001))] {
             expectError(.invalidArgument, ["safetensors: the header would be", "more than the format's limit of 100000000 bytes; nothing was written"], what) {
                 () throws(EmbeddingKitError) in
-                try SafeTensors.save(["w": Tensor([1, 2])], metadata: ["k": value], to: path)
+                try SafeTensors.save(["w": Tensor([1.0, 2])], metadata: ["k": value], to: path)
             }
         }
         #expect(fileBytes(path) == before && folderListing(folder) == ["model.safetensors"])

@@ -181,8 +181,8 @@ struct SafeTensorsInteropTests {
             #expect(u.floats.map(\.bitPattern) == t.floats.map(\.bitPattern) && u.ints == t.ints)
         }
         #expect(back.metadata == ["k": "\u{7f}\\"])
-        #expect(throws: EmbeddingKitError.self) { try SafeTensors(tensors: ["__metadata__": Tensor([1])]).serialized() }
-        #expect(throws: EmbeddingKitError.self) { try SafeTensors(tensors: ["a\u{0}b": Tensor([1])]).serialized() }
+        #expect(throws: EmbeddingKitError.self) { try SafeTensors(tensors: ["__metadata__": Tensor([1.0])]).serialized() }
+        #expect(throws: EmbeddingKitError.self) { try SafeTensors(tensors: ["a\u{0}b": Tensor([1.0])]).serialized() }
     }
 
     @Test("stateDict is a snapshot; a non-strict load reports missing and unexpected names")
@@ -194,7 +194,7 @@ struct SafeTensorsInteropTests {
         model.head.bias!.floats[0] += 1
         #expect(state["head.bias"]!.scalars == before)
         let other = try CheckpointModel(seed: 9)
-        let keys = try other.loadStateDict(["head.bias": state["head.bias"]!, "extra": Tensor([1])], strict: false)
+        let keys = try other.loadStateDict(["head.bias": state["head.bias"]!, "extra": Tensor([1.0])], strict: false)
         #expect(keys == StateDictKeys(missing: ["embed.weight", "head.weight"], unexpected: ["extra"]))
         #expect(other.head.bias!.scalars == before)
     }

@@ -14,12 +14,13 @@ import Testing
 /// is not thread-safe (maxNorm, training, loading, train/eval) is documented on each type.
 @Suite("Concurrent inference")
 struct ConcurrencyTests {
-    final class Shared: @unchecked Sendable {
+    /// The modules and their inputs: Sendable, checked by the compiler (modules and tensors are Sendable).
+    struct Shared: Sendable {
         let embed = try! Embedding(count: 1000, dimension: 64, generator: Generator(seed: 21))
         let bagMean = try! EmbeddingBag(count: 1000, dimension: 64, mode: .mean, generator: Generator(seed: 22))
         let bagMax = try! EmbeddingBag(count: 1000, dimension: 64, mode: .max, paddingIndex: 0, generator: Generator(seed: 23))
         let head = try! Linear(64, 32, generator: Generator(seed: 24))
-        var inputs: [(indices: Tensor, offsets: Tensor)] = []
+        let inputs: [(indices: Tensor, offsets: Tensor)]
     }
 
     static let outputNames = ["embedding", "bag mean", "bag max", "linear", "linear without gradients"]
@@ -38,8 +39,8 @@ struct ConcurrencyTests {
 
     @Test("Embedding, EmbeddingBag (mean, max) and Linear forwards from 8 threads equal the serial results")
     func parallelForwardEqualsSerial() throws {
-        let s = Shared()
         let generator = Generator(seed: 25)
+        var inputs: [(indices: Tensor, offsets: Tensor)] = []
         for job in 0..<24 {
             // every third job is large: 2048 indices x 64 = 131072 elements, above the parallel threshold
             let n = job % 3 == 0 ? 2048 : 7 + job
@@ -47,8 +48,9 @@ struct ConcurrencyTests {
             let bags = max(1, n / 8)
             let starts: [Int64] = (0..<bags).map { Int64($0 * (n / bags)) }
             let offsets = Tensor(shape: [bags], indices: starts)
-            s.inputs.append((indices, offsets))
+            inputs.append((indices, offsets))
         }
+        let s = Shared(inputs: inputs)
         let modules: [any Module] = [s.embed, s.bagMean, s.bagMax, s.head]
         let before = modules.map { $0.parameters().map { $0.scalars.map(\.bitPattern) } }
         let results = Mutex<[Int: [[UInt32]]]>([:])
@@ -118,7 +120,7 @@ struct ConcurrencyTests {
     }
 
     /// The composites and their inputs, shared by the worker threads (which only read them).
-    final class Composites: @unchecked Sendable {
+    struct Composites: Sendable {
         let encoder: TransformerEncoder, mlp: Sequential
         let jobs: [(src: Tensor, tokens: Tensor)]
 
@@ -157,11 +159,10 @@ struct ConcurrencyTests {
         let serialDropout = try Dropout(0.5, generator: Generator(seed: 27))
         let serial = Set((0..<calls).map { _ in serialDropout(x).scalars.map(\.bitPattern) })
         #expect(serial.count == calls)
-        final class Shared: @unchecked Sendable {
+        struct Shared: Sendable {
             let dropout = try! Dropout(0.5, generator: Generator(seed: 27)), x: Tensor
-            init(_ x: Tensor) { self.x = x }
         }
-        let shared = Shared(x)
+        let shared = Shared(x: x)
         let masks = Mutex<[[UInt32]]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             for _ in 0..<(calls / 8) {
@@ -173,5 +174,35 @@ struct ConcurrencyTests {
         #expect(concurrent.count == calls)
         #expect(Set(concurrent) == serial, "concurrent training-mode dropout lost or repeated a draw")
         #expect(concurrent.allSatisfy { $0.allSatisfy { $0 == Float(0).bitPattern || $0 == Float(2).bitPattern } })
+    }
+
+    /// A custom module (not Sendable itself) shared through `InferenceModel` by concurrent tasks,
+    /// in Swift 6 mode without `@unchecked` or `nonisolated(unsafe)`.
+    final class Classifier: Module {
+        let bag = try! EmbeddingBag(count: 100, dimension: 8, mode: .sum, generator: Generator(seed: 28))
+        let head = try! Linear(8, 3, generator: Generator(seed: 29))
+        let dropout = try! Dropout(0.5)
+        var isTraining = true
+        func callAsFunction(_ indices: Tensor, offsets: Tensor) throws -> Tensor {
+            dropout(head(try bag(indices, offsets: offsets)))
+        }
+    }
+
+    @Test("InferenceModel shares a custom module between tasks; results equal the serial ones")
+    func inferenceModelAcrossTasks() async throws {
+        let shared = InferenceModel(Classifier())
+        #expect(!shared.module.dropout.isTraining)
+        let g = Generator(seed: 30)
+        let batches = (0..<16).map { _ in (Tensor.randint(0, 100, [12], generator: g), Tensor([0, 3, 7])) }
+        let serial = try batches.map { b in try shared { try $0(b.0, offsets: b.1) } }
+        let concurrent = try await withThrowingTaskGroup(of: (Int, Tensor).self) { group in
+            for (i, b) in batches.enumerated() {
+                group.addTask { (i, try shared { try $0(b.0, offsets: b.1) }) }
+            }
+            var out = [Int: Tensor]()
+            for try await (i, t) in group { out[i] = t }
+            return out
+        }
+        for i in batches.indices { #expect(concurrent[i] == serial[i]) }
     }
 }

@@ -163,7 +163,7 @@ struct ConfigurationErrorTests {
         #expect(throws: Self.invalid("Embedding: maxNorm=nan must be positive and finite")) {
             try Embedding(count: 2, dimension: 2, maxNorm: .nan)
         }
-        #expect(throws: EmbeddingKitError.self) { try Embedding(pretrained: Tensor([1, 2, 3])) }
+        #expect(throws: EmbeddingKitError.self) { try Embedding(pretrained: Tensor([1.0, 2, 3])) }
         #expect(try Embedding(count: 0, dimension: 3).weight.shape == [0, 3])
     }
 
@@ -187,7 +187,7 @@ struct ConfigurationErrorTests {
         #expect(throws: Self.invalid("dropout probability has to be between 0 and 1, but got 2.0")) { try Dropout(2) }
         #expect(throws: Self.invalid("dropout probability has to be between 0 and 1, but got nan")) { try Dropout(.nan) }
         #expect(throws: Self.invalid("dropout probability has to be between 0 and 1, but got -0.5")) {
-            try dropout(Tensor([1, 2]), p: -0.5)
+            try dropout(Tensor([1.0, 2]), p: -0.5)
         }
         #expect(throws: EmbeddingKitError.self) { try MultiheadAttention(embedDim: 4, numHeads: 3) }
         #expect(throws: EmbeddingKitError.self) { try MultiheadAttention(embedDim: 4, numHeads: 0) }
@@ -197,11 +197,11 @@ struct ConfigurationErrorTests {
         #expect(throws: Self.invalid("TransformerEncoder: numLayers=-1 must not be negative")) { try TransformerEncoder(layer, numLayers: -1) }
         let src = Tensor.randn([3, 1, 4], generator: Generator(seed: 5))
         #expect(try TransformerEncoder(layer, numLayers: 0)(src).scalars == src.scalars) // PyTorch: no layers, the input
-        let data = try TensorDataset(Tensor([[1, 2], [3, 4]]), Tensor([5, 6]))
+        let data = try TensorDataset(Tensor([[1, 2], [3, 4]]), Tensor([5.0, 6]))
         #expect(throws: Self.invalid("DataLoader: batch_size should be a positive integer value, but got batch_size=0")) {
             try DataLoader(data, batchSize: 0)
         }
-        #expect(throws: EmbeddingKitError.self) { try TensorDataset(Tensor([1, 2, 3]), Tensor([1, 2])) }
+        #expect(throws: EmbeddingKitError.self) { try TensorDataset(Tensor([1.0, 2, 3]), Tensor([1.0, 2])) }
         #expect(throws: EmbeddingKitError.self) { try TensorDataset(Tensor(scalar: 1)) }
     }
 }

@@ -17,7 +17,7 @@ struct FloatStorageTests {
         }
         let table = Tensor.randn([1000, 64], generator: Generator(seed: 1))
         let bag = try embeddingBag(Tensor(shape: [2, 3], indices: [0, 1, 2, 3, 4, 5]), table)
-        for t in [table, bag, Tensor([1, 2, 3]), Tensor.zeros([7, 3]), Tensor.matmul(table, table.transpose(0, 1))] {
+        for t in [table, bag, Tensor([1.0, 2, 3]), Tensor.zeros([7, 3]), Tensor.matmul(table, table.transpose(0, 1))] {
             #expect(address(t.floats) % 64 == 0, "shape \(t.shape)")
         }
     }
@@ -65,7 +65,7 @@ struct FloatStorageTests {
         c.withMutablePointer { $0[0] = -1 }
         #expect(Array(c) == [-1, 2, 3, 4] && Array(b) == [1, 2, 3, 4])
         // a tensor and its detached copy, as with arrays
-        let t = Tensor([5, 6]), d = t.detach()
+        let t = Tensor([5.0, 6]), d = t.detach()
         t.floats[0] = 50
         #expect(t.scalars == [50, 6] && d.scalars == [5, 6])
     }

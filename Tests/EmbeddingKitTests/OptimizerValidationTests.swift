@@ -113,7 +113,7 @@ struct OptimizerValidationTests {
         let a = Self.weight(), b = Self.weight()
         let sgd = try SGD([a, b], learningRate: 0.1)
         a.grad = .dense(Tensor([[1, 1], [1, 1]]))             // fine, but b's is not: a must not move either
-        b.grad = .dense(Tensor([1, 1, 1, 1]))
+        b.grad = .dense(Tensor([1.0, 1, 1, 1]))
         #expect(throws: EmbeddingKitError(.shape, "SGD.step: parameter 1 has shape [2, 2] but its gradient has shape [4]")) {
             try sgd.step()
         }

@@ -155,7 +155,7 @@ struct PrintingParityTests {
     /// Only non-zero finite values set the width and the style.
     @Test func zerosNaNAndInfinitiesDoNotSetTheWidth() {
         #expect(Tensor([-0.0, 0, 1]).description == "tensor([-0., 0., 1.])")
-        #expect(Tensor([0, 0]).description == "tensor([0., 0.])")
+        #expect(Tensor([0.0, 0]).description == "tensor([0., 0.])")
         #expect(Tensor([.nan, 1]).description == "tensor([nan, 1.])")
         #expect(Tensor([.nan, 0.5]).description == "tensor([   nan, 0.5000])")
         #expect(Tensor([-.infinity, .infinity]).description == "tensor([-inf, inf])")
@@ -169,8 +169,8 @@ struct PrintingParityTests {
         // float32 1e-4 is 9.99999974737875e-05 < 1e-4: scientific
         #expect(Tensor([1e-4]).description == "tensor([1.0000e-04])")
         // integral values whose magnitudes span more than 1000x print in scientific notation too
-        #expect(Tensor([1, 1001]).description == "tensor([1.0000e+00, 1.0010e+03])")
-        #expect(Tensor([1, 1000]).description == "tensor([   1., 1000.])")
+        #expect(Tensor([1.0, 1001]).description == "tensor([1.0000e+00, 1.0010e+03])")
+        #expect(Tensor([1.0, 1000]).description == "tensor([   1., 1000.])")
         // above 1e8
         #expect(Tensor([2e8]).description == "tensor([2.0000e+08])")
         #expect(Tensor([1e8]).description == "tensor([100000000.])")

@@ -10,23 +10,48 @@
 /// `backward()` through an output (it accumulates into the parameters' `grad`), an optimizer step,
 /// `zeroGrad()` — loading weights (`load(from:)`, `loadStateDict(_:)`), and switching modes with
 /// `train(_:)` / `eval()` or `isTraining`.
-public protocol Module: AnyObject {
+public protocol Module: AnyObject, CustomStringConvertible {
     /// This module's own parameters with their names (children's are added by `namedParameters`).
+    /// By default, found by reflection: every float32 `Tensor` stored property (set optionals,
+    /// array elements as `name.0`, ...), named after the property. Write it out to choose other
+    /// names or to keep a float tensor out of the parameters.
     var directParameters: [(name: String, tensor: Tensor)] { get }
-    /// The child modules with their names.
+    /// The child modules with their names. By default, found by reflection: every stored property
+    /// holding a `Module` (set optionals, array elements as `name.0`, ...), named after the property.
     var children: [(name: String, module: any Module)] { get }
     /// Whether the module is in training mode (dropout active, ...).
     var isTraining: Bool { get set }
+    /// The module's settings as PyTorch's `extra_repr` prints them (`in_features=3, ...`); empty by default.
+    var extraDescription: String { get }
 }
 
 extension Module {
-    /// None by default: a module without child modules.
-    public var children: [(name: String, module: any Module)] { [] }
+    /// The float32 `Tensor` stored properties, by property name (see the requirement).
+    public var directParameters: [(name: String, tensor: Tensor)] { ModuleReflection.members(of: self).parameters }
+
+    /// The `Module` stored properties, by property name (see the requirement).
+    public var children: [(name: String, module: any Module)] { ModuleReflection.members(of: self).children }
 
     /// Every parameter with its dotted path, e.g. `embed.weight`.
+    ///
+    /// In debug builds this also checks hand-written lists: a float tensor reachable through the
+    /// module's stored properties that no list returns — a child or parameter left out, which would
+    /// silently drop out of training and checkpoints — stops the program with its path. Keep a float
+    /// tensor that is not a parameter in a computed property, or in a non-`Module` wrapper type.
     public func namedParameters() -> [(name: String, tensor: Tensor)] {
+        assert({ () -> Bool in
+            let missing = ModuleReflection.unlisted(in: self)
+            if missing.isEmpty { return true }
+            assertionFailure("\(type(of: self)): float tensors \(missing) are stored properties but not listed by directParameters/children; list them (or drop the hand-written lists: reflection finds them)")
+            return false
+        }())
+        return namedParameters(checked: false)
+    }
+
+    /// `namedParameters()` without the debug check (which itself calls this).
+    func namedParameters(checked: Bool) -> [(name: String, tensor: Tensor)] {
         directParameters + children.flatMap { child in
-            child.module.namedParameters().map { (name: "\(child.name).\($0.name)", tensor: $0.tensor) }
+            child.module.namedParameters(checked: false).map { (name: "\(child.name).\($0.name)", tensor: $0.tensor) }
         }
     }
 

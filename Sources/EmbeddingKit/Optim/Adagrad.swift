@@ -74,4 +74,24 @@ public final class Adagrad: Optimizer {
             mustSucceed(status, "Adagrad.step")
         }
     }
+
+    private var stateFormat: OptimizerState {
+        OptimizerState(kind: "Adagrad", fixed: ["lr_decay": learningRateDecay, "weight_decay": weightDecay, "eps": epsilon])
+    }
+
+    /// The accumulated squares as `state.<i>.sum` (parameters that have had a gradient),
+    /// `state.<i>.step`, and the step count and hyperparameters in the metadata.
+    public func stateDict() -> SafeTensors {
+        stateFormat.encode(parameters, tables: [("sum", sums)], step: steps, learningRate: learningRate)
+    }
+
+    /// Restores `stateDict()`'s output: sums, step count (it drives the learning-rate decay) and
+    /// learning rate. Throws, changing nothing, for another optimizer's state, other hyperparameters,
+    /// or tables that do not fit the parameters.
+    public func loadStateDict(_ state: SafeTensors) throws(EmbeddingKitError) {
+        let d = try stateFormat.decode(state, parameters, tableNames: ["sum"], keepsStep: true)
+        sums.replaceAll(d.tables["sum"] ?? [])
+        steps = d.step
+        if let lr = d.learningRate { learningRate = lr }
+    }
 }

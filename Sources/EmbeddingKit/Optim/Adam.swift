@@ -106,6 +106,33 @@ public final class Adam: Optimizer {
         }
     }
 
+    private var stateFormat: OptimizerState {
+        OptimizerState(kind: epsilonOutsideCorrection ? "SparseAdam" : decoupledWeightDecay ? "AdamW" : "Adam",
+                       fixed: ["betas.0": beta1, "betas.1": beta2, "eps": epsilon, "weight_decay": weightDecay])
+    }
+
+    /// The moments as `state.<i>.exp_avg` / `state.<i>.exp_avg_sq` (parameters that have had a
+    /// gradient), `state.<i>.step`, and the global step count and hyperparameters in the metadata.
+    public func stateDict() -> SafeTensors {
+        stateFormat.encode(parameters, tables: [("exp_avg", firstMoments), ("exp_avg_sq", secondMoments)], step: stepCount,
+                           learningRate: learningRate)
+    }
+
+    /// Restores `stateDict()`'s output: moments, step count and learning rate. Throws, changing
+    /// nothing, when the state is another optimizer's (Adam, AdamW and SparseAdam are told apart),
+    /// has other betas, epsilon or weight decay, or does not fit the parameters.
+    public func loadStateDict(_ state: SafeTensors) throws(EmbeddingKitError) {
+        let d = try stateFormat.decode(state, parameters, tableNames: ["exp_avg", "exp_avg_sq"], keepsStep: true)
+        let first = d.tables["exp_avg"] ?? [], second = d.tables["exp_avg_sq"] ?? []
+        guard first.map({ ObjectIdentifier($0.0) }) == second.map({ ObjectIdentifier($0.0) }) else {
+            throw EmbeddingKitError(.invalidArgument, "\(stateFormat.kind).loadStateDict: exp_avg and exp_avg_sq are not saved for the same parameters")
+        }
+        firstMoments.replaceAll(first)
+        secondMoments.replaceAll(second)
+        stepCount = d.step
+        if let lr = d.learningRate { learningRate = lr }
+    }
+
     /// g + weight_decay * W on the rows the gradient has (Adam's L2 penalty, lazily for sparse).
     private func coupledDecay(_ grad: Gradient, _ p: Tensor) -> Gradient {
         switch grad {

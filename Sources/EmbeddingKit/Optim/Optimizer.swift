@@ -14,11 +14,31 @@ public protocol Optimizer: AnyObject {
     /// (the learning rate) is out of range, or when a gradient is not float32 or does not have its
     /// parameter's shape.
     func step() throws(EmbeddingKitError)
+    /// The step size the next `step()` uses; a ``LearningRateScheduler`` sets it.
+    var learningRate: Float { get set }
+    /// The optimizer's state — per-parameter tables, step count, learning rate — in PyTorch's
+    /// `optimizer.state_dict()` layout flattened for safetensors: tensors `state.<i>.<name>` (`i` the
+    /// parameter's index, e.g. `state.0.exp_avg`, `state.0.step`) and metadata naming the optimizer
+    /// and its hyperparameters (`param_groups.0.lr`, ...). See <doc:ResumingTraining>.
+    func stateDict() -> SafeTensors
+    /// Restores a state saved by `stateDict()` so that training resumes bit for bit. Throws
+    /// `EmbeddingKitError`, changing nothing, for a state from another optimizer or other
+    /// hyperparameters, an unknown key, or a table whose shape does not match its parameter.
+    func loadStateDict(_ state: SafeTensors) throws(EmbeddingKitError)
 }
 
 extension Optimizer {
     /// Clears every parameter's gradient.
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
+
+    /// Writes `stateDict()` to a safetensors file at `path`, atomically (see ``SafeTensors/write(to:)``).
+    public func save(to path: String) throws(EmbeddingKitError) { try stateDict().write(to: path) }
+
+    /// Reads a file written by `save(to:)` and restores it with `loadStateDict(_:)`; errors name the path.
+    public func load(from path: String) throws(EmbeddingKitError) {
+        let file = try SafeTensors(contentsOf: path)
+        do { try loadStateDict(file) } catch { throw EmbeddingKitError(error.kind, "\(path): \(error.message)") }
+    }
 }
 
 /// A parameter's gradient as the row-update kernels take it: the parameter seen as a
@@ -78,6 +98,15 @@ struct CoalesceScratch {
 /// Per-parameter state tables, created zeroed on first use.
 struct StateTables {
     private var tables: [ObjectIdentifier: [Float]] = [:]
+
+    /// `p`'s table, or nil when no step has made one yet (saved state lists only these, as PyTorch's).
+    func table(for p: Tensor) -> [Float]? { tables[ObjectIdentifier(p)] }
+
+    /// Replaces every table with `new` (parameter to values), as a loaded state dictionary does.
+    mutating func replaceAll(_ new: [(Tensor, [Float])]) {
+        tables = [:]
+        for (p, values) in new { tables[ObjectIdentifier(p)] = values }
+    }
     mutating func withTable<R>(for p: Tensor, _ body: (inout [Float]) -> R) -> R {
         let key = ObjectIdentifier(p)
         var table = tables.removeValue(forKey: key) ?? [Float](repeating: 0, count: p.count)

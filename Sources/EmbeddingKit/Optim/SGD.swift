@@ -98,4 +98,23 @@ public final class SGD: Optimizer {
             mustSucceed(status, "SGD.step")
         }
     }
+
+    private var stateFormat: OptimizerState {
+        OptimizerState(kind: "SGD", fixed: ["momentum": momentum, "dampening": dampening, "weight_decay": weightDecay,
+                                            "nesterov": nesterov ? 1 : 0])
+    }
+
+    /// The momentum buffers as `state.<i>.momentum_buffer` (none without momentum), and the
+    /// hyperparameters in the metadata. SGD keeps no step count.
+    public func stateDict() -> SafeTensors {
+        stateFormat.encode(parameters, tables: [("momentum_buffer", buffers)], step: nil, learningRate: learningRate)
+    }
+
+    /// Restores `stateDict()`'s output: momentum buffers and learning rate. Throws, changing
+    /// nothing, for another optimizer's state, other hyperparameters, or buffers that do not fit.
+    public func loadStateDict(_ state: SafeTensors) throws(EmbeddingKitError) {
+        let d = try stateFormat.decode(state, parameters, tableNames: ["momentum_buffer"], keepsStep: false)
+        buffers.replaceAll(d.tables["momentum_buffer"] ?? [])
+        if let lr = d.learningRate { learningRate = lr }
+    }
 }

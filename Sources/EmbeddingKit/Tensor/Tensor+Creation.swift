@@ -2,8 +2,14 @@ import CKernels
 
 /// Creating tensors: from Swift arrays and literals, filled, random and ranges.
 extension Tensor {
-    /// A 1-D float tensor.
+    /// A 1-D float tensor: `Tensor([1.5, 2])`, or any `[Float]`.
     public convenience init(_ values: [Float]) { self.init(shape: [values.count], floats: values) }
+
+    /// A 1-D int64 tensor, as PyTorch's `torch.tensor([3, 6])`: an array of integer literals picks
+    /// this initialiser (Swift's default literal type is `Int`), so `Tensor([3, 6])` is a class-index
+    /// target, while one float literal (`Tensor([3.0, 6])`) or a `[Float]` gives float32. Nested
+    /// literal arrays stay float32: `Tensor(indices:)` makes 2-D index tensors.
+    public convenience init(_ values: [Int]) { self.init(shape: [values.count], ints: values.map(Int64.init)) }
 
     /// A 2-D float tensor from rows of equal length.
     public convenience init(_ rows: [[Float]]) {

@@ -66,6 +66,22 @@ extension Tensor {
     /// The index of the largest element over `dim`.
     public func argmax(dim: Int) -> Tensor { withoutGradients { max(dim: dim).indices } }
 
+    /// The position of the largest element in row-major order (PyTorch's `argmax()` without a
+    /// dimension, as an `Int`): the first of equal maxima; a NaN counts as the largest, as in PyTorch.
+    /// Works for both dtypes. Throws `EmbeddingKitError` (`.invalidArgument`) for an empty tensor.
+    public func argmax() throws(EmbeddingKitError) -> Int {
+        guard count > 0 else {
+            throw EmbeddingKitError(.invalidArgument, "argmax(): expected a non-empty tensor, got shape \(shape)")
+        }
+        var best = 0
+        if dtype == .int64 {
+            for i in 1..<count where ints[i] > ints[best] { best = i }
+        } else {
+            for i in 1..<count where !floats[best].isNaN && (floats[i].isNaN || floats[i] > floats[best]) { best = i }
+        }
+        return best
+    }
+
     /// The p-norm over dimension `dim` (p = 2 by default).
     public func norm(p: Float = 2, dim: Int, keepDim: Bool = false) -> Tensor {
         precondition(p > 0, "norm: p=\(p) must be positive")

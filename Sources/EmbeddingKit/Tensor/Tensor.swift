@@ -17,8 +17,15 @@ public enum DType: Sendable, Equatable {
 /// ```swift
 /// let x = Tensor([[1, 2, 3], [4, 5, 6]])          // float32, shape [2, 3]
 /// let i = Tensor(indices: [0, 4, 5])               // int64, shape [3]
+/// let target = Tensor([3, 6])                      // int64: integer literals, as torch.tensor([3, 6])
+/// let w = Tensor([3.0, 6])                         // float32
 /// ```
-public final class Tensor {
+///
+/// **Thread safety.** `Tensor` is `Sendable` (unchecked: the compiler cannot see the contract) so
+/// that inputs, outputs and models can cross tasks. Reading a tensor from several threads at once —
+/// forward passes, `scalars`, printing — is safe; writing it (an optimizer step, `backward()` into its
+/// gradient, loading weights, setting `requiresGrad` or `grad`) must not overlap any other use.
+public final class Tensor: @unchecked Sendable {
     /// The size of each dimension.
     public internal(set) var shape: [Int]
     /// The element type.
