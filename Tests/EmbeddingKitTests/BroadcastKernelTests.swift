@@ -30,7 +30,7 @@ struct BroadcastKernelTests {
 
     @Test("a scalar operand: x * 0.5, 0.5 * x, x + s, x / s, and its gradient is a sum")
     func scalar() {
-        let x = Tensor([[1, -2], [3, 4]])
+        let x = Tensor([[1.0, -2], [3, 4]])
         #expect((x * 0.5).scalars == [0.5, -1, 1.5, 2])
         #expect((0.5 * x).scalars == [0.5, -1, 1.5, 2])
         #expect((x + 1).scalars == [2, -1, 4, 5])
@@ -58,7 +58,7 @@ struct BroadcastKernelTests {
 
     @Test("[3, 1] x [1, 4]: the outer product, gradients summed over the broadcast dims")
     func outer() {
-        let a = Tensor([[1], [2], [3]]), b = Tensor([[10, 20, 30, 40]])
+        let a = Tensor([[1.0], [2], [3]]), b = Tensor([[10.0, 20, 30, 40]])
         a.requiresGrad = true
         b.requiresGrad = true
         let y = a * b
@@ -68,14 +68,14 @@ struct BroadcastKernelTests {
         guard case .dense(let ga) = a.grad, case .dense(let gb) = b.grad else { Issue.record("no gradient"); return }
         #expect(ga.shape == [3, 1] && ga.scalars == [100, 100, 100])   // Σ_j b[j]
         #expect(gb.shape == [1, 4] && gb.scalars == [6, 6, 6, 6])       // Σ_i a[i]
-        let d = Tensor([[1], [2], [4]]) / Tensor([[1, 2]])
+        let d = Tensor([[1.0], [2], [4]]) / Tensor([[1.0, 2]])
         #expect(d.scalars == [1, 0.5, 2, 1, 4, 2])
     }
 
     @Test("rank mismatch: [2, 3, 4] with [4] and with [3, 1]")
     func rankMismatch() {
         let x = Tensor(shape: [2, 3, 4], values: (0..<24).map(Float.init))
-        let v = Tensor([1.0, 2, 3, 4]), c = Tensor([[100], [200], [300]])
+        let v = Tensor([1.0, 2, 3, 4]), c = Tensor([[100.0], [200], [300]])
         v.requiresGrad = true
         c.requiresGrad = true
         let y = x + v - c
@@ -90,7 +90,7 @@ struct BroadcastKernelTests {
 
     @Test("empty dimensions give empty results and zero gradients")
     func empty() {
-        let a = Tensor.zeros([0, 4]), b = Tensor([[1, 2, 3, 4]])
+        let a = Tensor.zeros([0, 4]), b = Tensor([[1.0, 2, 3, 4]])
         b.requiresGrad = true
         let y = a * b
         #expect(y.shape == [0, 4] && y.scalars.isEmpty)
@@ -102,7 +102,7 @@ struct BroadcastKernelTests {
         #expect(Tensor.zeros([0, 3]).sum(dim: 0).scalars == [0, 0, 0])
         #expect(Tensor.zeros([0, 3]).sum().scalars == [0])
         #expect(Tensor.zeros([2, 0, 3]).narrow(1, start: 0, length: 0).shape == [2, 0, 3])
-        #expect(Tensor.cat([Tensor.zeros([0, 2]), Tensor([[1, 2]])]).scalars == [1, 2])
+        #expect(Tensor.cat([Tensor.zeros([0, 2]), Tensor([[1.0, 2]])]).scalars == [1, 2])
     }
 
     @Test("the kernels equal the former Swift loops bit for bit")

@@ -15,12 +15,12 @@ struct ConfigurationErrorTests {
     /// (x - 2.5) / sqrt(1.25) for x = [1, 2, 3, 4].
     @Test("layerNorm accepts eps = 0 as PyTorch does")
     func layerNormEpsZero() throws {
-        let y = try layerNorm(Tensor([[1, 2, 3, 4]]), normalizedShape: [4], eps: 0)
+        let y = try layerNorm(Tensor([[1.0, 2, 3, 4]]), normalizedShape: [4], eps: 0)
         let s = Float(1.25).squareRoot()
         let want: [Float] = [-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s]
         for (a, b) in zip(y.scalars, want) { #expect(abs(a - b) <= 1e-6) }
         let module = try LayerNorm(4, eps: 0)
-        #expect(module(Tensor([[1, 2, 3, 4]])).scalars.map { ($0 * 1e5).rounded() } == want.map { ($0 * 1e5).rounded() })
+        #expect(module(Tensor([[1.0, 2, 3, 4]])).scalars.map { ($0 * 1e5).rounded() } == want.map { ($0 * 1e5).rounded() })
     }
 
     @Test("A NaN, infinite or negative eps throws when the module is made and in the functional form")
@@ -29,11 +29,11 @@ struct ConfigurationErrorTests {
         #expect(throws: Self.invalid("LayerNorm: eps=inf must be finite and not negative")) { try LayerNorm(4, eps: .infinity) }
         #expect(throws: Self.invalid("LayerNorm: eps=-1.0 must be finite and not negative")) { try LayerNorm([2, 2], eps: -1) }
         #expect(throws: Self.invalid("layerNorm: eps=nan must be finite and not negative")) {
-            try layerNorm(Tensor([[1, 2]]), normalizedShape: [2], eps: .nan)
+            try layerNorm(Tensor([[1.0, 2]]), normalizedShape: [2], eps: .nan)
         }
         #expect(throws: Self.invalid("LayerNorm: normalizedShape[1]=-3 must not be negative")) { try LayerNorm([2, -3]) }
         #expect(throws: Self.invalid("LayerNorm: normalizedShape is empty")) { try LayerNorm([Int]()) }
-        #expect(throws: EmbeddingKitError.self) { try layerNorm(Tensor([[1, 2, 3]]), normalizedShape: [2]) }
+        #expect(throws: EmbeddingKitError.self) { try layerNorm(Tensor([[1.0, 2, 3]]), normalizedShape: [2]) }
         #expect(throws: EmbeddingKitError.self) { try TransformerEncoderLayer(dModel: 4, nHead: 2, layerNormEps: .nan) }
     }
 
@@ -169,7 +169,7 @@ struct ConfigurationErrorTests {
 
     @Test("Optimizers refuse a parameter listed twice (it would be updated twice per step)")
     func duplicateParameters() throws {
-        let w = Tensor([[1, 2]]), other = Tensor([[3, 4]])
+        let w = Tensor([[1.0, 2]]), other = Tensor([[3.0, 4]])
         w.requiresGrad = true
         other.requiresGrad = true
         let message = Self.invalid("SGD: parameter 2 is the same tensor as parameter 0; optimizer contains a parameter group with duplicate parameters")
@@ -177,7 +177,7 @@ struct ConfigurationErrorTests {
         #expect(throws: EmbeddingKitError.self) { try Adagrad([w, w]) }
         #expect(throws: EmbeddingKitError.self) { try Adam([w, w]) }
         // equal values in distinct tensors are distinct parameters
-        _ = try SGD([w, Tensor([[1, 2]])], learningRate: 0.1)
+        _ = try SGD([w, Tensor([[1.0, 2]])], learningRate: 0.1)
     }
 
     // MARK: the same class: every module's configuration
@@ -197,7 +197,7 @@ struct ConfigurationErrorTests {
         #expect(throws: Self.invalid("TransformerEncoder: numLayers=-1 must not be negative")) { try TransformerEncoder(layer, numLayers: -1) }
         let src = Tensor.randn([3, 1, 4], generator: Generator(seed: 5))
         #expect(try TransformerEncoder(layer, numLayers: 0)(src).scalars == src.scalars) // PyTorch: no layers, the input
-        let data = try TensorDataset(Tensor([[1, 2], [3, 4]]), Tensor([5.0, 6]))
+        let data = try TensorDataset(Tensor([[1.0, 2], [3, 4]]), Tensor([5.0, 6]))
         #expect(throws: Self.invalid("DataLoader: batch_size should be a positive integer value, but got batch_size=0")) {
             try DataLoader(data, batchSize: 0)
         }

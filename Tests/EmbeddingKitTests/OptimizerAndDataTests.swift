@@ -51,11 +51,11 @@ struct OptimizerAndDataTests {
     /// SparseAdam's first step from zero moments moves each present weight by lr * g / (|g| + eps'),
     /// i.e. by almost exactly lr against the sign of its gradient (PyTorch's well-known first step).
     @Test func sparseAdamFirstStep() throws {
-        let w = Tensor([[1, -2], [3, 4]])
+        let w = Tensor([[1.0, -2], [3, 4]])
         w.requiresGrad = true
         let optimizer = try SparseAdam([w], learningRate: 0.1)
         try embedding(Tensor(indices: [1]), w, sparse: true).sum().backward()
         try optimizer.step()
-        #expect(w.allClose(Tensor([[1, -2], [2.9, 3.9]]), rtol: 0, atol: 1e-5))
+        #expect(w.allClose(Tensor([[1.0, -2], [2.9, 3.9]]), rtol: 0, atol: 1e-5))
     }
 }

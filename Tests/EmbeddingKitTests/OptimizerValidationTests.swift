@@ -10,7 +10,7 @@ struct OptimizerValidationTests {
 
     /// A 2 x 2 parameter.
     private static func weight() -> Tensor {
-        let w = Tensor([[1, 2], [3, 4]])
+        let w = Tensor([[1.0, 2], [3, 4]])
         w.requiresGrad = true
         return w
     }
@@ -112,7 +112,7 @@ struct OptimizerValidationTests {
     func mismatchedGradients() throws {
         let a = Self.weight(), b = Self.weight()
         let sgd = try SGD([a, b], learningRate: 0.1)
-        a.grad = .dense(Tensor([[1, 1], [1, 1]]))             // fine, but b's is not: a must not move either
+        a.grad = .dense(Tensor([[1.0, 1], [1, 1]]))             // fine, but b's is not: a must not move either
         b.grad = .dense(Tensor([1.0, 1, 1, 1]))
         #expect(throws: EmbeddingKitError(.shape, "SGD.step: parameter 1 has shape [2, 2] but its gradient has shape [4]")) {
             try sgd.step()
@@ -152,7 +152,7 @@ struct OptimizerValidationTests {
             try optimizer.step()
         }
         let w = Self.weight()
-        w.grad = .dense(Tensor([[1, 1], [1, 1]]))
+        w.grad = .dense(Tensor([[1.0, 1], [1, 1]]))
         let sparseAdam = try SparseAdam([w], epsilon: 3e38)
         #expect(throws: Self.invalid("SparseAdam.step: epsilon 3e+38 / sqrt(1 - beta2^1) is not finite")) { try sparseAdam.step() }
         #expect(w.scalars == [1, 2, 3, 4])

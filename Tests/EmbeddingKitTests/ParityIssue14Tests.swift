@@ -304,7 +304,7 @@ struct AttentionParityTests {
 
         // attn_mask [L, S] whose second row forbids every key: that query's output is the bias
         let inf = -Float.infinity
-        let mask = Tensor([[0, inf, 0], [inf, inf, inf], [0, 0, inf]])
+        let mask = Tensor([[0.0, inf, 0], [inf, inf, inf], [0, 0, inf]])
         let (masked, _) = mha(x, x, x, needWeights: false, attnMask: mask)
         #expect(Array(masked.floats.array[8..<16]) == [0.1, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3, 0.4])
         #expect(masked.floats.array.allSatisfy { $0.isFinite })

@@ -13,7 +13,9 @@ struct TensorConvenienceTests {
         #expect(Tensor([1.5, 2]).dtype == .float32)
         let values: [Float] = [1, 2]
         #expect(Tensor(values).dtype == .float32)
-        #expect(Tensor([[1, 2], [3, 4]]).dtype == .float32)   // nested literals stay float32
+        #expect(Tensor([[1.0, 2], [3, 4]]).dtype == .float32)
+        #expect(Tensor([[1, 2], [3, 4]]).dtype == .int64 && Tensor([[1, 2], [3, 4]]).shape == [2, 2])  // as torch.tensor
+        #expect(Tensor([[[1, 2]], [[3, 4]]]).dtype == .int64 && Tensor([[[1.0, 2]], [[3, 4]]]).dtype == .float32)
         // the int64 literal works as a target
         let loss = try crossEntropy(Tensor([[0.1, 2.0], [1.5, 0.2]]), Tensor([1, 0]))
         #expect(loss.item > 0)
@@ -33,7 +35,7 @@ struct TensorConvenienceTests {
 
     @Test("argmax over all elements and over a dimension")
     func argmax() throws {
-        let x = Tensor([[1, 9, 3], [9, 2, 0]])
+        let x = Tensor([[1.0, 9, 3], [9, 2, 0]])
         #expect(try x.argmax() == 1)                       // the first of equal maxima
         #expect(x.argmax(dim: 1).indices == [1, 0])
         #expect(try Tensor([1, 7, 7, 2]).argmax() == 1)

@@ -8,14 +8,29 @@ extension Tensor {
     /// A 1-D int64 tensor, as PyTorch's `torch.tensor([3, 6])`: an array of integer literals picks
     /// this initialiser (Swift's default literal type is `Int`), so `Tensor([3, 6])` is a class-index
     /// target, while one float literal (`Tensor([3.0, 6])`) or a `[Float]` gives float32. Nested
-    /// literal arrays stay float32: `Tensor(indices:)` makes 2-D index tensors.
+    /// literals follow the same rule (`Tensor([[1, 2], [3, 4]])` is int64, `[[1.0, 2], [3, 4]]` float32).
     public convenience init(_ values: [Int]) { self.init(shape: [values.count], ints: values.map(Int64.init)) }
+
+    /// A 2-D int64 tensor from integer literal rows, as PyTorch's `torch.tensor([[1, 2], [3, 4]])`.
+    public convenience init(_ rows: [[Int]]) {
+        let width = rows.first?.count ?? 0
+        precondition(rows.allSatisfy { $0.count == width }, "Tensor: rows of unequal length")
+        self.init(shape: [rows.count, width], ints: rows.flatMap { $0 }.map(Int64.init))
+    }
 
     /// A 2-D float tensor from rows of equal length.
     public convenience init(_ rows: [[Float]]) {
         let width = rows.first?.count ?? 0
         precondition(rows.allSatisfy { $0.count == width }, "Tensor: rows of unequal length")
         self.init(shape: [rows.count, width], floats: rows.flatMap { $0 })
+    }
+
+    /// A 3-D int64 tensor from integer literals (`torch.tensor([[[1, 2]], [[3, 4]]])`).
+    public convenience init(_ planes: [[[Int]]]) {
+        let rows = planes.first?.count ?? 0, width = planes.first?.first?.count ?? 0
+        precondition(planes.allSatisfy { $0.count == rows && $0.allSatisfy { $0.count == width } },
+                     "Tensor: nested arrays of unequal length")
+        self.init(shape: [planes.count, rows, width], ints: planes.flatMap { $0.flatMap { $0 } }.map(Int64.init))
     }
 
     /// A 3-D float tensor from nested arrays of equal lengths.

@@ -15,7 +15,7 @@ public enum DType: Sendable, Equatable {
 /// it share one tensor. Elements are stored contiguously in row-major order.
 ///
 /// ```swift
-/// let x = Tensor([[1, 2, 3], [4, 5, 6]])          // float32, shape [2, 3]
+/// let x = Tensor([[1.0, 2, 3], [4, 5, 6]])          // float32, shape [2, 3]
 /// let i = Tensor(indices: [0, 4, 5])               // int64, shape [3]
 /// let target = Tensor([3, 6])                      // int64: integer literals, as torch.tensor([3, 6])
 /// let w = Tensor([3.0, 6])                         // float32
