@@ -236,15 +236,15 @@ demo-c: deps lib
 
 # ---- benchmarks (issue 4) --------------------------------------------------------------------------
 # `make bench-peers` creates .venv (ignored by git) with PyTorch and numpy; `make bench` builds the
-# static library, Benchmarks/bench.c (gcc -O3, no -march=native: the kernels pick AVX-512 / AVX2 / scalar
+# static library, the bench harness + workload files of Benchmarks/ (gcc -O3, no -march=native: the kernels pick AVX-512 / AVX2 / scalar
 # at run time) and the Swift-API bench, measures the machine's bandwidth,
 # checks and times every workload of docs/WORKLOADS.md at 1 and 2 threads through the C ABI and, when
 # .venv can import torch, through PyTorch (Benchmarks/peers.py, a co-process, interleaved per
 # workload); prints one table and writes it to Benchmarks/results/bench-<date>.json. See
 # Benchmarks/README.md. BENCH_ARGS passes options (e.g. BENCH_ARGS='--only W2,W4 --seconds 3').
 BENCH_BIN := $(BUILD)/bench/ek_bench
-BENCH_SRCS := $(sort $(wildcard Benchmarks/*.c))
-BENCH_CFLAGS := -std=c11 -O3 -fopenmp -Wall -Wextra -ICKernels/include -ICKernels/src
+BENCH_SRCS := $(sort $(wildcard Benchmarks/harness/*.c Benchmarks/workloads/*.c))
+BENCH_CFLAGS := -std=c11 -O3 -fopenmp -Wall -Wextra -ICKernels/include -ICKernels/src -IBenchmarks -IBenchmarks/harness
 BENCH_VENV := .venv
 BENCH_VENV_PYTHON := $(BENCH_VENV)/bin/python
 BENCH_PYTHON ?= python3
@@ -268,7 +268,7 @@ bench: $(BENCH_BIN)
 	$(BENCH_BIN) --python $(BENCH_VENV_PYTHON) --peers Benchmarks/peers.py --swift $(SWIFT_BENCH_BIN) \
 	    --results Benchmarks/results $(BENCH_ARGS)
 
-$(BENCH_BIN): $(BENCH_SRCS) $(wildcard Benchmarks/*.h) $(STATIC) $(HEADER) CKernels/src/ref.h
+$(BENCH_BIN): $(BENCH_SRCS) $(wildcard Benchmarks/*.h Benchmarks/harness/*.h) $(STATIC) $(HEADER) CKernels/src/ref.h
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ $(BENCH_SRCS) $(STATIC) $(EK_LIBS)
 
