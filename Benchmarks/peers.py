@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """peers.py — the workloads of docs/WORKLOADS.md through PyTorch's CPU kernels, for `make bench`.
 
-Same sizes and the same kind of data as Benchmarks/bench.c: fp32 tables uniform in [-1, 1), int64
+Same sizes and the same kind of data as the C harness (Benchmarks/workloads/): fp32 tables uniform in [-1, 1), int64
 indices drawn uniformly with a fixed seed, 8 batches rotated between repeats, warm-up (>= 8 calls and
 >= 0.2 s), then every call timed on its own until >= SECONDS have passed and >= MIN_REPEATS calls were
 made (or >= 8 calls and 4 x SECONDS for slow calls); the figure is the median call. PyTorch is called
@@ -9,7 +9,7 @@ the way a user calls it (outputs are allocated by PyTorch; inference under no_gr
 
 Output: one JSON object per line.
 
-  peers.py --serve                       co-process of bench.c: prints a hello line, then reads
+  peers.py --serve                       co-process of ek_bench: prints a hello line, then reads
                                          "run ID THREADS SECONDS MIN_REPEATS" lines (THREADS like 1,2)
                                          and answers with result lines and a {"kind": "done"} line;
                                          "quit" ends it.
@@ -211,7 +211,7 @@ WORKLOADS = {
 }
 
 
-# ---- measurement (the same rule as bench.c's measure()) -------------------------------------------
+# ---- measurement (the same rule as harness/measure.c) -------------------------------------------
 
 def measure(call, seconds, min_repeats):
     clock = time.perf_counter
@@ -249,7 +249,7 @@ def measure(call, seconds, min_repeats):
     }
 
 
-# The data of the last workload run, kept for the next command on the same workload (bench.c asks
+# The data of the last workload run, kept for the next command on the same workload (ek_bench asks
 # for one thread count at a time, interleaved with its own measurements).
 _current = {"id": None, "call": None}
 

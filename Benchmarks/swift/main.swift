@@ -1,12 +1,12 @@
 // ek-swift-bench: W5 and W9 of `make bench` written against the public Swift API, as a user would
-// write them (Benchmarks/README.md). The same sizes and measurement rule as bench.c and peers.py:
+// write them (Benchmarks/README.md). The same sizes and measurement rule as ek_bench (Benchmarks/harness/) and peers.py:
 // 8 index batches rotated between calls, warm-up (>= 8 calls and >= 0.2 s), then every call timed on
 // its own until >= SECONDS have passed and >= MIN_REPEATS calls were made (or >= 8 calls and
 // 4 x SECONDS); the figure is the median call. Each workload is checked before it is timed (W5-swift:
 // one step's table update; W9: the loss) against the same computation written out with plain loops;
 // a mismatch is an error line with "check": true, which fails `make bench`.
 //
-//   ek-swift-bench --serve     co-process of bench.c, the protocol of peers.py: a hello line, then
+//   ek-swift-bench --serve     co-process of ek_bench, the protocol of peers.py: a hello line, then
 //                              "run ID THREADS SECONDS MIN_REPEATS" lines answered by result lines and
 //                              {"kind": "done"}; "quit" ends it.
 //   ek-swift-bench [--workload W5,W9] [--threads 1,2] [--seconds 1.5]
@@ -27,7 +27,7 @@ let nbatch = 8
 func emit(_ fields: [(String, String)]) {
     let body = fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ")
     let line = "{\(body)}\n"
-    _ = line.withCString { write(1, $0, strlen($0)) } /* unbuffered: bench.c reads line by line */
+    _ = line.withCString { write(1, $0, strlen($0)) } /* unbuffered: ek_bench reads line by line */
 }
 func str(_ s: String) -> String { "\"\(s.replacingOccurrences(of: "\"", with: "'"))\"" }
 func num(_ v: Double) -> String { v.isFinite ? String(v) : "null" }
@@ -85,7 +85,7 @@ func sparseStep() throws -> Step {
         try bag(inputs[b], offsets: offsets).backward(gradOut)
         try optimizer.step()
     }
-    // Check first (bench.c fails the run on a mismatch): one step from the initial table against
+    // Check first (ek_bench fails the run on a mismatch): one step from the initial table against
     // the update written out with plain loops, in double: W[r] -= lr * sum of the grad_out rows of
     // the bags holding r; every other row unchanged.
     let before = bag.weight.scalars, idx = inputs[0].indices, g = gradOut.scalars
