@@ -1,69 +1,124 @@
 /* elementwise.c — element-wise arithmetic with broadcasting, unary maps and conversions (section 11
  * of embeddingkit.h). One pass over the output: the layout is validated and coalesced once per call
- * (strided.h), then each row of the innermost dimension runs a flat loop, specialised for the
- * stride pairs that vectorise (both 1; one operand a scalar). Rows, or blocks of a long row, are
- * split among threads; every element is computed on its own, so the thread count changes nothing. */
+ * (strided.h), then runs of rows of the innermost dimension go through flat loops, specialised for
+ * the stride pairs that vectorise (both 1; one operand a scalar; a row vector into every row, in
+ * place). Runs of rows, or blocks of a long row, are split among threads; every element is computed
+ * on its own, so the thread count changes nothing. */
 #include <math.h>
 #include <string.h>
 
 #include "strided.h"
 
-/* Elements per parallel task: a long innermost row is cut into blocks of this many. */
+/* Elements per parallel task: a long innermost row is cut into blocks of this many; short rows are
+ * grouped into runs of about this many elements. */
 #define EKI_ELEMENTWISE_BLOCK 8192
 
-/* One row: y[i * sy] = OP(a[i * sa], b[i * sb]) for i in [0, n). The branches give the vectoriser
- * loops with unit or zero strides; all compute the same expression. No restrict: y may be a. */
-#define EKI_DEFINE_ROW(name, EXPR)                                                                   \
-    static void name(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb, float p,    \
-                     float *y, int64_t sy) {                                                         \
+/* A run of `rows` rows: y[r * ry + i * sy] = OP(a[r * ra + i * sa], b[r * rb + i * sb]) for r in
+ * [0, rows), i in [0, n). The stride case is chosen once per run, not once per row (narrow rows, such
+ * as a bias add over [4096, 64], spent more in that choice and the call than in the arithmetic); each
+ * branch gives the vectoriser a loop with unit or zero strides, and all compute the same expression.
+ * No restrict on the arguments: y may be a (in place, read and written through the same strides). */
+#define EKI_DEFINE_ROWS(name, EXPR)                                                                  \
+    static void name(int64_t rows, int64_t n, const float *a, int64_t ra, int64_t sa, const float *b,   \
+                     int64_t rb, int64_t sb, float p, float *y, int64_t ry, int64_t sy) {               \
         (void)p;                                                                                     \
         if (y == a && sy == 1 && sa == 1 && sb <= 1) { /* in place: y = y OP b, restrict-qualified */ \
-            float *restrict yy = y;                                                                  \
-            const float *restrict bb = b;                                                            \
-            if (sb == 1) for (int64_t i = 0; i < n; i++) { float x = yy[i], z = bb[i]; yy[i] = (EXPR); } \
-            else { const float z = bb[0]; for (int64_t i = 0; i < n; i++) { float x = yy[i]; yy[i] = (EXPR); } } \
+            if (sb == 1 && rb == 0) { /* one row vector into every row (a bias add) */                \
+                const float *restrict bb = b;                                                        \
+                for (int64_t r = 0; r < rows; r++) {                                                 \
+                    float *restrict yy = y + r * ry;                                                 \
+                    for (int64_t i = 0; i < n; i++) { float x = yy[i], z = bb[i]; yy[i] = (EXPR); }   \
+                }                                                                                    \
+            } else if (sb == 1) {                                                                    \
+                for (int64_t r = 0; r < rows; r++) {                                                 \
+                    float *restrict yy = y + r * ry;                                                 \
+                    const float *restrict bb = b + r * rb;                                           \
+                    for (int64_t i = 0; i < n; i++) { float x = yy[i], z = bb[i]; yy[i] = (EXPR); }   \
+                }                                                                                    \
+            } else {                                                                                 \
+                for (int64_t r = 0; r < rows; r++) {                                                 \
+                    float *restrict yy = y + r * ry;                                                 \
+                    const float z = b[r * rb];                                                       \
+                    for (int64_t i = 0; i < n; i++) { float x = yy[i]; yy[i] = (EXPR); }             \
+                }                                                                                    \
+            }                                                                                        \
         } else if (sy == 1 && sa == 1 && sb == 1) {                                                  \
-            for (int64_t i = 0; i < n; i++) { float x = a[i], z = b[i]; y[i] = (EXPR); }             \
+            for (int64_t r = 0; r < rows; r++) {                                                     \
+                const float *ar = a + r * ra, *br = b + r * rb;                                      \
+                float *yr = y + r * ry;                                                              \
+                for (int64_t i = 0; i < n; i++) { float x = ar[i], z = br[i]; yr[i] = (EXPR); }      \
+            }                                                                                        \
         } else if (sy == 1 && sa == 1 && sb == 0) {                                                  \
-            const float z = b[0];                                                                    \
-            for (int64_t i = 0; i < n; i++) { float x = a[i]; y[i] = (EXPR); }                       \
+            for (int64_t r = 0; r < rows; r++) {                                                     \
+                const float *ar = a + r * ra, z = b[r * rb];                                         \
+                float *yr = y + r * ry;                                                              \
+                for (int64_t i = 0; i < n; i++) { float x = ar[i]; yr[i] = (EXPR); }                 \
+            }                                                                                        \
         } else if (sy == 1 && sa == 0 && sb == 1) {                                                  \
-            const float x = a[0];                                                                    \
-            for (int64_t i = 0; i < n; i++) { float z = b[i]; y[i] = (EXPR); }                       \
+            for (int64_t r = 0; r < rows; r++) {                                                     \
+                const float x = a[r * ra], *br = b + r * rb;                                         \
+                float *yr = y + r * ry;                                                              \
+                for (int64_t i = 0; i < n; i++) { float z = br[i]; yr[i] = (EXPR); }                 \
+            }                                                                                        \
         } else {                                                                                     \
-            for (int64_t i = 0; i < n; i++) { float x = a[i * sa], z = b[i * sb]; y[i * sy] = (EXPR); } \
+            for (int64_t r = 0; r < rows; r++)                                                       \
+                for (int64_t i = 0; i < n; i++) {                                                    \
+                    float x = a[r * ra + i * sa], z = b[r * rb + i * sb];                            \
+                    y[r * ry + i * sy] = (EXPR);                                                     \
+                }                                                                                    \
         }                                                                                            \
     }
 
-EKI_DEFINE_ROW(row_add, x + z)
-EKI_DEFINE_ROW(row_sub, x - z)
-EKI_DEFINE_ROW(row_mul, x * z)
-EKI_DEFINE_ROW(row_div, x / z)
-EKI_DEFINE_ROW(row_neg_div_sq, -x / (z * z))
-EKI_DEFINE_ROW(row_div_twice, x / (2.0f * z))
-EKI_DEFINE_ROW(row_pow_grad, x * p * (float)pow((double)z, (double)(p - 1.0f)))
-EKI_DEFINE_ROW(row_sign_mul, z < 0.0f ? -x : (z > 0.0f ? x : 0.0f))
-EKI_DEFINE_ROW(row_eq, x == z ? 1.0f : 0.0f)
-EKI_DEFINE_ROW(row_lt, x < z ? 1.0f : 0.0f)
-EKI_DEFINE_ROW(row_gt, x > z ? 1.0f : 0.0f)
+EKI_DEFINE_ROWS(rows_add, x + z)
+EKI_DEFINE_ROWS(rows_sub, x - z)
+EKI_DEFINE_ROWS(rows_mul, x * z)
+EKI_DEFINE_ROWS(rows_div, x / z)
+EKI_DEFINE_ROWS(rows_neg_div_sq, -x / (z * z))
+EKI_DEFINE_ROWS(rows_div_twice, x / (2.0f * z))
+EKI_DEFINE_ROWS(rows_pow_grad, x * p * (float)pow((double)z, (double)(p - 1.0f)))
+EKI_DEFINE_ROWS(rows_sign_mul, z < 0.0f ? -x : (z > 0.0f ? x : 0.0f))
+EKI_DEFINE_ROWS(rows_eq, x == z ? 1.0f : 0.0f)
+EKI_DEFINE_ROWS(rows_lt, x < z ? 1.0f : 0.0f)
+EKI_DEFINE_ROWS(rows_gt, x > z ? 1.0f : 0.0f)
 
-typedef void (*row_fn)(int64_t, const float *, int64_t, const float *, int64_t, float, float *, int64_t);
+typedef void (*rows_fn)(int64_t, int64_t, const float *, int64_t, int64_t, const float *, int64_t, int64_t, float,
+                        float *, int64_t, int64_t);
 
-static row_fn binary_row(ek_binary_op op) {
+static rows_fn rows_of(ek_binary_op op) {
     switch (op) {
-    case EK_BINARY_ADD: return row_add;
-    case EK_BINARY_SUB: return row_sub;
-    case EK_BINARY_MUL: return row_mul;
-    case EK_BINARY_DIV: return row_div;
-    case EK_BINARY_NEG_DIV_SQ: return row_neg_div_sq;
-    case EK_BINARY_DIV_TWICE: return row_div_twice;
-    case EK_BINARY_POW_GRAD: return row_pow_grad;
-    case EK_BINARY_SIGN_MUL: return row_sign_mul;
-    case EK_BINARY_EQ: return row_eq;
-    case EK_BINARY_LT: return row_lt;
-    case EK_BINARY_GT: return row_gt;
+    case EK_BINARY_ADD: return rows_add;
+    case EK_BINARY_SUB: return rows_sub;
+    case EK_BINARY_MUL: return rows_mul;
+    case EK_BINARY_DIV: return rows_div;
+    case EK_BINARY_NEG_DIV_SQ: return rows_neg_div_sq;
+    case EK_BINARY_DIV_TWICE: return rows_div_twice;
+    case EK_BINARY_POW_GRAD: return rows_pow_grad;
+    case EK_BINARY_SIGN_MUL: return rows_sign_mul;
+    case EK_BINARY_EQ: return rows_eq;
+    case EK_BINARY_LT: return rows_lt;
+    case EK_BINARY_GT: return rows_gt;
     }
     return NULL;
+}
+
+/* A coalesced call cut into tasks (ek_binary_f32). */
+typedef struct {
+    rows_fn run;
+    float p;
+    eki_layout l;
+    int64_t inner, plane_rows, blocks, run_rows, runs_per_plane;
+    int64_t s[3], r[3]; /* per operand (a, b, out): the element stride along a row, and between rows */
+} binary_plan;
+
+static inline void binary_task(const binary_plan *pl, int64_t t, const float *a, const float *b, float *y) {
+    const int64_t k = t / pl->blocks, i0 = (t % pl->blocks) * EKI_ELEMENTWISE_BLOCK;
+    const int64_t n = pl->inner - i0 < EKI_ELEMENTWISE_BLOCK ? pl->inner - i0 : EKI_ELEMENTWISE_BLOCK;
+    const int64_t plane = k / pl->runs_per_plane, r0 = (k % pl->runs_per_plane) * pl->run_rows;
+    const int64_t m = pl->plane_rows - r0 < pl->run_rows ? pl->plane_rows - r0 : pl->run_rows;
+    int64_t off[3];
+    eki_row_offsets(&pl->l, plane * pl->plane_rows + r0, off);
+    pl->run(m, n, a + off[0] + i0 * pl->s[0], pl->r[0], pl->s[0], b + off[1] + i0 * pl->s[1], pl->r[1], pl->s[1], pl->p,
+            y + off[2] + i0 * pl->s[2], pl->r[2], pl->s[2]);
 }
 
 /* In-place use: out is a (or b) read through the same strides it is written with. */
@@ -80,8 +135,7 @@ ek_status ek_binary_f32(ek_binary_op op, int64_t rank, const int64_t *shape, con
                         const int64_t *a_strides, const float *b, int64_t b_len, const int64_t *b_strides, float p,
                         float *out, int64_t out_len, const int64_t *out_strides) {
     static const char name[] = "binary";
-    row_fn row = binary_row(op);
-    if (!row) return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: op=%d is not an ek_binary_op", name, (int)op);
+    if (!rows_of(op)) return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: op=%d is not an ek_binary_op", name, (int)op);
     ek_status s;
     int64_t count;
     if ((s = eki_check_shape(name, rank, shape, sizeof(float), &count)) ||
@@ -95,23 +149,33 @@ ek_status ek_binary_f32(ek_binary_op op, int64_t rank, const int64_t *shape, con
     if (count == 0) return EK_OK;
 
     const int64_t *strides[3] = {a_strides, b_strides, out_strides};
-    eki_layout l;
-    eki_coalesce(rank, shape, 3, strides, &l);
-    const int last = l.rank - 1;
-    const int64_t inner = l.shape[last], rows = count / inner;
-    const int64_t blocks = eki_ceil_div(inner, EKI_ELEMENTWISE_BLOCK), tasks = rows * blocks;
-    const int64_t sa = l.stride[0][last], sb = l.stride[1][last], sy = l.stride[2][last];
+    binary_plan pl = {.run = rows_of(op), .p = p};
+    eki_coalesce(rank, shape, 3, strides, &pl.l);
+    /* The innermost dimension is the row (n elements); the one outside it (if any) steps between rows
+     * of a run; the dimensions outside both are "planes". A task is a run of whole rows of one plane
+     * (all of them when serial, else about EKI_ELEMENTWISE_BLOCK elements) or, for a row longer than
+     * that, one block of one row. */
+    const int last = pl.l.rank - 1;
+    pl.inner = pl.l.shape[last];
+    pl.plane_rows = last > 0 ? pl.l.shape[last - 1] : 1;
+    for (int k = 0; k < 3; k++) {
+        pl.s[k] = pl.l.stride[k][last];
+        pl.r[k] = last > 0 ? pl.l.stride[k][last - 1] : 0;
+    }
+    pl.blocks = eki_ceil_div(pl.inner, EKI_ELEMENTWISE_BLOCK);
     /* pow costs about 20 multiplications: fork earlier */
     const int64_t work = op == EK_BINARY_POW_GRAD ? count * 16 : count;
-    (void)work;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (tasks > 1 && work >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t t = 0; t < tasks; t++) {
-        int64_t r = t / blocks, i0 = (t % blocks) * EKI_ELEMENTWISE_BLOCK;
-        int64_t n = inner - i0 < EKI_ELEMENTWISE_BLOCK ? inner - i0 : EKI_ELEMENTWISE_BLOCK;
-        int64_t off[3];
-        eki_row_offsets(&l, r, off);
-        row(n, a + off[0] + i0 * sa, sa, b + off[1] + i0 * sb, sb, p, out + off[2] + i0 * sy, sy);
+    const int threads = work >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
+    const int64_t per_run = EKI_ELEMENTWISE_BLOCK / pl.inner; /* >= 1 when blocks == 1 */
+    pl.run_rows = pl.blocks > 1 ? 1 : threads > 1 && per_run < pl.plane_rows ? per_run : pl.plane_rows;
+    pl.runs_per_plane = eki_ceil_div(pl.plane_rows, pl.run_rows);
+    const int64_t tasks = (count / pl.inner / pl.plane_rows) * pl.runs_per_plane * pl.blocks;
+    if (threads == 1 || tasks == 1) { /* no parallel region: its cost shows on small calls */
+        for (int64_t t = 0; t < tasks; t++) binary_task(&pl, t, a, b, out);
+        return EK_OK;
     }
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t t = 0; t < tasks; t++) binary_task(&pl, t, a, b, out);
     return EK_OK;
 }
 

@@ -31,7 +31,8 @@ static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t 
     size_t row_bytes = sizeof(float) * (size_t)dim;
     /* An output larger than the cache is written with non-temporal stores: no read for ownership, and
      * it does not push the table out of the cache (W1, W6). */
-    eki_copy_fn copy = eki_row_copy(row_bytes * (size_t)n >= EKI_STREAM_MIN_BYTES);
+    const eki_kernels *k = eki_dispatch();
+    eki_copy_fn copy = row_bytes * (size_t)n >= EKI_STREAM_MIN_BYTES ? k->copy_stream : k->copy;
 #pragma omp parallel num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     {
 #pragma omp for schedule(static)

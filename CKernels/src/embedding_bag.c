@@ -6,23 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "embedding_bag.h"
 
-/* The validated arguments every bag kernel shares. */
-typedef struct {
-    int64_t num_embeddings, dim, n;
-    eki_index indices;
-    eki_bags bags;
-    const float *weights; /* per-sample weights, NULL when absent */
-    ek_bag_mode mode;
-    int64_t pad; /* resolved padding row, -1 for none */
-} bag_call;
 
 /* Sizes and byte counts first (every array the bag kernels may touch, outputs included), then
  * options, then the contents of offsets and indices: nothing is read before its size is known good. */
 static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags,
                                 int64_t num_weights, eki_index indices, eki_index offsets, int32_t include_last_offset,
-                                const float *weights, ek_bag_mode mode, int64_t padding_idx, bag_call *c) {
+                                const float *weights, ek_bag_mode mode, int64_t padding_idx, eki_bag_call *c) {
     ek_status s;
     if ((s = eki_check_size(op, "num_embeddings", num_embeddings, 0)) || (s = eki_check_size(op, "dim", dim, 1)) ||
         (s = eki_check_size(op, "num_indices", n, 0)) || (s = eki_check_size(op, "num_bags", num_bags, 0)) ||
@@ -80,14 +71,11 @@ static int64_t bag_cost_split(const eki_bags *bags, int64_t n, int t, int T) {
     return lo;
 }
 
-typedef void (*bag_range_fn)(const bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
-                             int64_t *bag_size, int64_t *max_indices);
-
-static inline void prefetch_row(const bag_call *c, const float *weight, int64_t j, int64_t pend) {
+static inline void prefetch_row(const eki_bag_call *c, const float *weight, int64_t j, int64_t pend) {
     if (j < pend) EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j) * c->dim, sizeof(float) * (size_t)c->dim, 0);
 }
 
-static void sum_range_scalar(const bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
+static void sum_range_scalar(const eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
                              int64_t *bag_size, int64_t *max_indices) {
     (void)max_indices;
     int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
@@ -118,7 +106,7 @@ static void sum_range_scalar(const bag_call *c, const float *weight, int64_t b0,
     }
 }
 
-static void max_range_scalar(const bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
+static void max_range_scalar(const eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
                              int64_t *bag_size, int64_t *max_indices) {
     int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
     for (int64_t b = b0; b < b1; b++) {
@@ -152,352 +140,12 @@ static void max_range_scalar(const bag_call *c, const float *weight, int64_t b0,
     }
 }
 
-#if EKI_X86
-#include <immintrin.h>
 
-/* The vector row loops read the call's fields as locals (`row_loop`, passed by value into
- * always-inline functions, so they live in registers) and take the index width and the presence of
- * per-sample weights as compile-time constants (`is32`, `weighted`: each ISA's range function is
- * instantiated once per combination, see EKI_BAG_RANGE_VARIANTS). The loop over a bag's rows then
- * branches only on padding and the prefetch bound: W2 went from ~15 to ~9 ns per row. */
-typedef struct {
-    const float *weight;  /* the table */
-    const void *indices;  /* int32_t or int64_t */
-    const float *psw;     /* per-sample weights or NULL */
-    int64_t dim, pad, pend; /* pend: end of this thread's indices (prefetches stop there) */
-    int mean;
-    /* where prefetch_ahead touches a narrow row a last time: its last byte when rows start mid-line
-     * (table or row size not a multiple of 64 bytes: such a row spans one line more), else 0 */
-    int64_t last_line;
-} row_loop;
-
-static inline __attribute__((always_inline)) row_loop make_row_loop(const bag_call *c, const float *weight,
-                                                                    int64_t b0, int64_t b1) {
-    row_loop L = {weight, c->indices.data, c->weights, c->dim, c->pad,
-                  b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0, c->mode == EK_BAG_MEAN, 0};
-    size_t bytes = sizeof(float) * (size_t)c->dim;
-    if (((uintptr_t)weight | (uintptr_t)bytes) % 64 != 0) L.last_line = (int64_t)bytes - 1;
-    return L;
-}
-
-static inline __attribute__((always_inline)) int64_t row_at(const row_loop *L, int64_t j, const int is32) {
-    return is32 ? (int64_t)((const int32_t *)L->indices)[j] : ((const int64_t *)L->indices)[j];
-}
-
-/* Prefetches row j as straight-line code (a loop or a branch per row here cost W2 20-30 %): the
- * `lines` cache lines of its first 64 floats, then the rest of a `wide` row (more than 64 floats), or
- * the line at `last_line` (see row_loop). `lines` and `wide` are compile-time constants. */
-static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop *L, int64_t j, const int is32,
-                                                                 const int lines, const int wide) {
-    if (j >= L->pend) return;
-    const char *p = (const char *)(L->weight + row_at(L, j, is32) * L->dim);
-    for (int k = 0; k < lines; k++) __builtin_prefetch(p + 64 * k, 0, 3);
-    if (wide) EKI_PREFETCH_SPAN(p + 256, sizeof(float) * (size_t)L->dim - 256, 0);
-    else __builtin_prefetch(p + L->last_line, 0, 3);
-}
-
-/* Bags prefetch further ahead than the other kernels: their loop is shorter per row, so 16 rows
- * ahead arrived too late (W2, 1 thread: 10.4 ns per row at 16, 8.3 at 32). Re-measured after the
- * aligned storage and streaming changes (1 thread): W2 1.22-1.26 ms at 32 and 1.08-1.12 at 48 (3 runs
- * each), 1.16 at 64, 1.21 at 96; W3 and W4 gain the same way. At 2 threads the memory system is
- * the limit and runs vary more than the distances do. */
-#ifndef EKI_BAG_PREFETCH_ROWS
-#define EKI_BAG_PREFETCH_ROWS 48
-#endif
-
-/* One range function per (index width, weighted) for an ISA: `isa##_i64`, `_i64w`, `_i32`, `_i32w`. */
-#define EKI_BAG_RANGE_VARIANTS(isa, TARGET)                                                                   \
-    TARGET static void bag_range_##isa##_i64(const bag_call *c, const float *weight, int64_t b0, int64_t b1,  \
-                                             float *out, int64_t *bag_size, int64_t *max_indices) {          \
-        bag_range_##isa##_impl(c, weight, b0, b1, out, bag_size, max_indices, 0, 0);                         \
-    }                                                                                                         \
-    TARGET static void bag_range_##isa##_i64w(const bag_call *c, const float *weight, int64_t b0, int64_t b1, \
-                                              float *out, int64_t *bag_size, int64_t *max_indices) {         \
-        bag_range_##isa##_impl(c, weight, b0, b1, out, bag_size, max_indices, 0, 1);                         \
-    }                                                                                                         \
-    TARGET static void bag_range_##isa##_i32(const bag_call *c, const float *weight, int64_t b0, int64_t b1,  \
-                                             float *out, int64_t *bag_size, int64_t *max_indices) {          \
-        bag_range_##isa##_impl(c, weight, b0, b1, out, bag_size, max_indices, 1, 0);                         \
-    }                                                                                                         \
-    TARGET static void bag_range_##isa##_i32w(const bag_call *c, const float *weight, int64_t b0, int64_t b1, \
-                                              float *out, int64_t *bag_size, int64_t *max_indices) {         \
-        bag_range_##isa##_impl(c, weight, b0, b1, out, bag_size, max_indices, 1, 1);                         \
-    }                                                                                                         \
-    static bag_range_fn pick_##isa(const bag_call *c) {                                                       \
-        if (c->indices.is32) return c->weights ? bag_range_##isa##_i32w : bag_range_##isa##_i32;              \
-        return c->weights ? bag_range_##isa##_i64w : bag_range_##isa##_i64;                                   \
-    }
-
-/* In bag_range_<isa>_impl: ISA's max or sum block for k vectors with prefetch mode PF, a
- * compile-time constant (the switch over nv and pf instantiates each combination once). */
-#define EKI_BAG_BLOCK(isa, k, PF)                                                                       \
-    do {                                                                                                \
-        if (is_max) max_bag_block_##isa(L, begin, end, d0, k, tail, o, argmax, &count, is32, PF);       \
-        else sum_bag_block_##isa(L, begin, end, d0, k, tail, o, &count, is32, weighted, PF);            \
-    } while (0)
-#define EKI_BAG_CASE(isa, k)                                                                            \
-    case k:                                                                                             \
-        if (pf == 1) EKI_BAG_BLOCK(isa, k, 1);                                                          \
-        else EKI_BAG_BLOCK(isa, k, 0);                                                                  \
-        break;
-
-/* ---- AVX-512: blocks of up to 4 x 16 floats; the last vector of a block is masked ---- */
-
-#define EKI_INLINE512 EKI_TARGET_AVX512 static inline __attribute__((always_inline))
-
-EKI_INLINE512 void sum_bag_block_avx512(row_loop L, int64_t begin, int64_t end, int64_t d0, const int nv,
-                                        __mmask16 tail, float *o, int64_t *count_out, const int is32,
-                                        const int weighted, const int pf) {
-    int64_t count = 0;
-    float weight_sum = 0.0f;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + EKI_BAG_PREFETCH_ROWS, is32, nv, pf == 2);
-        int64_t r = row_at(&L, j, is32);
-        if (r == L.pad) continue;
-        count++;
-        const float *row = L.weight + r * L.dim + d0;
-        if (weighted) {
-            float w = L.psw[j];
-            weight_sum += w;
-            __m512 wv = _mm512_set1_ps(w);
-            for (int v = 0; v < nv; v++) {
-                __m512 x = v == nv - 1 ? _mm512_maskz_loadu_ps(tail, row + 16 * v) : _mm512_loadu_ps(row + 16 * v);
-                acc[v] = _mm512_add_ps(acc[v], _mm512_mul_ps(wv, x));
-            }
-        } else {
-            for (int v = 0; v < nv; v++) {
-                __m512 x = v == nv - 1 ? _mm512_maskz_loadu_ps(tail, row + 16 * v) : _mm512_loadu_ps(row + 16 * v);
-                acc[v] = _mm512_add_ps(acc[v], x);
-            }
-        }
-    }
-    if (L.mean) {
-        float denom = weighted ? weight_sum : (float)count;
-        __m512 dv = _mm512_set1_ps(denom);
-        for (int v = 0; v < nv; v++) acc[v] = denom == 0.0f ? _mm512_setzero_ps() : _mm512_div_ps(acc[v], dv);
-    }
-    for (int v = 0; v < nv; v++) {
-        if (v == nv - 1) _mm512_mask_storeu_ps(o + d0 + 16 * v, tail, acc[v]);
-        else _mm512_storeu_ps(o + d0 + 16 * v, acc[v]);
-    }
-    *count_out = count;
-}
-
-/* The rows after a bag's first: take x where x > acc, or x is NaN and acc is not — !(x <= acc)
- * (unordered: true) and acc ordered; strict, so the first of equal values stays. `track` (a
- * compile-time constant) writes the argmax; without it the loop has no branch but padding. */
-EKI_INLINE512 void max_rest_avx512(const row_loop *L, int64_t j0, int64_t end, int64_t d0, const int nv,
-                                   __mmask16 tail, __m512 *acc, int64_t *argmax, int64_t *count, const int is32,
-                                   const int pf, const int track) {
-    for (int64_t j = j0; j < end; j++) {
-        if (pf) prefetch_ahead(L, j + EKI_BAG_PREFETCH_ROWS, is32, nv, pf == 2);
-        int64_t r = row_at(L, j, is32);
-        if (r == L->pad) continue;
-        const float *row = L->weight + r * L->dim + d0;
-        for (int v = 0; v < nv; v++) {
-            __mmask16 m = v == nv - 1 ? tail : (__mmask16)0xFFFF;
-            __m512 x = v == nv - 1 ? _mm512_maskz_loadu_ps(tail, row + 16 * v) : _mm512_loadu_ps(row + 16 * v);
-            __mmask16 take = (__mmask16)(_mm512_cmp_ps_mask(x, acc[v], _CMP_NLE_UQ) &
-                                         _mm512_cmp_ps_mask(acc[v], acc[v], _CMP_ORD_Q) & m);
-            acc[v] = _mm512_mask_mov_ps(acc[v], take, x);
-            if (track && take) {
-                __m512i rv = _mm512_set1_epi64(r);
-                _mm512_mask_storeu_epi64(argmax + d0 + 16 * v, (__mmask8)(take & 0xFF), rv);
-                _mm512_mask_storeu_epi64(argmax + d0 + 16 * v + 8, (__mmask8)(take >> 8), rv);
-            }
-        }
-        (*count)++;
-    }
-}
-
-EKI_INLINE512 void max_bag_block_avx512(row_loop L, int64_t begin, int64_t end, int64_t d0, const int nv,
-                                        __mmask16 tail, float *o, int64_t *argmax, int64_t *count_out,
-                                        const int is32, const int pf) {
-    int64_t count = 0, j = begin;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (; j < end && count == 0; j++) { /* the first row that is not padding starts the maximum */
-        if (pf) prefetch_ahead(&L, j + EKI_BAG_PREFETCH_ROWS, is32, nv, pf == 2);
-        int64_t r = row_at(&L, j, is32);
-        if (r == L.pad) continue;
-        const float *row = L.weight + r * L.dim + d0;
-        for (int v = 0; v < nv; v++) {
-            __mmask16 m = v == nv - 1 ? tail : (__mmask16)0xFFFF;
-            acc[v] = _mm512_maskz_loadu_ps(m, row + 16 * v);
-            if (argmax) {
-                __m512i rv = _mm512_set1_epi64(r);
-                _mm512_mask_storeu_epi64(argmax + d0 + 16 * v, (__mmask8)(m & 0xFF), rv);
-                _mm512_mask_storeu_epi64(argmax + d0 + 16 * v + 8, (__mmask8)(m >> 8), rv);
-            }
-        }
-        count = 1;
-    }
-    if (argmax) max_rest_avx512(&L, j, end, d0, nv, tail, acc, argmax, &count, is32, pf, 1);
-    else max_rest_avx512(&L, j, end, d0, nv, tail, acc, NULL, &count, is32, pf, 0);
-    for (int v = 0; v < nv; v++) {
-        __mmask16 m = v == nv - 1 ? tail : (__mmask16)0xFFFF;
-        _mm512_mask_storeu_ps(o + d0 + 16 * v, m, acc[v]); /* zeros when the bag is empty */
-        if (argmax && count == 0) {
-            __m512i none = _mm512_set1_epi64(-1);
-            _mm512_mask_storeu_epi64(argmax + d0 + 16 * v, (__mmask8)(m & 0xFF), none);
-            _mm512_mask_storeu_epi64(argmax + d0 + 16 * v + 8, (__mmask8)(m >> 8), none);
-        }
-    }
-    *count_out = count;
-}
-
-EKI_INLINE512 void bag_range_avx512_impl(const bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
-                                         int64_t *bag_size, int64_t *max_indices, const int is32, const int weighted) {
-    row_loop L = make_row_loop(c, weight, b0, b1);
-    int64_t dim = L.dim;
-    int is_max = !weighted && c->mode == EK_BAG_MAX; /* max never has per-sample weights */
-    for (int64_t b = b0; b < b1; b++) {
-        int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
-        float *o = out + b * dim;
-        int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
-        for (int64_t d0 = 0; d0 < dim; d0 += 64) {
-            int64_t left = dim - d0;
-            int nv = left >= 64 ? 4 : (int)((left + 15) / 16);
-            int64_t last = left - 16 * (nv - 1); /* 1..16 */
-            __mmask16 tail = (__mmask16)(last >= 16 ? 0xFFFF : (1u << last) - 1);
-            /* prefetch mode (a compile-time constant in each block): none after the first block,
-             * narrow rows (<= 64 floats), wide rows */
-            int pf = d0 > 0 ? 0 : dim <= 64 ? 1 : 2;
-            if (pf == 2) EKI_BAG_BLOCK(avx512, 4, 2);
-            else switch (nv) {
-                EKI_BAG_CASE(avx512, 1) EKI_BAG_CASE(avx512, 2) EKI_BAG_CASE(avx512, 3)
-            default:
-                EKI_BAG_CASE(avx512, 4)
-            }
-        }
-        if (bag_size) bag_size[b] = count;
-    }
-}
-
-EKI_BAG_RANGE_VARIANTS(avx512, EKI_TARGET_AVX512)
-
-/* ---- AVX2: blocks of up to 8 x 8 floats; the last vector of a block is masked ---- */
-
-#define EKI_INLINE2 EKI_TARGET_AVX2 static inline __attribute__((always_inline))
-
-EKI_INLINE2 __m256i tail_mask_avx2(int64_t last) { /* lanes < last (1..8) */
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)last), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-EKI_INLINE2 __m256 load_avx2(const float *p, int v, int nv, __m256i tail) {
-    return v == nv - 1 ? _mm256_maskload_ps(p, tail) : _mm256_loadu_ps(p);
-}
-
-EKI_INLINE2 void sum_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int64_t d0, const int nv, __m256i tail,
-                                    float *o, int64_t *count_out, const int is32, const int weighted,
-                                    const int pf) {
-    int64_t count = 0;
-    float weight_sum = 0.0f;
-    __m256 acc[8];
-    for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
-    for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + EKI_BAG_PREFETCH_ROWS, is32, (nv + 1) / 2, pf == 2);
-        int64_t r = row_at(&L, j, is32);
-        if (r == L.pad) continue;
-        count++;
-        const float *row = L.weight + r * L.dim + d0;
-        if (weighted) {
-            float w = L.psw[j];
-            weight_sum += w;
-            __m256 wv = _mm256_set1_ps(w);
-            for (int v = 0; v < nv; v++) acc[v] = _mm256_add_ps(acc[v], _mm256_mul_ps(wv, load_avx2(row + 8 * v, v, nv, tail)));
-        } else {
-            for (int v = 0; v < nv; v++) acc[v] = _mm256_add_ps(acc[v], load_avx2(row + 8 * v, v, nv, tail));
-        }
-    }
-    if (L.mean) {
-        float denom = weighted ? weight_sum : (float)count;
-        __m256 dv = _mm256_set1_ps(denom);
-        for (int v = 0; v < nv; v++) acc[v] = denom == 0.0f ? _mm256_setzero_ps() : _mm256_div_ps(acc[v], dv);
-    }
-    for (int v = 0; v < nv; v++) {
-        if (v == nv - 1) _mm256_maskstore_ps(o + d0 + 8 * v, tail, acc[v]);
-        else _mm256_storeu_ps(o + d0 + 8 * v, acc[v]);
-    }
-    *count_out = count;
-}
-
-EKI_INLINE2 void store_argmax_avx2(int64_t *p, __m256 take, int64_t r) {
-    __m256i t = _mm256_castps_si256(take), rv = _mm256_set1_epi64x(r);
-    _mm256_maskstore_epi64((long long *)p, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(t)), rv);
-    _mm256_maskstore_epi64((long long *)p + 4, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(t, 1)), rv);
-}
-
-EKI_INLINE2 void max_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int64_t d0, const int nv, __m256i tail,
-                                    float *o, int64_t *argmax, int64_t *count_out, const int is32,
-                                    const int pf) {
-    int64_t count = 0;
-    __m256 acc[8];
-    __m256 full = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
-    for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
-    for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + EKI_BAG_PREFETCH_ROWS, is32, (nv + 1) / 2, pf == 2);
-        int64_t r = row_at(&L, j, is32);
-        if (r == L.pad) continue;
-        const float *row = L.weight + r * L.dim + d0;
-        for (int v = 0; v < nv; v++) {
-            __m256 m = v == nv - 1 ? _mm256_castsi256_ps(tail) : full;
-            __m256 x = load_avx2(row + 8 * v, v, nv, tail);
-            __m256 take = count == 0 ? m
-                                     : _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(x, acc[v], _CMP_NLE_UQ),
-                                                                   _mm256_cmp_ps(acc[v], acc[v], _CMP_ORD_Q)), m);
-            acc[v] = _mm256_blendv_ps(acc[v], x, take);
-            if (argmax && _mm256_movemask_ps(take)) store_argmax_avx2(argmax + d0 + 8 * v, take, r);
-        }
-        count++;
-    }
-    for (int v = 0; v < nv; v++) {
-        if (v == nv - 1) _mm256_maskstore_ps(o + d0 + 8 * v, tail, acc[v]);
-        else _mm256_storeu_ps(o + d0 + 8 * v, acc[v]);
-        if (argmax && count == 0)
-            store_argmax_avx2(argmax + d0 + 8 * v, v == nv - 1 ? _mm256_castsi256_ps(tail) : full, -1);
-    }
-    *count_out = count;
-}
-
-EKI_INLINE2 void bag_range_avx2_impl(const bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
-                                     int64_t *bag_size, int64_t *max_indices, const int is32, const int weighted) {
-    row_loop L = make_row_loop(c, weight, b0, b1);
-    int64_t dim = L.dim;
-    int is_max = !weighted && c->mode == EK_BAG_MAX; /* max never has per-sample weights */
-    for (int64_t b = b0; b < b1; b++) {
-        int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
-        float *o = out + b * dim;
-        int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
-        for (int64_t d0 = 0; d0 < dim; d0 += 64) {
-            int64_t left = dim - d0;
-            int nv = left >= 64 ? 8 : (int)((left + 7) / 8);
-            __m256i tail = tail_mask_avx2(left - 8 * (nv - 1));
-            /* prefetch mode (a compile-time constant in each block): none after the first block,
-             * narrow rows (<= 64 floats), wide rows */
-            int pf = d0 > 0 ? 0 : dim <= 64 ? 1 : 2;
-            if (pf == 2) EKI_BAG_BLOCK(avx2, 8, 2);
-            else switch (nv) {
-                EKI_BAG_CASE(avx2, 1) EKI_BAG_CASE(avx2, 2) EKI_BAG_CASE(avx2, 3) EKI_BAG_CASE(avx2, 4)
-                EKI_BAG_CASE(avx2, 5) EKI_BAG_CASE(avx2, 6) EKI_BAG_CASE(avx2, 7)
-            default:
-                EKI_BAG_CASE(avx2, 8)
-            }
-        }
-        if (bag_size) bag_size[b] = count;
-    }
-}
-
-EKI_BAG_RANGE_VARIANTS(avx2, EKI_TARGET_AVX2)
-#endif /* EKI_X86 */
-
-static bag_range_fn pick_bag_range(const bag_call *c) {
-#if EKI_X86
-    int isa = eki_isa();
-    if (isa == EK_ISA_AVX512) return pick_avx512(c);
-    if (isa == EK_ISA_AVX2) return pick_avx2(c);
-#endif
-    return c->mode == EK_BAG_MAX ? max_range_scalar : sum_range_scalar;
+/* The scalar range (every slot of the scalar table's bag_range): sum / mean or max. */
+void eki_bag_range_scalar(const eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
+                          int64_t *bag_size, int64_t *max_indices) {
+    if (c->mode == EK_BAG_MAX) max_range_scalar(c, weight, b0, b1, out, bag_size, max_indices);
+    else sum_range_scalar(c, weight, b0, b1, out, bag_size, max_indices);
 }
 
 static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags, int64_t num_weights,
@@ -505,7 +153,7 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
                              const float *weights, ek_bag_mode mode, int64_t padding_idx, float *out,
                              int64_t *bag_size, int64_t *max_indices) {
     static const char op[] = "embedding_bag";
-    bag_call c;
+    eki_bag_call c;
     ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
                                  include_last_offset, weights, mode, padding_idx, &c);
     if (s || (s = eki_check_ptr(op, "weight", weight, num_embeddings * dim)) ||
@@ -514,7 +162,7 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
     if (max_indices && mode != EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: max_indices is only written in mode max; pass NULL", op);
 
-    bag_range_fn fn = pick_bag_range(&c);
+    eki_bag_range_fn fn = eki_dispatch()->bag_range[c.indices.is32][c.weights != NULL];
 #pragma omp parallel num_threads(eki_num_threads()) if ((n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK)
     {
         int t = eki_thread_id(), T = eki_team_size();
@@ -552,7 +200,7 @@ static void free_plan(bag_plan *p) {
     free(p->bag_of), free(p->coef), free(p->first), free(p->order), free(p->start);
 }
 
-static ek_status make_plan(const char *op, const bag_call *c, int32_t scale_grad_by_freq, int need_groups, bag_plan *p) {
+static ek_status make_plan(const char *op, const eki_bag_call *c, int32_t scale_grad_by_freq, int need_groups, bag_plan *p) {
     int64_t n = c->n;
     size_t cells = (size_t)n + 1;
     memset(p, 0, sizeof *p);
@@ -609,7 +257,7 @@ static ek_status make_plan(const char *op, const bag_call *c, int32_t scale_grad
 }
 
 /* Backward checks beyond the forward's: grad_out, the freq/max combination, max_indices. */
-static ek_status check_backward(const char *op, const bag_call *c, int32_t scale_grad_by_freq, const int64_t *max_indices,
+static ek_status check_backward(const char *op, const eki_bag_call *c, int32_t scale_grad_by_freq, const int64_t *max_indices,
                                 const float *grad_out) {
     ek_status s;
     int64_t cells = c->bags.num_bags * c->dim;
@@ -628,8 +276,8 @@ static ek_status check_backward(const char *op, const bag_call *c, int32_t scale
 }
 
 /* The gradient row of position j (not padding, in bag b) into dst (= for sparse, += for dense);
- * row: the ISA's row primitive for sum / mean (eki_row_scale or eki_row_axpy). */
-static inline void entry_gradient(const bag_call *c, const bag_plan *p, const int64_t *max_indices,
+ * row: the ISA's row primitive for sum / mean (the table's scale or axpy). */
+static inline void entry_gradient(const eki_bag_call *c, const bag_plan *p, const int64_t *max_indices,
                                   const float *grad_out, int64_t j, int accumulate, eki_row_fn row, float *dst) {
     int64_t b = p->bag_of[j], dim = c->dim;
     const float *g = grad_out + b * dim;
@@ -653,7 +301,7 @@ static ek_status bag_backward_dense(int64_t num_embeddings, int64_t dim, int64_t
                                     int32_t scale_grad_by_freq, const int64_t *max_indices, const float *grad_out,
                                     float *grad_weight) {
     static const char op[] = "embedding_bag_backward";
-    bag_call c;
+    eki_bag_call c;
     bag_plan p;
     ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
                                  include_last_offset, weights, mode, padding_idx, &c);
@@ -663,7 +311,7 @@ static ek_status bag_backward_dense(int64_t num_embeddings, int64_t dim, int64_t
     if (n == 0) return EK_OK;
     if ((s = make_plan(op, &c, scale_grad_by_freq, 1, &p))) return s;
 
-    eki_row_fn axpy = eki_row_axpy();
+    eki_row_fn axpy = eki_dispatch()->axpy;
 #pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t g = 0; g < p.groups; g++) {
         float *dst = grad_weight + eki_at(indices, p.order[p.start[g]]) * dim;
@@ -680,7 +328,7 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
                                      int32_t scale_grad_by_freq, const int64_t *max_indices, const float *grad_out,
                                      int64_t *out_rows, float *out_values, int64_t *out_nnz) {
     static const char op[] = "embedding_bag_backward_sparse";
-    bag_call c;
+    eki_bag_call c;
     bag_plan p;
     ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
                                  include_last_offset, weights, mode, padding_idx, &c);
@@ -701,7 +349,8 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
 
     /* A large gradient is written with non-temporal stores: it does not fit in the cache anyway, and
      * streaming saves reading every destination line first. */
-    eki_row_fn scale = eki_row_scale(sizeof(float) * (size_t)nnz * (size_t)dim >= EKI_STREAM_MIN_BYTES);
+    const eki_kernels *k = eki_dispatch();
+    eki_row_fn scale = sizeof(float) * (size_t)nnz * (size_t)dim >= EKI_STREAM_MIN_BYTES ? k->scale_stream : k->scale;
 #pragma omp parallel num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     {
 #pragma omp for schedule(static) nowait
@@ -720,9 +369,9 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
 
 /* The fused sparse backward + SGD step: entry j's gradient row is made where the scatter needs it,
  * so the N x D gradient never reaches memory. Sum and mean: coef[j] times grad_out's row of the bag,
- * inside the update (eki_row_axpy_scaled); max: made in the thread's scratch row by max_row. */
+ * inside the update (the table's axpy_scaled); max: made in the thread's scratch row by max_row. */
 typedef struct {
-    const bag_call *c;
+    const eki_bag_call *c;
     const bag_plan *p;
     const int64_t *max_indices;
     const float *grad_out;
@@ -740,7 +389,7 @@ static ek_status bag_backward_sgd(int64_t num_embeddings, int64_t dim, int64_t n
                                   ek_bag_mode mode, int64_t padding_idx, int32_t scale_grad_by_freq,
                                   const int64_t *max_indices, const float *grad_out, float lr, float *weight) {
     static const char op[] = "embedding_bag_backward_update";
-    bag_call c;
+    eki_bag_call c;
     bag_plan p;
     ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
                                  include_last_offset, weights, mode, padding_idx, &c);
@@ -789,7 +438,7 @@ static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64
                                       int32_t include_last_offset, const float *weights, ek_bag_mode mode,
                                       int64_t padding_idx, const float *grad_out, float *grad_weights) {
     static const char op[] = "embedding_bag_per_sample_weights_backward";
-    bag_call c;
+    eki_bag_call c;
     ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
                                  include_last_offset, weights, mode, padding_idx, &c);
     if (s) return s;
@@ -853,7 +502,7 @@ ek_status ek_embedding_bag_backward_sgd_f32_i32(int64_t num_embeddings, int64_t 
  * makes it from ek_bag_backward_sparse's entries (the first entry's row as written, then += each
  * later one in input order), and the optimizer's row update runs on it (eki_optimizer_row, the
  * code of the ek_*_update_f32 loops). Rows are independent: parallel over rows, exact. */
-static ek_status bag_backward_update_rows(const char *op, const bag_call *c, int32_t scale_grad_by_freq,
+static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c, int32_t scale_grad_by_freq,
                                          const int64_t *max_indices, const float *grad_out, const eki_opt *o,
                                          float *weight) {
     bag_plan p;
@@ -866,8 +515,9 @@ static ek_status bag_backward_update_rows(const char *op, const bag_call *c, int
         free_plan(&p);
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows for %d threads", op, T);
     }
-    eki_row_fn scale = eki_row_scale(0), axpy = eki_row_axpy();
-    eki_row_scaled_fn axpy_scaled = eki_row_axpy_scaled();
+    const eki_kernels *k = eki_dispatch();
+    eki_row_fn scale = k->scale, axpy = k->axpy;
+    eki_row_scaled_fn axpy_scaled = k->axpy_scaled;
     int is_max = c->mode == EK_BAG_MAX;
 #pragma omp parallel num_threads(T) if (c->n * dim >= EKI_PARALLEL_MIN_WORK)
     {
@@ -943,7 +593,7 @@ ek_status ek_bag_backward_update(const ek_table *table, const ek_bag_input *inpu
         return bag_backward_sgd(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
                                 a.include_last_offset, a.weights, a.mode, a.padding_idx, a.scale_grad_by_freq,
                                 max_indices, grad_out, o.o.lr, a.data);
-    bag_call c;
+    eki_bag_call c;
     if ((s = check_bag_call(op, a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
                             a.include_last_offset, a.weights, a.mode, a.padding_idx, &c)) ||
         (s = check_backward(op, &c, a.scale_grad_by_freq, max_indices, grad_out)) ||

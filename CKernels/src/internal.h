@@ -74,43 +74,8 @@ ek_status eki_check_bags(const char *op, int64_t num_indices, int64_t num_bags, 
 ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                            int64_t *order, int64_t *group_start, int64_t *num_groups);
 
-/* ---- instruction sets (isa.c) ---- */
-
-/* x86-64 builds carry AVX2 and AVX-512 variants of the hot loops, compiled per function with these
- * attributes (never with global -m flags: the library runs on any x86-64). */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define EKI_X86 1
-#define EKI_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#define EKI_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
-#else
-#define EKI_X86 0
-#endif
-
-/* The ISA the kernels use now (an ek_isa value): ek_set_isa's, else EK_ISA (read once) capped by the
- * CPU, else the CPU's best. Kernels read it once per call, before forking. */
-int eki_isa(void);
-
-/* For the tests (softmax.c): y[i] = exp(x[i]) with the exp of `isa` (scalar: libm expf). */
-void eki_vexp(int isa, int64_t n, const float *x, float *y);
-
-/* Row primitives of the current ISA (rowops.c), bit-identical to the scalar loops:
- *   eki_row_axpy():        dst[d] += a * src[d]
- *   eki_row_scale(stream): dst[d]  = a * src[d]; with stream, non-temporal stores where dst is aligned
- *                          (for outputs larger than the cache): call eki_stream_fence() before the
- *                          results are read by another thread (the end of each thread's work). */
-typedef void (*eki_row_fn)(int64_t dim, float a, const float *src, float *dst);
-eki_row_fn eki_row_axpy(void);
-eki_row_fn eki_row_scale(int stream);
-/* dst[d] += a * (c * src[d]), both products rounded: bit for bit eki_row_scale(0) with c into a
- * row, then eki_row_axpy() with a of that row, without the row. */
-typedef void (*eki_row_scaled_fn)(int64_t dim, float a, float c, const float *src, float *dst);
-eki_row_scaled_fn eki_row_axpy_scaled(void);
-/* dst[d] = src[d] bit for bit; with stream, non-temporal stores where dst is aligned (fence as above). */
-typedef void (*eki_copy_fn)(int64_t dim, const float *src, float *dst);
-eki_copy_fn eki_row_copy(int stream);
-void eki_stream_fence(void);
-/* Outputs above this many bytes are written with non-temporal stores where a kernel offers it. */
-#define EKI_STREAM_MIN_BYTES ((size_t)16 << 20)
+/* ---- instruction sets and the dispatch table (isa.h, isa.c) ---- */
+#include "isa.h"
 
 /* Prefetch distance, in rows, of the gathers and scatters (FBGEMM uses 16). */
 #ifndef EKI_PREFETCH_ROWS
@@ -173,7 +138,7 @@ ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_
 /* The same with source rows that need not exist in memory (the fused bag backward + SGD step: entry
  * i's gradient is its bag's gradient row, scaled). Row i of the source is, by the first field set:
  *   rows:  rows + i * dim;
- *   base:  coef[i] * (base + base_row[i] * dim), made inside the update (eki_row_axpy_scaled);
+ *   base:  coef[i] * (base + base_row[i] * dim), made inside the update (the table's axpy_scaled);
  *          base_row[i] < 0 skips entry i;
  *   row:   row(ctx, i, scratch): in place, or made in `scratch` (dim floats), or NULL to skip
  *          entry i; called from several threads at once. */

@@ -1,13 +1,33 @@
-/* isa.c — run-time choice of the kernels' instruction set (ek_set_isa / ek_get_isa, EK_ISA).
+/* isa.c — run-time choice of the kernels' instruction set (ek_set_isa / ek_get_isa, EK_ISA) and the
+ * one dispatch table per ISA (isa.h).
  *
- * The library is built without -march: the AVX2 and AVX-512 kernels are functions compiled with
- * __attribute__((target(...))) (EKI_TARGET_AVX2 / EKI_TARGET_AVX512 in internal.h) and each kernel
- * picks its variant once per call from eki_isa(), before any parallel region. */
+ * Where ISA code lives. The library is built without -march. Each kernel family's file
+ * (rowops.c, softmax.c, renorm.c, embedding_bag.c) holds its scalar code, the one-line semantics
+ * above it; the AVX2 and AVX-512 variants live in x86/avx2/<family>.c and x86/avx512/<family>.c,
+ * every function there compiled with EKI_TARGET_AVX2 / EKI_TARGET_AVX512 (isa.h:
+ * __attribute__((target(...))), so neither SwiftPM nor the Makefile needs per-file flags), the whole
+ * file inside #if EKI_X86. Types a family shares with its ISA files go in <family>.h
+ * (embedding_bag.h). Kernels never test the ISA: they take `const eki_kernels *k = eki_dispatch();`
+ * once per call, before any parallel region, and call its entries per row or per thread range,
+ * whichever the loop had (a hot loop stays inlined inside the ISA's range function; a per-row
+ * pointer is used only where the loop is in the family file).
+ *
+ * Adding a kernel for an ISA: declare eki_<kernel>_<isa> in isa.h (the scalar one by hand, the
+ * vector ones in EKI_DECLARE_VECTOR_KERNELS), add its slot to eki_kernels, define the scalar
+ * version in the family file and the vector ones in x86/<isa>/<family>.c, and fill the slot in each
+ * table below. Every vector variant must equal the scalar one bit for bit (or within a bound the
+ * tests state, like exp): Tests/c runs every test under every ISA the CPU has (test_isa.c,
+ * test_vs_reference.c compare against the scalar reference kernels). A new ISA is a new table, a
+ * new folder and a new ek_isa value. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+#if EKI_X86
+#include <immintrin.h>
+#endif
 
 static atomic_int current_isa = -1; /* -1: not chosen yet */
 
@@ -61,6 +81,52 @@ ek_status ek_set_isa(ek_isa isa) {
 }
 
 ek_isa ek_get_isa(void) { return (ek_isa)eki_isa(); }
+
+/* ---- the dispatch tables, indexed by ek_isa ---- */
+
+static const eki_kernels tables[] = {
+    [EK_ISA_SCALAR] = {
+        .axpy = eki_axpy_scalar, .scale = eki_scale_scalar, .scale_stream = eki_scale_scalar,
+        .axpy_scaled = eki_axpy_scaled_scalar, .copy = eki_copy_scalar, .copy_stream = eki_copy_scalar,
+        .row_max = eki_row_max_scalar, .row_exp_sum = eki_row_exp_sum_scalar, .row_affine = eki_row_affine_scalar,
+        .vexp = eki_vexp_scalar,
+        .norm2 = eki_norm2_scalar,
+        .bag_range = {{eki_bag_range_scalar, eki_bag_range_scalar}, {eki_bag_range_scalar, eki_bag_range_scalar}},
+    },
+#if EKI_X86
+    [EK_ISA_AVX2] = {
+        .axpy = eki_axpy_avx2, .scale = eki_scale_avx2, .scale_stream = eki_scale_stream_avx2,
+        .axpy_scaled = eki_axpy_scaled_avx2, .copy = eki_copy_scalar, .copy_stream = eki_copy_stream_avx2,
+        .row_max = eki_row_max_avx2, .row_exp_sum = eki_row_exp_sum_avx2, .row_affine = eki_row_affine_avx2,
+        .vexp = eki_vexp_avx2,
+        .norm2 = eki_norm2_avx2,
+        .bag_range = {{eki_bag_range_avx2_i64, eki_bag_range_avx2_i64w}, {eki_bag_range_avx2_i32, eki_bag_range_avx2_i32w}},
+    },
+    [EK_ISA_AVX512] = {
+        .axpy = eki_axpy_avx512, .scale = eki_scale_avx512, .scale_stream = eki_scale_stream_avx512,
+        .axpy_scaled = eki_axpy_scaled_avx512, .copy = eki_copy_scalar, .copy_stream = eki_copy_stream_avx512,
+        .row_max = eki_row_max_avx512, .row_exp_sum = eki_row_exp_sum_avx512, .row_affine = eki_row_affine_avx512,
+        .vexp = eki_vexp_avx512,
+        .norm2 = eki_norm2_avx512,
+        .bag_range = {{eki_bag_range_avx512_i64, eki_bag_range_avx512_i64w},
+                      {eki_bag_range_avx512_i32, eki_bag_range_avx512_i32w}},
+    },
+#endif
+};
+
+/* isa is an ek_isa the CPU supports (eki_isa(), or one ek_set_isa accepted): other builds than
+ * x86-64 only ever choose scalar. */
+const eki_kernels *eki_kernels_for(int isa) {
+    return &tables[isa >= 0 && isa < (int)(sizeof tables / sizeof tables[0]) ? isa : EK_ISA_SCALAR];
+}
+
+void eki_vexp(int isa, int64_t n, const float *x, float *y) { eki_kernels_for(isa)->vexp(n, x, y); }
+
+void eki_stream_fence(void) {
+#if EKI_X86
+    _mm_sfence();
+#endif
+}
 
 const char *ek_isa_name(ek_isa isa) {
     switch (isa) {

@@ -11,46 +11,17 @@
 
 #include "internal.h"
 
-#if EKI_X86
-#include <immintrin.h>
-
-EKI_TARGET_AVX512 static double norm2_avx512(const float *row, int64_t dim) {
-    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
-    for (int64_t d = 0; d < dim; d += 16) {
-        __mmask16 k = dim - d >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (dim - d)) - 1);
-        __m512 x = _mm512_maskz_loadu_ps(k, row + d);
-        __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
-        __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
-        a0 = _mm512_fmadd_pd(lo, lo, a0);
-        a1 = _mm512_fmadd_pd(hi, hi, a1);
-    }
-    return sqrt(_mm512_reduce_add_pd(_mm512_add_pd(a0, a1)));
-}
-
-EKI_TARGET_AVX2 static double norm2_avx2(const float *row, int64_t dim) {
-    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
-    int64_t d = 0;
-    for (; d + 8 <= dim; d += 8) {
-        __m256 x = _mm256_loadu_ps(row + d);
-        __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(x)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
-        a0 = _mm256_fmadd_pd(lo, lo, a0);
-        a1 = _mm256_fmadd_pd(hi, hi, a1);
-    }
-    a0 = _mm256_add_pd(a0, a1);
-    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(a0), _mm256_extractf128_pd(a0, 1));
-    double acc = _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
-    for (; d < dim; d++) acc += (double)row[d] * row[d];
+/* sqrt(Σ row[d]^2), in double, in order (isa.h's norm2; x86/<isa>/renorm.c vectorise it) */
+double eki_norm2_scalar(const float *row, int64_t dim) {
+    double acc = 0.0;
+    for (int64_t d = 0; d < dim; d++) acc += (double)row[d] * row[d];
     return sqrt(acc);
 }
-#endif
 
 /* ||row||_p in double: p = 0 counts non-zeros, p = inf takes the largest magnitude. */
 static double row_norm(const float *row, int64_t dim, double p) {
     double acc = 0.0;
-    if (p == 2.0) {
-        for (int64_t d = 0; d < dim; d++) acc += (double)row[d] * row[d];
-        return sqrt(acc);
-    }
+    if (p == 2.0) return eki_norm2_scalar(row, dim);
     if (p == 1.0) {
         for (int64_t d = 0; d < dim; d++) acc += fabs((double)row[d]);
         return acc;
@@ -91,13 +62,8 @@ static ek_status embedding_renorm(int64_t num_embeddings, int64_t dim, int64_t n
     /* One bit per row; untouched pages of a large calloc'd block are never materialised. */
     uint64_t *seen = calloc((size_t)num_embeddings / 64 + 1, sizeof(uint64_t));
     if (!seen) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld rows", op, (long long)num_embeddings);
-    double (*norm2)(const float *, int64_t) = NULL;
-#if EKI_X86
-    if (norm_type == 2.0) {
-        int isa = eki_isa();
-        norm2 = isa == EK_ISA_AVX512 ? norm2_avx512 : isa == EK_ISA_AVX2 ? norm2_avx2 : NULL;
-    }
-#endif
+    /* the 2-norm (the common case) through the ISA's table; other norms scalar */
+    double (*norm2)(const float *, int64_t) = norm_type == 2.0 ? eki_dispatch()->norm2 : NULL;
     size_t row_bytes = sizeof(float) * (size_t)dim;
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < n; i++) {

@@ -9,34 +9,28 @@
 
 #include "internal.h"
 
-/* The ISA's row primitives, chosen once per call. */
-typedef struct {
-    eki_row_fn axpy;
-    eki_row_scaled_fn axpy_scaled;
-} row_ops;
-
 /* out += a * (source row i), by the first field the source sets (internal.h); `scratch`: dim floats
  * of the thread's. */
 static inline void add_source_row(const eki_scatter_source *src, int64_t i, int64_t dim, float a, float *out,
-                                  const row_ops *ops, float *scratch) {
+                                  const eki_kernels *kern, float *scratch) {
     if (src->rows) {
-        ops->axpy(dim, a, src->rows + i * dim, out);
+        kern->axpy(dim, a, src->rows + i * dim, out);
     } else if (src->base) {
         int64_t b = src->base_row[i];
-        if (b >= 0) ops->axpy_scaled(dim, a, src->coef[i], src->base + b * dim, out);
+        if (b >= 0) kern->axpy_scaled(dim, a, src->coef[i], src->base + b * dim, out);
     } else {
         const float *v = src->row(src->ctx, i, scratch);
-        if (v) ops->axpy(dim, a, v, out);
+        if (v) kern->axpy(dim, a, v, out);
     }
 }
 
 static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim, float a, const eki_scatter_source *src,
-                           float *dst, const row_ops *ops, float *scratch) {
+                           float *dst, const eki_kernels *kern, float *scratch) {
     size_t row_bytes = sizeof(float) * (size_t)dim;
     for (int64_t i = 0; i < n; i++) {
         if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(dst + eki_at(rows, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
         int64_t r = eki_at(rows, i);
-        if (r != skip) add_source_row(src, i, dim, a, dst + r * dim, ops, scratch);
+        if (r != skip) add_source_row(src, i, dim, a, dst + r * dim, kern, scratch);
     }
 }
 
@@ -49,7 +43,7 @@ static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim,
 static inline int has_row(const uint64_t *set, int64_t r) { return (int)(set[r >> 6] >> (r & 63)) & 1; }
 
 static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
-                                 int64_t dim, float a, const eki_scatter_source *src, float *dst, const row_ops *ops,
+                                 int64_t dim, float a, const eki_scatter_source *src, float *dst, const eki_kernels *kern,
                                  float *scratch, int chunks) {
     int64_t words = eki_ceil_div(num_rows, 64);
     /* seen + c * words: chunk c's rows; earlier + (c - 1) * words: the union of chunks 0..c-1 */
@@ -86,7 +80,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
                 int64_t r = eki_at(rows, i);
                 if (r == skip) continue;
                 if (before && has_row(before, r)) later[k++] = (uint32_t)i;
-                else add_source_row(src, i, dim, a, dst + r * dim, ops, mine_scratch);
+                else add_source_row(src, i, dim, a, dst + r * dim, kern, mine_scratch);
             }
             num_deferred[c] = k;
         }
@@ -104,7 +98,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
                     }
                 }
                 int64_t i = later[k], r = eki_at(rows, i);
-                if (r >= row_lo && r < row_hi) add_source_row(src, i, dim, a, dst + r * dim, ops, mine_scratch);
+                if (r >= row_lo && r < row_hi) add_source_row(src, i, dim, a, dst + r * dim, kern, mine_scratch);
             }
         }
     }
@@ -114,7 +108,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
 
 ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                int64_t dim, float a, const eki_scatter_source *src, float *dst) {
-    row_ops ops = {eki_row_axpy(), eki_row_axpy_scaled()};
+    const eki_kernels *kern = eki_dispatch(); /* the ISA's row primitives, read once per call */
     int chunks = n * dim < EKI_PARALLEL_MIN_WORK || n > (int64_t)UINT32_MAX ? 1 : eki_num_threads();
     /* the bit sets (2 per chunk but one, num_rows / 8 bytes each) stay within the larger of 16 MiB and
      * the source's size: fewer chunks for a huge table touched lightly, serial if even 2 do not fit */
@@ -126,8 +120,8 @@ ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_
     float *scratch = made ? malloc(sizeof(float) * (size_t)(chunks * dim)) : NULL;
     if (made && !scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows", op);
     ek_status s = EK_OK;
-    if (chunks > 1) s = scatter_chunked(op, rows, n, num_rows, skip, dim, a, src, dst, &ops, scratch, chunks);
-    else scatter_serial(rows, n, skip, dim, a, src, dst, &ops, scratch);
+    if (chunks > 1) s = scatter_chunked(op, rows, n, num_rows, skip, dim, a, src, dst, kern, scratch, chunks);
+    else scatter_serial(rows, n, skip, dim, a, src, dst, kern, scratch);
     free(scratch);
     return s;
 }

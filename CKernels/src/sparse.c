@@ -41,7 +41,7 @@ ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const 
         (s = group_entries(op, num_rows, nnz, rows, &order, &start, &groups)))
         return s;
 
-    eki_row_fn axpy = eki_row_axpy(); /* a = 1: dst += 1 * src is dst += src, bit for bit */
+    eki_row_fn axpy = eki_dispatch()->axpy; /* a = 1: dst += 1 * src is dst += src, bit for bit */
 #pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t g = 0; g < groups; g++) {
         float *dst = out_values + g * dim;

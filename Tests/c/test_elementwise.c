@@ -61,6 +61,42 @@ TEST(binary_broadcast_matches_naive_loop) {
     ek_set_num_threads(1);
 }
 
+/* In place (out = a, contiguous) over random broadcast layouts of b: the runs of rows a thread takes
+ * (a bias row into every row, a column, a full operand, a scalar), cut at sizes that leave partial
+ * runs and planes, equal the naive loop bit for bit at 1 and 2 threads. */
+TEST(binary_in_place_runs_match_naive_loop) {
+    ek_rng rng = {27};
+    for (int trial = 0; trial < 120; trial++) {
+        int rank = (int)ek_rng_int(&rng, 1, 4);
+        int64_t shape[4], shape_b[4], sa[4], sb[4];
+        int keep_b[4];
+        for (int d = 0; d < rank; d++) {
+            int inner2 = d >= rank - 2, big = trial % 4 == 0; /* big: past the parallel threshold */
+            shape[d] = ek_rng_int(&rng, 1, !inner2 ? 6 : big ? 300 : 40); /* at most 6 * 6 * 300 * 300 */
+            keep_b[d] = ek_rng_int(&rng, 0, 2) != 0;
+        }
+        if (trial % 5 == 0) for (int d = 0; d < rank; d++) keep_b[d] = d == rank - 1; /* a bias row */
+        for (int d = 0; d < rank; d++) shape_b[d] = keep_b[d] ? shape[d] : 1;
+        tref_strides(rank, shape, NULL, sa);
+        tref_strides(rank, shape, keep_b, sb);
+        int64_t n = tref_count(rank, shape), nb = tref_count(rank, shape_b);
+        float *a = tref_random(&rng, n), *b = tref_random(&rng, nb), *y = malloc(sizeof(float) * (size_t)n),
+              *want = malloc(sizeof(float) * (size_t)n);
+        ek_binary_op op = (ek_binary_op)(trial % 11);
+        float p = ek_rng_float(&rng, 0.5f, 3.0f);
+        for (int64_t i = 0; i < n; i++) want[i] = ref_binary(op, a[i], b[tref_offset(rank, shape, sb, i)], p);
+        for (int threads = 1; threads <= 2; threads++) {
+            ek_set_num_threads(threads);
+            memcpy(y, a, sizeof(float) * (size_t)n);
+            CHECK_OK(ek_binary_f32(op, rank, shape, y, n, sa, b, nb, sb, p, y, n, sa));
+            CHECK_MSG(memcmp(y, want, sizeof(float) * (size_t)n) == 0, "trial %d op %d threads %d differs", trial,
+                      (int)op, threads);
+        }
+        free(a), free(b), free(y), free(want);
+    }
+    ek_set_num_threads(1);
+}
+
 TEST(binary_in_place_and_strided_out) {
     /* y[r, :] += bias, in place: a = out */
     int64_t shape[2] = {300, 130}, sy[2] = {130, 1}, sbias[2] = {0, 1};

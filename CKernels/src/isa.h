@@ -1,0 +1,113 @@
+/* isa.h — the kernels' instruction sets and their one dispatch table (isa.c explains the layout:
+ * where each ISA's code lives and how to add a kernel). Internal (eki_*). */
+#ifndef EK_ISA_H
+#define EK_ISA_H
+
+#include <stdint.h>
+
+/* x86-64 builds carry AVX2 and AVX-512 variants of the hot loops, compiled per function with these
+ * attributes (never with global -m flags: the library runs on any x86-64, and SwiftPM needs no
+ * per-file flags). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define EKI_X86 1
+#define EKI_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define EKI_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+#else
+#define EKI_X86 0
+#endif
+
+/* The ISA the kernels use now (an ek_isa value): ek_set_isa's, else EK_ISA (read once) capped by the
+ * CPU, else the CPU's best. */
+int eki_isa(void);
+
+/* Row primitives, bit-identical to the scalar loops on every ISA (multiply, then add: no FMA):
+ *   axpy:         dst[d] += a * src[d]
+ *   axpy_scaled:  dst[d] += a * (c * src[d]), both products rounded: bit for bit scale with c into a
+ *                 row, then axpy with a of that row, without the row
+ *   scale:        dst[d]  = a * src[d]
+ *   scale_stream: the same with non-temporal stores where dst is aligned (outputs larger than the
+ *                 cache): call eki_stream_fence() before another thread reads the results
+ *   copy:         dst[d]  = src[d] bit for bit (memcpy); copy_stream: non-temporal, fence as above */
+typedef void (*eki_row_fn)(int64_t dim, float a, const float *src, float *dst);
+typedef void (*eki_row_scaled_fn)(int64_t dim, float a, float c, const float *src, float *dst);
+typedef void (*eki_copy_fn)(int64_t dim, const float *src, float *dst);
+
+/* A thread's range [b0, b1) of bags of the bag forward (embedding_bag.h). */
+struct eki_bag_call;
+typedef void (*eki_bag_range_fn)(const struct eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
+                                 int64_t *bag_size, int64_t *max_indices);
+
+/* The dispatch table: one per ISA, every entry filled. Kernels read it once per call, before any
+ * parallel region (`const eki_kernels *k = eki_dispatch();`), and call through it per row or per
+ * thread range as their loops need. */
+typedef struct {
+    /* rowops.c */
+    eki_row_fn axpy, scale, scale_stream;
+    eki_row_scaled_fn axpy_scaled;
+    eki_copy_fn copy, copy_stream;
+    /* softmax.c: a row's maximum (NaN ignored); Σ exp(x[c] - m), storing each term in e unless e is
+     * NULL; y[c] = (y[c] * a - b) * s; y[i] = exp(x[i]) with this ISA's exp (for the tests) */
+    float (*row_max)(const float *x, int64_t cols);
+    float (*row_exp_sum)(const float *x, int64_t cols, float m, float *e);
+    void (*row_affine)(float *y, int64_t cols, float a, float b, float s);
+    void (*vexp)(int64_t n, const float *x, float *y);
+    /* renorm.c: the 2-norm of a row, in double */
+    double (*norm2)(const float *row, int64_t dim);
+    /* embedding_bag.c: the forward over a range of bags, by [int32 indices][per-sample weights] */
+    eki_bag_range_fn bag_range[2][2];
+} eki_kernels;
+
+/* The table of the current ISA (eki_isa()), and of a given one (the tests). */
+const eki_kernels *eki_kernels_for(int isa);
+static inline const eki_kernels *eki_dispatch(void) { return eki_kernels_for(eki_isa()); }
+
+/* Orders the non-temporal stores of scale_stream / copy_stream before later loads and stores. */
+void eki_stream_fence(void);
+/* Outputs above this many bytes are written with non-temporal stores where a kernel offers it. */
+#define EKI_STREAM_MIN_BYTES ((size_t)16 << 20)
+
+/* For the tests (test_isa.c declares it): y[i] = exp(x[i]) with the exp of `isa` (scalar: libm expf). */
+void eki_vexp(int isa, int64_t n, const float *x, float *y);
+
+/* ---- the variants the tables hold: eki_<kernel>_<isa>, defined in the family file (scalar) or in
+ * x86/<isa>/<family>.c ---- */
+void eki_axpy_scalar(int64_t dim, float a, const float *src, float *dst);
+void eki_axpy_scaled_scalar(int64_t dim, float a, float c, const float *src, float *dst);
+void eki_scale_scalar(int64_t dim, float a, const float *src, float *dst); /* also scale_stream */
+void eki_copy_scalar(int64_t dim, const float *src, float *dst);          /* every ISA's copy; scalar copy_stream */
+float eki_row_max_scalar(const float *x, int64_t cols);
+float eki_row_exp_sum_scalar(const float *x, int64_t cols, float m, float *e);
+void eki_row_affine_scalar(float *y, int64_t cols, float a, float b, float s);
+void eki_vexp_scalar(int64_t n, const float *x, float *y);
+double eki_norm2_scalar(const float *row, int64_t dim);
+/* every bag_range slot: the index width and weights are tested once per range */
+void eki_bag_range_scalar(const struct eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
+                          int64_t *bag_size, int64_t *max_indices);
+
+#if EKI_X86
+/* The vector ISAs: each has every kernel, and a bag range per (index width, weighted) with both
+ * compile-time constants (EKI_BAG_RANGE_VARIANTS, embedding_bag.h). */
+#define EKI_DECLARE_VECTOR_KERNELS(isa)                                                               \
+    void eki_axpy_##isa(int64_t dim, float a, const float *src, float *dst);                          \
+    void eki_axpy_scaled_##isa(int64_t dim, float a, float c, const float *src, float *dst);          \
+    void eki_scale_##isa(int64_t dim, float a, const float *src, float *dst);                         \
+    void eki_scale_stream_##isa(int64_t dim, float a, const float *src, float *dst);                  \
+    void eki_copy_stream_##isa(int64_t dim, const float *src, float *dst);                            \
+    float eki_row_max_##isa(const float *x, int64_t cols);                                            \
+    float eki_row_exp_sum_##isa(const float *x, int64_t cols, float m, float *e);                     \
+    void eki_row_affine_##isa(float *y, int64_t cols, float a, float b, float s);                     \
+    void eki_vexp_##isa(int64_t n, const float *x, float *y);                                         \
+    double eki_norm2_##isa(const float *row, int64_t dim);                                            \
+    void eki_bag_range_##isa##_i64(const struct eki_bag_call *c, const float *weight, int64_t b0,     \
+                                   int64_t b1, float *out, int64_t *bag_size, int64_t *max_indices);  \
+    void eki_bag_range_##isa##_i64w(const struct eki_bag_call *c, const float *weight, int64_t b0,    \
+                                    int64_t b1, float *out, int64_t *bag_size, int64_t *max_indices); \
+    void eki_bag_range_##isa##_i32(const struct eki_bag_call *c, const float *weight, int64_t b0,     \
+                                   int64_t b1, float *out, int64_t *bag_size, int64_t *max_indices);  \
+    void eki_bag_range_##isa##_i32w(const struct eki_bag_call *c, const float *weight, int64_t b0,    \
+                                    int64_t b1, float *out, int64_t *bag_size, int64_t *max_indices);
+EKI_DECLARE_VECTOR_KERNELS(avx2)
+EKI_DECLARE_VECTOR_KERNELS(avx512)
+#endif
+
+#endif
