@@ -702,6 +702,15 @@ ek_status ek_sum_to_f32(int64_t rank, const int64_t *shape, const float *x, floa
  * n >= 1 unless outer * inner == 0 (else EK_ERR_SHAPE). */
 ek_status ek_max_dim_f32(int64_t outer, int64_t n, int64_t inner, const float *x, float *values, int64_t *indices);
 
+/* Continues the p-norm of float elements in double precision, in the order of x (one thread, so the
+ * result is that of the sequential loop, bit for bit):
+ *   p finite:   for i in 0..<n: *acc += pow(fabs((double)x[i]), (double)p)
+ *   p = +inf:   for i in 0..<n: *acc = isnan(*acc) || isnan(x[i]) ? NAN : fmax(*acc, fabs((double)x[i]))
+ * Start *acc at 0 and call once per buffer for the norm of several buffers together; the norm is then
+ * pow(*acc, 1 / p), or *acc for p = inf (a NaN element makes it NaN, as PyTorch's norms). p must be
+ * > 0 (else EK_ERR_INVALID_ARGUMENT). n may be 0 (nothing read). */
+ek_status ek_norm_f32(int64_t n, const float *x, float p, double *acc);
+
 /* Its backward: grad_x = 0, then grad_x[o, indices[o,i], i] = grad_values[o, i]. Every index must lie
  * in [0, n) (else EK_ERR_INDEX_OUT_OF_RANGE naming the position, nothing written). */
 ek_status ek_max_dim_backward_f32(int64_t outer, int64_t n, int64_t inner, const int64_t *indices,

@@ -164,3 +164,20 @@ ek_status ek_max_dim_backward_f32(int64_t outer, int64_t n, int64_t inner, const
     }
     return EK_OK;
 }
+
+ek_status ek_norm_f32(int64_t n, const float *x, float p, double *acc) {
+    static const char op[] = "norm";
+    ek_status s;
+    if ((s = eki_check_size(op, "n", n, 0)) || (s = eki_check_ptr(op, "x", x, n)) || (s = eki_check_ptr(op, "acc", acc, 1)))
+        return s;
+    if (!(p > 0)) return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: p=%g must be positive or infinity", op, (double)p);
+    double a = *acc;
+    if (isinf(p)) {
+        for (int64_t i = 0; i < n && !isnan(a); i++) a = isnan(x[i]) ? (double)NAN : fmax(a, fabs((double)x[i]));
+    } else {
+        const double e = (double)p;
+        for (int64_t i = 0; i < n; i++) a += pow(fabs((double)x[i]), e);
+    }
+    *acc = a;
+    return EK_OK;
+}

@@ -1,4 +1,4 @@
-/* test_reduce.c — ek_sum_dim_f32, ek_sum_to_f32, ek_max_dim_f32 and its backward against sequential
+/* test_reduce.c — ek_sum_dim_f32, ek_sum_to_f32, ek_max_dim_f32 and its backward, ek_norm_f32 against sequential
  * loops, bit for bit, 1 and 2 threads; the errors. */
 #include <math.h>
 #include <stdlib.h>
@@ -105,4 +105,42 @@ TEST(max_dim_and_backward) {
     CHECK_ERROR(ek_max_dim_backward_f32(1, 2, 1, &bad, &g, gx), EK_ERR_INDEX_OUT_OF_RANGE, "index 2 at position 0");
     CHECK(gx[0] == 5 && gx[1] == 5);
     ek_set_num_threads(1);
+}
+
+TEST(norm_is_the_sequential_double_loop) {
+    ek_rng rng = {23};
+    int64_t sizes[] = {0, 1, 7, 1000, 100000};
+    float ps[] = {1, 2, 3, 0.5f, 2.5f, INFINITY};
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        int64_t n = sizes[c];
+        float *x = tref_random(&rng, n);
+        if (n > 1) x[0] = -0.0f, x[1] = -7.5f;
+        for (size_t q = 0; q < sizeof ps / sizeof ps[0]; q++) {
+            double want = 1.25, got = 1.25; /* a running value continues */
+            for (int64_t i = 0; i < n; i++)
+                want = isinf(ps[q]) ? fmax(want, fabs((double)x[i])) : want + pow(fabs((double)x[i]), (double)ps[q]);
+            CHECK_OK(ek_norm_f32(n, x, ps[q], &got));
+            CHECK_MSG(memcmp(&got, &want, sizeof want) == 0, "n %lld p %g: %.17g vs %.17g", (long long)n, (double)ps[q],
+                      got, want);
+        }
+        free(x);
+    }
+    float x[4] = {1, NAN, INFINITY, -2};
+    for (int inf = 0; inf < 2; inf++) {
+        double acc = 0;
+        CHECK_OK(ek_norm_f32(4, x, inf ? INFINITY : 2, &acc));
+        CHECK(isnan(acc)); /* NaN propagates, after an infinite element too */
+        acc = 0;
+        CHECK_OK(ek_norm_f32(1, x + 2, inf ? INFINITY : 2, &acc));
+        CHECK(isinf(acc) && acc > 0);
+        acc = NAN;
+        CHECK_OK(ek_norm_f32(1, x, inf ? INFINITY : 2, &acc));
+        CHECK(isnan(acc));
+    }
+    double acc = 0;
+    CHECK_ERROR(ek_norm_f32(1, x, 0, &acc), EK_ERR_INVALID_ARGUMENT, "p=0");
+    CHECK_ERROR(ek_norm_f32(1, x, NAN, &acc), EK_ERR_INVALID_ARGUMENT, "must be positive");
+    CHECK_ERROR(ek_norm_f32(1, x, 2, NULL), EK_ERR_NULL_POINTER, "acc");
+    CHECK_ERROR(ek_norm_f32(-1, x, 2, &acc), EK_ERR_INVALID_ARGUMENT, "n=-1");
+    CHECK(acc == 0);
 }

@@ -24,14 +24,9 @@ extension Tensor {
         case .sparse(let s):
             self.grad = .sparse(s.filtered(keep))
         case .dense(let d):
-            let width = shape[1]
-            var rows: [Int64] = [], values: [Float] = []
-            for r in 0..<shape[0] where keep(r) {
-                rows.append(Int64(r))
-                values.append(contentsOf: d.floats[(r * width)..<((r + 1) * width)])
-            }
-            self.grad = .sparse(SparseGradient(rows: Tensor(shape: [rows.count], ints: rows),
-                                               values: Tensor(shape: [rows.count, width], floats: values),
+            let kept = (0..<shape[0]).filter(keep).map(Int64.init), rows = Tensor(shape: [kept.count], ints: kept)
+            let values = TensorKernels.gatherRows(rows, of: d)
+            self.grad = .sparse(SparseGradient(rows: rows, values: values,
                                                shape: shape, isCoalesced: true))
         }
     }

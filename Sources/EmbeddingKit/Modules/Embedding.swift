@@ -89,7 +89,14 @@ public final class Embedding: Module {
     /// N(0, 1) rows, the padding row zeroed, requiring a gradient (PyTorch's initialisation).
     static func initialTable(count: Int, dimension: Int, paddingIndex: Int?, generator: Generator) -> Tensor {
         let table = Tensor.randn([count, dimension], generator: generator)
-        if let p = paddingIndex { for d in 0..<dimension { table.floats[p * dimension + d] = 0 } }
+        if let p = paddingIndex { // the row written with a broadcast 0 (ek_strided_copy)
+            let zero: [Float] = [0]
+            zero.withUnsafeBufferPointer { src in
+                table.floats.withUnsafeMutableBufferPointer { dst in
+                    TensorKernels.copy([dimension], from: src, srcStrides: [0], into: dst, dstOffset: p * dimension, dstStrides: [1])
+                }
+            }
+        }
         table.requiresGrad = true
         return table
     }

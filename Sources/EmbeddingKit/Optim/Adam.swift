@@ -133,18 +133,18 @@ public final class Adam: Optimizer {
         if let lr = d.learningRate { learningRate = lr }
     }
 
-    /// g + weight_decay * W on the rows the gradient has (Adam's L2 penalty, lazily for sparse).
+    /// g + weight_decay * W on the rows the gradient has (Adam's L2 penalty, lazily for sparse): two
+    /// kernel calls, `t = wd * W` then `g + t`, the float rounding of `g + wd * w`.
     private func coupledDecay(_ grad: Gradient, _ p: Tensor) -> Gradient {
-        switch grad {
-        case .dense(let g): return .dense(Tensor(shape: g.shape, floats: zip(g.floats, p.floats).map { $0 + weightDecay * $1 }))
-        case .sparse(let s):
-            let c = s.coalesced(), width = c.shape[1]
-            var values = c.values.floats
-            for (k, row) in c.rows.ints.enumerated() {
-                for d in 0..<width { values[k * width + d] += weightDecay * p.floats[Int(row) * width + d] }
+        withoutGradients {
+            switch grad {
+            case .dense(let g): return .dense(g + weightDecay * p)
+            case .sparse(let s):
+                let c = s.coalesced()
+                let rows = TensorKernels.gatherRows(c.rows, of: p)   // the gradient's rows of W
+                return .sparse(SparseGradient(rows: c.rows, values: c.values + weightDecay * rows, shape: c.shape,
+                                              isCoalesced: true))
             }
-            return .sparse(SparseGradient(rows: c.rows, values: Tensor(shape: c.values.shape, floats: values), shape: c.shape,
-                                          isCoalesced: true))
         }
     }
 }

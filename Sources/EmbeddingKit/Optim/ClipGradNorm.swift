@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Scales the gradients of `parameters` together so that their total `normType`-norm is at most
@@ -37,34 +38,31 @@ public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float, normType: Float
     let raw = maxNorm / (total + 1e-6)
     let coefficient = raw.isNaN || raw < 1 ? raw : 1
     guard coefficient != 1 else { return total }   // x * 1 == x: PyTorch's multiplication changes nothing
-    for p in parameters {
-        switch p.grad {
-        case .dense(let t): p.grad = .dense(t.map { $0 * coefficient })
-        case .sparse(let s):
-            p.grad = .sparse(SparseGradient(rows: s.rows, values: s.values.map { $0 * coefficient }, shape: s.shape,
-                                            isCoalesced: s.isCoalesced))
-        case nil: break
+    withoutGradients {
+        for p in parameters {
+            switch p.grad {
+            case .dense(let t): p.grad = .dense(t * coefficient)
+            case .sparse(let s):
+                p.grad = .sparse(SparseGradient(rows: s.rows, values: s.values * coefficient, shape: s.shape,
+                                                isCoalesced: s.isCoalesced))
+            case nil: break
+            }
         }
     }
     return total
 }
 
-/// The `normType`-norm of all gradient elements together (NaN if any element is NaN, as in PyTorch).
+/// The `normType`-norm of all gradient elements together (NaN if any element is NaN, as in PyTorch):
+/// `ek_norm_f32` over each gradient in turn, one double-precision accumulator for them all.
 private func totalNorm(_ grads: [Gradient], _ normType: Float) -> Float {
-    var values: [[Float]] = []
+    var acc = 0.0
     for grad in grads {
+        let values: FloatStorage
         switch grad {
-        case .dense(let t): values.append(t.floats.array)
-        case .sparse(let s): values.append(s.coalesced().values.floats.array)
+        case .dense(let t): values = t.floats
+        case .sparse(let s): values = s.coalesced().values.floats
         }
+        values.withPointer { x in mustSucceed(ek_norm_f32(Int64(values.count), x, normType, &acc), "clipGradNorm") }
     }
-    if normType == .infinity {
-        // Swift.max drops a NaN operand; PyTorch's max propagates it
-        var largest: Float = 0
-        for v in values { for x in v { if x.isNaN { return .nan }; largest = Swift.max(largest, abs(x)) } }
-        return largest
-    }
-    var sum = 0.0
-    for v in values { for x in v { sum += Foundation.pow(Double(abs(x)), Double(normType)) } }
-    return Float(Foundation.pow(sum, 1 / Double(normType)))
+    return Float(normType == .infinity ? acc : Foundation.pow(acc, 1 / Double(normType)))
 }

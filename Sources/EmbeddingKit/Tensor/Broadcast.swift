@@ -108,6 +108,13 @@ enum TensorKernels {
         return Tensor(shape: shape, ints: out)
     }
 
+    /// The rows `rows` (int64, each in range) of the 2-D float `table`, `[rows.count, width]`, gathered
+    /// by ek_lookup_forward without gradient (no rows, or a table of width 0, give an empty result).
+    static func gatherRows(_ rows: Tensor, of table: Tensor) -> Tensor {
+        if rows.count == 0 || table.shape[1] == 0 { return .zeros([rows.count, table.shape[1]]) }
+        return withoutGradients { try! embedding(rows, table) }
+    }
+
     /// Zeros of `count` elements with `g` (contiguous, of `shape`) written through `strides` from `offset`:
     /// the gradient of a slice.
     static func scatter(_ g: FloatStorage, _ shape: [Int], count: Int, offset: Int = 0, strides: [Int64]) -> FloatStorage {

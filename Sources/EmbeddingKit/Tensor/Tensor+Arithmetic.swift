@@ -11,13 +11,6 @@ extension Tensor {
                                                                b.floats, Broadcast.strides(of: b.shape, in: out), p: p))
     }
 
-    /// Applies `f` to every element of a float tensor: a Swift loop, left for Optim/ClipGradNorm.swift
-    /// (owned by the optimizer work); the tensor layer uses `map(_: ek_unary_op)`.
-    func map(_ f: (Float) -> Float) -> Tensor {
-        precondition(dtype == .float32, "map: needs a float tensor")
-        return Tensor(shape: shape, floats: floats.map(f))
-    }
-
     /// `op` applied to every element of a float tensor.
     func map(_ op: ek_unary_op, p: Float = 0) -> Tensor {
         precondition(dtype == .float32, "map: needs a float tensor")
