@@ -2,7 +2,8 @@
  * embeddingkit.h). Determinism: each output element is accumulated by one thread, its terms added in
  * the input's order starting from 0 (single precision, as the sequential loop), so results are
  * bit-identical for any thread count; threads split the outputs (leading indices, blocks of
- * columns), never one output's terms. */
+ * columns), never one output's terms. ek_norm_f32 (clipGradNorm's norm) accumulates in double on one
+ * thread, in order. */
 #include <math.h>
 #include <string.h>
 
