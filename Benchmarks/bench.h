@@ -38,7 +38,7 @@ struct bench_workload {
     enum bench_unit unit;
     enum bench_share share;
     double target_ratio;     /* 0: no target (informational row) */
-    double target_share;     /* > 0: "or bytes read >= this share of read bandwidth" */
+    double target_share;     /* > 0: "or bytes read >= this share of the gather limit" (SHARE_READ rows, limits.c) */
     const char *target_text;
     const char *peer_id;     /* workload the PyTorch peer runs for this row; NULL: none */
     const char *reuse_ek;    /* take EK's figures from this row instead of measuring (NULL: measure) */

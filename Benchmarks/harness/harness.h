@@ -37,6 +37,18 @@ void bandwidth_at(int T, int reps, double *read_med, double *read_best, double *
 void measure_bandwidth(bandwidth *bw, const int *threads, int nthreads);
 void bandwidth_release(void);
 
+/* ---- limits.c: the gather limit (random 256-byte rows summed into bags of 40, the best over the
+ * software-prefetch distances gather_pf), the limit of the W2-like (SHARE_READ) workloads ---- */
+#define GATHER_NPF 8
+extern const int gather_pf[GATHER_NPF];
+typedef struct {
+    double gbs;                   /* the best over the distances: the limit (GB/s of rows read) */
+    int best_pf;                  /* the distance (rows) it was reached at */
+    double sweep_gbs[GATHER_NPF]; /* each distance's figure */
+} gather_limit;
+void gather_limit_at(int T, int reps, gather_limit *g);
+void gather_limit_release(void);
+
 /* ---- coproc.c: PyTorch's peers.py --serve and ek-swift-bench --serve ---- */
 /* A co-process speaking the bench protocol on its stdin and stdout. in == NULL: not running. */
 typedef struct {
@@ -70,6 +82,9 @@ typedef struct {
     double throughput; /* GB/s or elements/s */
     double share;      /* of copy (W1) or read (W2-like) bandwidth at the same thread count; NAN if none */
     double bw_ref;     /* that bandwidth (GB/s), measured right before the row's EK figure; 0 if none */
+    double gather_share; /* W2-like rows: rows read as a share of the gather limit; NAN if none */
+    double gather_ref;   /* that limit (GB/s), measured right before the row's EK figure; 0 if none */
+    int gather_broken;   /* gather_share > 100 %: the probe is wrong; never counted as met */
     int met;           /* 1 met, 0 not met, -1 no target or no figure */
     const char *met_by;
 } row;
@@ -81,10 +96,11 @@ typedef struct {
     int with_peer;
     int threads[4], nthreads;
     bandwidth bw, bw_end;
+    gather_limit gather[MAX_THREADS + 1]; /* at the start, per thread count */
     double foreign, run_s;
 } run_info;
 
-void finish_row(row *r, const bandwidth *bw);
+void finish_row(row *r, const bandwidth *bw, const gather_limit *gather);
 void print_tables(const row *rows, int nrows, int with_peer);
 void write_json(const char *path, const run_info *run, const row *rows, int nrows);
 

@@ -8,7 +8,7 @@
 
 #include "harness.h"
 
-void finish_row(row *r, const bandwidth *bw) {
+void finish_row(row *r, const bandwidth *bw, const gather_limit *gather) {
     const bench_workload *w = r->w;
     r->ratio = r->have_ek && r->pt.have ? r->pt.s.median_ms / r->ek.median_ms : NAN;
     double work = w->work(w);
@@ -20,10 +20,19 @@ void finish_row(row *r, const bandwidth *bw) {
     if (r->have_ek && w->share == SHARE_COPY) /* rows read + the same bytes written to out */
         r->share = 2.0 * work / (r->ek.median_ms * 1e-3) * 1e-9 / r->bw_ref;
     if (r->have_ek && w->share == SHARE_READ) r->share = work / (r->ek.median_ms * 1e-3) * 1e-9 / r->bw_ref;
+    /* W2-like rows: the share of the gather limit (limits.c), the limit the targets use */
+    r->gather_share = NAN;
+    r->gather_broken = 0;
+    if (r->have_ek && w->share == SHARE_READ) {
+        if (!(r->gather_ref > 0)) r->gather_ref = gather[r->threads].gbs;
+        if (r->gather_ref > 0) r->gather_share = work / (r->ek.median_ms * 1e-3) * 1e-9 / r->gather_ref;
+        r->gather_broken = r->gather_share > 1.0;
+    }
     r->met = -1;
     r->met_by = "";
     if (w->target_ratio > 0 && r->have_ek) {
-        if (w->target_share > 0 && r->share >= w->target_share) r->met = 1, r->met_by = "bandwidth";
+        if (w->target_share > 0 && !r->gather_broken && r->gather_share >= w->target_share)
+            r->met = 1, r->met_by = "gather limit";
         else if (!isnan(r->ratio)) {
             r->met = r->ratio >= w->target_ratio;
             r->met_by = r->met ? "ratio" : "";
@@ -40,7 +49,7 @@ static void fmt_ms(char *buf, size_t cap, double ms) {
 
 static void print_row(const row *r, int with_peer) {
     const bench_workload *w = r->w;
-    char ek[32], pt[32], ratio[32] = "-", thr[32] = "-", share[32] = "", met[32] = "";
+    char ek[32], pt[32], ratio[32] = "-", thr[32] = "-", share[32] = "", gshare[32] = "", met[32] = "";
     fmt_ms(ek, sizeof ek, r->have_ek ? r->ek.median_ms : NAN);
     fmt_ms(pt, sizeof pt, r->pt.have ? r->pt.s.median_ms : NAN);
     if (!isnan(r->ratio)) snprintf(ratio, sizeof ratio, "%.2fx", r->ratio);
@@ -49,31 +58,37 @@ static void print_row(const row *r, int with_peer) {
         else snprintf(thr, sizeof thr, "%.1f Melem/s", r->throughput * 1e-6);
     }
     if (!isnan(r->share)) snprintf(share, sizeof share, "%.0f%% of %.1f", 100 * r->share, r->bw_ref);
+    if (!isnan(r->gather_share))
+        snprintf(gshare, sizeof gshare, "%.0f%% of %.1f%s", 100 * r->gather_share, r->gather_ref, r->gather_broken ? "!" : "");
     if (workload_not_yet(w)) snprintf(met, sizeof met, "not yet");
     else if (w->api == BENCH_API_SWIFT && !r->have_ek) snprintf(met, sizeof met, "- (no Swift)");
-    else if (r->met == 1) snprintf(met, sizeof met, "met%s", !strcmp(r->met_by, "bandwidth") ? " (BW)" : "");
+    else if (r->met == 1) snprintf(met, sizeof met, "met%s", !strcmp(r->met_by, "gather limit") ? " (gather)" : "");
     else if (r->met == 0) snprintf(met, sizeof met, "NOT MET");
     else if (w->target_ratio > 0) snprintf(met, sizeof met, with_peer ? "?" : "- (no PyTorch)");
+    if (r->gather_broken) snprintf(met + strlen(met), sizeof met - strlen(met), " BROKEN PROBE");
     const char *noisy = (r->have_ek && r->ek.foreign_cpu > 0.15) || (r->pt.have && r->pt.s.foreign_cpu > 0.15) ? " *" : "";
     if (with_peer)
-        printf("%-9s %3d %10s %10s %8s %15s %13s  %-27s %s%s\n", w->id, r->threads, ek, pt, ratio, thr, share,
-               w->target_text, met, noisy);
+        printf("%-9s %3d %10s %10s %8s %15s %13s %13s  %-30s %s%s\n", w->id, r->threads, ek, pt, ratio, thr, share,
+               gshare, w->target_text, met, noisy);
     else
-        printf("%-9s %3d %10s %15s %13s  %-27s %s%s\n", w->id, r->threads, ek, thr, share, w->target_text, met, noisy);
+        printf("%-9s %3d %10s %15s %13s %13s  %-30s %s%s\n", w->id, r->threads, ek, thr, share, gshare, w->target_text,
+               met, noisy);
 }
 
 void print_tables(const row *rows, int nrows, int with_peer) {
     printf("\n%s\n", with_peer ? "ms/call = median; ratio = PyTorch time / EK time (EK speed-up); throughput = EK's"
                                : "ms/call = median; throughput = EK's");
     printf("(GB/s of table rows read for W1-W4/W7, elements/s otherwise); BW share: W1 = rows read + written vs copy\n"
-           "bandwidth, W2-like = rows read vs sequential read bandwidth; each against that bandwidth (\"of\", GB/s, median of\n"
-           "7 passes) measured right before the row's EK figure at its thread count.\n\n");
+           "bandwidth, W2-like = rows read vs sequential read bandwidth (kept for comparison: the wrong limit for a\n"
+           "gather); each against that bandwidth (\"of\", GB/s, median of 7 passes) measured right before the row's EK\n"
+           "figure at its thread count. Gather share: W2-like rows read vs the gather limit (best prefetch distance)\n"
+           "measured right before the row's EK figure; the limit the W2-W4 targets use; \"!\" above 100 %% = broken probe.\n\n");
     if (with_peer)
-        printf("%-9s %3s %10s %10s %8s %15s %13s  %-27s %s\n", "workload", "thr", "EK ms", "PyTorch ms", "EK/PT",
-               "throughput", "BW share", "target (WORKLOADS.md)", "status");
+        printf("%-9s %3s %10s %10s %8s %15s %13s %13s  %-30s %s\n", "workload", "thr", "EK ms", "PyTorch ms", "EK/PT",
+               "throughput", "BW share", "gather share", "target (WORKLOADS.md)", "status");
     else
-        printf("%-9s %3s %10s %15s %13s  %-27s %s\n", "workload", "thr", "EK ms", "throughput", "BW share",
-               "target (WORKLOADS.md)", "status");
+        printf("%-9s %3s %10s %15s %13s %13s  %-30s %s\n", "workload", "thr", "EK ms", "throughput", "BW share",
+               "gather share", "target (WORKLOADS.md)", "status");
     for (int i = 0; i < nrows; i++)
         if (!rows[i].w->scaling) print_row(&rows[i], with_peer);
     int any_scaling = 0;
@@ -211,6 +226,11 @@ static void json_row(json_writer *j, const row *r) {
     j_num(j, "bandwidth_ref_gbs", r->bw_ref > 0 ? r->bw_ref : NAN);
     j_str_or_null(j, "bandwidth_share_of", w->share == SHARE_NONE ? NULL : w->share == SHARE_COPY ? "copy" : "read");
     j->wrap = ROW_BREAK;
+    j_num(j, "gather_share", r->gather_share);
+    j_num(j, "pytorch_gather_share", r->gather_ref > 0 && pt && w->share == SHARE_READ ? pt_thr / r->gather_ref : NAN);
+    j_num(j, "gather_limit_gbs", r->gather_ref > 0 ? r->gather_ref : NAN);
+    j_bool(j, "gather_share_broken", isnan(r->gather_share) ? -1 : r->gather_broken);
+    j->wrap = ROW_BREAK;
     j_str(j, "target", w->target_text);
     j_num(j, "target_ratio", w->target_ratio > 0 ? w->target_ratio : NAN);
     j_num(j, "target_share", w->target_share > 0 ? w->target_share : NAN);
@@ -276,6 +296,23 @@ void write_json(const char *path, const run_info *run, const row *rows, int nrow
         j_num(j, "copy_best", run->bw.copy_best_gbs[T]);
         j_num(j, "read_at_end", run->bw_end.read_gbs[T]);
         j_num(j, "copy_at_end", run->bw_end.copy_gbs[T]);
+        j_close(j, "}");
+    }
+    j_close(j, "}");
+    j_open(j, "gather_limit", "{", ", "); /* at the start, per thread count (limits.c) */
+    for (int k = 0; k < run->nthreads; k++) {
+        int T = run->threads[k];
+        char key[16];
+        snprintf(key, sizeof key, "%d", T);
+        j_open(j, key, "{", ", ");
+        j_num(j, "gbs", run->gather[T].gbs);
+        j_int(j, "best_prefetch_rows", run->gather[T].best_pf);
+        j_open(j, "sweep_gbs", "{", ", ");
+        for (int p = 0; p < GATHER_NPF; p++) {
+            snprintf(key, sizeof key, "%d", gather_pf[p]);
+            j_num(j, key, run->gather[T].sweep_gbs[p]);
+        }
+        j_close(j, "}");
         j_close(j, "}");
     }
     j_close(j, "}");

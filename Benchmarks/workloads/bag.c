@@ -55,7 +55,8 @@ static void bag_check(void *data, const int *threads, int nthreads) {
     .rows = (table_rows), .dim = 64, .n = 4096 * 40, .bags = 4096, .unit = UNIT_BYTES, .share = SHARE_READ, \
     .work = work_rows_read
 #define BAG_FUNCS .setup = bag_setup, .call = bag_call, .check = bag_check, .release = bag_release
-#define W2_TARGET .target_ratio = 1.2, .target_share = 0.92, .target_text = ">= 1.2x or >= 92% read BW"
+/* WORKLOADS.md v2: the ratio, or >= 95 % of the gather limit measured in the same run (limits.c) */
+#define W2_TARGET .target_ratio = 1.2, .target_share = 0.95, .target_text = ">= 1.2x or >= 95% gather limit"
 
 static const bench_workload bag_workloads[] = {
     {.order = 20, .id = "W2", .name = "bag sum", .params = "table 1M x 64, 4,096 bags x 40, offsets",
@@ -67,7 +68,8 @@ static const bench_workload bag_workloads[] = {
     {.order = 31, .id = "W3b", .name = "bag mean", .params = "W2, mode mean", .peer_call = "F.embedding_bag(mean)",
      BAG_ROW(1000000), .mode = EK_BAG_MEAN, W2_TARGET, .peer_id = "W3b", BAG_FUNCS},
     {.order = 40, .id = "W4", .name = "bag max", .params = "W2, mode max", .peer_call = "F.embedding_bag(max)",
-     BAG_ROW(1000000), .mode = EK_BAG_MAX, .target_ratio = 20.0, .target_text = ">= 20x", .peer_id = "W4",
+     BAG_ROW(1000000), .mode = EK_BAG_MAX, .target_ratio = 20.0, .target_share = 0.95,
+     .target_text = ">= 20x or >= 95% gather limit", .peer_id = "W4",
      .note = "EK called as an inference would: bag_size and max_indices NULL", BAG_FUNCS},
     /* W2 scaling over table sizes (256 MiB is W2 itself) */
     {.order = 200, .id = "W2@64MiB", .name = "bag sum, table 64 MiB", .params = "table 256k x 64, 4,096 bags x 40",

@@ -47,7 +47,7 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
 /* ---- forward ----
  *
  * Each thread takes one contiguous range of bags, balanced by indices + bags (bag_range), and walks
- * it in order, prefetching the row EKI_BAG_PREFETCH_ROWS positions ahead (scalar code:
+ * it in order, prefetching the row EKI_BAG_PREFETCH_ROWS_<ISA> positions ahead (scalar code:
  * EKI_PREFETCH_ROWS; within its range). A bag is reduced by one thread, rows added in input order:
  * the same result for any thread count, and for any ISA (the vector paths add and multiply lane by
  * lane in the scalar order, without FMA). The

@@ -61,8 +61,17 @@ static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop 
  * aligned storage and streaming changes (1 thread): W2 1.22-1.26 ms at 32 and 1.08-1.12 at 48 (3 runs
  * each), 1.16 at 64, 1.21 at 96; W3 and W4 gain the same way. At 2 threads the memory system is
  * the limit and runs vary more than the distances do. */
-#ifndef EKI_BAG_PREFETCH_ROWS
-#define EKI_BAG_PREFETCH_ROWS 48
+/* The distance is per ISA (a compile-time constant inside each ISA's range function; the dispatch
+ * table reports it as bag_prefetch_rows). 48 rows stays the AVX-512 value (above). AVX2 (issue 16):
+ * on an AVX2-only Zen 3, 48 rows gave 7.8 GB/s of rows read (W2-like probe, 1 thread) and 8-32 rows
+ * 9.1-9.9 GB/s; the AVX2 value is chosen in that range (Benchmarks/README.md has the sweep, measured
+ * with EK_ISA=avx2 on an AVX-512 Zen 5 as a proxy). -DEKI_BAG_PREFETCH_ROWS_AVX2=N (or _AVX512)
+ * pins another value at build time for experiments. */
+#ifndef EKI_BAG_PREFETCH_ROWS_AVX512
+#define EKI_BAG_PREFETCH_ROWS_AVX512 48
+#endif
+#ifndef EKI_BAG_PREFETCH_ROWS_AVX2
+#define EKI_BAG_PREFETCH_ROWS_AVX2 32
 #endif
 
 /* One range function per (index width, weighted) for an ISA, eki_bag_range_<isa>_i64, _i64w, _i32,

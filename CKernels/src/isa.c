@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "embedding_bag.h" /* the bag prefetch distances */
 
 #if EKI_X86
 #include <immintrin.h>
@@ -92,6 +93,7 @@ static const eki_kernels tables[] = {
         .vexp = eki_vexp_scalar,
         .norm2 = eki_norm2_scalar,
         .bag_range = {{eki_bag_range_scalar, eki_bag_range_scalar}, {eki_bag_range_scalar, eki_bag_range_scalar}},
+        .bag_prefetch_rows = EKI_PREFETCH_ROWS,
     },
 #if EKI_X86
     [EK_ISA_AVX2] = {
@@ -101,6 +103,7 @@ static const eki_kernels tables[] = {
         .vexp = eki_vexp_avx2,
         .norm2 = eki_norm2_avx2,
         .bag_range = {{eki_bag_range_avx2_i64, eki_bag_range_avx2_i64w}, {eki_bag_range_avx2_i32, eki_bag_range_avx2_i32w}},
+        .bag_prefetch_rows = EKI_BAG_PREFETCH_ROWS_AVX2,
     },
     [EK_ISA_AVX512] = {
         .axpy = eki_axpy_avx512, .scale = eki_scale_avx512, .scale_stream = eki_scale_stream_avx512,
@@ -110,6 +113,7 @@ static const eki_kernels tables[] = {
         .norm2 = eki_norm2_avx512,
         .bag_range = {{eki_bag_range_avx512_i64, eki_bag_range_avx512_i64w},
                       {eki_bag_range_avx512_i32, eki_bag_range_avx512_i32w}},
+        .bag_prefetch_rows = EKI_BAG_PREFETCH_ROWS_AVX512,
     },
 #endif
 };

@@ -55,6 +55,9 @@ typedef struct {
     double (*norm2)(const float *row, int64_t dim);
     /* embedding_bag.c: the forward over a range of bags, by [int32 indices][per-sample weights] */
     eki_bag_range_fn bag_range[2][2];
+    /* its prefetch distance in rows (a compile-time constant inside each range function, reported
+     * here; embedding_bag.h: EKI_BAG_PREFETCH_ROWS_<ISA>; scalar: EKI_PREFETCH_ROWS) */
+    int bag_prefetch_rows;
 } eki_kernels;
 
 /* The table of the current ISA (eki_isa()), and of a given one (the tests). */
