@@ -118,9 +118,13 @@ const char *ek_isa_name(ek_isa isa);
  * (no padding, sum mode, no scaling, 64-bit indices, fp32 rows, contiguous rows).
  * ---------------------------------------------------------------------------------------------- */
 
-/* The element type of a table. Only EK_DTYPE_F32 tables are accepted in 0.2; any other value is
- * EK_ERR_INVALID_ARGUMENT naming table.dtype (half, bfloat16 and int8 rows come in a later version,
- * through this field, with no new function). */
+/* The element type of a table. EK_DTYPE_F32 everywhere. EK_DTYPE_F16 (IEEE half) and EK_DTYPE_BF16
+ * (bfloat16: the top 16 bits of a float32), 2-byte elements (row_stride still in elements), in the
+ * forward verbs only (ek_lookup_forward, ek_bag_forward, every mode and option): output float32,
+ * each element converted exactly to float32 and reduced in the fp32 order, so the result equals
+ * the fp32 forward on the dequantised table bit for bit, on every ISA and thread count. Every other
+ * verb, and any other value, is EK_ERR_INVALID_ARGUMENT naming table->dtype (int8 rows and
+ * half-precision training come in a later version, through this field, with no new function). */
 typedef enum ek_dtype { EK_DTYPE_F32 = 0, EK_DTYPE_F16 = 1, EK_DTYPE_BF16 = 2, EK_DTYPE_I8 = 3 } ek_dtype;
 
 /* The integer type of indices and offsets (both have the same type). */
@@ -134,7 +138,7 @@ typedef struct ek_table {
     int64_t struct_size; /* sizeof(ek_table) */
     int64_t rows;        /* >= 0 (PyTorch's num_embeddings) */
     int64_t dim;         /* >= 1 */
-    ek_dtype dtype;      /* EK_DTYPE_F32 */
+    ek_dtype dtype;      /* EK_DTYPE_F32; F16 / BF16 in the forward verbs */
     int64_t row_stride;  /* in elements; 0: dim */
     void *data;          /* written only by the functions whose name says so (update, renorm) */
 } ek_table;

@@ -5,14 +5,15 @@
 #include "internal.h"
 
 /* Checks shared by every embedding entry point: sizes, byte counts, pointers, indices.
- * table_name NULL: the call has no table (the sparse backward). */
+ * table_name NULL: the call has no table (the sparse backward); table_elem: the bytes of one of its
+ * elements (4, or 2 for an fp16 / bf16 table). */
 static ek_status check_embedding_args(const char *op, int64_t num_embeddings, int64_t dim, int64_t num_indices,
                                       eki_index indices, const void *table, const char *table_name,
-                                      const void *rows_in, const char *rows_in_name) {
+                                      size_t table_elem, const void *rows_in, const char *rows_in_name) {
     ek_status s;
     if ((s = eki_check_size(op, "num_embeddings", num_embeddings, 0)) || (s = eki_check_size(op, "dim", dim, 1)) ||
         (s = eki_check_size(op, "num_indices", num_indices, 0)) ||
-        (s = eki_check_bytes(op, "table", num_embeddings, dim, sizeof(float))) ||
+        (s = eki_check_bytes(op, "table", num_embeddings, dim, table_elem)) ||
         (s = eki_check_bytes(op, rows_in_name, num_indices, dim, sizeof(float))) ||
         (s = eki_check_bytes(op, "indices", num_indices, 1, sizeof(int64_t))) ||
         (s = eki_check_ptr(op, "indices", indices.data, num_indices)) ||
@@ -24,10 +25,30 @@ static ek_status check_embedding_args(const char *op, int64_t num_embeddings, in
 
 /* ---- forward ---- */
 
-static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t n, const float *weight,
+/* An fp16 or bf16 table: each row converted exactly into its output row (the ISA's cvt), so the
+ * output equals the fp32 lookup of the dequantised table bit for bit. */
+static void embedding_forward_half(int64_t dim, int64_t n, const uint16_t *weight, ek_dtype dtype, eki_index indices,
+                                   float *out) {
+    size_t row_bytes = 2 * (size_t)dim;
+    const eki_kernels *k = eki_dispatch();
+    eki_cvt_fn cvt = dtype == EK_DTYPE_F16 ? k->cvt_f16 : k->cvt_bf16;
+#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    for (int64_t i = 0; i < n; i++) {
+        if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 0);
+        cvt(dim, weight + eki_at(indices, i) * dim, out + i * dim);
+    }
+}
+
+static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t n, const void *table, ek_dtype dtype,
                                    eki_index indices, float *out) {
-    ek_status s = check_embedding_args("embedding", num_embeddings, dim, n, indices, weight, "weight", out, "out");
+    ek_status s = check_embedding_args("embedding", num_embeddings, dim, n, indices, table, "weight",
+                                       eki_dtype_size(dtype), out, "out");
     if (s) return s;
+    if (dtype != EK_DTYPE_F32) {
+        embedding_forward_half(dim, n, table, dtype, indices, out);
+        return EK_OK;
+    }
+    const float *weight = table;
     size_t row_bytes = sizeof(float) * (size_t)dim;
     /* An output larger than the cache is written with non-temporal stores: no read for ownership, and
      * it does not push the table out of the cache (W1, W6). */
@@ -47,8 +68,8 @@ static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t 
 
 ek_status ek_lookup_forward(const ek_table *table, const ek_bag_input *input, float *out) {
     eki_call a;
-    ek_status s = eki_decode("embedding", table, input, NULL, 1, &a);
-    return s ? s : embedding_forward(a.rows, a.dim, a.n, a.data, a.indices, out);
+    ek_status s = eki_decode_forward("embedding", table, input, NULL, 1, &a);
+    return s ? s : embedding_forward(a.rows, a.dim, a.n, a.raw, a.dtype, a.indices, out);
 }
 
 /* ---- dense backward ---- */
@@ -58,7 +79,7 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
                                           float *grad_weight) {
     static const char op[] = "embedding_backward";
     int64_t pad;
-    ek_status s = check_embedding_args(op, num_embeddings, dim, n, indices, grad_weight, "grad_weight", grad_out, "grad_out");
+    ek_status s = check_embedding_args(op, num_embeddings, dim, n, indices, grad_weight, "grad_weight", sizeof(float), grad_out, "grad_out");
     if (s || (s = eki_check_flag(op, "scale_grad_by_freq", scale_grad_by_freq)) ||
         (s = eki_resolve_padding(op, padding_idx, num_embeddings, &pad)))
         return s;
@@ -124,7 +145,7 @@ static ek_status embedding_backward_sparse(int64_t num_embeddings, int64_t dim, 
                                            int64_t *out_rows, float *out_values, int64_t *out_nnz) {
     static const char op[] = "embedding_backward_sparse";
     int64_t pad;
-    ek_status s = check_embedding_args(op, num_embeddings, dim, n, indices, NULL, NULL, grad_out, "grad_out");
+    ek_status s = check_embedding_args(op, num_embeddings, dim, n, indices, NULL, NULL, sizeof(float), grad_out, "grad_out");
     if (s || (s = eki_check_flag(op, "scale_grad_by_freq", scale_grad_by_freq)) ||
         (s = eki_resolve_padding(op, padding_idx, num_embeddings, &pad)) ||
         (s = eki_check_ptr(op, "out_rows", out_rows, n)) || (s = eki_check_ptr(op, "out_values", out_values, n * dim)) ||

@@ -11,13 +11,15 @@
 
 /* Sizes and byte counts first (every array the bag kernels may touch, outputs included), then
  * options, then the contents of offsets and indices: nothing is read before its size is known good. */
-static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags,
-                                int64_t num_weights, eki_index indices, eki_index offsets, int32_t include_last_offset,
-                                const float *weights, ek_bag_mode mode, int64_t padding_idx, eki_bag_call *c) {
+/* weight_elem: the bytes of one table element (4, or 2 for an fp16 / bf16 table: the forward). */
+static ek_status check_bag_call_elem(const char *op, int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags,
+                                     int64_t num_weights, eki_index indices, eki_index offsets,
+                                     int32_t include_last_offset, const float *weights, ek_bag_mode mode,
+                                     int64_t padding_idx, size_t weight_elem, eki_bag_call *c) {
     ek_status s;
     if ((s = eki_check_size(op, "num_embeddings", num_embeddings, 0)) || (s = eki_check_size(op, "dim", dim, 1)) ||
         (s = eki_check_size(op, "num_indices", n, 0)) || (s = eki_check_size(op, "num_bags", num_bags, 0)) ||
-        (s = eki_check_bytes(op, "weight", num_embeddings, dim, sizeof(float))) ||
+        (s = eki_check_bytes(op, "weight", num_embeddings, dim, weight_elem)) ||
         (s = eki_check_bytes(op, "out", num_bags, dim, sizeof(float))) ||
         (s = eki_check_bytes(op, "max_indices", num_bags, dim, sizeof(int64_t))) ||
         (s = eki_check_bytes(op, "offsets", num_bags + (include_last_offset ? 1 : 0), 1, sizeof(int64_t))) ||
@@ -42,6 +44,14 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
     c->num_embeddings = num_embeddings, c->dim = dim, c->n = n;
     c->indices = indices, c->weights = weights, c->mode = mode;
     return EK_OK;
+}
+
+/* The fp32 table's checks (every verb but the forward). */
+static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags,
+                                int64_t num_weights, eki_index indices, eki_index offsets, int32_t include_last_offset,
+                                const float *weights, ek_bag_mode mode, int64_t padding_idx, eki_bag_call *c) {
+    return check_bag_call_elem(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets, include_last_offset,
+                               weights, mode, padding_idx, sizeof(float), c);
 }
 
 /* ---- forward ----
@@ -148,19 +158,95 @@ void eki_bag_range_scalar(const eki_bag_call *c, const float *weight, int64_t b0
     else sum_range_scalar(c, weight, b0, b1, out, bag_size, max_indices);
 }
 
+/* A range of bags of an fp16 or bf16 table: each row converted exactly into `row` (dim floats of
+ * this thread's scratch, by the ISA's cvt), then reduced as sum_range_scalar / max_range_scalar do,
+ * in the same order with the same operations, so the result equals the fp32 forward of the
+ * dequantised table bit for bit. The sums are plain loops in this file (compiled for baseline x86-64,
+ * so never contracted to FMA): the AVX2 axpy's scalar tail is contracted to an FMA by clang (found
+ * here: dim 1 differed under clang + AVX2). */
+static void half_range(const eki_bag_call *c, const uint16_t *weight, eki_cvt_fn cvt, int64_t b0,
+                       int64_t b1, float *out, int64_t *bag_size, int64_t *max_indices, float *row) {
+    int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
+    int is_max = c->mode == EK_BAG_MAX;
+    for (int64_t b = b0; b < b1; b++) {
+        int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
+        float weight_sum = 0.0f, *o = out + b * dim;
+        int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
+        if (!is_max) memset(o, 0, sizeof(float) * (size_t)dim);
+        for (int64_t j = begin; j < end; j++) {
+            if (j + EKI_PREFETCH_ROWS < pend)
+                EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j + EKI_PREFETCH_ROWS) * dim, 2 * (size_t)dim, 0);
+            int64_t r = eki_at(c->indices, j);
+            if (r == c->pad) continue;
+            if (is_max && count == 0) { /* the first row: converted straight into the output */
+                count++;
+                cvt(dim, weight + r * dim, o);
+                if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = r;
+                continue;
+            }
+            count++;
+            cvt(dim, weight + r * dim, row);
+            if (is_max) {
+                for (int64_t d = 0; d < dim; d++) {
+                    float v = row[d];
+                    if (v > o[d] || (isnan(v) && !isnan(o[d]))) {
+                        o[d] = v;
+                        if (argmax) argmax[d] = r;
+                    }
+                }
+            } else if (c->weights) {
+                float w = c->weights[j];
+                weight_sum += w;
+                for (int64_t d = 0; d < dim; d++) o[d] += w * row[d];
+            } else {
+                for (int64_t d = 0; d < dim; d++) o[d] += row[d];
+            }
+        }
+        if (is_max && count == 0) {
+            memset(o, 0, sizeof(float) * (size_t)dim);
+            if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = -1;
+        }
+        if (c->mode == EK_BAG_MEAN) {
+            float denom = c->weights ? weight_sum : (float)count;
+            if (denom == 0.0f) memset(o, 0, sizeof(float) * (size_t)dim);
+            else for (int64_t d = 0; d < dim; d++) o[d] /= denom;
+        }
+        if (bag_size) bag_size[b] = count;
+    }
+}
+
 static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags, int64_t num_weights,
-                             const float *weight, eki_index indices, eki_index offsets, int32_t include_last_offset,
-                             const float *weights, ek_bag_mode mode, int64_t padding_idx, float *out,
-                             int64_t *bag_size, int64_t *max_indices) {
+                             const void *table, ek_dtype dtype, eki_index indices, eki_index offsets,
+                             int32_t include_last_offset, const float *weights, ek_bag_mode mode, int64_t padding_idx,
+                             float *out, int64_t *bag_size, int64_t *max_indices) {
     static const char op[] = "embedding_bag";
     eki_bag_call c;
-    ek_status s = check_bag_call(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
-                                 include_last_offset, weights, mode, padding_idx, &c);
-    if (s || (s = eki_check_ptr(op, "weight", weight, num_embeddings * dim)) ||
+    ek_status s = check_bag_call_elem(op, num_embeddings, dim, n, num_bags, num_weights, indices, offsets,
+                                      include_last_offset, weights, mode, padding_idx, eki_dtype_size(dtype), &c);
+    if (s || (s = eki_check_ptr(op, "weight", table, num_embeddings * dim)) ||
         (s = eki_check_ptr(op, "out", out, num_bags * dim)))
         return s;
     if (max_indices && mode != EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: max_indices is only written in mode max; pass NULL", op);
+
+    if (dtype != EK_DTYPE_F32) {
+        /* one converted row per thread, allocated before anything is written */
+        int T = eki_num_threads();
+        float *scratch = malloc(sizeof(float) * (size_t)dim * (size_t)(T > 0 ? T : 1));
+        if (!scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate a row of scratch for %d threads", op, T);
+        const eki_kernels *k = eki_dispatch();
+        eki_cvt_fn cvt = dtype == EK_DTYPE_F16 ? k->cvt_f16 : k->cvt_bf16;
+#pragma omp parallel num_threads(T) if ((n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK)
+        {
+            int t = eki_thread_id(), TT = eki_team_size();
+            int64_t b0 = bag_cost_split(&c.bags, n, t, TT), b1 = bag_cost_split(&c.bags, n, t + 1, TT);
+            if (b0 < b1)
+                half_range(&c, table, cvt, b0, b1, out, bag_size, max_indices, scratch + (size_t)t * (size_t)dim);
+        }
+        free(scratch);
+        return EK_OK;
+    }
+    const float *weight = table;
 
     eki_bag_range_fn fn = eki_dispatch()->bag_range[c.indices.is32][c.weights != NULL];
 #pragma omp parallel num_threads(eki_num_threads()) if ((n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK)
@@ -177,7 +263,7 @@ ek_status ek_embedding_bag_forward_f32_i32(int64_t num_embeddings, int64_t dim, 
                                            const int32_t *offsets, int32_t include_last_offset,
                                            const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
                                            float *out, int64_t *bag_size, int64_t *max_indices) {
-    return bag_forward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, eki_i32(indices),
+    return bag_forward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, EK_DTYPE_F32, eki_i32(indices),
                        eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx, out, bag_size,
                        max_indices);
 }
@@ -550,8 +636,8 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
 ek_status ek_bag_forward(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options, float *out,
                          int64_t *bag_size, int64_t *max_indices) {
     eki_call a;
-    ek_status s = eki_decode("embedding_bag", table, input, options, 0, &a);
-    return s ? s : bag_forward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.data, a.indices, a.offsets,
+    ek_status s = eki_decode_forward("embedding_bag", table, input, options, 0, &a);
+    return s ? s : bag_forward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.raw, a.dtype, a.indices, a.offsets,
                                a.include_last_offset, a.weights, a.mode, a.padding_idx, out, bag_size, max_indices);
 }
 

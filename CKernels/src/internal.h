@@ -96,7 +96,9 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
  * pointers, indices, offsets, padding) is left to the kernel's own, which keep their messages. */
 typedef struct {
     int64_t rows, dim;
-    float *data;
+    float *data;        /* the rows when dtype is EK_DTYPE_F32, else NULL (see raw) */
+    const void *raw;    /* the rows, any dtype */
+    ek_dtype dtype;     /* EK_DTYPE_F32, or (eki_decode_forward only) EK_DTYPE_F16 / EK_DTYPE_BF16 */
     eki_index indices, offsets;
     int64_t n, num_bags, num_weights;
     int32_t include_last_offset;
@@ -108,6 +110,11 @@ typedef struct {
 /* lookup != 0: a plain lookup (no bag fields allowed). options may be NULL (defaults). */
 ek_status eki_decode(const char *op, const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
                      int lookup, eki_call *out);
+/* The same for the forward verbs (lookup, bag): the table may also be fp16 or bf16. */
+ek_status eki_decode_forward(const char *op, const ek_table *table, const ek_bag_input *input,
+                             const ek_bag_options *options, int lookup, eki_call *out);
+/* The bytes of one element of a table of a dtype eki_decode_forward accepts. */
+static inline size_t eki_dtype_size(ek_dtype dtype) { return dtype == EK_DTYPE_F32 ? sizeof(float) : 2; }
 /* The table alone (f32, contiguous): rows, dim, data. */
 ek_status eki_decode_table(const char *op, const ek_table *table, eki_call *out);
 /* A descriptor copied into `out` (out_size bytes, zeroed first) after the struct_size rule. */

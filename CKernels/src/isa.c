@@ -40,7 +40,8 @@ static int cpu_best(void) {
     if (fma && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl"))
         return EK_ISA_AVX512;
-    if (fma && __builtin_cpu_supports("avx2")) return EK_ISA_AVX2;
+    /* F16C: the AVX2 fp16 conversion (every AVX2 CPU made has it) */
+    if (fma && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) return EK_ISA_AVX2;
 #endif
     return EK_ISA_SCALAR;
 }
@@ -92,6 +93,7 @@ static const eki_kernels tables[] = {
         .row_max = eki_row_max_scalar, .row_exp_sum = eki_row_exp_sum_scalar, .row_affine = eki_row_affine_scalar,
         .vexp = eki_vexp_scalar,
         .norm2 = eki_norm2_scalar,
+        .cvt_f16 = eki_cvt_f16_scalar, .cvt_bf16 = eki_cvt_bf16_scalar,
         .bag_range = {{eki_bag_range_scalar, eki_bag_range_scalar}, {eki_bag_range_scalar, eki_bag_range_scalar}},
         .bag_prefetch_rows = EKI_PREFETCH_ROWS,
     },
@@ -102,6 +104,7 @@ static const eki_kernels tables[] = {
         .row_max = eki_row_max_avx2, .row_exp_sum = eki_row_exp_sum_avx2, .row_affine = eki_row_affine_avx2,
         .vexp = eki_vexp_avx2,
         .norm2 = eki_norm2_avx2,
+        .cvt_f16 = eki_cvt_f16_avx2, .cvt_bf16 = eki_cvt_bf16_avx2,
         .bag_range = {{eki_bag_range_avx2_i64, eki_bag_range_avx2_i64w}, {eki_bag_range_avx2_i32, eki_bag_range_avx2_i32w}},
         .bag_prefetch_rows = EKI_BAG_PREFETCH_ROWS_AVX2,
     },
@@ -111,6 +114,7 @@ static const eki_kernels tables[] = {
         .row_max = eki_row_max_avx512, .row_exp_sum = eki_row_exp_sum_avx512, .row_affine = eki_row_affine_avx512,
         .vexp = eki_vexp_avx512,
         .norm2 = eki_norm2_avx512,
+        .cvt_f16 = eki_cvt_f16_avx512, .cvt_bf16 = eki_cvt_bf16_avx512,
         .bag_range = {{eki_bag_range_avx512_i64, eki_bag_range_avx512_i64w},
                       {eki_bag_range_avx512_i32, eki_bag_range_avx512_i32w}},
         .bag_prefetch_rows = EKI_BAG_PREFETCH_ROWS_AVX512,

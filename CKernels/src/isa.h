@@ -12,6 +12,8 @@
 #define EKI_X86 1
 #define EKI_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define EKI_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+/* the AVX2 fp16 conversion (x86/avx2/half.c); the AVX2 table is chosen only where F16C is present */
+#define EKI_TARGET_AVX2_F16C __attribute__((target("avx2,fma,f16c")))
 #else
 #define EKI_X86 0
 #endif
@@ -31,6 +33,8 @@ int eki_isa(void);
 typedef void (*eki_row_fn)(int64_t dim, float a, const float *src, float *dst);
 typedef void (*eki_row_scaled_fn)(int64_t dim, float a, float c, const float *src, float *dst);
 typedef void (*eki_copy_fn)(int64_t dim, const float *src, float *dst);
+/* n fp16 or bf16 elements to float32, exactly (half.c): every ISA gives the same bits. */
+typedef void (*eki_cvt_fn)(int64_t n, const uint16_t *src, float *dst);
 
 /* A thread's range [b0, b1) of bags of the bag forward (embedding_bag.h). */
 struct eki_bag_call;
@@ -55,6 +59,8 @@ typedef struct {
     double (*norm2)(const float *row, int64_t dim);
     /* embedding_bag.c: the forward over a range of bags, by [int32 indices][per-sample weights] */
     eki_bag_range_fn bag_range[2][2];
+    /* half.c: fp16 / bf16 rows to float32 (the forward verbs on fp16 and bf16 tables) */
+    eki_cvt_fn cvt_f16, cvt_bf16;
     /* its prefetch distance in rows (a compile-time constant inside each range function, reported
      * here; embedding_bag.h: EKI_BAG_PREFETCH_ROWS_<ISA>; scalar: EKI_PREFETCH_ROWS) */
     int bag_prefetch_rows;
@@ -83,6 +89,10 @@ float eki_row_exp_sum_scalar(const float *x, int64_t cols, float m, float *e);
 void eki_row_affine_scalar(float *y, int64_t cols, float a, float b, float s);
 void eki_vexp_scalar(int64_t n, const float *x, float *y);
 double eki_norm2_scalar(const float *row, int64_t dim);
+float eki_f16_to_f32(uint16_t h);  /* one element (also the vector variants' tails) */
+float eki_bf16_to_f32(uint16_t h);
+void eki_cvt_f16_scalar(int64_t n, const uint16_t *src, float *dst);
+void eki_cvt_bf16_scalar(int64_t n, const uint16_t *src, float *dst);
 /* every bag_range slot: the index width and weights are tested once per range */
 void eki_bag_range_scalar(const struct eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
                           int64_t *bag_size, int64_t *max_indices);
@@ -101,6 +111,8 @@ void eki_bag_range_scalar(const struct eki_bag_call *c, const float *weight, int
     void eki_row_affine_##isa(float *y, int64_t cols, float a, float b, float s);                     \
     void eki_vexp_##isa(int64_t n, const float *x, float *y);                                         \
     double eki_norm2_##isa(const float *row, int64_t dim);                                            \
+    void eki_cvt_f16_##isa(int64_t n, const uint16_t *src, float *dst);                               \
+    void eki_cvt_bf16_##isa(int64_t n, const uint16_t *src, float *dst);                              \
     void eki_bag_range_##isa##_i64(const struct eki_bag_call *c, const float *weight, int64_t b0,     \
                                    int64_t b1, float *out, int64_t *bag_size, int64_t *max_indices);  \
     void eki_bag_range_##isa##_i64w(const struct eki_bag_call *c, const float *weight, int64_t b0,    \

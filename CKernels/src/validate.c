@@ -110,27 +110,39 @@ ek_status eki_copy_struct(const char *op, const char *arg, const char *type, con
     return EK_OK;
 }
 
-ek_status eki_decode_table(const char *op, const ek_table *table, eki_call *out) {
+/* half != 0: the forward verbs, which also read fp16 and bf16 rows. */
+static ek_status decode_table(const char *op, const ek_table *table, int half, eki_call *out) {
     ek_table t;
     ek_status s = eki_copy_struct(op, "table", "ek_table", table, sizeof(ek_table), sizeof(ek_table), &t);
     if (s) return s;
-    if (t.dtype != EK_DTYPE_F32)
-        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: table->dtype=%d is not supported (only EK_DTYPE_F32 (0) in this version)",
+    if (half && t.dtype != EK_DTYPE_F32 && t.dtype != EK_DTYPE_F16 && t.dtype != EK_DTYPE_BF16)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                        "%s: table->dtype=%d is not supported (EK_DTYPE_F32 (0), EK_DTYPE_F16 (1) or EK_DTYPE_BF16 (2) in this version)",
+                        op, (int)t.dtype);
+    if (!half && t.dtype != EK_DTYPE_F32)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                        "%s: table->dtype=%d is not supported (only EK_DTYPE_F32 (0) here; fp16 and bf16 tables are "
+                        "read by the forward verbs only in this version)",
                         op, (int)t.dtype);
     if (t.row_stride != 0 && t.row_stride != t.dim)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: table->row_stride=%lld must be 0 or dim=%lld in this version", op,
                         (long long)t.row_stride, (long long)t.dim);
-    out->rows = t.rows, out->dim = t.dim, out->data = t.data;
+    out->rows = t.rows, out->dim = t.dim, out->raw = t.data, out->dtype = t.dtype;
+    out->data = t.dtype == EK_DTYPE_F32 ? t.data : NULL;
     return EK_OK;
 }
 
-ek_status eki_decode(const char *op, const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
-                     int lookup, eki_call *out) {
+ek_status eki_decode_table(const char *op, const ek_table *table, eki_call *out) {
+    return decode_table(op, table, 0, out);
+}
+
+static ek_status decode(const char *op, const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                        int lookup, int half, eki_call *out) {
     ek_bag_input in;
     ek_bag_options o = {.struct_size = sizeof(ek_bag_options)};
     ek_status s;
     memset(out, 0, sizeof *out);
-    if ((s = eki_decode_table(op, table, out)) ||
+    if ((s = decode_table(op, table, half, out)) ||
         (s = eki_copy_struct(op, "input", "ek_bag_input", input, sizeof(ek_bag_input), sizeof(ek_bag_input), &in)) ||
         (options && (s = eki_copy_struct(op, "options", "ek_bag_options", options, sizeof(ek_bag_options),
                                          sizeof(ek_bag_options), &o))))
@@ -158,4 +170,14 @@ ek_status eki_decode(const char *op, const ek_table *table, const ek_bag_input *
     out->padding_idx = in.has_padding ? in.padding_idx : EKI_NO_PADDING;
     out->mode = o.mode, out->scale_grad_by_freq = o.scale_grad_by_freq;
     return EK_OK;
+}
+
+ek_status eki_decode(const char *op, const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                     int lookup, eki_call *out) {
+    return decode(op, table, input, options, lookup, 0, out);
+}
+
+ek_status eki_decode_forward(const char *op, const ek_table *table, const ek_bag_input *input,
+                             const ek_bag_options *options, int lookup, eki_call *out) {
+    return decode(op, table, input, options, lookup, 1, out);
 }
