@@ -6,6 +6,10 @@
 #if EKI_X86
 #include <immintrin.h>
 
+/* No a * b + c fused into an FMA: clang contracts by default under an "fma" target, which would
+ * make the leftover elements differ from the scalar path (gcc -std=c11 does not contract). */
+#pragma STDC FP_CONTRACT OFF
+
 EKI_TARGET_AVX2_F16C void eki_cvt_f16_avx2(int64_t n, const uint16_t *src, float *dst) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)

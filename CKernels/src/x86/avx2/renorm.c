@@ -7,6 +7,10 @@
 #if EKI_X86
 #include <immintrin.h>
 
+/* No a * b + c fused into an FMA: clang contracts by default under an "fma" target, which would
+ * make the leftover elements differ from the scalar path (gcc -std=c11 does not contract). */
+#pragma STDC FP_CONTRACT OFF
+
 EKI_TARGET_AVX2 double eki_norm2_avx2(const float *row, int64_t dim) {
     __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
     int64_t d = 0;

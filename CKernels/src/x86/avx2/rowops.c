@@ -7,6 +7,10 @@
 #if EKI_X86
 #include <immintrin.h>
 
+/* No a * b + c fused into an FMA: clang contracts by default under an "fma" target, which would
+ * make the leftover elements differ from the scalar path (gcc -std=c11 does not contract). */
+#pragma STDC FP_CONTRACT OFF
+
 EKI_TARGET_AVX2 void eki_axpy_avx2(int64_t dim, float a, const float *src, float *dst) {
     __m256 av = _mm256_set1_ps(a);
     int64_t d = 0;

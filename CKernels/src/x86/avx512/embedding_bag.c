@@ -9,6 +9,10 @@
 #if EKI_X86
 #include <immintrin.h>
 
+/* No a * b + c fused into an FMA: clang contracts by default under an "fma" target, which would
+ * make the leftover elements differ from the scalar path (gcc -std=c11 does not contract). */
+#pragma STDC FP_CONTRACT OFF
+
 /* ---- AVX-512: blocks of up to 4 x 16 floats; the last vector of a block is masked ---- */
 
 #define EKI_INLINE512 EKI_TARGET_AVX512 static inline __attribute__((always_inline))
