@@ -177,6 +177,18 @@ static void j_int(json_writer *j, const char *key, long v) {
     j_key(j, key);
     fprintf(j->f, "%ld", v);
 }
+
+/* One side's timing fields, "<side>_ms", "<side>_min_ms", ... (null when that side has no figure). */
+static void j_timing(json_writer *j, const char *side, const stats *t) {
+    char key[64];
+    snprintf(key, sizeof key, "%s_ms", side), j_num(j, key, t ? t->median_ms : NAN);
+    snprintf(key, sizeof key, "%s_min_ms", side), j_num(j, key, t ? t->min_ms : NAN);
+    snprintf(key, sizeof key, "%s_p25_ms", side), j_num(j, key, t ? t->p25_ms : NAN);
+    snprintf(key, sizeof key, "%s_p75_ms", side), j_num(j, key, t ? t->p75_ms : NAN);
+    snprintf(key, sizeof key, "%s_repeats", side), j_int(j, key, t ? t->repeats : 0);
+    snprintf(key, sizeof key, "%s_foreign_cpu", side), j_num(j, key, t ? t->foreign_cpu : NAN);
+}
+
 static void j_bool(json_writer *j, const char *key, int v) {
     j_key(j, key);
     fputs(v < 0 ? "null" : v ? "true" : "false", j->f);
@@ -201,19 +213,9 @@ static void json_row(json_writer *j, const row *r) {
     j_str(j, "status", workload_not_yet(w) ? "not yet" : r->have_ek ? "measured" : "no EK figure");
     j_str(j, "api", w->api == BENCH_API_SWIFT ? "Swift" : "C");
     j->wrap = ROW_BREAK;
-    j_num(j, "ek_ms", ek ? ek->median_ms : NAN);
-    j_num(j, "ek_min_ms", ek ? ek->min_ms : NAN);
-    j_num(j, "ek_p25_ms", ek ? ek->p25_ms : NAN);
-    j_num(j, "ek_p75_ms", ek ? ek->p75_ms : NAN);
-    j_int(j, "ek_repeats", ek ? ek->repeats : 0);
-    j_num(j, "ek_foreign_cpu", ek ? ek->foreign_cpu : NAN);
+    j_timing(j, "ek", ek);
     j->wrap = ROW_BREAK;
-    j_num(j, "pytorch_ms", pt ? pt->median_ms : NAN);
-    j_num(j, "pytorch_min_ms", pt ? pt->min_ms : NAN);
-    j_num(j, "pytorch_p25_ms", pt ? pt->p25_ms : NAN);
-    j_num(j, "pytorch_p75_ms", pt ? pt->p75_ms : NAN);
-    j_int(j, "pytorch_repeats", pt ? pt->repeats : 0);
-    j_num(j, "pytorch_foreign_cpu", pt ? pt->foreign_cpu : NAN);
+    j_timing(j, "pytorch", pt);
     j->wrap = ROW_BREAK;
     j_num(j, "ratio", r->ratio);
     j_num(j, "throughput", r->throughput);

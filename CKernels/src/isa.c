@@ -17,7 +17,7 @@
  * version in the family file and the vector ones in x86/<isa>/<family>.c, and fill the slot in each
  * table below. Every vector variant must equal the scalar one bit for bit (or within a bound the
  * tests state, like exp): Tests/c runs every test under every ISA the CPU has (test_isa.c,
- * test_vs_reference.c compare against the scalar reference kernels). Every x86/<isa>/*.c file
+ * test_vs_reference.c compare against the scalar reference kernels). Every file in x86/<isa>/
  * starts with `#pragma STDC FP_CONTRACT OFF`: clang would otherwise fuse a * b + c into an FMA
  * under an "fma" target, and the leftover elements would round differently from scalar (in the
  * clang build SwiftPM makes; gcc -std=c11 never contracts). A new ISA is a new table, a new folder
