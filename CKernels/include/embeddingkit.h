@@ -122,10 +122,18 @@ const char *ek_isa_name(ek_isa isa);
  * (bfloat16: the top 16 bits of a float32), 2-byte elements (row_stride still in elements), in the
  * forward verbs only (ek_lookup_forward, ek_bag_forward, every mode and option): output float32,
  * each element converted exactly to float32 and reduced in the fp32 order, so the result equals
- * the fp32 forward on the dequantised table bit for bit, on every ISA and thread count. Every other
- * verb, and any other value, is EK_ERR_INVALID_ARGUMENT naming table->dtype (int8 rows and
- * half-precision training come in a later version, through this field, with no new function). */
-typedef enum ek_dtype { EK_DTYPE_F32 = 0, EK_DTYPE_F16 = 1, EK_DTYPE_BF16 = 2, EK_DTYPE_I8 = 3 } ek_dtype;
+ * the fp32 forward on the dequantised table bit for bit, on every ISA and thread count.
+ * EK_DTYPE_Q8 / Q4 / Q2: row-wise quantized rows (section 12: the packed layout, FBGEMM's and
+ * PyTorch's), also in the forward verbs only, with the same rule (the fp32 forward of the table
+ * ek_dequantize gives, bit for bit); their row_stride is in BYTES: 0 or the packed row size.
+ * Every other verb, and any other value, is EK_ERR_INVALID_ARGUMENT naming table->dtype
+ * (half-precision training comes in a later version, through this field, with no new function). */
+typedef enum ek_dtype {
+    EK_DTYPE_F32 = 0, EK_DTYPE_F16 = 1, EK_DTYPE_BF16 = 2,
+    EK_DTYPE_Q8 = 3, /* 8-bit row-wise: D uint8, float32 scale, float32 bias */
+    EK_DTYPE_Q4 = 4, /* 4-bit row-wise: ceil(D / 2) bytes, fp16 scale, fp16 bias */
+    EK_DTYPE_Q2 = 5  /* 2-bit row-wise: ceil(D / 4) bytes, fp16 scale, fp16 bias */
+} ek_dtype;
 
 /* The integer type of indices and offsets (both have the same type). */
 typedef enum ek_index_type { EK_INDEX_I64 = 0, EK_INDEX_I32 = 1 } ek_index_type;
@@ -138,8 +146,8 @@ typedef struct ek_table {
     int64_t struct_size; /* sizeof(ek_table) */
     int64_t rows;        /* >= 0 (PyTorch's num_embeddings) */
     int64_t dim;         /* >= 1 */
-    ek_dtype dtype;      /* EK_DTYPE_F32; F16 / BF16 in the forward verbs */
-    int64_t row_stride;  /* in elements; 0: dim */
+    ek_dtype dtype;      /* EK_DTYPE_F32; F16 / BF16 / Q8 / Q4 / Q2 in the forward verbs */
+    int64_t row_stride;  /* in elements; 0: dim. Q8 / Q4 / Q2: in bytes, 0 or the packed row size */
     void *data;          /* written only by the functions whose name says so (update, renorm) */
 } ek_table;
 
@@ -731,6 +739,73 @@ ek_status ek_strided_copy(int64_t elem_size, int64_t rank, const int64_t *shape,
 /* Rows of x [rows, cols] (contiguous) whose every element is -inf become 0 in y (other rows are not
  * touched): attention rows whose keys are all masked attend to nothing (scaled_dot_product_attention). */
 ek_status ek_zero_masked_rows_f32(int64_t rows, int64_t cols, const float *x, float *y);
+
+
+/* ------------------------------------------------------------------------------------------------
+ * 12. Quantized tables: row-wise 8-, 4- and 2-bit rows, bit-compatible with FBGEMM and PyTorch
+ *     (torch.ops.quantized.embedding_bag_byte_prepack / _4bit_prepack / _2bit_prepack produce them,
+ *     embedding_bag_byte_rowwise_offsets / _4bit_ / _2bit_ read them). docs/QUANTIZATION.md.
+ *
+ * Packed row layout (row_bytes = ek_quant_row_bytes(dtype, D)), little-endian:
+ *   EK_DTYPE_Q8:  q[0..D) one uint8 each, then float32 scale, float32 bias     (D + 8 bytes)
+ *   EK_DTYPE_Q4:  ceil(D/2) bytes, element d in bits 4*(d%2) .. of byte d/2, then fp16 scale, fp16 bias
+ *   EK_DTYPE_Q2:  ceil(D/4) bytes, element d in bits 2*(d%4) .. of byte d/4, then fp16 scale, fp16 bias
+ *   (bits past element D-1 in the last byte are 0). A table of such rows is rows * row_bytes bytes;
+ *   in an ek_table its row_stride is in bytes, 0 or row_bytes (anything else: INVALID_ARGUMENT naming
+ *   row_stride and the packed size).
+ * Value of element d: v = fma(q[d], scale, bias) in float32 (one rounding; for Q4 / Q2 q * scale is
+ * exact, so this is also q * scale + bias), what PyTorch's embedding_bag_*_unpack give bit for bit.
+ * The forward verbs reduce these values in the fp32 order: the results equal ek_bag_forward /
+ * ek_lookup_forward on the ek_dequantize table bit for bit (every mode, weights, padding, ISA and
+ * thread count), and PyTorch's quantized bag ops (sum; they fuse the scale differently) within 1e-5
+ * relative.
+ *
+ * Quantize (prepack), per row, with mn / mx the row's minimum and maximum (float32):
+ *   Q8:  scale = (mx - mn) / 255.0f;  bias = mn;  inv = 255.0f / ((mx - mn) + 1e-8f)
+ *        q[d] = clamp(round_half_even((x[d] - mn) * inv), 0, 255)
+ *   Q4 / Q2 (n = 15 or 3):  bias16 = fp16(mn) (round to nearest even);  m = float(bias16)
+ *        range = mx - m;  s = range == 0 ? 1 : range / n;  s = float(fp16(s));  if s == 0: s = 1
+ *        inv = 1 / s;  if inv is infinite: s = inv = 1;  scale16 = fp16(s)
+ *        q[d] = clamp(round_half_even((x[d] - m) * inv), 0, n)
+ *   every operation in float32, no FMA: the bytes equal PyTorch's prepack (committed fixtures).
+ * Checked before anything is written: every x finite (else INVALID_ARGUMENT naming row, column and
+ * value); for Q4 / Q2 the row's fp16 bias and scale finite, i.e. |mn| <= 65504 and range / n < 65520
+ * (else INVALID_ARGUMENT naming the row: PyTorch would store inf or NaN there).
+ *
+ * Scale and bias are checked when a table is made (ek_quantize) or loaded (ek_quant_validate: call it
+ * on bytes from a file; Swift's QuantizedEmbedding* do), not by every forward: a table with a NaN
+ * scale that skipped ek_quant_validate gives NaN outputs, never a crash or a read outside the table.
+ * ---------------------------------------------------------------------------------------------- */
+
+/* The packed row size of dtype (Q8 / Q4 / Q2) for dim >= 1 into *out_bytes. Other dtypes:
+ * INVALID_ARGUMENT naming dtype; dim < 1 or a size past INT64_MAX: INVALID_ARGUMENT / OVERFLOW. */
+ek_status ek_quant_row_bytes(ek_dtype dtype, int64_t dim, int64_t *out_bytes);
+
+/* Prepack: src (rows x dim float32, contiguous) into dst (rows * row_bytes bytes). Parallel over
+ * rows; the bytes do not depend on the thread count or ISA. */
+ek_status ek_quantize(ek_dtype dtype, int64_t rows, int64_t dim, const float *src, uint8_t *dst);
+
+/* dst (rows x dim float32) = the value of every element (above). No check of scale / bias: a NaN
+ * scale gives NaN values (ek_quant_validate finds it). */
+ek_status ek_dequantize(ek_dtype dtype, int64_t rows, int64_t dim, const uint8_t *src, float *dst);
+
+/* Checks that every row's scale and bias are finite (Q8: float32; Q4 / Q2: fp16). The first bad row
+ * is INVALID_ARGUMENT naming the row, the field and the value. Reads only. */
+ek_status ek_quant_validate(ek_dtype dtype, int64_t rows, int64_t dim, const uint8_t *packed);
+
+/* The quantization error of a table: e = dequantize(packed) - original, element-wise, in double. */
+typedef struct ek_quant_error {
+    double max_abs;        /* max |e| over the table (0 for an empty table) */
+    double rms;            /* sqrt(mean e^2) over the table */
+    int64_t worst_row;     /* the first row holding max_abs (-1 for an empty table) */
+    double worst_row_rms;  /* that row's sqrt(mean e^2) */
+    double max_abs_value;  /* max |original| (to put max_abs in proportion) */
+} ek_quant_error;
+
+/* The error report of packed (rows x row_bytes) against original (rows x dim float32). Sums in
+ * double in row order (one thread): the same numbers for any thread count. */
+ek_status ek_quant_error_report(ek_dtype dtype, int64_t rows, int64_t dim, const float *original,
+                                const uint8_t *packed, ek_quant_error *out);
 
 #ifdef __cplusplus
 }

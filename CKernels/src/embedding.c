@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "quant.h"
 
 /* Checks shared by every embedding entry point: sizes, byte counts, pointers, indices.
  * table_name NULL: the call has no table (the sparse backward); table_elem: the bytes of one of its
@@ -69,6 +70,7 @@ static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t 
 ek_status ek_lookup_forward(const ek_table *table, const ek_bag_input *input, float *out) {
     eki_call a;
     ek_status s = eki_decode_forward("embedding", table, input, NULL, 1, &a);
+    if (!s && eki_quant_slot(a.dtype) >= 0) return eki_quant_lookup_forward(&a, out); /* quant_forward.c */
     return s ? s : embedding_forward(a.rows, a.dim, a.n, a.raw, a.dtype, a.indices, out);
 }
 

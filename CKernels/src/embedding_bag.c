@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "embedding_bag.h"
+#include "quant.h"
 
 
 /* Sizes and byte counts first (every array the bag kernels may touch, outputs included), then
@@ -637,6 +638,7 @@ ek_status ek_bag_forward(const ek_table *table, const ek_bag_input *input, const
                          int64_t *bag_size, int64_t *max_indices) {
     eki_call a;
     ek_status s = eki_decode_forward("embedding_bag", table, input, options, 0, &a);
+    if (!s && eki_quant_slot(a.dtype) >= 0) return eki_quant_bag_forward(&a, out, bag_size, max_indices); /* quant_forward.c */
     return s ? s : bag_forward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.raw, a.dtype, a.indices, a.offsets,
                                a.include_last_offset, a.weights, a.mode, a.padding_idx, out, bag_size, max_indices);
 }

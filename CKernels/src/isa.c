@@ -28,6 +28,7 @@
 
 #include "internal.h"
 #include "embedding_bag.h" /* the bag prefetch distances */
+#include "quant.h"         /* the scalar quantized row kernels */
 
 #if EKI_X86
 #include <immintrin.h>
@@ -99,6 +100,10 @@ static const eki_kernels tables[] = {
         .cvt_f16 = eki_cvt_f16_scalar, .cvt_bf16 = eki_cvt_bf16_scalar,
         .bag_range = {{eki_bag_range_scalar, eki_bag_range_scalar}, {eki_bag_range_scalar, eki_bag_range_scalar}},
         .bag_prefetch_rows = EKI_PREFETCH_ROWS,
+        /* ---- quantized tables (issue 18) ---- */
+        .q_dequant = {eki_q8_dequant_scalar, eki_q4_dequant_scalar, eki_q2_dequant_scalar},
+        .q_axpy = {eki_q8_axpy_scalar, eki_q4_axpy_scalar, eki_q2_axpy_scalar},
+        /* ---- end of the quantized block ---- */
     },
 #if EKI_X86
     [EK_ISA_AVX2] = {
@@ -110,6 +115,10 @@ static const eki_kernels tables[] = {
         .cvt_f16 = eki_cvt_f16_avx2, .cvt_bf16 = eki_cvt_bf16_avx2,
         .bag_range = {{eki_bag_range_avx2_i64, eki_bag_range_avx2_i64w}, {eki_bag_range_avx2_i32, eki_bag_range_avx2_i32w}},
         .bag_prefetch_rows = EKI_BAG_PREFETCH_ROWS_AVX2,
+        /* ---- quantized tables (issue 18) ---- */
+        .q_dequant = {eki_q8_dequant_avx2, eki_q4_dequant_avx2, eki_q2_dequant_avx2},
+        .q_axpy = {eki_q8_axpy_avx2, eki_q4_axpy_avx2, eki_q2_axpy_avx2},
+        /* ---- end of the quantized block ---- */
     },
     [EK_ISA_AVX512] = {
         .axpy = eki_axpy_avx512, .scale = eki_scale_avx512, .scale_stream = eki_scale_stream_avx512,
@@ -121,6 +130,10 @@ static const eki_kernels tables[] = {
         .bag_range = {{eki_bag_range_avx512_i64, eki_bag_range_avx512_i64w},
                       {eki_bag_range_avx512_i32, eki_bag_range_avx512_i32w}},
         .bag_prefetch_rows = EKI_BAG_PREFETCH_ROWS_AVX512,
+        /* ---- quantized tables (issue 18) ---- */
+        .q_dequant = {eki_q8_dequant_avx512, eki_q4_dequant_avx512, eki_q2_dequant_avx512},
+        .q_axpy = {eki_q8_axpy_avx512, eki_q4_axpy_avx512, eki_q2_axpy_avx512},
+        /* ---- end of the quantized block ---- */
     },
 #endif
 };

@@ -36,6 +36,10 @@ typedef void (*eki_copy_fn)(int64_t dim, const float *src, float *dst);
 /* n fp16 or bf16 elements to float32, exactly (half.c): every ISA gives the same bits. */
 typedef void (*eki_cvt_fn)(int64_t n, const uint16_t *src, float *dst);
 
+/* A packed quantized row (quant.h): its values, or acc += w * its values. */
+typedef void (*eki_qrow_fn)(int64_t dim, const uint8_t *row, float *dst);
+typedef void (*eki_qaxpy_fn)(int64_t dim, float w, const uint8_t *row, float *acc);
+
 /* A thread's range [b0, b1) of bags of the bag forward (embedding_bag.h). */
 struct eki_bag_call;
 typedef void (*eki_bag_range_fn)(const struct eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
@@ -64,6 +68,11 @@ typedef struct {
     /* its prefetch distance in rows (a compile-time constant inside each range function, reported
      * here; embedding_bag.h: EKI_BAG_PREFETCH_ROWS_<ISA>; scalar: EKI_PREFETCH_ROWS) */
     int bag_prefetch_rows;
+    /* ---- quantized tables (issue 18, quant.c; x86/<isa>/quant.c), by format: [0] Q8, [1] Q4, [2] Q2 ----
+     * q_dequant: a packed row's dim values (fma(q, scale, bias)); q_axpy: acc[d] += w * value(d) */
+    eki_qrow_fn q_dequant[3];
+    eki_qaxpy_fn q_axpy[3];
+    /* ---- end of the quantized block ---- */
 } eki_kernels;
 
 /* The table of the current ISA (eki_isa()), and of a given one (the tests). */
@@ -123,6 +132,17 @@ void eki_bag_range_scalar(const struct eki_bag_call *c, const float *weight, int
                                     int64_t b1, float *out, int64_t *bag_size, int64_t *max_indices);
 EKI_DECLARE_VECTOR_KERNELS(avx2)
 EKI_DECLARE_VECTOR_KERNELS(avx512)
+/* ---- quantized tables (issue 18): the scalar ones are declared in quant.h ---- */
+#define EKI_DECLARE_QUANT_KERNELS(isa)                                                                \
+    void eki_q8_dequant_##isa(int64_t dim, const uint8_t *row, float *dst);                           \
+    void eki_q4_dequant_##isa(int64_t dim, const uint8_t *row, float *dst);                           \
+    void eki_q2_dequant_##isa(int64_t dim, const uint8_t *row, float *dst);                           \
+    void eki_q8_axpy_##isa(int64_t dim, float w, const uint8_t *row, float *acc);                     \
+    void eki_q4_axpy_##isa(int64_t dim, float w, const uint8_t *row, float *acc);                     \
+    void eki_q2_axpy_##isa(int64_t dim, float w, const uint8_t *row, float *acc);
+EKI_DECLARE_QUANT_KERNELS(avx2)
+EKI_DECLARE_QUANT_KERNELS(avx512)
+/* ---- end of the quantized block ---- */
 #endif
 
 #endif

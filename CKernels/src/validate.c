@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "quant.h"
 
 ek_status eki_check_size(const char *op, const char *name, int64_t value, int positive) {
     if (positive && value < 1)
@@ -110,23 +111,39 @@ ek_status eki_copy_struct(const char *op, const char *arg, const char *type, con
     return EK_OK;
 }
 
-/* half != 0: the forward verbs, which also read fp16 and bf16 rows. */
+/* half != 0: the forward verbs, which also read fp16, bf16 and quantized rows. */
 static ek_status decode_table(const char *op, const ek_table *table, int half, eki_call *out) {
     ek_table t;
     ek_status s = eki_copy_struct(op, "table", "ek_table", table, sizeof(ek_table), sizeof(ek_table), &t);
     if (s) return s;
-    if (half && t.dtype != EK_DTYPE_F32 && t.dtype != EK_DTYPE_F16 && t.dtype != EK_DTYPE_BF16)
+    int quant = eki_quant_slot(t.dtype) >= 0;
+    if (half && t.dtype != EK_DTYPE_F32 && t.dtype != EK_DTYPE_F16 && t.dtype != EK_DTYPE_BF16 && !quant)
         return eki_fail(EK_ERR_INVALID_ARGUMENT,
-                        "%s: table->dtype=%d is not supported (EK_DTYPE_F32 (0), EK_DTYPE_F16 (1) or EK_DTYPE_BF16 (2) in this version)",
+                        "%s: table->dtype=%d is not supported (EK_DTYPE_F32 (0), EK_DTYPE_F16 (1), EK_DTYPE_BF16 (2), "
+                        "EK_DTYPE_Q8 (3), EK_DTYPE_Q4 (4) or EK_DTYPE_Q2 (5) in this version)",
                         op, (int)t.dtype);
     if (!half && t.dtype != EK_DTYPE_F32)
         return eki_fail(EK_ERR_INVALID_ARGUMENT,
-                        "%s: table->dtype=%d is not supported (only EK_DTYPE_F32 (0) here; fp16 and bf16 tables are "
-                        "read by the forward verbs only in this version)",
+                        "%s: table->dtype=%d is not supported (only EK_DTYPE_F32 (0) here; fp16, bf16 and quantized "
+                        "tables are read by the forward verbs only in this version)",
                         op, (int)t.dtype);
-    if (t.row_stride != 0 && t.row_stride != t.dim)
+    if (quant) {
+        /* row_stride in bytes: 0 or the packed row size (a mismatch means the bytes are not rows of dim) */
+        if (t.dim >= 1 && t.dim <= INT64_MAX / 2) {
+            int64_t rb = eki_quant_row_size(eki_quant_slot(t.dtype), t.dim);
+            if (t.row_stride != 0 && t.row_stride != rb)
+                return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                                "%s: table->row_stride=%lld bytes is not the packed row size %lld of a dtype=%d row "
+                                "of dim=%lld (0 means packed)",
+                                op, (long long)t.row_stride, (long long)rb, (int)t.dtype, (long long)t.dim);
+        } else if (t.row_stride != 0) {
+            return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: table->row_stride=%lld with dim=%lld", op,
+                            (long long)t.row_stride, (long long)t.dim);
+        }
+    } else if (t.row_stride != 0 && t.row_stride != t.dim) {
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: table->row_stride=%lld must be 0 or dim=%lld in this version", op,
                         (long long)t.row_stride, (long long)t.dim);
+    }
     out->rows = t.rows, out->dim = t.dim, out->raw = t.data, out->dtype = t.dtype;
     out->data = t.dtype == EK_DTYPE_F32 ? t.data : NULL;
     return EK_OK;
