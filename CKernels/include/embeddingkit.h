@@ -769,8 +769,9 @@ ek_status ek_zero_masked_rows_f32(int64_t rows, int64_t cols, const float *x, fl
  *        q[d] = clamp(round_half_even((x[d] - m) * inv), 0, n)
  *   every operation in float32, no FMA: the bytes equal PyTorch's prepack (committed fixtures).
  * Checked before anything is written: every x finite (else INVALID_ARGUMENT naming row, column and
- * value); for Q4 / Q2 the row's fp16 bias and scale finite, i.e. |mn| <= 65504 and range / n < 65520
- * (else INVALID_ARGUMENT naming the row: PyTorch would store inf or NaN there).
+ * value); Q8: mx - mn finite; Q4 / Q2: the row's fp16 bias and scale finite, i.e. fp16(mn) finite
+ * (|mn| < 65520) and range / n below 65520 (else INVALID_ARGUMENT naming the row: PyTorch would
+ * store inf or NaN there).
  *
  * Scale and bias are checked when a table is made (ek_quantize) or loaded (ek_quant_validate: call it
  * on bytes from a file; Swift's QuantizedEmbedding* do), not by every forward: a table with a NaN

@@ -150,12 +150,13 @@ ek_status ek_quantize(ek_dtype dtype, int64_t rows, int64_t dim, const float *sr
             if (!isfinite(x[d]))
                 return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: src[%lld, %lld]=%g is not finite", op, (long long)r,
                                 (long long)d, (double)x[d]);
-        if (slot != 0) {
-            float mn, mx;
-            row_params p;
-            row_min_max(dim, x, &mn, &mx);
-            if ((s = nbit_params(op, slot, r, mn, mx, &p))) return s;
-        }
+        float mn, mx;
+        row_params p;
+        row_min_max(dim, x, &mn, &mx);
+        if (slot == 0 && isinf(mx - mn)) /* the float32 scale would be infinite */
+            return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: row %lld: range %.9g - (%.9g) overflows float32", op,
+                            (long long)r, (double)mx, (double)mn);
+        if (slot != 0 && (s = nbit_params(op, slot, r, mn, mx, &p))) return s;
     }
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t r = 0; r < rows; r++) {

@@ -123,6 +123,18 @@ SEEDS = {
         "matmul-trans-a-beta": [0, 4, 3, 2, 2, 5, 0, 8, 16, NO_NULLS] + fl(1, 2, 3, 4, 5, 6) + fl(1, 0, 0, 1)
         + fl(1, 1, 1, 1, 1, 1),
     },
+    "fuzz_quant": {
+        # flags dtype rows dim stride n B mode opts pad | indices | offset steps | floats (rows*dim) | psw (n) | packed
+        # opts: bit0 int32, bit1 weights, bit2 include_last_offset, bits3-4 offsets (0: fixed-length bags)
+        "q8-sum": [0, 0, 3, 4, 0, 5, 2, 0, 0x08, NO_PAD] + [0, 2, 1, 1, 2] + [0, 2] + fl(*range(12))
+        + fl(*[1] * 5) + [0] * 36,
+        "q4-mean-weighted": [0, 1, 4, 5, 1, 6, 3, 1, 0x0B, NO_PAD] + [3, 0, 1, 2, 3, 3] + [0, 1, 3]
+        + fl(*[x / 4 for x in range(20)]) + fl(1, 0.5, 2, 1, 1, 1) + [7] * 28,
+        "q2-max-padding-last": [0, 2, 3, 7, 0, 4, 2, 2, 0x0C, 0x81] + [1, 2, 0, 1] + [0, 2, 4]
+        + fl(*[(x % 5) - 2 for x in range(21)]) + fl(*[0] * 4) + [0x1B] * 18,
+        "wrong-stride": [0, 0, 2, 3, 2, 2, 1, 0, 0x08, NO_PAD] + [0, 1] + [0] + fl(*range(6)) + fl(0, 0) + [1] * 22,
+        "not-quantized": [0, 0xF0, 2, 3, 0, 2, 1, 0, 0x08, NO_PAD] + [0, 1] + [0] + fl(*range(6)) + fl(0, 0) + [1] * 24,
+    },
 }
 
 # Minimised inputs of findings (issue 14), replayed by make fuzz-ci before any fuzzing: see README.md.
