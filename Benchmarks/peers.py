@@ -101,6 +101,24 @@ def w_bag(mode, weighted=False, rows=1_000_000):
     return lambda b: F.embedding_bag(idx[b], w, offsets, mode=mode, per_sample_weights=psw[b])
 
 
+def w_quant_bag(bits):
+    """W10 / W11: W2's table prepacked to 8 or 4 bits (the bytes ek_quantize gives), bag sum through
+    PyTorch's quantized ops on the packed bytes."""
+    g = gen()
+    w = table(1_000_000, 64, g)
+    n, bags = 4096 * 40, 4096
+    idx = batches(1_000_000, n, g)
+    offsets = bag_offsets(n, bags)
+    if bits == 8:
+        packed = torch.ops.quantized.embedding_bag_byte_prepack(w)
+        op = torch.ops.quantized.embedding_bag_byte_rowwise_offsets
+    else:
+        packed = torch.ops.quantized.embedding_bag_4bit_prepack(w)
+        op = torch.ops.quantized.embedding_bag_4bit_rowwise_offsets
+    del w
+    return lambda b: op(packed, idx[b], offsets, False, 0, False, None, None, False)
+
+
 def w_sparse_step():
     g = gen()
     rows, n, bags = 1_000_000, 4096 * 40, 4096
@@ -205,6 +223,8 @@ WORKLOADS = {
     "W8": w_softmax,
     "W8b": w_cross_entropy,
     "W9": w_text_classifier,
+    "W10": lambda: w_quant_bag(8),
+    "W11": lambda: w_quant_bag(4),
     "W2@64MiB": lambda: w_bag("sum", rows=262_144),
     "W2@256MiB": lambda: w_bag("sum", rows=1_000_000),
     "W2@1GiB": lambda: w_bag("sum", rows=4_194_304),

@@ -98,7 +98,7 @@ static void one_bag(const qbag *q, int64_t b, float *out, int64_t *bag_size, int
     int is_max = a->mode == EK_BAG_MAX;
     if (!is_max) memset(o, 0, sizeof(float) * (size_t)dim);
     for (int64_t j = begin; j < end; j++) {
-        if (j + EKI_PREFETCH_ROWS < end)
+        if (j + EKI_PREFETCH_ROWS < a->n) /* across bag ends too: a bag's first rows were misses */
             EKI_PREFETCH_SPAN(q->table + eki_at(a->indices, j + EKI_PREFETCH_ROWS) * q->rb, (size_t)q->rb, 0);
         int64_t r = eki_at(a->indices, j);
         if (r == q->pad) continue;
