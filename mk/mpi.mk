@@ -1,0 +1,95 @@
+# mk/mpi.mk — the opt-in distributed library libembeddingkit_dist (Distributed/, docs/DISTRIBUTED.md):
+# sharded EmbeddingBag collections over MPI (Open MPI), built with mpicc on top of `make lib`.
+#
+#   make lib-dist          build/dist/lib/libembeddingkit_dist.{so,a}
+#   make test-mpi          Tests/mpi: mpirun -np 1..4 against the single-process core, bad input on one
+#                          rank, checkpoints across rank counts, and a run across two network namespaces
+#   make demo-distributed  a DLRM-style click model, row-wise sharded, on 1 and on 2 ranks
+#   make install           also installs the library, embeddingkit_dist.h and embeddingkit_dist.pc
+#                          when mpicc is found (the core installs without MPI)
+
+MPI_PACKAGES := libopenmpi-dev openmpi-bin iproute2
+MPICC ?= mpicc
+MPIRUN ?= mpirun
+DIST_DIR := $(BUILD)/dist
+DIST_SRCS := $(sort $(wildcard Distributed/src/*.c))
+DIST_HDRS := $(wildcard Distributed/include/*.h Distributed/src/*.h)
+DIST_OBJS := $(patsubst Distributed/src/%.c,$(DIST_DIR)/obj/%.o,$(DIST_SRCS))
+DIST_SONAME := libembeddingkit_dist.so.$(VERSION_MAJOR)
+DIST_SHARED := $(DIST_DIR)/lib/libembeddingkit_dist.so.$(VERSION)
+DIST_STATIC := $(DIST_DIR)/lib/libembeddingkit_dist.a
+DIST_CFLAGS := -std=c11 -fPIC -O2 -Wall -Wextra -ICKernels/include -IDistributed/include
+DIST_PC := $(DIST_DIR)/embeddingkit_dist.pc
+# programs link the distributed library, then the core (shared, from build/lib)
+DIST_LINK := -L$(DIST_DIR)/lib -lembeddingkit_dist -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(DIST_DIR)/lib \
+             -Wl,-rpath,$(CURDIR)/$(LIBOUT) -lembeddingkit -lm
+MPI_TEST_BIN := $(DIST_DIR)/tests/ek_mpi_tests
+DEMO_DIST_BIN := $(DIST_DIR)/examples/click_model
+HAVE_MPICC := $(shell command -v $(MPICC) >/dev/null 2>&1 && echo yes)
+
+.PHONY: deps-mpi lib-dist test-mpi demo-distributed install-dist
+
+deps-mpi:
+	$(call apt_install,$(MPI_PACKAGES),deps-mpi)
+
+lib-dist: $(DIST_SHARED) $(DIST_DIR)/lib/$(DIST_SONAME) $(DIST_DIR)/lib/libembeddingkit_dist.so $(DIST_STATIC)
+
+$(DIST_DIR)/obj/%.o: Distributed/src/%.c $(DIST_HDRS) $(HEADER)
+	@mkdir -p $(@D)
+	$(MPICC) $(DIST_CFLAGS) -c $< -o $@
+
+$(DIST_SHARED): $(DIST_OBJS) $(SHARED)
+	@mkdir -p $(@D)
+	$(MPICC) -shared -Wl,-soname,$(DIST_SONAME) -Wl,--no-undefined -o $@ $(DIST_OBJS) -L$(LIBOUT) -lembeddingkit -lm
+
+$(DIST_DIR)/lib/$(DIST_SONAME): $(DIST_SHARED)
+	ln -sf $(notdir $(DIST_SHARED)) $@
+
+$(DIST_DIR)/lib/libembeddingkit_dist.so: $(DIST_DIR)/lib/$(DIST_SONAME)
+	ln -sf $(DIST_SONAME) $@
+
+$(DIST_STATIC): $(DIST_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $(DIST_OBJS)
+
+# ---- tests -------------------------------------------------------------------------------------------
+$(MPI_TEST_BIN): $(wildcard Tests/mpi/*.c Tests/mpi/*.h) lib-dist
+	@mkdir -p $(@D)
+	$(MPICC) -std=c11 -O2 -Wall -Wextra -ICKernels/include -IDistributed/include -o $@ $(wildcard Tests/mpi/*.c) $(DIST_LINK)
+
+test-mpi: deps-mpi
+	@$(MAKE) --no-print-directory lib $(MPI_TEST_BIN)
+	Tests/mpi/run.sh $(MPI_TEST_BIN)
+
+# ---- the example ---------------------------------------------------------------------------------------
+$(DEMO_DIST_BIN): examples/distributed/click_model.c lib-dist
+	@mkdir -p $(@D)
+	$(MPICC) -std=c11 -O2 -Wall -Wextra -ICKernels/include -IDistributed/include -o $@ $< $(DIST_LINK)
+
+demo-distributed: deps-mpi
+	@$(MAKE) --no-print-directory lib $(DEMO_DIST_BIN)
+	examples/distributed/run.sh $(DEMO_DIST_BIN)
+
+# ---- install: the library, its header and its pkg-config file (Requires: embeddingkit, and MPI's
+# own flags come from mpicc, which a user compiles with) ---------------------------------------------------
+$(DIST_PC): Distributed/embeddingkit_dist.pc.in $(HEADER) FORCE
+	@mkdir -p $(@D)
+	@pc_libdir='$(LIBDIR)'; pc_incdir='$(INCLUDEDIR)'; \
+	[ "$$pc_libdir" = '$(PREFIX)/lib' ] && pc_libdir='$${prefix}/lib'; \
+	[ "$$pc_incdir" = '$(PREFIX)/include' ] && pc_incdir='$${prefix}/include'; \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e "s|@LIBDIR@|$$pc_libdir|g" -e "s|@INCLUDEDIR@|$$pc_incdir|g" \
+	    -e 's|@VERSION@|$(VERSION)|g' $< > $@.tmp && mv $@.tmp $@
+
+ifeq ($(HAVE_MPICC),yes)
+install: install-dist
+endif
+
+install-dist: lib-dist $(DIST_PC)
+	install -d '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(INCLUDEDIR)' '$(DESTDIR)$(PKGCONFIGDIR)'
+	install -m 755 $(DIST_SHARED) '$(DESTDIR)$(LIBDIR)/'
+	ln -sf $(notdir $(DIST_SHARED)) '$(DESTDIR)$(LIBDIR)/$(DIST_SONAME)'
+	ln -sf $(DIST_SONAME) '$(DESTDIR)$(LIBDIR)/libembeddingkit_dist.so'
+	install -m 644 $(DIST_STATIC) '$(DESTDIR)$(LIBDIR)/'
+	install -m 644 Distributed/include/embeddingkit_dist.h '$(DESTDIR)$(INCLUDEDIR)/'
+	install -m 644 $(DIST_PC) '$(DESTDIR)$(PKGCONFIGDIR)/embeddingkit_dist.pc'
