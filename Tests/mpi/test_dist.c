@@ -10,16 +10,20 @@
  *                                after one more step, gathered)
  *   ek_mpi_tests load DIR        loads (any rank count), compares with expected.bin exactly, takes the
  *                                third step and compares with expected-next.bin
+ *   ek_mpi_tests die DIR         the last rank exits while the others start a save (run.sh expects
+ *                                mpirun to end the job, and the checkpoint in DIR to load as before)
  *
  * The reference is the core library itself on one process (ek_bag_forward on the whole table over the
  * global batch): the distributed library must reproduce it, not some value derived from its own code.
  * Each rank builds the same global batch from a seed and takes its slice of bags. */
+#define _POSIX_C_SOURCE 200809L /* _exit */
 #include <embeddingkit_dist.h>
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int rank_, size_, passed, failed;
 
@@ -644,6 +648,21 @@ int main(int argc, char **argv) {
         test_save(argv[2]);
     } else if (!strcmp(what, "load") && argc > 2) {
         test_load(argv[2]);
+    } else if (!strcmp(what, "die") && argc > 2) {
+        /* the last rank dies while the others save over the checkpoint: mpirun must end the job, and
+         * the checkpoint must still be the old one (run.sh loads it afterwards) */
+        ek_optimizer o = make_opt(ckpt_case.opt_kind);
+        ekd_collection *c = NULL;
+        ekd_create(MPI_COMM_WORLD, 3, ckpt_cfg, &o, &c);
+        ekd_init_uniform(c, 77, 0.5f); /* other weights than the checkpoint's */
+        if (rank_ == size_ - 1) {
+            fprintf(stderr, "rank %d: exiting on purpose before the save\n", rank_);
+            _exit(3);
+        }
+        ekd_save(c, argv[2]);
+        fprintf(stderr, "rank %d: the save returned although a rank died\n", rank_);
+        MPI_Finalize();
+        return 1;
     } else {
         if (rank_ == 0) fprintf(stderr, "usage: ek_mpi_tests unit | digest | save DIR | load DIR\n");
         MPI_Finalize();
