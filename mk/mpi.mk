@@ -20,9 +20,10 @@ DIST_SHARED := $(DIST_DIR)/lib/libembeddingkit_dist.so.$(VERSION)
 DIST_STATIC := $(DIST_DIR)/lib/libembeddingkit_dist.a
 DIST_CFLAGS := -std=c11 -fPIC -O2 -Wall -Wextra -ICKernels/include -IDistributed/include
 DIST_PC := $(DIST_DIR)/embeddingkit_dist.pc
-# programs link the distributed library, then the core (shared, from build/lib)
+# programs link the distributed library, then the core (shared, from build/lib). --no-as-needed keeps
+# the core in a program that calls only ekd_* functions, so that its run path finds build/lib.
 DIST_LINK := -L$(DIST_DIR)/lib -lembeddingkit_dist -L$(LIBOUT) -Wl,-rpath,$(CURDIR)/$(DIST_DIR)/lib \
-             -Wl,-rpath,$(CURDIR)/$(LIBOUT) -lembeddingkit -lm
+             -Wl,-rpath,$(CURDIR)/$(LIBOUT) -Wl,--no-as-needed -lembeddingkit -Wl,--as-needed -lm
 MPI_TEST_BIN := $(DIST_DIR)/tests/ek_mpi_tests
 DEMO_DIST_BIN := $(DIST_DIR)/examples/click_model
 HAVE_MPICC := $(shell command -v $(MPICC) >/dev/null 2>&1 && echo yes)
@@ -40,7 +41,8 @@ $(DIST_DIR)/obj/%.o: Distributed/src/%.c $(DIST_HDRS) $(HEADER)
 
 $(DIST_SHARED): $(DIST_OBJS) $(SHARED)
 	@mkdir -p $(@D)
-	$(MPICC) -shared -Wl,-soname,$(DIST_SONAME) -Wl,--no-undefined -o $@ $(DIST_OBJS) -L$(LIBOUT) -lembeddingkit -lm
+	$(MPICC) -shared -Wl,-soname,$(DIST_SONAME) -Wl,--no-undefined '-Wl,-rpath,$$ORIGIN' -o $@ $(DIST_OBJS) \
+	    -L$(LIBOUT) -lembeddingkit -lm
 
 $(DIST_DIR)/lib/$(DIST_SONAME): $(DIST_SHARED)
 	ln -sf $(notdir $(DIST_SHARED)) $@
