@@ -28,7 +28,7 @@ MPI_TEST_BIN := $(DIST_DIR)/tests/ek_mpi_tests
 DEMO_DIST_BIN := $(DIST_DIR)/examples/click_model
 HAVE_MPICC := $(shell command -v $(MPICC) >/dev/null 2>&1 && echo yes)
 
-.PHONY: deps-mpi lib-dist test-mpi demo-distributed install-dist
+.PHONY: deps-mpi lib-dist test-mpi test-mpi-install demo-distributed install-dist
 
 deps-mpi:
 	$(call apt_install,$(MPI_PACKAGES),deps-mpi)
@@ -63,6 +63,24 @@ $(MPI_TEST_BIN): $(wildcard Tests/mpi/*.c Tests/mpi/*.h) lib-dist
 test-mpi: deps-mpi
 	@$(MAKE) --no-print-directory lib $(MPI_TEST_BIN)
 	Tests/mpi/run.sh $(MPI_TEST_BIN)
+	@$(MAKE) --no-print-directory test-mpi-install
+
+# What the README tells a user: install, then mpicc with pkg-config's flags, against the installed copy
+# only (DESTDIR + PREFIX); the click model built that way runs on 2 ranks.
+TMI_ROOT := $(CURDIR)/$(BUILD)/test-mpi-install/root
+TMI_PREFIX := /opt/embeddingkit
+test-mpi-install:
+	rm -rf $(BUILD)/test-mpi-install
+	$(MAKE) --no-print-directory install DESTDIR=$(TMI_ROOT) PREFIX=$(TMI_PREFIX)
+	@export PKG_CONFIG_PATH=$(TMI_ROOT)$(TMI_PREFIX)/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(TMI_ROOT); \
+	flags="$$($(PKG_CONFIG) --cflags --libs embeddingkit_dist)" || exit 1; \
+	echo "$(MPICC) examples/distributed/click_model.c \$$(pkg-config --cflags --libs embeddingkit_dist) = $$flags"; \
+	$(MPICC) -std=c11 -Wall -Wextra -Werror examples/distributed/click_model.c -o $(BUILD)/test-mpi-install/click_model $$flags -lm || exit 1; \
+	LD_LIBRARY_PATH=$(TMI_ROOT)$(TMI_PREFIX)/lib ldd $(BUILD)/test-mpi-install/click_model | grep -q "libembeddingkit_dist.so.$(VERSION_MAJOR) => $(TMI_ROOT)$(TMI_PREFIX)/lib/" \
+	    || { echo "test-mpi-install: the program does not load the installed libembeddingkit_dist" >&2; exit 1; }; \
+	LD_LIBRARY_PATH=$(TMI_ROOT)$(TMI_PREFIX)/lib $(MPIRUN) --allow-run-as-root --oversubscribe -np 2 $(BUILD)/test-mpi-install/click_model | tail -1 \
+	    || { echo "test-mpi-install: the installed build failed" >&2; exit 1; }; \
+	echo "test-mpi-install: OK"
 
 # ---- the example ---------------------------------------------------------------------------------------
 $(DEMO_DIST_BIN): examples/distributed/click_model.c lib-dist
