@@ -253,7 +253,9 @@ ek_status ekd_save(ekd_collection *c, const char *dir) {
         while (d && (e = readdir(d)) != NULL) {
             long long g;
             int r, used = 0;
-            if (sscanf(e->d_name, "shard-%lld-%d.safetensors%n", &g, &r, &used) == 2 && e->d_name[used] == '\0' && g != gen) {
+            /* shards of other generations, and what a save that died left (.tmp) */
+            if (sscanf(e->d_name, "shard-%lld-%d.safetensors%n", &g, &r, &used) == 2 &&
+                ((e->d_name[used] == '\0' && g != gen) || !strcmp(e->d_name + used, ".tmp"))) {
                 char old[4096 + 256];
                 snprintf(old, sizeof old, "%s/%s", dir, e->d_name);
                 unlink(old);

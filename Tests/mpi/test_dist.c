@@ -10,8 +10,9 @@
  *                                after one more step, gathered)
  *   ek_mpi_tests load DIR        loads (any rank count), compares with expected.bin exactly, takes the
  *                                third step and compares with expected-next.bin
- *   ek_mpi_tests die DIR         the last rank exits while the others start a save (run.sh expects
- *                                mpirun to end the job, and the checkpoint in DIR to load as before)
+ *   ek_mpi_tests die DIR         the last rank dies inside a save, after writing its shard (run.sh
+ *                                expects mpirun to end the job, and the checkpoint in DIR to load as
+ *                                before)
  *
  * The reference is the core library itself on one process (ek_bag_forward on the whole table over the
  * global batch): the distributed library must reproduce it, not some value derived from its own code.
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 static int rank_, size_, passed, failed;
 
@@ -631,6 +633,17 @@ static void digest(void) {
     free_result(&cs, &r);
 }
 
+/* The die test's fault injection: the library's rename() resolves to this one (a program's symbols
+ * come first), which kills the process instead of renaming its shard into place. */
+static int die_on_shard_rename;
+int rename(const char *from, const char *to) {
+    if (die_on_shard_rename && strstr(to, "/shard-") != NULL) {
+        fprintf(stderr, "rank %d: dying on purpose in the middle of a save (%s written, not renamed)\n", rank_, from);
+        _exit(3);
+    }
+    return renameat(AT_FDCWD, from, AT_FDCWD, to);
+}
+
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
@@ -649,16 +662,14 @@ int main(int argc, char **argv) {
     } else if (!strcmp(what, "load") && argc > 2) {
         test_load(argv[2]);
     } else if (!strcmp(what, "die") && argc > 2) {
-        /* the last rank dies while the others save over the checkpoint: mpirun must end the job, and
-         * the checkpoint must still be the old one (run.sh loads it afterwards) */
+        /* the last rank dies in the middle of a save (its shard written, not yet renamed), while the
+         * others finish theirs: mpirun must end the job, and the checkpoint in DIR must still be the
+         * previous one (run.sh loads it afterwards) */
         ek_optimizer o = make_opt(ckpt_case.opt_kind);
         ekd_collection *c = NULL;
         ekd_create(MPI_COMM_WORLD, 3, ckpt_cfg, &o, &c);
         ekd_init_uniform(c, 77, 0.5f); /* other weights than the checkpoint's */
-        if (rank_ == size_ - 1) {
-            fprintf(stderr, "rank %d: exiting on purpose before the save\n", rank_);
-            _exit(3);
-        }
+        die_on_shard_rename = rank_ == size_ - 1;
         ekd_save(c, argv[2]);
         fprintf(stderr, "rank %d: the save returned although a rank died\n", rank_);
         MPI_Finalize();
