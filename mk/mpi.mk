@@ -3,7 +3,9 @@
 #
 #   make lib-dist          build/dist/lib/libembeddingkit_dist.{so,a}
 #   make test-mpi          Tests/mpi: mpirun -np 1..4 against the single-process core, bad input on one
-#                          rank, checkpoints across rank counts, and a run across two network namespaces
+#                          rank, checkpoints across rank counts, and a run across two network namespaces;
+#                          then test-mpi-install (mpicc + pkg-config on an installed copy) and
+#                          test-mpi-swift (the Swift product EmbeddingKitDistributed under mpirun)
 #   make demo-distributed  a DLRM-style click model, row-wise sharded, on 1 and on 2 ranks
 #   make install           also installs the library, embeddingkit_dist.h and embeddingkit_dist.pc
 #                          when mpicc is found (the core installs without MPI)
@@ -28,7 +30,7 @@ MPI_TEST_BIN := $(DIST_DIR)/tests/ek_mpi_tests
 DEMO_DIST_BIN := $(DIST_DIR)/examples/click_model
 HAVE_MPICC := $(shell command -v $(MPICC) >/dev/null 2>&1 && echo yes)
 
-.PHONY: deps-mpi lib-dist test-mpi test-mpi-install demo-distributed install-dist
+.PHONY: deps-mpi lib-dist test-mpi test-mpi-install test-mpi-swift demo-distributed install-dist
 
 deps-mpi:
 	$(call apt_install,$(MPI_PACKAGES),deps-mpi)
@@ -64,6 +66,22 @@ test-mpi: deps-mpi
 	@$(MAKE) --no-print-directory lib $(MPI_TEST_BIN)
 	Tests/mpi/run.sh $(MPI_TEST_BIN)
 	@$(MAKE) --no-print-directory test-mpi-install
+	@$(MAKE) --no-print-directory test-mpi-swift
+
+# The Swift product EmbeddingKitDistributed (Package.swift, Distributed/Swift): its check program,
+# Distributed/SwiftCheck, on 2 and 3 ranks against the core. After `make test-swift` the build is
+# incremental. Without the Swift toolchain this part says so and passes.
+SWIFT_FOUND := $(shell [ -x '$(SWIFT)' ] && echo yes)
+test-mpi-swift:
+ifeq ($(SWIFT_FOUND),yes)
+	$(SWIFT) build --product ekd-swift-check
+	@for np in 2 3; do \
+	    echo "==> mpirun -np $$np .build/debug/ekd-swift-check"; \
+	    timeout 120 $(MPIRUN) --allow-run-as-root --oversubscribe -np $$np .build/debug/ekd-swift-check || exit 1; \
+	done
+else
+	@echo "test-mpi-swift: SKIPPED: no Swift toolchain at $(SWIFT)"
+endif
 
 # What the README tells a user: install, then mpicc with pkg-config's flags, against the installed copy
 # only (DESTDIR + PREFIX); the click model built that way runs on 2 ranks.
