@@ -58,7 +58,7 @@ $(DIST_STATIC): $(DIST_OBJS)
 	$(AR) rcs $@ $(DIST_OBJS)
 
 # ---- tests -------------------------------------------------------------------------------------------
-$(MPI_TEST_BIN): $(wildcard Tests/mpi/*.c Tests/mpi/*.h) lib-dist
+$(MPI_TEST_BIN): $(wildcard Tests/mpi/*.c Tests/mpi/*.h) $(DIST_SHARED) $(DIST_DIR)/lib/libembeddingkit_dist.so
 	@mkdir -p $(@D)
 	$(MPICC) -std=c11 -O2 -Wall -Wextra -ICKernels/include -IDistributed/include -o $@ $(wildcard Tests/mpi/*.c) $(DIST_LINK)
 
@@ -101,7 +101,7 @@ test-mpi-install:
 	echo "test-mpi-install: OK"
 
 # ---- the example ---------------------------------------------------------------------------------------
-$(DEMO_DIST_BIN): examples/distributed/click_model.c lib-dist
+$(DEMO_DIST_BIN): examples/distributed/click_model.c $(DIST_SHARED) $(DIST_DIR)/lib/libembeddingkit_dist.so
 	@mkdir -p $(@D)
 	$(MPICC) -std=c11 -O2 -Wall -Wextra -ICKernels/include -IDistributed/include -o $@ $< $(DIST_LINK)
 

@@ -31,8 +31,8 @@ for np in 1 2 3 4; do
 done
 
 # 2. bit-identical run to run
-d1=$(timeout 60 "${RUN[@]}" -np 3 "$BIN" digest 2>&1 | grep '^digest ')
-d2=$(timeout 60 "${RUN[@]}" -np 3 "$BIN" digest 2>&1 | grep '^digest ')
+d1=$(timeout 60 "${RUN[@]}" -np 3 "$BIN" digest 2>&1 | grep '^digest [0-9]')
+d2=$(timeout 60 "${RUN[@]}" -np 3 "$BIN" digest 2>&1 | grep '^digest [0-9]')
 echo "==> [${SECONDS}s] run to run on 3 ranks: '$d1' / '$d2'"
 [ -n "$d1" ] && [ "$d1" = "$d2" ] || fail "digest" "two runs on 3 ranks differ or failed"
 
@@ -97,8 +97,8 @@ AGENT
     echo "$where"
     [ "$(echo "$where" | awk '{print $3}' | sort -u | wc -l)" -eq 2 ] || { fail "netns" "the ranks did not run in two namespaces"; return 1; }
     local dn d2
-    dn=$(timeout 60 ip netns exec "$NS_A" "${two[@]}" "$BIN" digest 2>&1 | grep -v setpgid | tee "$TMP/netns.log" | grep '^digest ')
-    d2=$(timeout 60 "${RUN[@]}" -np 2 "$BIN" digest 2>&1 | grep '^digest ')
+    dn=$(timeout 60 ip netns exec "$NS_A" "${two[@]}" "$BIN" digest 2>&1 | grep -v setpgid | tee "$TMP/netns.log" | grep '^digest [0-9]')
+    d2=$(timeout 60 "${RUN[@]}" -np 2 "$BIN" digest 2>&1 | grep '^digest [0-9]')
     echo "[${SECONDS}s] two hosts over TCP: '$dn'; one machine: '$d2'"
     [ -n "$dn" ] && [ "$dn" = "$d2" ] || { cat "$TMP/netns.log"; fail "netns" "the two-host run failed or differs from one machine"; }
 }

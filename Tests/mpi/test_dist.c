@@ -226,8 +226,6 @@ static void run_reference(const case_spec *cs, uint64_t seed, case_result *ref) 
         W[t] = calloc((size_t)n, sizeof(float));
         S1[t] = calloc((size_t)n, sizeof(float));
         S2[t] = calloc((size_t)n, sizeof(float));
-        /* the same weights as ekd_init_uniform: set through a one-rank view is not available here, so
-         * the distributed gather of a fresh collection provides them (checked separately below) */
     }
     /* initial weights: a one-process collection on MPI_COMM_SELF, gathered (ekd_init_uniform's values
      * depend on (seed, table, row, column) only; test_init checks that every sharding agrees) */
