@@ -41,9 +41,10 @@ $(DIST_DIR)/obj/%.o: Distributed/src/%.c $(DIST_HDRS) $(HEADER)
 	@mkdir -p $(@D)
 	$(MPICC) $(DIST_CFLAGS) -c $< -o $@
 
-$(DIST_SHARED): $(DIST_OBJS) $(SHARED)
+$(DIST_SHARED): $(DIST_OBJS) $(SHARED) Distributed/embeddingkit_dist.map
 	@mkdir -p $(@D)
-	$(MPICC) -shared -Wl,-soname,$(DIST_SONAME) -Wl,--no-undefined '-Wl,-rpath,$$ORIGIN' -o $@ $(DIST_OBJS) \
+	$(MPICC) -shared -Wl,-soname,$(DIST_SONAME) -Wl,--no-undefined '-Wl,-rpath,$$ORIGIN' \
+	    -Wl,--version-script=Distributed/embeddingkit_dist.map -o $@ $(DIST_OBJS) \
 	    -L$(LIBOUT) -lembeddingkit -lm
 
 $(DIST_DIR)/lib/$(DIST_SONAME): $(DIST_SHARED)
@@ -90,6 +91,10 @@ TMI_PREFIX := /opt/embeddingkit
 test-mpi-install:
 	rm -rf $(BUILD)/test-mpi-install
 	$(MAKE) --no-print-directory install DESTDIR=$(TMI_ROOT) PREFIX=$(TMI_PREFIX)
+	@want=$$(grep -o '^ *ekd_[a-z_]*;' Distributed/embeddingkit_dist.map | tr -d ' ;' | sort); \
+	got=$$(nm -D --defined-only $(TMI_ROOT)$(TMI_PREFIX)/lib/$(DIST_SONAME) | awk '{print $$3}' | sort); \
+	[ "$$want" = "$$got" ] || { echo "test-mpi-install: exported symbols differ from the header's:" $$got >&2; exit 1; }; \
+	echo "test-mpi-install: $(DIST_SONAME) exports the $$(echo $$got | wc -w) functions of embeddingkit_dist.h only"
 	@export PKG_CONFIG_PATH=$(TMI_ROOT)$(TMI_PREFIX)/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(TMI_ROOT); \
 	flags="$$($(PKG_CONFIG) --cflags --libs embeddingkit_dist)" || exit 1; \
 	echo "$(MPICC) examples/distributed/click_model.c \$$(pkg-config --cflags --libs embeddingkit_dist) = $$flags"; \
