@@ -9,6 +9,7 @@
 #   mk/fuzz.mk      the libFuzzer harnesses: fuzz, fuzz-ci
 #   mk/bench.mk     make bench, make bench-peers (Benchmarks/README.md)
 #   mk/demo.mk      make demo (the Swift language identifier), demo-corpus, demo-c (the C example)
+#   mk/mpi.mk       the opt-in MPI library libembeddingkit_dist: lib-dist, test-mpi, demo-distributed
 #
 #   make demo       install the corpus, build in release mode, train and evaluate the language identifier
 #   make test       install the system packages if missing, then run every test (C, install, Swift)
@@ -64,6 +65,7 @@ include mk/sanitize.mk
 include mk/fuzz.mk
 include mk/bench.mk
 include mk/demo.mk
+include mk/mpi.mk
 
 FORCE:
 

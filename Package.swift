@@ -21,6 +21,7 @@ let package = Package(
     products: [
         .library(name: "EmbeddingKit", targets: ["EmbeddingKit"]),
         .executable(name: "embedkit", targets: ["embedkit"]),
+        .library(name: "EmbeddingKitDistributed", targets: ["EmbeddingKitDistributed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -81,6 +82,39 @@ let package = Package(
             name: "ek-swift-bench",
             dependencies: ["EmbeddingKit"],
             path: "Benchmarks/swift"
+        ),
+
+        // MARK: - Distributed (MPI)
+        // Opt-in (docs/DISTRIBUTED.md): these targets need Open MPI (libopenmpi-dev, `make deps`); the
+        // products above build without it. The C library is the one mpicc builds (make lib-dist).
+
+        /// MPI itself, found through pkg-config's ompi-c.
+        .systemLibrary(
+            name: "CMPI",
+            path: "Distributed/CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
+        /// libembeddingkit_dist: sharded EmbeddingBag collections over MPI (embeddingkit_dist.h).
+        .target(
+            name: "CEmbeddingKitDistributed",
+            dependencies: ["CKernels", "CMPI"],
+            path: "Distributed",
+            exclude: ["CMPI", "Swift", "SwiftCheck", "embeddingkit_dist.pc.in"],
+            sources: ["src"],
+            publicHeadersPath: "include"
+        ),
+        /// The Swift API over it: ShardedEmbeddingBags, MPI.initialize / rank / size.
+        .target(
+            name: "EmbeddingKitDistributed",
+            dependencies: ["EmbeddingKit", "CEmbeddingKitDistributed", "CKernels", "CMPI"],
+            path: "Distributed/Swift"
+        ),
+        /// Run under mpirun by `make test-mpi`: the Swift API against the core on the global batch.
+        .executableTarget(
+            name: "ekd-swift-check",
+            dependencies: ["EmbeddingKitDistributed", "EmbeddingKit", "CKernels"],
+            path: "Distributed/SwiftCheck"
         ),
 
         // MARK: - Tests

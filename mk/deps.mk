@@ -1,7 +1,7 @@
 # mk/deps.mk — the Debian / Ubuntu packages the build needs (make deps), and the helper that
 # installs only what is missing (also used by mk/demo.mk for the corpus).
 
-DEPS_PACKAGES := libopenblas-dev libomp-dev pkg-config build-essential
+DEPS_PACKAGES := libopenblas-dev libomp-dev pkg-config build-essential libopenmpi-dev openmpi-bin iproute2
 
 .PHONY: deps
 
