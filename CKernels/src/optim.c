@@ -3,6 +3,7 @@
  * makes sparse training lazy. Rows are unique, so the loop over them is parallel and exact. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -206,11 +207,23 @@ ek_status ek_rowwise_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t n
 
 /* ---- the optimizer descriptor ---- */
 
-ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, int64_t rows, int64_t dim, eki_opt *out) {
-    ek_status s = eki_copy_struct(op, "optimizer", "ek_optimizer", optimizer, sizeof(ek_optimizer), sizeof(ek_optimizer),
+ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, int64_t rows, int64_t dim, ek_dtype dtype,
+                                eki_opt *out) {
+    ek_status s = eki_copy_struct(op, "optimizer", "ek_optimizer", optimizer, EKI_OPTIMIZER_SIZE_0_2, sizeof(ek_optimizer),
                                   &out->o);
     if (s) return s;
     const ek_optimizer *o = &out->o;
+    out->dtype = dtype;
+    if (dtype != EK_DTYPE_F32) {
+        if (o->rounding != EK_ROUND_NEAREST && o->rounding != EK_ROUND_STOCHASTIC)
+            return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                            "%s: optimizer->rounding=%d is not EK_ROUND_NEAREST (0) or EK_ROUND_STOCHASTIC (1)", op,
+                            (int)o->rounding);
+        if (o->rounding == EK_ROUND_STOCHASTIC && o->step < 1)
+            return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                            "%s: optimizer->step=%lld must be >= 1 with stochastic rounding (the step counter keys the "
+                            "random stream)", op, (long long)o->step);
+    }
     int64_t cells;
     if (__builtin_mul_overflow(rows, dim, &cells)) cells = INT64_MAX; /* the table's own check reports it */
     if ((s = check_hyper(op, "optimizer->lr", o->lr, 0, 1, INFINITY, 0))) return s;
@@ -256,9 +269,9 @@ ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, i
     }
 }
 
-void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g, float *weight) {
+/* The f32 update of row r held in w (the table's row, or its widened copy). */
+static void update_row(const eki_opt *p, int64_t r, int64_t dim, const float *g, float *w) {
     const ek_optimizer *o = &p->o;
-    float *w = weight + r * dim;
     switch (o->kind) {
     case EK_OPT_SGD:
         sgd_row(w, o->momentum != 0.0f ? o->momentum_buffer + r * dim : NULL, g, dim, o->lr, o->momentum, o->dampening,
@@ -273,14 +286,54 @@ void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g,
     }
 }
 
+void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g, void *table, float *scratch) {
+    if (p->dtype == EK_DTYPE_F32) {
+        update_row(p, r, dim, g, (float *)table + r * dim);
+        return;
+    }
+    uint16_t *row = (uint16_t *)table + r * dim;
+    (p->dtype == EK_DTYPE_F16 ? eki_cvt_f16_scalar : eki_cvt_bf16_scalar)(dim, row, scratch);
+    update_row(p, r, dim, g, scratch);
+    eki_round_row_half(p->dtype, dim, scratch, row, p->o.rounding, p->o.seed, p->o.step, r);
+}
+
+uint32_t ek_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t column) {
+    return eki_round_bits(seed, step, row, column);
+}
+
+/* ek_optimizer_update on an fp16 / bf16 table: each present row widened, updated, rounded back.
+ * Rows are unique and the rounding is keyed by (row, column): parallel and exact. */
+static ek_status half_update(const char *op, const eki_call *t, int64_t nnz, const int64_t *rows, const float *values,
+                             const ek_optimizer *optimizer) {
+    eki_opt p;
+    ek_status s;
+    if ((s = eki_prepare_optimizer(op, optimizer, t->rows, t->dim, t->dtype, &p)) ||
+        (s = check_update(op, t->rows, t->dim, nnz, rows, values, (const float *)t->raw)))
+        return s;
+    int T = eki_num_threads();
+    float *scratch = malloc(sizeof(float) * (size_t)t->dim * (size_t)T);
+    if (!scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows for %d threads", op, T);
+    int64_t dim = t->dim;
+    void *table = (void *)t->raw;
+#pragma omp parallel num_threads(T) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+    {
+        float *w = scratch + (size_t)dim * (size_t)eki_thread_id();
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < nnz; i++) eki_optimizer_row(&p, row_at(rows, i), dim, values + i * dim, table, w);
+    }
+    free(scratch);
+    return EK_OK;
+}
+
 ek_status ek_optimizer_update(const ek_table *table, int64_t nnz, const int64_t *rows, const float *values,
                               const ek_optimizer *optimizer) {
     static const char op[] = "optimizer_update";
     eki_call t;
     ek_optimizer o;
     ek_status s;
-    if ((s = eki_decode_table(op, table, &t)) ||
-        (s = eki_copy_struct(op, "optimizer", "ek_optimizer", optimizer, sizeof o, sizeof o, &o)))
+    if ((s = eki_decode_table_training(op, table, &t))) return s;
+    if (t.dtype != EK_DTYPE_F32) return half_update(op, &t, nnz, rows, values, optimizer);
+    if ((s = eki_copy_struct(op, "optimizer", "ek_optimizer", optimizer, EKI_OPTIMIZER_SIZE_0_2, sizeof o, &o)))
         return s;
     switch (o.kind) {
     case EK_OPT_SGD:

@@ -110,7 +110,7 @@ ek_status eki_copy_struct(const char *op, const char *arg, const char *type, con
     return EK_OK;
 }
 
-/* half != 0: the forward verbs, which also read fp16 and bf16 rows. */
+/* half != 0: the forward and training verbs, which also take fp16 and bf16 rows. */
 static ek_status decode_table(const char *op, const ek_table *table, int half, eki_call *out) {
     ek_table t;
     ek_status s = eki_copy_struct(op, "table", "ek_table", table, sizeof(ek_table), sizeof(ek_table), &t);
@@ -122,7 +122,7 @@ static ek_status decode_table(const char *op, const ek_table *table, int half, e
     if (!half && t.dtype != EK_DTYPE_F32)
         return eki_fail(EK_ERR_INVALID_ARGUMENT,
                         "%s: table->dtype=%d is not supported (only EK_DTYPE_F32 (0) here; fp16 and bf16 tables are "
-                        "read by the forward verbs only in this version)",
+                        "taken by the forward, backward and update verbs, not this one)",
                         op, (int)t.dtype);
     if (t.row_stride != 0 && t.row_stride != t.dim)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: table->row_stride=%lld must be 0 or dim=%lld in this version", op,
@@ -134,6 +134,10 @@ static ek_status decode_table(const char *op, const ek_table *table, int half, e
 
 ek_status eki_decode_table(const char *op, const ek_table *table, eki_call *out) {
     return decode_table(op, table, 0, out);
+}
+
+ek_status eki_decode_table_training(const char *op, const ek_table *table, eki_call *out) {
+    return decode_table(op, table, 1, out);
 }
 
 static ek_status decode(const char *op, const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
@@ -179,5 +183,10 @@ ek_status eki_decode(const char *op, const ek_table *table, const ek_bag_input *
 
 ek_status eki_decode_forward(const char *op, const ek_table *table, const ek_bag_input *input,
                              const ek_bag_options *options, int lookup, eki_call *out) {
+    return decode(op, table, input, options, lookup, 1, out);
+}
+
+ek_status eki_decode_training(const char *op, const ek_table *table, const ek_bag_input *input,
+                              const ek_bag_options *options, int lookup, eki_call *out) {
     return decode(op, table, input, options, lookup, 1, out);
 }
