@@ -25,12 +25,17 @@ static inline uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col) {
+/* The chain up to the row: the first three links of eki_round_bits, shared by a row's columns. */
+static inline uint64_t row_key(uint64_t seed, int64_t step, int64_t row) {
     uint64_t h = mix64(seed ^ 0x9e3779b97f4a7c15ull);
     h = mix64(h ^ (uint64_t)step);
-    h = mix64(h ^ (uint64_t)row);
-    h = mix64(h ^ (uint64_t)col);
-    return (uint32_t)(h >> 32);
+    return mix64(h ^ (uint64_t)row);
+}
+
+static inline uint32_t column_bits(uint64_t key, int64_t col) { return (uint32_t)(mix64(key ^ (uint64_t)col) >> 32); }
+
+uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col) {
+    return column_bits(row_key(seed, step, row), col);
 }
 
 /* |x| truncated toward zero, as a half's magnitude bits (|x| finite). 0x7c00 (fp16) / 0x7f80 (bf16)
@@ -77,12 +82,37 @@ uint16_t eki_f32_to_bf16_rounded(float x, ek_rounding rounding, uint32_t bits) {
     return sign | choose(lo, ax, bf16_magnitude(lo), bf16_magnitude((uint16_t)(lo + 1)), rounding, bits);
 }
 
+/* bf16 by integers: lo is the top half of the bits, the dropped 16 bits are p * 2^16 exactly. */
+static inline uint16_t bf16_stochastic(float x, uint32_t bits) {
+    uint32_t u = float_bits(x);
+    if ((u & 0x7fffffffu) >= 0x7f800000u) return eki_f32_to_bf16_rounded(x, EK_ROUND_STOCHASTIC, bits);
+    return (uint16_t)((u >> 16) + (bits < (u << 16)));
+}
+static inline uint16_t bf16_nearest(float x) {
+    uint32_t u = float_bits(x);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return eki_f32_to_bf16_rounded(x, EK_ROUND_NEAREST, 0);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+/* fp16 by integers where |x| is a normal half below 65504 + (one step): 13 dropped bits. */
+static inline uint16_t f16_stochastic(float x, uint32_t bits) {
+    uint32_t u = float_bits(x), a = u & 0x7fffffffu;
+    if (a < 0x38800000u || a >= 0x47800000u) return eki_f32_to_f16_rounded(x, EK_ROUND_STOCHASTIC, bits);
+    uint32_t lo = ((a >> 23) - 112u) << 10 | ((a >> 13) & 0x3ffu);
+    return (uint16_t)(((u >> 16) & 0x8000u) | (lo + (bits < (a << 19))));
+}
+
 void eki_round_row_half(ek_dtype dtype, int64_t dim, const float *src, uint16_t *dst, ek_rounding rounding,
                         uint64_t seed, int64_t step, int64_t row) {
-    int stochastic = rounding == EK_ROUND_STOCHASTIC;
-    for (int64_t d = 0; d < dim; d++) {
-        uint32_t bits = stochastic ? eki_round_bits(seed, step, row, d) : 0;
-        dst[d] = dtype == EK_DTYPE_F16 ? eki_f32_to_f16_rounded(src[d], rounding, bits)
-                                       : eki_f32_to_bf16_rounded(src[d], rounding, bits);
+    if (rounding != EK_ROUND_STOCHASTIC) {
+        if (dtype == EK_DTYPE_BF16)
+            for (int64_t d = 0; d < dim; d++) dst[d] = bf16_nearest(src[d]);
+        else
+            for (int64_t d = 0; d < dim; d++) dst[d] = eki_f32_to_f16_rounded(src[d], EK_ROUND_NEAREST, 0);
+        return;
     }
+    uint64_t key = row_key(seed, step, row);
+    if (dtype == EK_DTYPE_BF16)
+        for (int64_t d = 0; d < dim; d++) dst[d] = bf16_stochastic(src[d], column_bits(key, d));
+    else
+        for (int64_t d = 0; d < dim; d++) dst[d] = f16_stochastic(src[d], column_bits(key, d));
 }
