@@ -133,6 +133,7 @@ ek_status eki_copy_struct(const char *op, const char *arg, const char *type, con
 typedef struct {
     ek_optimizer o;
     ek_dtype dtype;                     /* of the table: f32, or fp16 / bf16 (rounded back, o.rounding) */
+    const eki_kernels *k;               /* the rows of the ISA at the call */
     float step_size, bias2_sqrt, decay; /* Adam */
 } eki_opt;
 /* The size of ek_optimizer in 0.2 (before `rounding`): callers compiled then still pass it. */

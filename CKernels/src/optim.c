@@ -43,11 +43,12 @@ static ek_status check_hyper(const char *op, const char *name, float value, floa
     return EK_OK;
 }
 
-/* ---- one row of each update: the loops below and the fused bag updates (eki_optimizer_row) run
- * these, so both give the same bits ---- */
+/* ---- one row of each update, scalar (the reference; the vector rows of x86/<isa>/optim.c do the
+ * same operations in the same order). The loops below and the fused bag updates run the dispatch
+ * table's rows (eki_optim_rows), so both give the same bits ---- */
 
-static inline void sgd_row(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum,
-                           float dampening, float weight_decay, int32_t nesterov) {
+void eki_sgd_row_scalar(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum, float dampening,
+                        float weight_decay, int32_t nesterov) {
     for (int64_t d = 0; d < dim; d++) {
         float step = g[d] + weight_decay * w[d];
         if (buf) {
@@ -58,8 +59,8 @@ static inline void sgd_row(float *w, float *buf, const float *g, int64_t dim, fl
     }
 }
 
-static inline void adagrad_row(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim, float lr,
-                               float eps, float weight_decay) {
+void eki_adagrad_row_scalar(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim, float lr,
+                            float eps, float weight_decay) {
     for (int64_t d = 0; d < dim; d++) {
         float step = g[d] + weight_decay * w[d];
         float a = acc[d] + step * step;
@@ -68,8 +69,17 @@ static inline void adagrad_row(float *restrict w, float *restrict acc, const flo
     }
 }
 
-static inline void rowwise_adagrad_row(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim,
-                                       float lr, float eps, float weight_decay) {
+/* Row-wise Adagrad's second half: w[d] -= m * (g[d] + weight_decay * w[d]). */
+void eki_rowwise_apply_scalar(float *restrict w, const float *restrict g, int64_t dim, float m, float weight_decay) {
+    for (int64_t d = 0; d < dim; d++) {
+        float step = g[d] + weight_decay * w[d];
+        w[d] -= m * step;
+    }
+}
+
+/* The state update, in double in element order (not vectorised: the order is part of the result). */
+static inline void rowwise_adagrad_row(const eki_kernels *k, float *restrict w, float *restrict acc,
+                                       const float *restrict g, int64_t dim, float lr, float eps, float weight_decay) {
     double sum = 0.0;
     for (int64_t d = 0; d < dim; d++) {
         float step = g[d] + weight_decay * w[d];
@@ -77,15 +87,11 @@ static inline void rowwise_adagrad_row(float *restrict w, float *restrict acc, c
     }
     float a = *acc + (float)(sum / (double)dim);
     *acc = a;
-    float m = lr / (sqrtf(a) + eps);
-    for (int64_t d = 0; d < dim; d++) {
-        float step = g[d] + weight_decay * w[d];
-        w[d] -= m * step;
-    }
+    k->rowwise_apply(w, g, dim, lr / (sqrtf(a) + eps), weight_decay);
 }
 
-static inline void adam_row(float *w, float *m, float *v, const float *g, int64_t dim, float beta1, float beta2,
-                            float eps, float weight_decay, float step_size, float bias2_sqrt, float decay) {
+void eki_adam_row_scalar(float *w, float *m, float *v, const float *g, int64_t dim, float beta1, float beta2, float eps,
+                         float weight_decay, float step_size, float bias2_sqrt, float decay) {
     for (int64_t d = 0; d < dim; d++) {
         if (weight_decay != 0.0f) w[d] *= decay;
         m[d] = beta1 * m[d] + (1.0f - beta1) * g[d];
@@ -112,6 +118,7 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
                         (double)momentum, (double)dampening);
     if (momentum != 0.0f && (s = eki_check_ptr(op, "momentum_buffer", momentum_buffer, num_rows * dim))) return s;
 
+    const eki_kernels *k = eki_dispatch();
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz) { /* scattered rows: fetch them ahead (see adagrad) */
@@ -120,8 +127,8 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
             if (momentum) EKI_PREFETCH_SPAN(momentum_buffer + ahead, sizeof(float) * (size_t)dim, 1);
         }
         int64_t r = row_at(rows, i);
-        sgd_row(weight + r * dim, momentum ? momentum_buffer + r * dim : NULL, values + i * dim, dim, lr, momentum,
-                dampening, weight_decay, nesterov);
+        k->sgd_row(weight + r * dim, momentum ? momentum_buffer + r * dim : NULL, values + i * dim, dim, lr, momentum,
+                   dampening, weight_decay, nesterov);
     }
     return EK_OK;
 }
@@ -138,6 +145,7 @@ ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, cons
         (s = eki_check_ptr(op, "state_sum", state_sum, num_rows * dim)))
         return s;
 
+    const eki_kernels *k = eki_dispatch();
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
         /* sparse rows are scattered over large tables: fetch the rows a few updates ahead, or every
@@ -150,7 +158,7 @@ ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, cons
             }
         }
         int64_t r = row_at(rows, i);
-        adagrad_row(weight + r * dim, state_sum + r * dim, values + i * dim, dim, lr, eps, weight_decay);
+        k->adagrad_row(weight + r * dim, state_sum + r * dim, values + i * dim, dim, lr, eps, weight_decay);
     }
     return EK_OK;
 }
@@ -170,6 +178,7 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
 
     double bias1 = 1.0 - pow((double)beta1, (double)step), bias2 = 1.0 - pow((double)beta2, (double)step);
     float step_size = (float)(lr / bias1), bias2_sqrt = (float)sqrt(bias2), decay = 1.0f - lr * weight_decay;
+    const eki_kernels *k = eki_dispatch();
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz) {
@@ -179,8 +188,8 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
             EKI_PREFETCH_SPAN(exp_avg_sq + ahead, sizeof(float) * (size_t)dim, 1);
         }
         int64_t r = row_at(rows, i);
-        adam_row(weight + r * dim, exp_avg + r * dim, exp_avg_sq + r * dim, values + i * dim, dim, beta1, beta2, eps,
-                 weight_decay, step_size, bias2_sqrt, decay);
+        k->adam_row(weight + r * dim, exp_avg + r * dim, exp_avg_sq + r * dim, values + i * dim, dim, beta1, beta2, eps,
+                    weight_decay, step_size, bias2_sqrt, decay);
     }
     return EK_OK;
 }
@@ -195,12 +204,13 @@ ek_status ek_rowwise_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t n
         (s = eki_check_ptr(op, "state_sum", state_sum, num_rows)))
         return s;
 
+    const eki_kernels *k = eki_dispatch();
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz)
             EKI_PREFETCH_SPAN(weight + rows[i + EKI_PREFETCH_ROWS] * dim, sizeof(float) * (size_t)dim, 1);
         int64_t r = row_at(rows, i);
-        rowwise_adagrad_row(weight + r * dim, state_sum + r, values + i * dim, dim, lr, eps, weight_decay);
+        rowwise_adagrad_row(k, weight + r * dim, state_sum + r, values + i * dim, dim, lr, eps, weight_decay);
     }
     return EK_OK;
 }
@@ -214,6 +224,7 @@ ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, i
     if (s) return s;
     const ek_optimizer *o = &out->o;
     out->dtype = dtype;
+    out->k = eki_dispatch();
     if (dtype != EK_DTYPE_F32) {
         if (o->rounding != EK_ROUND_NEAREST && o->rounding != EK_ROUND_STOCHASTIC)
             return eki_fail(EK_ERR_INVALID_ARGUMENT,
@@ -272,16 +283,17 @@ ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, i
 /* The f32 update of row r held in w (the table's row, or its widened copy). */
 static void update_row(const eki_opt *p, int64_t r, int64_t dim, const float *g, float *w) {
     const ek_optimizer *o = &p->o;
+    const eki_kernels *k = p->k;
     switch (o->kind) {
     case EK_OPT_SGD:
-        sgd_row(w, o->momentum != 0.0f ? o->momentum_buffer + r * dim : NULL, g, dim, o->lr, o->momentum, o->dampening,
-                o->weight_decay, o->nesterov);
+        k->sgd_row(w, o->momentum != 0.0f ? o->momentum_buffer + r * dim : NULL, g, dim, o->lr, o->momentum,
+                   o->dampening, o->weight_decay, o->nesterov);
         break;
-    case EK_OPT_ADAGRAD: adagrad_row(w, o->state_sum + r * dim, g, dim, o->lr, o->eps, o->weight_decay); break;
-    case EK_OPT_ROWWISE_ADAGRAD: rowwise_adagrad_row(w, o->state_sum + r, g, dim, o->lr, o->eps, o->weight_decay); break;
+    case EK_OPT_ADAGRAD: k->adagrad_row(w, o->state_sum + r * dim, g, dim, o->lr, o->eps, o->weight_decay); break;
+    case EK_OPT_ROWWISE_ADAGRAD: rowwise_adagrad_row(k, w, o->state_sum + r, g, dim, o->lr, o->eps, o->weight_decay); break;
     case EK_OPT_ADAM:
-        adam_row(w, o->exp_avg + r * dim, o->exp_avg_sq + r * dim, g, dim, o->beta1, o->beta2, o->eps, o->weight_decay,
-                 p->step_size, p->bias2_sqrt, p->decay);
+        k->adam_row(w, o->exp_avg + r * dim, o->exp_avg_sq + r * dim, g, dim, o->beta1, o->beta2, o->eps,
+                    o->weight_decay, p->step_size, p->bias2_sqrt, p->decay);
         break;
     }
 }
