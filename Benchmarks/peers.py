@@ -139,6 +139,30 @@ def w_sparse_step():
     return step
 
 
+def w_sparse_step_bf16():
+    """W12: W5 with the table in bfloat16 (PyTorch's own rounding: to nearest). Raises if this
+    PyTorch cannot run a sparse bf16 step; the bench then shows the error, and its row W12-vs-fp32
+    compares with the fp32 W5 instead."""
+    g = gen()
+    rows, n, bags = 1_000_000, 4096 * 40, 4096
+    emb = torch.nn.EmbeddingBag(rows, 64, mode="sum", sparse=True, dtype=torch.bfloat16)
+    with torch.no_grad():
+        emb.weight.copy_(table(rows, 64, g))
+    idx = batches(rows, n, g)
+    offsets = bag_offsets(n, bags)
+    grad_out = (torch.rand(bags, 64, generator=g) * 2 - 1).to(torch.bfloat16)
+    opt = torch.optim.SGD(emb.parameters(), lr=0.01)
+
+    def step(b):
+        with torch.enable_grad():
+            opt.zero_grad(set_to_none=True)
+            emb(idx[b], offsets).backward(grad_out)
+            opt.step()
+
+    step(0)  # fail at set-up, not in the timing loop
+    return step
+
+
 def w_dense_backward():
     g = gen()
     rows, n = 100_000, 65536
@@ -217,6 +241,7 @@ WORKLOADS = {
     "W3b": lambda: w_bag("mean"),
     "W4": lambda: w_bag("max"),
     "W5": w_sparse_step,
+    "W12": w_sparse_step_bf16,
     "W6": w_dense_backward,
     "W6-bwd": w_dense_backward_only,
     "W7": w_max_norm,

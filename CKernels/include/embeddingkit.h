@@ -119,15 +119,19 @@ const char *ek_isa_name(ek_isa isa);
  * ---------------------------------------------------------------------------------------------- */
 
 /* The element type of a table. EK_DTYPE_F32 everywhere. EK_DTYPE_F16 (IEEE half) and EK_DTYPE_BF16
- * (bfloat16: the top 16 bits of a float32), 2-byte elements (row_stride still in elements), in the
- * forward verbs only (ek_lookup_forward, ek_bag_forward, every mode and option): output float32,
- * each element converted exactly to float32 and reduced in the fp32 order, so the result equals
- * the fp32 forward on the dequantised table bit for bit, on every ISA and thread count.
+ * (bfloat16: the top 16 bits of a float32), 2-byte elements (row_stride still in elements):
+ *   forward verbs (ek_lookup_forward, ek_bag_forward, every mode and option): output float32, each
+ *     element converted exactly to float32 and reduced in the fp32 order, so the result equals the
+ *     fp32 forward on the dequantised table bit for bit, on every ISA and thread count;
+ *   backward to a gradient (lookup and bag, dense and sparse): the gradient is float32 as for an
+ *     f32 table (only the shape is read);
+ *   updates (ek_bag_backward_update, ek_optimizer_update): float32 arithmetic on the widened row,
+ *     written back with the optimizer's rounding (nearest or stochastic; section 4, ek_rounding).
  * EK_DTYPE_Q8 / Q4 / Q2: row-wise quantized rows (section 12: the packed layout, FBGEMM's and
- * PyTorch's), also in the forward verbs only, with the same rule (the fp32 forward of the table
+ * PyTorch's), in the forward verbs only, with the same rule (the fp32 forward of the table
  * ek_dequantize gives, bit for bit); their row_stride is in BYTES: 0 or the packed row size.
- * Every other verb, and any other value, is EK_ERR_INVALID_ARGUMENT naming table->dtype
- * (half-precision training comes in a later version, through this field, with no new function). */
+ * Any other verb or value is EK_ERR_INVALID_ARGUMENT naming table->dtype (ek_renorm and
+ * ek_bag_per_sample_weights_backward take f32 tables only). */
 typedef enum ek_dtype {
     EK_DTYPE_F32 = 0, EK_DTYPE_F16 = 1, EK_DTYPE_BF16 = 2,
     EK_DTYPE_Q8 = 3, /* 8-bit row-wise: D uint8, float32 scale, float32 bias */
@@ -146,7 +150,7 @@ typedef struct ek_table {
     int64_t struct_size; /* sizeof(ek_table) */
     int64_t rows;        /* >= 0 (PyTorch's num_embeddings) */
     int64_t dim;         /* >= 1 */
-    ek_dtype dtype;      /* EK_DTYPE_F32; F16 / BF16 / Q8 / Q4 / Q2 in the forward verbs */
+    ek_dtype dtype;      /* EK_DTYPE_F32; F16 / BF16 / Q8 / Q4 / Q2 where the note above says */
     int64_t row_stride;  /* in elements; 0: dim. Q8 / Q4 / Q2: in bytes, 0 or the packed row size */
     void *data;          /* written only by the functions whose name says so (update, renorm) */
 } ek_table;
@@ -298,6 +302,27 @@ typedef enum ek_optimizer_kind {
                                     exp_avg, exp_avg_sq; lazy: touched rows only */
 } ek_optimizer_kind;
 
+/* Half-precision training (fp16 / bf16 tables, in ek_bag_backward_update and ek_optimizer_update).
+ * The update runs in float32 on the row widened exactly (row r, column d: w = (float)W[r, d]) with
+ * float32 state, the same code as for an f32 table; then each element is written back rounded:
+ *   EK_ROUND_NEAREST:    to the nearest half, ties to even (IEEE)
+ *   EK_ROUND_STOCHASTIC: to one of the two halves around w, lo toward zero and hi away from it,
+ *                        hi with probability p = (|w| - |lo|) / (|hi| - |lo|), so E[W'] = w.
+ *       The coin: hi iff u < p, u = ek_round_bits(seed, step, r, d) / 2^32 (see below): a function of
+ *       (seed, step, row, column) only, so the result is the same for any thread count and ISA.
+ *       optimizer->step (>= 1, the caller's step counter) must change every step, else the same
+ *       rows round the same way every time: it is required for every kind with this rounding.
+ * Past the largest finite half, hi is infinity (counted as the next power of two). NaN stays NaN.
+ * Plain SGD on a half table is coalesced first (one rounding per row and step), unlike the f32
+ * fast path that adds entry by entry. */
+typedef enum ek_rounding { EK_ROUND_NEAREST = 0, EK_ROUND_STOCHASTIC = 1 } ek_rounding;
+
+/* The stochastic rounding bits: SplitMix64's finaliser m(z) = the xor-shift-multiply chain
+ * z ^= z >> 30; z *= 0xbf58476d1ce4e5b9; z ^= z >> 27; z *= 0x94d049bb133111eb; z ^= z >> 31, applied as
+ *   h = m(seed ^ 0x9e3779b97f4a7c15); h = m(h ^ step); h = m(h ^ row); h = m(h ^ column); bits = h >> 32
+ * (step, row and column as 64-bit two's complement). Exported so other runtimes can reproduce it. */
+uint32_t ek_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t column);
+
 typedef struct ek_optimizer {
     int64_t struct_size;         /* sizeof(ek_optimizer) */
     ek_optimizer_kind kind;
@@ -311,6 +336,9 @@ typedef struct ek_optimizer {
     float *momentum_buffer;      /* SGD, required iff momentum != 0 */
     float *state_sum;            /* Adagrad (rows x dim), row-wise Adagrad (rows) */
     float *exp_avg, *exp_avg_sq; /* Adam */
+    /* appended in 0.3: how an fp16 / bf16 table's updated rows are written (ignored for f32) */
+    ek_rounding rounding;        /* EK_ROUND_NEAREST (0) or EK_ROUND_STOCHASTIC */
+    uint64_t seed;               /* the stochastic rounding stream's seed */
 } ek_optimizer;
 
 /* Backward fused with an optimizer step (FBGEMM's "fused optimizer"): updates table->data (and the

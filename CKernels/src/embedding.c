@@ -117,7 +117,7 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
 ek_status ek_lookup_backward_dense(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
                                    const float *grad_out, float *grad_weight) {
     eki_call a;
-    ek_status s = eki_decode("embedding_backward", table, input, options, 1, &a);
+    ek_status s = eki_decode_training("embedding_backward", table, input, options, 1, &a);
     return s ? s : embedding_backward_dense(a.rows, a.dim, a.n, a.indices, grad_out, a.padding_idx,
                                             a.scale_grad_by_freq, grad_weight);
 }
@@ -189,7 +189,7 @@ static ek_status embedding_backward_sparse(int64_t num_embeddings, int64_t dim, 
 ek_status ek_lookup_backward_sparse(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
                                     const float *grad_out, int64_t *out_rows, float *out_values, int64_t *out_nnz) {
     eki_call a;
-    ek_status s = eki_decode("embedding_backward_sparse", table, input, options, 1, &a);
+    ek_status s = eki_decode_training("embedding_backward_sparse", table, input, options, 1, &a);
     return s ? s : embedding_backward_sparse(a.rows, a.dim, a.n, a.indices, grad_out, a.padding_idx,
                                              a.scale_grad_by_freq, out_rows, out_values, out_nnz);
 }

@@ -591,13 +591,13 @@ ek_status ek_embedding_bag_backward_sgd_f32_i32(int64_t num_embeddings, int64_t 
  * code of the ek_*_update_f32 loops). Rows are independent: parallel over rows, exact. */
 static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c, int32_t scale_grad_by_freq,
                                          const int64_t *max_indices, const float *grad_out, const eki_opt *o,
-                                         float *weight) {
+                                         void *weight) {
     bag_plan p;
     ek_status s;
     int64_t dim = c->dim;
     if ((s = make_plan(op, c, scale_grad_by_freq, 1, &p))) return s;
     int T = eki_num_threads();
-    float *scratch = malloc(sizeof(float) * 2 * (size_t)dim * (size_t)T);
+    float *scratch = malloc(sizeof(float) * 3 * (size_t)dim * (size_t)T);
     if (!scratch) {
         free_plan(&p);
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows for %d threads", op, T);
@@ -608,7 +608,7 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
     int is_max = c->mode == EK_BAG_MAX;
 #pragma omp parallel num_threads(T) if (c->n * dim >= EKI_PARALLEL_MIN_WORK)
     {
-        float *acc = scratch + 2 * (size_t)dim * (size_t)eki_thread_id(), *tmp = acc + dim;
+        float *acc = scratch + 3 * (size_t)dim * (size_t)eki_thread_id(), *tmp = acc + dim, *row = tmp + dim;
 #pragma omp for schedule(static, 64)
         for (int64_t g = 0; g < p.groups; g++) {
             int first = 1;
@@ -624,7 +624,7 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
                 }
                 first = 0;
             }
-            if (!first) eki_optimizer_row(o, eki_at(c->indices, p.order[p.start[g]]), dim, acc, weight);
+            if (!first) eki_optimizer_row(o, eki_at(c->indices, p.order[p.start[g]]), dim, acc, weight, row);
         }
     }
     free(scratch);
@@ -646,7 +646,7 @@ ek_status ek_bag_forward(const ek_table *table, const ek_bag_input *input, const
 ek_status ek_bag_backward_dense(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
                                 const int64_t *max_indices, const float *grad_out, float *grad_weight) {
     eki_call a;
-    ek_status s = eki_decode("embedding_bag_backward", table, input, options, 0, &a);
+    ek_status s = eki_decode_training("embedding_bag_backward", table, input, options, 0, &a);
     return s ? s : bag_backward_dense(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
                                       a.include_last_offset, a.weights, a.mode, a.padding_idx, a.scale_grad_by_freq,
                                       max_indices, grad_out, grad_weight);
@@ -656,7 +656,7 @@ ek_status ek_bag_backward_sparse(const ek_table *table, const ek_bag_input *inpu
                                  const int64_t *max_indices, const float *grad_out, int64_t *out_rows, float *out_values,
                                  int64_t *out_nnz) {
     eki_call a;
-    ek_status s = eki_decode("embedding_bag_backward_sparse", table, input, options, 0, &a);
+    ek_status s = eki_decode_training("embedding_bag_backward_sparse", table, input, options, 0, &a);
     return s ? s : bag_backward_sparse(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
                                        a.include_last_offset, a.weights, a.mode, a.padding_idx, a.scale_grad_by_freq,
                                        max_indices, grad_out, out_rows, out_values, out_nnz);
@@ -675,9 +675,10 @@ ek_status ek_bag_backward_update(const ek_table *table, const ek_bag_input *inpu
     static const char op[] = "embedding_bag_backward_update";
     eki_call a;
     eki_opt o;
-    ek_status s = eki_decode(op, table, input, options, 0, &a);
-    if (s || (s = eki_prepare_optimizer(op, optimizer, a.rows, a.dim, &o))) return s;
-    if (o.o.kind == EK_OPT_SGD && o.o.momentum == 0.0f && o.o.weight_decay == 0.0f)
+    ek_status s = eki_decode_training(op, table, input, options, 0, &a);
+    if (s || (s = eki_prepare_optimizer(op, optimizer, a.rows, a.dim, a.dtype, &o))) return s;
+    /* plain SGD on f32 rows: entry by entry; half rows are coalesced first (one rounding per row) */
+    if (o.o.kind == EK_OPT_SGD && o.o.momentum == 0.0f && o.o.weight_decay == 0.0f && a.dtype == EK_DTYPE_F32)
         return bag_backward_sgd(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
                                 a.include_last_offset, a.weights, a.mode, a.padding_idx, a.scale_grad_by_freq,
                                 max_indices, grad_out, o.o.lr, a.data);
@@ -685,8 +686,8 @@ ek_status ek_bag_backward_update(const ek_table *table, const ek_bag_input *inpu
     if ((s = check_bag_call(op, a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
                             a.include_last_offset, a.weights, a.mode, a.padding_idx, &c)) ||
         (s = check_backward(op, &c, a.scale_grad_by_freq, max_indices, grad_out)) ||
-        (s = eki_check_ptr(op, "weight", a.data, a.rows * a.dim)))
+        (s = eki_check_ptr(op, "weight", a.raw, a.rows * a.dim)))
         return s;
     if (a.n == 0) return EK_OK;
-    return bag_backward_update_rows(op, &c, a.scale_grad_by_freq, max_indices, grad_out, &o, a.data);
+    return bag_backward_update_rows(op, &c, a.scale_grad_by_freq, max_indices, grad_out, &o, a.raw);
 }

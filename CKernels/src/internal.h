@@ -97,7 +97,7 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
 typedef struct {
     int64_t rows, dim;
     float *data;        /* the rows when dtype is EK_DTYPE_F32, else NULL (see raw) */
-    const void *raw;    /* the rows, any dtype */
+    void *raw;          /* the rows, any dtype (written only by the verbs that update) */
     ek_dtype dtype;     /* EK_DTYPE_F32, or (eki_decode_forward only) EK_DTYPE_F16 / EK_DTYPE_BF16 */
     eki_index indices, offsets;
     int64_t n, num_bags, num_weights;
@@ -117,6 +117,10 @@ ek_status eki_decode_forward(const char *op, const ek_table *table, const ek_bag
 static inline size_t eki_dtype_size(ek_dtype dtype) { return dtype == EK_DTYPE_F32 ? sizeof(float) : 2; }
 /* The table alone (f32, contiguous): rows, dim, data. */
 ek_status eki_decode_table(const char *op, const ek_table *table, eki_call *out);
+/* The training verbs (backward to a gradient, fused and plain updates): f32, fp16 or bf16 rows. */
+ek_status eki_decode_training(const char *op, const ek_table *table, const ek_bag_input *input,
+                              const ek_bag_options *options, int lookup, eki_call *out);
+ek_status eki_decode_table_training(const char *op, const ek_table *table, eki_call *out);
 /* A descriptor copied into `out` (out_size bytes, zeroed first) after the struct_size rule. */
 ek_status eki_copy_struct(const char *op, const char *arg, const char *type, const void *p, size_t min_size,
                           size_t out_size, void *out);
@@ -128,10 +132,25 @@ ek_status eki_copy_struct(const char *op, const char *arg, const char *type, con
  * run on each row, so a fused update is bit for bit the same. */
 typedef struct {
     ek_optimizer o;
+    ek_dtype dtype;                     /* of the table: f32, or fp16 / bf16 (rounded back, o.rounding) */
+    const eki_kernels *k;               /* the rows of the ISA at the call */
     float step_size, bias2_sqrt, decay; /* Adam */
 } eki_opt;
-ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, int64_t rows, int64_t dim, eki_opt *out);
-void eki_optimizer_row(const eki_opt *o, int64_t r, int64_t dim, const float *g, float *weight);
+/* The size of ek_optimizer in 0.2 (before `rounding`): callers compiled then still pass it. */
+#define EKI_OPTIMIZER_SIZE_0_2 offsetof(ek_optimizer, rounding)
+ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, int64_t rows, int64_t dim, ek_dtype dtype,
+                                eki_opt *out);
+/* Updates row r of `table` (of o->dtype). scratch: dim floats of the calling thread (half tables:
+ * the widened row). */
+void eki_optimizer_row(const eki_opt *o, int64_t r, int64_t dim, const float *g, void *table, float *scratch);
+
+/* ---- float32 to fp16 / bf16 with a rounding (half_round.c; header section 4 defines both) ---- */
+uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col);
+uint16_t eki_f32_to_f16_rounded(float x, ek_rounding rounding, uint32_t bits);
+uint16_t eki_f32_to_bf16_rounded(float x, ek_rounding rounding, uint32_t bits);
+/* dst[d] = src[d] rounded to dtype (EK_DTYPE_F16 or EK_DTYPE_BF16), the coin of column d of `row`. */
+void eki_round_row_half(ek_dtype dtype, int64_t dim, const float *src, uint16_t *dst, ek_rounding rounding,
+                        uint64_t seed, int64_t step, int64_t row);
 
 /* ---- the parallel scatter-add (scatter.c) ----
  * dst[rows[i]] += a * src[i] for i in input order, skipping rows equal to `skip` (-1 for none): the

@@ -98,6 +98,8 @@ static const eki_kernels tables[] = {
         .vexp = eki_vexp_scalar,
         .norm2 = eki_norm2_scalar,
         .cvt_f16 = eki_cvt_f16_scalar, .cvt_bf16 = eki_cvt_bf16_scalar,
+        .sgd_row = eki_sgd_row_scalar, .adagrad_row = eki_adagrad_row_scalar, .rowwise_apply = eki_rowwise_apply_scalar,
+        .adam_row = eki_adam_row_scalar,
         .bag_range = {{eki_bag_range_scalar, eki_bag_range_scalar}, {eki_bag_range_scalar, eki_bag_range_scalar}},
         .bag_prefetch_rows = EKI_PREFETCH_ROWS,
         /* ---- quantized tables (issue 18) ---- */
@@ -113,6 +115,8 @@ static const eki_kernels tables[] = {
         .vexp = eki_vexp_avx2,
         .norm2 = eki_norm2_avx2,
         .cvt_f16 = eki_cvt_f16_avx2, .cvt_bf16 = eki_cvt_bf16_avx2,
+        .sgd_row = eki_sgd_row_avx2, .adagrad_row = eki_adagrad_row_avx2, .rowwise_apply = eki_rowwise_apply_avx2,
+        .adam_row = eki_adam_row_avx2,
         .bag_range = {{eki_bag_range_avx2_i64, eki_bag_range_avx2_i64w}, {eki_bag_range_avx2_i32, eki_bag_range_avx2_i32w}},
         .bag_prefetch_rows = EKI_BAG_PREFETCH_ROWS_AVX2,
         /* ---- quantized tables (issue 18) ---- */
@@ -127,6 +131,8 @@ static const eki_kernels tables[] = {
         .vexp = eki_vexp_avx512,
         .norm2 = eki_norm2_avx512,
         .cvt_f16 = eki_cvt_f16_avx512, .cvt_bf16 = eki_cvt_bf16_avx512,
+        .sgd_row = eki_sgd_row_avx512, .adagrad_row = eki_adagrad_row_avx512, .rowwise_apply = eki_rowwise_apply_avx512,
+        .adam_row = eki_adam_row_avx512,
         .bag_range = {{eki_bag_range_avx512_i64, eki_bag_range_avx512_i64w},
                       {eki_bag_range_avx512_i32, eki_bag_range_avx512_i32w}},
         .bag_prefetch_rows = EKI_BAG_PREFETCH_ROWS_AVX512,

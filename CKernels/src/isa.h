@@ -40,6 +40,16 @@ typedef void (*eki_cvt_fn)(int64_t n, const uint16_t *src, float *dst);
 typedef void (*eki_qrow_fn)(int64_t dim, const uint8_t *row, float *dst);
 typedef void (*eki_qaxpy_fn)(int64_t dim, float w, const uint8_t *row, float *acc);
 
+/* One optimizer row update (optim.c has the scalar rows and their formulas). */
+typedef void (*eki_sgd_row_fn)(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum,
+                               float dampening, float weight_decay, int32_t nesterov);
+typedef void (*eki_adagrad_row_fn)(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim,
+                                   float lr, float eps, float weight_decay);
+typedef void (*eki_rowwise_apply_fn)(float *restrict w, const float *restrict g, int64_t dim, float m,
+                                     float weight_decay);
+typedef void (*eki_adam_row_fn)(float *w, float *m, float *v, const float *g, int64_t dim, float beta1, float beta2,
+                                float eps, float weight_decay, float step_size, float bias2_sqrt, float decay);
+
 /* A thread's range [b0, b1) of bags of the bag forward (embedding_bag.h). */
 struct eki_bag_call;
 typedef void (*eki_bag_range_fn)(const struct eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
@@ -65,6 +75,11 @@ typedef struct {
     eki_bag_range_fn bag_range[2][2];
     /* half.c: fp16 / bf16 rows to float32 (the forward verbs on fp16 and bf16 tables) */
     eki_cvt_fn cvt_f16, cvt_bf16;
+    /* optim.c: the optimizer row updates (the sparse updates and the fused bag updates) */
+    eki_sgd_row_fn sgd_row;
+    eki_adagrad_row_fn adagrad_row;
+    eki_rowwise_apply_fn rowwise_apply;
+    eki_adam_row_fn adam_row;
     /* its prefetch distance in rows (a compile-time constant inside each range function, reported
      * here; embedding_bag.h: EKI_BAG_PREFETCH_ROWS_<ISA>; scalar: EKI_PREFETCH_ROWS) */
     int bag_prefetch_rows;
@@ -102,6 +117,13 @@ float eki_f16_to_f32(uint16_t h);  /* one element (also the vector variants' tai
 float eki_bf16_to_f32(uint16_t h);
 void eki_cvt_f16_scalar(int64_t n, const uint16_t *src, float *dst);
 void eki_cvt_bf16_scalar(int64_t n, const uint16_t *src, float *dst);
+void eki_sgd_row_scalar(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum, float dampening,
+                        float weight_decay, int32_t nesterov);
+void eki_adagrad_row_scalar(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim, float lr,
+                            float eps, float weight_decay);
+void eki_rowwise_apply_scalar(float *restrict w, const float *restrict g, int64_t dim, float m, float weight_decay);
+void eki_adam_row_scalar(float *w, float *m, float *v, const float *g, int64_t dim, float beta1, float beta2, float eps,
+                         float weight_decay, float step_size, float bias2_sqrt, float decay);
 /* every bag_range slot: the index width and weights are tested once per range */
 void eki_bag_range_scalar(const struct eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
                           int64_t *bag_size, int64_t *max_indices);
@@ -122,6 +144,15 @@ void eki_bag_range_scalar(const struct eki_bag_call *c, const float *weight, int
     double eki_norm2_##isa(const float *row, int64_t dim);                                            \
     void eki_cvt_f16_##isa(int64_t n, const uint16_t *src, float *dst);                               \
     void eki_cvt_bf16_##isa(int64_t n, const uint16_t *src, float *dst);                              \
+    void eki_sgd_row_##isa(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum,\
+                           float dampening, float weight_decay, int32_t nesterov);                    \
+    void eki_adagrad_row_##isa(float *restrict w, float *restrict acc, const float *restrict g,       \
+                               int64_t dim, float lr, float eps, float weight_decay);                 \
+    void eki_rowwise_apply_##isa(float *restrict w, const float *restrict g, int64_t dim, float m,    \
+                                 float weight_decay);                                                 \
+    void eki_adam_row_##isa(float *w, float *m, float *v, const float *g, int64_t dim, float beta1,   \
+                            float beta2, float eps, float weight_decay, float step_size,              \
+                            float bias2_sqrt, float decay);                                           \
     void eki_bag_range_##isa##_i64(const struct eki_bag_call *c, const float *weight, int64_t b0,     \
                                    int64_t b1, float *out, int64_t *bag_size, int64_t *max_indices);  \
     void eki_bag_range_##isa##_i64w(const struct eki_bag_call *c, const float *weight, int64_t b0,    \

@@ -3,6 +3,7 @@
  * makes sparse training lazy. Rows are unique, so the loop over them is parallel and exact. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -42,11 +43,12 @@ static ek_status check_hyper(const char *op, const char *name, float value, floa
     return EK_OK;
 }
 
-/* ---- one row of each update: the loops below and the fused bag updates (eki_optimizer_row) run
- * these, so both give the same bits ---- */
+/* ---- one row of each update, scalar (the reference; the vector rows of x86/<isa>/optim.c do the
+ * same operations in the same order). The loops below and the fused bag updates run the dispatch
+ * table's rows (eki_optim_rows), so both give the same bits ---- */
 
-static inline void sgd_row(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum,
-                           float dampening, float weight_decay, int32_t nesterov) {
+void eki_sgd_row_scalar(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum, float dampening,
+                        float weight_decay, int32_t nesterov) {
     for (int64_t d = 0; d < dim; d++) {
         float step = g[d] + weight_decay * w[d];
         if (buf) {
@@ -57,8 +59,8 @@ static inline void sgd_row(float *w, float *buf, const float *g, int64_t dim, fl
     }
 }
 
-static inline void adagrad_row(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim, float lr,
-                               float eps, float weight_decay) {
+void eki_adagrad_row_scalar(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim, float lr,
+                            float eps, float weight_decay) {
     for (int64_t d = 0; d < dim; d++) {
         float step = g[d] + weight_decay * w[d];
         float a = acc[d] + step * step;
@@ -67,8 +69,17 @@ static inline void adagrad_row(float *restrict w, float *restrict acc, const flo
     }
 }
 
-static inline void rowwise_adagrad_row(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim,
-                                       float lr, float eps, float weight_decay) {
+/* Row-wise Adagrad's second half: w[d] -= m * (g[d] + weight_decay * w[d]). */
+void eki_rowwise_apply_scalar(float *restrict w, const float *restrict g, int64_t dim, float m, float weight_decay) {
+    for (int64_t d = 0; d < dim; d++) {
+        float step = g[d] + weight_decay * w[d];
+        w[d] -= m * step;
+    }
+}
+
+/* The state update, in double in element order (not vectorised: the order is part of the result). */
+static inline void rowwise_adagrad_row(const eki_kernels *k, float *restrict w, float *restrict acc,
+                                       const float *restrict g, int64_t dim, float lr, float eps, float weight_decay) {
     double sum = 0.0;
     for (int64_t d = 0; d < dim; d++) {
         float step = g[d] + weight_decay * w[d];
@@ -76,15 +87,11 @@ static inline void rowwise_adagrad_row(float *restrict w, float *restrict acc, c
     }
     float a = *acc + (float)(sum / (double)dim);
     *acc = a;
-    float m = lr / (sqrtf(a) + eps);
-    for (int64_t d = 0; d < dim; d++) {
-        float step = g[d] + weight_decay * w[d];
-        w[d] -= m * step;
-    }
+    k->rowwise_apply(w, g, dim, lr / (sqrtf(a) + eps), weight_decay);
 }
 
-static inline void adam_row(float *w, float *m, float *v, const float *g, int64_t dim, float beta1, float beta2,
-                            float eps, float weight_decay, float step_size, float bias2_sqrt, float decay) {
+void eki_adam_row_scalar(float *w, float *m, float *v, const float *g, int64_t dim, float beta1, float beta2, float eps,
+                         float weight_decay, float step_size, float bias2_sqrt, float decay) {
     for (int64_t d = 0; d < dim; d++) {
         if (weight_decay != 0.0f) w[d] *= decay;
         m[d] = beta1 * m[d] + (1.0f - beta1) * g[d];
@@ -111,6 +118,7 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
                         (double)momentum, (double)dampening);
     if (momentum != 0.0f && (s = eki_check_ptr(op, "momentum_buffer", momentum_buffer, num_rows * dim))) return s;
 
+    const eki_kernels *k = eki_dispatch();
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz) { /* scattered rows: fetch them ahead (see adagrad) */
@@ -119,8 +127,8 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
             if (momentum) EKI_PREFETCH_SPAN(momentum_buffer + ahead, sizeof(float) * (size_t)dim, 1);
         }
         int64_t r = row_at(rows, i);
-        sgd_row(weight + r * dim, momentum ? momentum_buffer + r * dim : NULL, values + i * dim, dim, lr, momentum,
-                dampening, weight_decay, nesterov);
+        k->sgd_row(weight + r * dim, momentum ? momentum_buffer + r * dim : NULL, values + i * dim, dim, lr, momentum,
+                   dampening, weight_decay, nesterov);
     }
     return EK_OK;
 }
@@ -137,6 +145,7 @@ ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, cons
         (s = eki_check_ptr(op, "state_sum", state_sum, num_rows * dim)))
         return s;
 
+    const eki_kernels *k = eki_dispatch();
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
         /* sparse rows are scattered over large tables: fetch the rows a few updates ahead, or every
@@ -149,7 +158,7 @@ ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, cons
             }
         }
         int64_t r = row_at(rows, i);
-        adagrad_row(weight + r * dim, state_sum + r * dim, values + i * dim, dim, lr, eps, weight_decay);
+        k->adagrad_row(weight + r * dim, state_sum + r * dim, values + i * dim, dim, lr, eps, weight_decay);
     }
     return EK_OK;
 }
@@ -169,6 +178,7 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
 
     double bias1 = 1.0 - pow((double)beta1, (double)step), bias2 = 1.0 - pow((double)beta2, (double)step);
     float step_size = (float)(lr / bias1), bias2_sqrt = (float)sqrt(bias2), decay = 1.0f - lr * weight_decay;
+    const eki_kernels *k = eki_dispatch();
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz) {
@@ -178,8 +188,8 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
             EKI_PREFETCH_SPAN(exp_avg_sq + ahead, sizeof(float) * (size_t)dim, 1);
         }
         int64_t r = row_at(rows, i);
-        adam_row(weight + r * dim, exp_avg + r * dim, exp_avg_sq + r * dim, values + i * dim, dim, beta1, beta2, eps,
-                 weight_decay, step_size, bias2_sqrt, decay);
+        k->adam_row(weight + r * dim, exp_avg + r * dim, exp_avg_sq + r * dim, values + i * dim, dim, beta1, beta2, eps,
+                    weight_decay, step_size, bias2_sqrt, decay);
     }
     return EK_OK;
 }
@@ -194,23 +204,37 @@ ek_status ek_rowwise_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t n
         (s = eki_check_ptr(op, "state_sum", state_sum, num_rows)))
         return s;
 
+    const eki_kernels *k = eki_dispatch();
 #pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz)
             EKI_PREFETCH_SPAN(weight + rows[i + EKI_PREFETCH_ROWS] * dim, sizeof(float) * (size_t)dim, 1);
         int64_t r = row_at(rows, i);
-        rowwise_adagrad_row(weight + r * dim, state_sum + r, values + i * dim, dim, lr, eps, weight_decay);
+        rowwise_adagrad_row(k, weight + r * dim, state_sum + r, values + i * dim, dim, lr, eps, weight_decay);
     }
     return EK_OK;
 }
 
 /* ---- the optimizer descriptor ---- */
 
-ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, int64_t rows, int64_t dim, eki_opt *out) {
-    ek_status s = eki_copy_struct(op, "optimizer", "ek_optimizer", optimizer, sizeof(ek_optimizer), sizeof(ek_optimizer),
+ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, int64_t rows, int64_t dim, ek_dtype dtype,
+                                eki_opt *out) {
+    ek_status s = eki_copy_struct(op, "optimizer", "ek_optimizer", optimizer, EKI_OPTIMIZER_SIZE_0_2, sizeof(ek_optimizer),
                                   &out->o);
     if (s) return s;
     const ek_optimizer *o = &out->o;
+    out->dtype = dtype;
+    out->k = eki_dispatch();
+    if (dtype != EK_DTYPE_F32) {
+        if (o->rounding != EK_ROUND_NEAREST && o->rounding != EK_ROUND_STOCHASTIC)
+            return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                            "%s: optimizer->rounding=%d is not EK_ROUND_NEAREST (0) or EK_ROUND_STOCHASTIC (1)", op,
+                            (int)o->rounding);
+        if (o->rounding == EK_ROUND_STOCHASTIC && o->step < 1)
+            return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                            "%s: optimizer->step=%lld must be >= 1 with stochastic rounding (the step counter keys the "
+                            "random stream)", op, (long long)o->step);
+    }
     int64_t cells;
     if (__builtin_mul_overflow(rows, dim, &cells)) cells = INT64_MAX; /* the table's own check reports it */
     if ((s = check_hyper(op, "optimizer->lr", o->lr, 0, 1, INFINITY, 0))) return s;
@@ -256,21 +280,61 @@ ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, i
     }
 }
 
-void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g, float *weight) {
+/* The f32 update of row r held in w (the table's row, or its widened copy). */
+static void update_row(const eki_opt *p, int64_t r, int64_t dim, const float *g, float *w) {
     const ek_optimizer *o = &p->o;
-    float *w = weight + r * dim;
+    const eki_kernels *k = p->k;
     switch (o->kind) {
     case EK_OPT_SGD:
-        sgd_row(w, o->momentum != 0.0f ? o->momentum_buffer + r * dim : NULL, g, dim, o->lr, o->momentum, o->dampening,
-                o->weight_decay, o->nesterov);
+        k->sgd_row(w, o->momentum != 0.0f ? o->momentum_buffer + r * dim : NULL, g, dim, o->lr, o->momentum,
+                   o->dampening, o->weight_decay, o->nesterov);
         break;
-    case EK_OPT_ADAGRAD: adagrad_row(w, o->state_sum + r * dim, g, dim, o->lr, o->eps, o->weight_decay); break;
-    case EK_OPT_ROWWISE_ADAGRAD: rowwise_adagrad_row(w, o->state_sum + r, g, dim, o->lr, o->eps, o->weight_decay); break;
+    case EK_OPT_ADAGRAD: k->adagrad_row(w, o->state_sum + r * dim, g, dim, o->lr, o->eps, o->weight_decay); break;
+    case EK_OPT_ROWWISE_ADAGRAD: rowwise_adagrad_row(k, w, o->state_sum + r, g, dim, o->lr, o->eps, o->weight_decay); break;
     case EK_OPT_ADAM:
-        adam_row(w, o->exp_avg + r * dim, o->exp_avg_sq + r * dim, g, dim, o->beta1, o->beta2, o->eps, o->weight_decay,
-                 p->step_size, p->bias2_sqrt, p->decay);
+        k->adam_row(w, o->exp_avg + r * dim, o->exp_avg_sq + r * dim, g, dim, o->beta1, o->beta2, o->eps,
+                    o->weight_decay, p->step_size, p->bias2_sqrt, p->decay);
         break;
     }
+}
+
+void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g, void *table, float *scratch) {
+    if (p->dtype == EK_DTYPE_F32) {
+        update_row(p, r, dim, g, (float *)table + r * dim);
+        return;
+    }
+    uint16_t *row = (uint16_t *)table + r * dim;
+    (p->dtype == EK_DTYPE_F16 ? eki_cvt_f16_scalar : eki_cvt_bf16_scalar)(dim, row, scratch);
+    update_row(p, r, dim, g, scratch);
+    eki_round_row_half(p->dtype, dim, scratch, row, p->o.rounding, p->o.seed, p->o.step, r);
+}
+
+uint32_t ek_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t column) {
+    return eki_round_bits(seed, step, row, column);
+}
+
+/* ek_optimizer_update on an fp16 / bf16 table: each present row widened, updated, rounded back.
+ * Rows are unique and the rounding is keyed by (row, column): parallel and exact. */
+static ek_status half_update(const char *op, const eki_call *t, int64_t nnz, const int64_t *rows, const float *values,
+                             const ek_optimizer *optimizer) {
+    eki_opt p;
+    ek_status s;
+    if ((s = eki_prepare_optimizer(op, optimizer, t->rows, t->dim, t->dtype, &p)) ||
+        (s = check_update(op, t->rows, t->dim, nnz, rows, values, (const float *)t->raw)))
+        return s;
+    int T = eki_num_threads();
+    float *scratch = malloc(sizeof(float) * (size_t)t->dim * (size_t)T);
+    if (!scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows for %d threads", op, T);
+    int64_t dim = t->dim;
+    void *table = (void *)t->raw;
+#pragma omp parallel num_threads(T) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+    {
+        float *w = scratch + (size_t)dim * (size_t)eki_thread_id();
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < nnz; i++) eki_optimizer_row(&p, row_at(rows, i), dim, values + i * dim, table, w);
+    }
+    free(scratch);
+    return EK_OK;
 }
 
 ek_status ek_optimizer_update(const ek_table *table, int64_t nnz, const int64_t *rows, const float *values,
@@ -279,8 +343,9 @@ ek_status ek_optimizer_update(const ek_table *table, int64_t nnz, const int64_t 
     eki_call t;
     ek_optimizer o;
     ek_status s;
-    if ((s = eki_decode_table(op, table, &t)) ||
-        (s = eki_copy_struct(op, "optimizer", "ek_optimizer", optimizer, sizeof o, sizeof o, &o)))
+    if ((s = eki_decode_table_training(op, table, &t))) return s;
+    if (t.dtype != EK_DTYPE_F32) return half_update(op, &t, nnz, rows, values, optimizer);
+    if ((s = eki_copy_struct(op, "optimizer", "ek_optimizer", optimizer, EKI_OPTIMIZER_SIZE_0_2, sizeof o, &o)))
         return s;
     switch (o.kind) {
     case EK_OPT_SGD:

@@ -111,21 +111,29 @@ ek_status eki_copy_struct(const char *op, const char *arg, const char *type, con
     return EK_OK;
 }
 
-/* half != 0: the forward verbs, which also read fp16, bf16 and quantized rows. */
-static ek_status decode_table(const char *op, const ek_table *table, int half, eki_call *out) {
+/* The row types a verb takes: f32 only; also fp16 / bf16 (the training verbs); also the quantized
+ * ones (the forward verbs). */
+enum { ROWS_F32, ROWS_HALF, ROWS_ANY };
+
+static ek_status decode_table(const char *op, const ek_table *table, int accepts, eki_call *out) {
     ek_table t;
     ek_status s = eki_copy_struct(op, "table", "ek_table", table, sizeof(ek_table), sizeof(ek_table), &t);
     if (s) return s;
-    int quant = eki_quant_slot(t.dtype) >= 0;
-    if (half && t.dtype != EK_DTYPE_F32 && t.dtype != EK_DTYPE_F16 && t.dtype != EK_DTYPE_BF16 && !quant)
+    int quant = eki_quant_slot(t.dtype) >= 0, half = t.dtype == EK_DTYPE_F16 || t.dtype == EK_DTYPE_BF16;
+    if (accepts == ROWS_ANY && t.dtype != EK_DTYPE_F32 && !half && !quant)
         return eki_fail(EK_ERR_INVALID_ARGUMENT,
                         "%s: table->dtype=%d is not supported (EK_DTYPE_F32 (0), EK_DTYPE_F16 (1), EK_DTYPE_BF16 (2), "
                         "EK_DTYPE_Q8 (3), EK_DTYPE_Q4 (4) or EK_DTYPE_Q2 (5) in this version)",
                         op, (int)t.dtype);
-    if (!half && t.dtype != EK_DTYPE_F32)
+    if (accepts == ROWS_HALF && t.dtype != EK_DTYPE_F32 && !half)
         return eki_fail(EK_ERR_INVALID_ARGUMENT,
-                        "%s: table->dtype=%d is not supported (only EK_DTYPE_F32 (0) here; fp16, bf16 and quantized "
-                        "tables are read by the forward verbs only in this version)",
+                        "%s: table->dtype=%d is not supported (EK_DTYPE_F32 (0), EK_DTYPE_F16 (1) or EK_DTYPE_BF16 (2) "
+                        "here; quantized tables are read by the forward verbs only)",
+                        op, (int)t.dtype);
+    if (accepts == ROWS_F32 && t.dtype != EK_DTYPE_F32)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                        "%s: table->dtype=%d is not supported (only EK_DTYPE_F32 (0) here; fp16 and bf16 tables are "
+                        "taken by the forward, backward and update verbs, quantized ones by the forward verbs)",
                         op, (int)t.dtype);
     if (quant) {
         /* row_stride in bytes: 0 or the packed row size (a mismatch means the bytes are not rows of dim) */
@@ -150,16 +158,20 @@ static ek_status decode_table(const char *op, const ek_table *table, int half, e
 }
 
 ek_status eki_decode_table(const char *op, const ek_table *table, eki_call *out) {
-    return decode_table(op, table, 0, out);
+    return decode_table(op, table, ROWS_F32, out);
+}
+
+ek_status eki_decode_table_training(const char *op, const ek_table *table, eki_call *out) {
+    return decode_table(op, table, ROWS_HALF, out);
 }
 
 static ek_status decode(const char *op, const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
-                        int lookup, int half, eki_call *out) {
+                        int lookup, int accepts, eki_call *out) {
     ek_bag_input in;
     ek_bag_options o = {.struct_size = sizeof(ek_bag_options)};
     ek_status s;
     memset(out, 0, sizeof *out);
-    if ((s = decode_table(op, table, half, out)) ||
+    if ((s = decode_table(op, table, accepts, out)) ||
         (s = eki_copy_struct(op, "input", "ek_bag_input", input, sizeof(ek_bag_input), sizeof(ek_bag_input), &in)) ||
         (options && (s = eki_copy_struct(op, "options", "ek_bag_options", options, sizeof(ek_bag_options),
                                          sizeof(ek_bag_options), &o))))
@@ -191,10 +203,15 @@ static ek_status decode(const char *op, const ek_table *table, const ek_bag_inpu
 
 ek_status eki_decode(const char *op, const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
                      int lookup, eki_call *out) {
-    return decode(op, table, input, options, lookup, 0, out);
+    return decode(op, table, input, options, lookup, ROWS_F32, out);
 }
 
 ek_status eki_decode_forward(const char *op, const ek_table *table, const ek_bag_input *input,
                              const ek_bag_options *options, int lookup, eki_call *out) {
-    return decode(op, table, input, options, lookup, 1, out);
+    return decode(op, table, input, options, lookup, ROWS_ANY, out);
+}
+
+ek_status eki_decode_training(const char *op, const ek_table *table, const ek_bag_input *input,
+                              const ek_bag_options *options, int lookup, eki_call *out) {
+    return decode(op, table, input, options, lookup, ROWS_HALF, out);
 }

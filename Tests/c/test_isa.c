@@ -324,3 +324,60 @@ TEST(isa_scatters_are_bit_identical_across_isas_and_threads) {
     scatter_case(&rng, 5000, 33, 400, 20);
     scatter_case(&rng, 20000, 64, 2048, 40); /* 21 MB of sparse gradient: non-temporal stores */
 }
+
+/* ---- the optimizer row updates: every ISA gives the scalar rows' bits (dims with and without a
+ * vector tail; zeros, tiny, huge and non-finite gradients and weights) ---- */
+
+static void optimizer_case(int kind, int64_t num, int64_t dim, int64_t nnz, const int64_t *rows, const float *g,
+                           float *w, float *a, float *b) {
+    switch (kind) {
+    case 0: CHECK_OK(ek_sgd_update_f32(num, dim, nnz, rows, g, 0.1f, 0.0f, 0.0f, 0.0f, 0, w, NULL)); break;
+    case 1: CHECK_OK(ek_sgd_update_f32(num, dim, nnz, rows, g, 0.1f, 0.9f, 0.1f, 0.01f, 0, w, a)); break;
+    case 2: CHECK_OK(ek_sgd_update_f32(num, dim, nnz, rows, g, 0.1f, 0.5f, 0.0f, 0.0f, 1, w, a)); break;
+    case 3: CHECK_OK(ek_adagrad_update_f32(num, dim, nnz, rows, g, 0.1f, 1e-10f, 0.0f, w, a)); break;
+    case 4: CHECK_OK(ek_adagrad_update_f32(num, dim, nnz, rows, g, 0.3f, 1e-6f, 0.02f, w, a)); break;
+    case 5: CHECK_OK(ek_rowwise_adagrad_update_f32(num, dim, nnz, rows, g, 0.1f, 1e-8f, 0.02f, w, a)); break;
+    case 6: CHECK_OK(ek_adam_update_f32(num, dim, nnz, rows, g, 0.01f, 0.9f, 0.999f, 1e-8f, 0.0f, 3, w, a, b)); break;
+    default: CHECK_OK(ek_adam_update_f32(num, dim, nnz, rows, g, 0.01f, 0.8f, 0.99f, 1e-6f, 0.1f, 1, w, a, b)); break;
+    }
+}
+
+TEST(isa_optimizer_rows_are_bit_identical_across_isas) {
+    ek_rng rng = {41};
+    ek_isa was = ek_get_isa();
+    const float specials[] = {0.0f, -0.0f, 1e-40f, -3e-39f, 1e30f, -1e30f, INFINITY, -INFINITY, NAN, 1.0f};
+    int compared = 0;
+    for (int64_t dim = 1; dim <= 40; dim += (dim < 18 ? 1 : 7)) {
+        const int64_t num = 9;
+        int64_t rows[] = {0, 2, 3, 7, 8}, nnz = 5;
+        float *g = malloc(sizeof(float) * (size_t)(nnz * dim)), *w0 = malloc(sizeof(float) * (size_t)(num * dim));
+        float *a0 = malloc(sizeof(float) * (size_t)(num * dim)), *b0 = malloc(sizeof(float) * (size_t)(num * dim));
+        for (int64_t i = 0; i < nnz * dim; i++)
+            g[i] = ek_rng_int(&rng, 0, 9) == 0 ? specials[ek_rng_int(&rng, 0, 9)] : ek_rng_float(&rng, -2, 2);
+        for (int64_t i = 0; i < num * dim; i++) {
+            w0[i] = ek_rng_int(&rng, 0, 19) == 0 ? specials[ek_rng_int(&rng, 0, 9)] : ek_rng_float(&rng, -1, 1);
+            a0[i] = ek_rng_float(&rng, 0, 0.5f), b0[i] = ek_rng_float(&rng, 0, 0.5f);
+        }
+        size_t bytes = sizeof(float) * (size_t)(num * dim);
+        float *w[3], *a[3], *b[3];
+        for (int kind = 0; kind < 8; kind++) {
+            for (int isa = EK_ISA_SCALAR; isa <= EK_ISA_AVX512; isa++) {
+                w[isa] = malloc(bytes), a[isa] = malloc(bytes), b[isa] = malloc(bytes);
+                memcpy(w[isa], w0, bytes), memcpy(a[isa], a0, bytes), memcpy(b[isa], b0, bytes);
+                if (!isa_supported(isa)) continue;
+                ek_set_isa((ek_isa)isa);
+                optimizer_case(kind, num, dim, nnz, rows, g, w[isa], a[isa], b[isa]);
+                if (isa == EK_ISA_SCALAR) continue;
+                int same = same_floats(w[isa], w[0], (size_t)(num * dim)) && same_floats(a[isa], a[0], (size_t)(num * dim)) &&
+                           same_floats(b[isa], b[0], (size_t)(num * dim));
+                CHECK_MSG(same, "optimizer case %d, dim %lld: %s differs from scalar", kind, (long long)dim,
+                          ek_isa_name((ek_isa)isa));
+                compared++;
+            }
+            for (int isa = EK_ISA_SCALAR; isa <= EK_ISA_AVX512; isa++) free(w[isa]), free(a[isa]), free(b[isa]);
+        }
+        free(g), free(w0), free(a0), free(b0);
+    }
+    ek_set_isa(was);
+    CHECK(compared > 0 || !isa_supported(EK_ISA_AVX2));
+}
