@@ -1,7 +1,8 @@
 # EmbeddingKit — build, test, install. One concern per file under mk/:
 #
 #   mk/deps.mk      the Debian packages (make deps) and the apt_install helper the demo and fuzzing reuse
-#   mk/swift.mk     the Swift package: build, release, test-swift, check-openmp
+#   mk/swift.mk     the Swift packages (the library and Examples/): build, release, test-swift, docs,
+#                   test-package (a package depending on EmbeddingKit by version), check-openmp
 #   mk/lib.mk       the C library, twice from the same sources: gcc + libgomp (make lib, make install)
 #                   and the toolchain clang + LLVM libomp (what SwiftPM compiles and links); install
 #   mk/tests.mk     make test: test-c (the C suite against both builds), test-install, test-swift
@@ -17,8 +18,10 @@ SHELL := /bin/bash
 
 # ---- tools -----------------------------------------------------------------------------------------
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
-# where `swift build -c release` puts executables
-SWIFT_RELEASE_BIN = .build/release
+# The examples package (Examples/: the embedkit CLI, LangID, the seed examples, the Swift bench) and
+# where `swift build -c release` puts its executables
+EXAMPLES := Examples
+SWIFT_RELEASE_BIN = $(EXAMPLES)/.build/release
 # CC ?= gcc (make's built-in default `cc` counts as unset)
 ifeq ($(origin CC),default)
 CC := gcc
