@@ -46,6 +46,14 @@ awk '/^```swift[[:space:]]*$/ { inb = 1; n = 0; next }
 [ -s "$APP/Package.swift" ] || fail "README.md has no \`\`\`swift block starting with // swift-tools-version"
 grep -Eq '\.package\(url: "[^"]+", from: "[0-9.]+"\)' "$APP/Package.swift" ||
     fail "README's manifest does not depend on EmbeddingKit with .package(url: ..., from: ...)"
+# every other manifest snippet (GettingStarted.md's) must say the same
+for doc in "${DOCS[@]}"; do
+    awk '/^```swift[[:space:]]*$/ { inb = 1; n = 0; next }
+         inb && /^```/ { inb = 0; if (found) exit; next }
+         inb { if (n++ == 0 && $0 ~ /^\/\/ swift-tools-version/) found = 1; if (found) print }' "$doc" > "$TMP/manifest"
+    [ ! -s "$TMP/manifest" ] || cmp -s "$TMP/manifest" "$APP/Package.swift" ||
+        fail "the Package.swift snippet of ${doc#"$ROOT"/} differs from README.md's"
+done
 sed -i -E "s|\.package\(url: \"[^\"]+\", from:|.package(url: \"file://$CLONE\", from:|" "$APP/Package.swift"
 TARGET=$(sed -n -E 's/.*\.executableTarget\(name: "([^"]+)".*/\1/p' "$APP/Package.swift" | head -1)
 [ -n "$TARGET" ] || fail "README's manifest declares no .executableTarget(name: ...)"
@@ -62,14 +70,18 @@ snippets=$(cat "$SRC"/Snippet_*.swift | grep -c '^// snippet at ' || true)
 printf '// The snippets are compiled, not run.\nprint("EmbeddingKit snippets: %s programs")\n' "$programs" > "$SRC/main.swift"
 echo "test-package: $snippets snippets of ${#DOCS[@]} documents in $programs programs, in $SRC"
 
-# ---- 4. build, then what was resolved -----------------------------------------------------------
-echo "test-package: $SWIFT build --package-path $APP"
-"$SWIFT" build --package-path "$APP" --disable-dependency-cache ||
-    fail "the consumer package (README's Package.swift + the documentation's snippets) does not build (EK_KEEP=1 keeps $TMP)"
+# ---- 4. what was resolved, then the build -------------------------------------------------------
+echo "test-package: $SWIFT package resolve --package-path $APP"
+"$SWIFT" package resolve --package-path "$APP" --disable-dependency-cache ||
+    fail "EmbeddingKit $VERSION cannot be resolved from the tag"
 RESOLVED="$APP/Package.resolved"
 [ -f "$RESOLVED" ] || fail "no Package.resolved"
 pins=$(sed -n -E 's/.*"identity" : "([^"]+)".*/\1/p' "$RESOLVED" | paste -sd' ')
 [ "$pins" = embeddingkit ] || fail "Package.resolved pins '$pins'; want only embeddingkit (no swift-argument-parser, no tool dependency)"
 grep -q "\"version\" : \"$VERSION\"" "$RESOLVED" || fail "EmbeddingKit is not pinned at version $VERSION:
 $(cat "$RESOLVED")"
-echo "test-package: OK: resolved only embeddingkit $VERSION (by version, from the tag); $snippets snippets compiled"
+echo "test-package: Package.resolved pins embeddingkit $VERSION alone"
+echo "test-package: $SWIFT build --package-path $APP"
+"$SWIFT" build --package-path "$APP" --disable-dependency-cache -Xswiftc -suppress-warnings ||
+    fail "the consumer package (README's Package.swift + the documentation's snippets) does not build (EK_KEEP=1 keeps $TMP)"
+echo "test-package: OK: EmbeddingKit $VERSION by version, no other package; $snippets snippets compiled"
