@@ -30,6 +30,7 @@ test-package: check-openmp
 # Package.swift declares only when EK_DOCS=1 (consumers never resolve it). Output: build/docs/.
 DOCS_SCRATCH := .build-docs
 docs: check-openmp
+	@mkdir -p $(BUILD) && rm -rf $(BUILD)/docs
 	EK_DOCS=1 $(SWIFT) package --scratch-path $(DOCS_SCRATCH) --allow-writing-to-directory $(BUILD)/docs \
 	    generate-documentation --target EmbeddingKit --output-path $(BUILD)/docs --warnings-as-errors
 

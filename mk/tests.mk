@@ -1,5 +1,6 @@
 # mk/tests.mk — make test: the C suite (both library builds), the install test, the Swift tests (both
-# packages), and the package test (a consumer by version, the documentation's snippets compiled).
+# packages), the package test (a consumer by version, the documentation's snippets compiled) and the
+# DocC catalog (make docs: every symbol link resolves, warnings are errors).
 
 # `make test-install` installs here: DESTDIR and PREFIX both exercised.
 TI_ROOT := $(CURDIR)/$(BUILD)/test-install/root
@@ -15,7 +16,7 @@ CLANG_TEST_BIN := $(CLANG_DIR)/tests/ek_tests
 # Every test target runs even if an earlier one failed; `make test` fails if any did.
 test: deps
 	@failed=""; \
-	for t in test-c test-install test-swift test-package; do \
+	for t in test-c test-install test-swift test-package docs; do \
 	    echo "==> make $$t"; \
 	    $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
 	done; \

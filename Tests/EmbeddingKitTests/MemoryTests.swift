@@ -18,7 +18,7 @@ struct MemoryTests {
         return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
     }
 
-    /// W9 of `make bench` (Benchmarks/swift/main.swift), at its real sizes: EmbeddingBag(200k x 64,
+    /// W9 of `make bench` (Examples/Sources/ek-swift-bench/main.swift), at its real sizes: EmbeddingBag(200k x 64,
     /// mean, sparse) -> Linear(64, 100) -> crossEntropy (mean), backward, SGD(lr 0.1) over both
     /// modules, zeroGrad(); batches of 256 bags x 20 tokens, 8 of them rotated (as the benchmark does).
     enum W9 {
