@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Tests/package/consumer.sh — `make test-package`: EmbeddingKit as a new user adopts it (issue 17).
 #
+#  0. Checks that the documents cite only what a clone has: no ../shared, no seed file names, and
+#     every `path/...` in backquotes exists.
 #  1. Clones this repository into a temporary folder, copies the working tree over the clone (so
 #     uncommitted changes are what is tested), commits, and makes an annotated tag VERSION there.
 #  2. Writes a new package whose Package.swift is the README's manifest snippet (the one that starts
@@ -8,8 +10,8 @@
 #     file:// URL: EmbeddingKit is resolved by version, as from a real tag.
 #  3. Puts every ```swift snippet of README.md and of the DocC articles into that package's target
 #     (the rules, and the markers for snippets that need context, are in Tests/package/README.md).
-#  4. Builds it, and checks Package.resolved: EmbeddingKit pinned at VERSION, and no
-#     swift-argument-parser (or any other package): the library carries no tool-only dependency.
+#  4. Resolves: Package.resolved must pin EmbeddingKit alone, at VERSION (no swift-argument-parser,
+#     no other package: the library carries no tool-only dependency). Then builds.
 # EK_KEEP=1 keeps the temporary folder.
 set -euo pipefail
 
@@ -22,13 +24,34 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/ek-package.XXXXXX")
 if [ "${EK_KEEP:-}" = 1 ]; then echo "test-package: keeping $TMP"; else trap 'rm -rf "$TMP"' EXIT; fi
 fail() { echo "test-package: $*" >&2; exit 1; }
 
+# ---- 0. every reference in the documents resolves in a clone --------------------------------------
+# No workspace-only paths (../shared, the seed files' names); every `path/...` in backquotes under a
+# top-level folder of the repository exists (up to a `<placeholder>` or `*`).
+for doc in "${DOCS[@]}"; do
+    rel=${doc#"$ROOT"/}
+    if grep -nE '\.\./shared|[0-9]{3}_[0-9a-f]{16}\.txt' "$doc"; then
+        fail "$rel cites files that are not in a clone (above); cite the public address and our Swift files"
+    fi
+    grep -oE '`(Examples|Sources|Tests|CKernels|docs|Benchmarks|examples|mk|SystemLibraries)/[^` ]*`' "$doc" |
+        tr -d '`' | sort -u | while read -r path; do
+            base=${path%%[<*]*}
+            [ -e "$ROOT/$base" ] || [ -e "$ROOT/${base%/}" ] || fail "$rel cites $path, which does not exist"
+        done
+done
+
 # ---- 1. a clone of this repository, tagged ---------------------------------------------------------
 CLONE="$TMP/EmbeddingKit"
-git clone -q "$ROOT" "$CLONE"
-git -C "$CLONE" rm -rq --ignore-unmatch .
-(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard) |
-    while IFS= read -r -d '' f; do [ -e "$ROOT/$f" ] && printf '%s\0' "$f"; done |
-    tar -C "$ROOT" --null -T - -cf - | tar -C "$CLONE" -xf -
+if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    git clone -q "$ROOT" "$CLONE"
+    git -C "$CLONE" rm -rq --ignore-unmatch .
+    (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard) |
+        while IFS= read -r -d '' f; do [ -e "$ROOT/$f" ] && printf '%s\0' "$f"; done |
+        tar -C "$ROOT" --null -T - -cf - | tar -C "$CLONE" -xf -
+else    # a source tree without .git (an unpacked archive): a repository of its own
+    git init -q "$CLONE"
+    tar -C "$ROOT" --exclude='./.build*' --exclude='./Examples/.build' --exclude=./build --exclude=./.venv \
+        --exclude='./Package.resolved' -cf - . | tar -C "$CLONE" -xf -
+fi
 git -C "$CLONE" add -A
 git -C "$CLONE" -c user.name=test-package -c user.email=test-package@localhost \
     commit -q --allow-empty -m "the working tree under test"

@@ -10,12 +10,18 @@ struct ExamplesCommand: ParsableCommand {
         commandName: "examples",
         abstract: "Run the Swift version of a seed document (a PyTorch tutorial EmbeddingKit was built from).",
         discussion: """
-            Each seed prints what its PyTorch document prints; random values come from a seeded generator. \
-            The Swift code is Examples/Sources/SeedExamples/SeedNNN.swift; the documents:
-              seed000  https://discuss.pytorch.org/t/different-prediction-results-update-different-weights-in-the-model/64997
-              seed001  the notebook "embedding_layer" (January 2023)
-              seed002  https://github.com/jihoonerd/pytorch-in-action (embedding/embedding.ipynb)
-              seed003  Pierre Nugues, "Tatoeba: PyTorch Embeddings" (later version: https://github.com/pnugues/pnlp, notebooks/11_03_pytorch_embeddings.ipynb)
+            Each seed prints what its PyTorch document prints; random values come from a seeded \
+            generator. The Swift code is Examples/Sources/SeedExamples/SeedNNN.swift. The documents:
+
+            seed000: the PyTorch forums question "Different prediction results update different \
+            weights in the model", https://discuss.pytorch.org/t/64997
+
+            seed001: the notebook "embedding_layer" (January 2023)
+
+            seed002: embedding/embedding.ipynb of https://github.com/jihoonerd/pytorch-in-action
+
+            seed003: Pierre Nugues, "Tatoeba: PyTorch Embeddings"; a later version is \
+            notebooks/11_03_pytorch_embeddings.ipynb of https://github.com/pnugues/pnlp
             """
     )
 
