@@ -5,14 +5,16 @@
 #                   test-package (a package depending on EmbeddingKit by version), check-openmp
 #   mk/lib.mk       the C library, twice from the same sources: gcc + libgomp (make lib, make install)
 #                   and the toolchain clang + LLVM libomp (what SwiftPM compiles and links); install
-#   mk/tests.mk     make test: test-c (the C suite against both builds), test-install, test-swift
+#   mk/tests.mk     make test: test-c (the C suite against both builds), test-install, test-swift,
+#                   test-package, docs
 #   mk/sanitize.mk  sanitize-c (ASan + UBSan + LSan, gcc and clang), tsan-c, sanitize-swift
 #   mk/fuzz.mk      the libFuzzer harnesses: fuzz, fuzz-ci
 #   mk/bench.mk     make bench, make bench-peers (Benchmarks/README.md)
 #   mk/demo.mk      make demo (the Swift language identifier), demo-corpus, demo-c (the C example)
 #
 #   make demo       install the corpus, build in release mode, train and evaluate the language identifier
-#   make test       install the system packages if missing, then run every test (C, install, Swift)
+#   make test       install the system packages if missing, then run every test (C, install, Swift, the
+#                   package as a consumer uses it, the DocC catalog)
 
 SHELL := /bin/bash
 

@@ -23,6 +23,7 @@ DOCS=("$ROOT/README.md" "$ROOT"/Sources/EmbeddingKit/Documentation.docc/*.md)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ek-package.XXXXXX")
 if [ "${EK_KEEP:-}" = 1 ]; then echo "test-package: keeping $TMP"; else trap 'rm -rf "$TMP"' EXIT; fi
 fail() { echo "test-package: $*" >&2; exit 1; }
+trap 'echo "test-package: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # ---- 0. every reference in the documents resolves in a clone --------------------------------------
 # No workspace-only paths (../shared, the seed files' names); every `path/...` in backquotes under a
@@ -32,7 +33,7 @@ for doc in "${DOCS[@]}"; do
     if grep -nE '\.\./shared|[0-9]{3}_[0-9a-f]{16}\.txt' "$doc"; then
         fail "$rel cites files that are not in a clone (above); cite the public address and our Swift files"
     fi
-    grep -oE '`(Examples|Sources|Tests|CKernels|docs|Benchmarks|examples|mk|SystemLibraries)/[^` ]*`' "$doc" |
+    { grep -oE '`(Examples|Sources|Tests|CKernels|docs|Benchmarks|examples|mk|SystemLibraries)/[^` ]*`' "$doc" || true; } |
         tr -d '`' | sort -u | while read -r path; do
             base=${path%%[<*]*}
             [ -e "$ROOT/$base" ] || [ -e "$ROOT/${base%/}" ] || fail "$rel cites $path, which does not exist"
