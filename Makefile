@@ -1,10 +1,12 @@
 # EmbeddingKit — build, test, install. One concern per file under mk/:
 #
 #   mk/deps.mk      the Debian packages (make deps) and the apt_install helper the demo and fuzzing reuse
-#   mk/swift.mk     the Swift package: build, release, test-swift, check-openmp
+#   mk/swift.mk     the Swift packages (the library and Examples/): build, release, test-swift, docs,
+#                   test-package (a package depending on EmbeddingKit by version), check-openmp
 #   mk/lib.mk       the C library, twice from the same sources: gcc + libgomp (make lib, make install)
 #                   and the toolchain clang + LLVM libomp (what SwiftPM compiles and links); install
-#   mk/tests.mk     make test: test-c (the C suite against both builds), test-install, test-swift
+#   mk/tests.mk     make test: test-c (the C suite against both builds), test-install, test-swift,
+#                   test-package, docs
 #   mk/sanitize.mk  sanitize-c (ASan + UBSan + LSan, gcc and clang), tsan-c, sanitize-swift
 #   mk/fuzz.mk      the libFuzzer harnesses: fuzz, fuzz-ci
 #   mk/bench.mk     make bench, make bench-peers (Benchmarks/README.md)
@@ -12,14 +14,17 @@
 #   mk/mpi.mk       the opt-in MPI library libembeddingkit_dist: lib-dist, test-mpi, demo-distributed
 #
 #   make demo       install the corpus, build in release mode, train and evaluate the language identifier
-#   make test       install the system packages if missing, then run every test (C, install, Swift)
+#   make test       install the system packages if missing, then run every test (C, install, Swift, the
+#                   package as a consumer uses it, the DocC catalog)
 
 SHELL := /bin/bash
 
 # ---- tools -----------------------------------------------------------------------------------------
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
-# where `swift build -c release` puts executables
-SWIFT_RELEASE_BIN = .build/release
+# The examples package (Examples/: the embedkit CLI, LangID, the seed examples, the Swift bench) and
+# where `swift build -c release` puts its executables
+EXAMPLES := Examples
+SWIFT_RELEASE_BIN = $(EXAMPLES)/.build/release
 # CC ?= gcc (make's built-in default `cc` counts as unset)
 ifeq ($(origin CC),default)
 CC := gcc

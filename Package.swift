@@ -4,7 +4,13 @@
 // C target `CKernels` (C11 + OpenMP kernels, the C ABI in CKernels/include/embeddingkit.h).
 // C programs use the same kernels through libembeddingkit, built by the Makefile (`make lib`).
 //
-// System libraries (Debian/Ubuntu, `make deps`): libopenblas-dev, libomp-dev.
+// This package holds the library only. The `embedkit` tool, the language identifier (LangID), the
+// seed examples and the Swift bench are a package of their own in Examples/ (it depends on this one
+// by path and on swift-argument-parser), so a package that depends on EmbeddingKit resolves no
+// tool-only dependency.
+//
+// System libraries (Debian/Ubuntu, `make deps`): libopenblas-dev, libomp-dev, declared below as
+// system-library targets (SystemLibraries/) so that SwiftPM names the package to install.
 //
 // OpenMP under SwiftPM: the toolchain's clang compiles `-fopenmp` (the kernels declare the few
 // runtime calls they use instead of including omp.h, which this clang cannot see), but at link time
@@ -12,6 +18,7 @@
 // libomp-dev installs it as libomp5.so (there is no plain libomp.so on the default search path),
 // hence `.linkedLibrary("omp5")`.
 
+import Foundation   // ProcessInfo: EK_DOCS below
 import PackageDescription
 
 // MARK: - Public API
@@ -20,18 +27,16 @@ let package = Package(
     name: "EmbeddingKit",
     products: [
         .library(name: "EmbeddingKit", targets: ["EmbeddingKit"]),
-        .executable(name: "embedkit", targets: ["embedkit"]),
         .library(name: "EmbeddingKitDistributed", targets: ["EmbeddingKitDistributed"]),
     ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-    ],
+    dependencies: [],
     targets: [
         // MARK: - Implementation
 
         /// The C kernel library and its C ABI. Every loop over data lives here.
         .target(
             name: "CKernels",
+            dependencies: ["COpenMP", "COpenBLAS"],
             path: "CKernels",
             sources: ["src"],
             publicHeadersPath: "include",
@@ -53,35 +58,24 @@ let package = Package(
             path: "Sources/EmbeddingKit"
         ),
 
-        /// CLD3-style language identification built on EmbeddingKit (the `make demo` model).
-        .target(
-            name: "LangID",
-            dependencies: ["EmbeddingKit"],
-            path: "Sources/LangID"
+        // MARK: - System libraries
+
+        /// LLVM's OpenMP runtime (libomp5.so). Debian ships no .pc file for it, so no pkgConfig: a
+        /// missing runtime shows as the linker's `cannot find -lomp5` (README, "Troubleshooting").
+        .systemLibrary(
+            name: "COpenMP",
+            path: "SystemLibraries/COpenMP",
+            providers: [.apt(["libomp-dev"])]
         ),
 
-        /// The Swift versions of the four seed documents, as library code the CLI and tests share.
-        .target(
-            name: "SeedExamples",
-            dependencies: ["EmbeddingKit"],
-            path: "Sources/SeedExamples"
-        ),
-
-        /// `embedkit`: the command-line tool (seed examples, language identification).
-        .executableTarget(
-            name: "embedkit",
-            dependencies: [
-                "EmbeddingKit", "LangID", "SeedExamples",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Sources/embedkit"
-        ),
-
-        /// W5 and W9 of `make bench` written against the public Swift API (Benchmarks/README.md).
-        .executableTarget(
-            name: "ek-swift-bench",
-            dependencies: ["EmbeddingKit"],
-            path: "Benchmarks/swift"
+        /// OpenBLAS (cblas_sgemm). pkg-config `openblas` gives the header and library paths; when it
+        /// is missing SwiftPM prints "you may be able to install openblas using your system-packager:
+        /// apt-get install libopenblas-dev".
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "SystemLibraries/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
         ),
 
         // MARK: - Distributed (MPI)
@@ -121,23 +115,18 @@ let package = Package(
 
         .testTarget(
             name: "EmbeddingKitTests",
-            dependencies: ["EmbeddingKit", "CKernels", "SeedExamples"],
+            dependencies: ["EmbeddingKit", "CKernels"],
             path: "Tests/EmbeddingKitTests"
-        ),
-        .testTarget(
-            name: "LangIDTests",
-            dependencies: ["LangID", "EmbeddingKit"],
-            path: "Tests/LangIDTests",
-            exclude: ["Fixtures"]   // read from the source tree (#filePath), not bundled
-        ),
-        /// The `embedkit` commands in-process (option validation, output paths, predict's input) and
-        /// a few runs of the built binary (exit codes, --version, logs without progress frames).
-        .testTarget(
-            name: "EmbedKitCLITests",
-            dependencies: ["embedkit", "LangID", "EmbeddingKit", "CKernels",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Tests/EmbedKitCLITests"
         ),
     ],
     cLanguageStandard: .c11
 )
+
+// MARK: - Documentation
+
+// `make docs` (EK_DOCS=1 swift package generate-documentation): the DocC plugin, declared only then,
+// so that packages depending on EmbeddingKit never resolve it.
+if ProcessInfo.processInfo.environment["EK_DOCS"] == "1" {
+    package.dependencies.append(
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
+}

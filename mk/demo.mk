@@ -1,7 +1,8 @@
 # mk/demo.mk — make demo: the language identifier of issue 5 — Debian's fortune files in 13 languages
 # (plus word lists and Vim's tutorial, issue 20), a CLD3-style model (hashed character n-grams, one
 # EmbeddingBag per order, a hidden layer), trained with Adagrad and evaluated through the public Swift
-# API; the model and its loss curve land in build/langid/. make demo-c builds and runs the C example.
+# API; the model and its loss curve land in build/langid/. The tool and LangID live in the examples
+# package (Examples/). make demo-c builds and runs the C example.
 
 FORTUNE_PACKAGES := fortunes fortunes-de fortunes-es fortunes-it fortunes-pl fortunes-ru fortunes-cs \
                     fortunes-br fortunes-bg fortunes-eo fortunes-ga fortunes-zh
@@ -17,7 +18,7 @@ demo-corpus:
 	$(call apt_install,$(FORTUNE_PACKAGES) $(WORDLIST_PACKAGES),demo-corpus)
 
 demo: deps demo-corpus check-openmp
-	$(SWIFT) build -c release --product embedkit
+	$(SWIFT) build -c release --package-path $(EXAMPLES) --product embedkit
 	$(SWIFT_RELEASE_BIN)/embedkit langid train --output $(DEMO_MODEL)
 	@echo
 	@echo '$$ embedkit langid predict --top 3 "Das Leben ist schön." "La vida es bella."'

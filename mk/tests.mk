@@ -1,5 +1,7 @@
-# mk/tests.mk — make test: the C suite (both library builds), the install test, the Swift tests,
-# the MPI tests of the distributed library (test-mpi, mk/mpi.mk).
+# mk/tests.mk — make test: the C suite (both library builds), the install test, the Swift tests (both
+# packages), the package test (a consumer by version, the documentation's snippets compiled), the
+# DocC catalog (make docs: every symbol link resolves, warnings are errors) and the MPI tests of the
+# distributed library (test-mpi, mk/mpi.mk).
 
 # `make test-install` installs here: DESTDIR and PREFIX both exercised.
 TI_ROOT := $(CURDIR)/$(BUILD)/test-install/root
@@ -15,7 +17,7 @@ CLANG_TEST_BIN := $(CLANG_DIR)/tests/ek_tests
 # Every test target runs even if an earlier one failed; `make test` fails if any did.
 test: deps
 	@failed=""; \
-	for t in test-c test-install test-swift test-mpi; do \
+	for t in test-c test-install test-swift test-package docs test-mpi; do \
 	    echo "==> make $$t"; \
 	    $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
 	done; \

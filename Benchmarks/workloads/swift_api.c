@@ -1,5 +1,5 @@
 /* swift_api.c — workloads measured through the public Swift API by ek-swift-bench
- * (Benchmarks/swift/main.swift, a co-process that checks its own result first): no C functions here. */
+ * (Examples/Sources/ek-swift-bench/main.swift, a co-process that checks its own result first): no C functions here. */
 #include "bench.h"
 
 static const bench_workload swift_api_workloads[] = {

@@ -2,7 +2,7 @@ import Testing
 import EmbeddingKit
 import SeedExamples
 
-/// The seed examples (`Sources/SeedExamples`, `embedkit examples seedNNN`) run, and what they print is
+/// The seed examples (`Examples/Sources/SeedExamples`, `embedkit examples seedNNN`) run, and what they print is
 /// what the documents print: the same shapes, and — where the document's printed weights are fed in —
 /// the same numbers, to the document's 4 decimals (2e-4: the fed-in weights are themselves rounded).
 ///

@@ -1,6 +1,7 @@
 import EmbeddingKit
 
-/// Seed 002 (`002_a37d2365455cfe89.txt`, "nn.Embedding"): an `Embedding(8, 4)` lookup, then
+/// Seed 002 (the notebook "nn.Embedding", embedding/embedding.ipynb of
+/// https://github.com/jihoonerd/pytorch-in-action): an `Embedding(8, 4)` lookup, then
 /// `padding_idx` (a zero row that training never changes) and `max_norm` (looked-up rows rescaled
 /// in place, on line, to norm 1; the other rows untouched).
 ///

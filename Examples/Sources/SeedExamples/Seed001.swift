@@ -1,6 +1,6 @@
 import EmbeddingKit
 
-/// Seed 001 (`001_dfb11ffe37b41c1f.txt`, "embedding_layer"): `nn.Embedding(10, 3)` as a lookup
+/// Seed 001 (the notebook "embedding_layer", January 2023; no public address known): `nn.Embedding(10, 3)` as a lookup
 /// table, the shapes of lookups, an out-of-range index, and a batch of 64 embedded labels
 /// concatenated after noise, then unsqueezed for a time-series shape.
 ///

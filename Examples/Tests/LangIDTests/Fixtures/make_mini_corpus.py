@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Writes Tests/LangIDTests/Fixtures/mini-fortunes/: a small corpus in the layout of Debian's fortune
+"""Writes Examples/Tests/LangIDTests/Fixtures/mini-fortunes/: a small corpus in the layout of Debian's fortune
 folder (a top-level English file, de/, es/, ru/, pl/), 150 fortunes per language taken in order from
 the installed fortunes packages (`make demo-corpus`). The language-ID training test reads it, so that
 `make test` needs no fortune package. Deterministic: same packages, same files.
 
-    python3 Tests/Fixtures/make_mini_corpus.py   (from Tests/LangIDTests)
+    python3 Fixtures/make_mini_corpus.py   (from Examples/Tests/LangIDTests)
 """
 import os
 

@@ -1,6 +1,7 @@
 import EmbeddingKit
 
-/// The Swift versions of the four seed documents (`../shared/seeds/`), as library code that the
+/// The Swift versions of the four seed documents (PyTorch tutorials; each file names its source, and
+/// the DocC articles Seed000... quote them line by line), as library code that the
 /// `embedkit examples` command and the tests share.
 ///
 /// Each seed is an enum conforming to ``SeedExample``: `Seed001`, `Seed002`, `Seed003` (and `Seed000`,

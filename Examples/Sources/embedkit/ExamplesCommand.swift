@@ -8,8 +8,21 @@ import SeedExamples
 struct ExamplesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "examples",
-        abstract: "Run the Swift version of a seed document (../shared/seeds).",
-        discussion: "Each seed prints what its PyTorch document prints; random values come from a seeded generator."
+        abstract: "Run the Swift version of a seed document (a PyTorch tutorial EmbeddingKit was built from).",
+        discussion: """
+            Each seed prints what its PyTorch document prints; random values come from a seeded \
+            generator. The Swift code is Examples/Sources/SeedExamples/SeedNNN.swift. The documents:
+
+            seed000: the PyTorch forums question "Different prediction results update different \
+            weights in the model", https://discuss.pytorch.org/t/64997
+
+            seed001: the notebook "embedding_layer" (January 2023)
+
+            seed002: embedding/embedding.ipynb of https://github.com/jihoonerd/pytorch-in-action
+
+            seed003: Pierre Nugues, "Tatoeba: PyTorch Embeddings"; a later version is \
+            notebooks/11_03_pytorch_embeddings.ipynb of https://github.com/pnugues/pnlp
+            """
     )
 
     /// The seeds by name.

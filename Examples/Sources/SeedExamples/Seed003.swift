@@ -1,6 +1,7 @@
 import EmbeddingKit
 
-/// Seed 003 (`003_559348f0638604a2.txt`, "Tatoeba: PyTorch Embeddings"): `Embedding(8, 5)` as a
+/// Seed 003 (Pierre Nugues's notebook "Tatoeba: PyTorch Embeddings"; a later version is
+/// notebooks/11_03_pytorch_embeddings.ipynb of https://github.com/pnugues/pnlp): `Embedding(8, 5)` as a
 /// lookup table, a padding row, and `EmbeddingBag(mode='sum')` with 2-D bags, with a 1-D input and
 /// `offsets`, and with `per_sample_weights` — the building block of CLD3-style language
 /// identification.

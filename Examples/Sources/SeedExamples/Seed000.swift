@@ -1,6 +1,7 @@
 import EmbeddingKit
 
-/// Seed 000 (`000_b5a77073079ac3cd.txt`): a last-word model — `Embedding(10, 20, sparse: true)`, a
+/// Seed 000 (a PyTorch forums question, https://discuss.pytorch.org/t/
+/// different-prediction-results-update-different-weights-in-the-model/64997): a last-word model — `Embedding(10, 20, sparse: true)`, a
 /// one-layer `TransformerEncoder`, `Linear(60, 10)` — trained with SGD on three sentences; the
 /// embedding's gradient is sparse, with rows only for the batch's words. The document ends with a
 /// question: how to update different embeddings depending on what the model predicted. The last
