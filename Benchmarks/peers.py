@@ -119,6 +119,20 @@ def w_quant_bag(bits):
     return lambda b: op(packed, idx[b], offsets, False, 0, False, None, None, False)
 
 
+def w_tiny_calls():
+    """W0: 1,000 separate F.embedding_bag calls of one bag of 8 indices, D = 16 (per-call overhead)."""
+    g = gen()
+    w = torch.rand(100_000, 16, generator=g)
+    idx = [torch.randint(0, 100_000, (8,), generator=g) for _ in range(1000)]
+    offsets = torch.zeros(1, dtype=torch.int64)
+
+    def calls(b):
+        for i in idx:
+            F.embedding_bag(i, w, offsets, mode="sum")
+
+    return calls
+
+
 def w_sparse_step():
     g = gen()
     rows, n, bags = 1_000_000, 4096 * 40, 4096
@@ -234,6 +248,7 @@ def w_text_classifier():
 
 
 WORKLOADS = {
+    "W0": w_tiny_calls,
     "W1": lambda: w_gather(),
     "W1-out": lambda: w_gather(out_param=True),
     "W2": lambda: w_bag("sum"),
