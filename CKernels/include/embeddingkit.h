@@ -101,6 +101,26 @@ ek_isa ek_get_isa(void);
 /* "scalar", "avx2" or "avx512". Never NULL ("unknown" for other values). */
 const char *ek_isa_name(ek_isa isa);
 
+/* Machine-dependent constants of the kernels, chosen once per process for the CPU at hand (from what
+ * cpuid reports: vendor, family, cache sizes; docs/TUNING.md states each rule). None changes any
+ * result: outputs are bit-identical whatever the values. Each is, by the first that applies:
+ * ek_set_tuning's value; its environment variable (read once; a value that is not a decimal number
+ * in range is ignored); the CPU's rule.
+ *   EK_TUNE_BAG_PREFETCH_ROWS (EK_BAG_PREFETCH_ROWS): how many indices ahead the bag forward
+ *     prefetches a row, 0..1024.
+ *   EK_TUNE_STREAM_MIN_BYTES (EK_STREAM_MIN_BYTES): outputs of at least this many bytes are written
+ *     with non-temporal stores where a kernel offers them (gathers, large element-wise outputs), >= 0.
+ * ek_set_tuning: value -1 returns to the automatic choice; a value outside the range or an unknown
+ * `what` gives EK_ERR_INVALID_ARGUMENT and changes nothing. ek_get_tuning writes the value in effect
+ * now (NULL value: EK_ERR_NULL_POINTER). Process-wide, like ek_set_num_threads. */
+typedef enum ek_tuning { EK_TUNE_BAG_PREFETCH_ROWS = 0, EK_TUNE_STREAM_MIN_BYTES = 1 } ek_tuning;
+ek_status ek_set_tuning(ek_tuning what, int64_t value);
+ek_status ek_get_tuning(ek_tuning what, int64_t *value);
+/* One line naming the CPU and each value in effect with where it comes from, e.g. "cpu AuthenticAMD
+ * family 0x1a model 0x2, L3 32768 KiB; bag_prefetch_rows=48 (AMD family 0x1a+ (Zen 5) rule); ...".
+ * Never NULL; valid until the next call on this thread. */
+const char *ek_tuning_summary(void);
+
 /* ------------------------------------------------------------------------------------------------
  * 1. Tables, index lists and bags: the descriptors
  *

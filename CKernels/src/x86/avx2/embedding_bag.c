@@ -33,7 +33,7 @@ EKI_INLINE2 void sum_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int6
     __m256 acc[8];
     for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + EKI_BAG_PREFETCH_ROWS_AVX2, is32, (nv + 1) / 2, pf == 2);
+        if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         count++;
@@ -73,7 +73,7 @@ EKI_INLINE2 void max_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int6
     __m256 full = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
     for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + EKI_BAG_PREFETCH_ROWS_AVX2, is32, (nv + 1) / 2, pf == 2);
+        if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         const float *row = L.weight + r * L.dim + d0;
