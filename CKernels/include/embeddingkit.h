@@ -121,6 +121,21 @@ ek_status ek_get_tuning(ek_tuning what, int64_t *value);
  * Never NULL; valid until the next call on this thread. */
 const char *ek_tuning_summary(void);
 
+/* Memory for tables (and any large array), with the policy EmbeddingKit's Swift tensors have:
+ * count * elem_size bytes, zero-filled, 64-byte aligned; from 4 MiB up a mapping of its own with
+ * transparent huge pages asked for (madvise(MADV_HUGEPAGE); where THP is off, ordinary pages). A table
+ * read at random rows then costs far fewer TLB misses than a malloc'd one.
+ *   ek_alloc: count >= 0 and elem_size >= 1 (else EK_ERR_INVALID_ARGUMENT), out non-NULL (else
+ *   EK_ERR_NULL_POINTER); a byte count that overflows gives EK_ERR_OVERFLOW, memory the system will
+ *   not give EK_ERR_ALLOC; on any error *out is unchanged. count == 0 sets *out = NULL and returns
+ *   EK_OK (a table of 0 rows needs no data).
+ *   ek_free: releases what ek_alloc returned; NULL is EK_OK. A pointer whose block header is not
+ *   ek_alloc's (e.g. a pointer into a malloc'd block) gives EK_ERR_INVALID_ARGUMENT and frees
+ *   nothing (a best-effort check); as with free(), freeing twice or a pointer to unmapped memory is
+ *   undefined. */
+ek_status ek_alloc(int64_t count, int64_t elem_size, void **out);
+ek_status ek_free(void *p);
+
 /* ------------------------------------------------------------------------------------------------
  * 1. Tables, index lists and bags: the descriptors
  *
