@@ -67,7 +67,11 @@ ek_status ek_alloc(int64_t count, int64_t elem_size, void **out) {
     void *start = NULL;
     char *p = NULL;
     header h;
-    if (bytes >= HUGE_MIN_BYTES && (p = map_huge(bytes, &start, &length))) { /* zero pages from the kernel */
+    if (bytes >= HUGE_MIN_BYTES) { /* zero pages from the kernel */
+        /* no malloc fallback: malloc maps blocks this large itself, and would be refused too */
+        if (!(p = map_huge(bytes, &start, &length)))
+            return eki_fail(EK_ERR_ALLOC, "%s: cannot map %llu bytes (count=%lld x elem_size=%lld)", op,
+                            (unsigned long long)bytes, (long long)count, (long long)elem_size);
         h = (header){MAGIC_MAPPED, length, start};
     } else {
         if (posix_memalign(&start, 64, (size_t)(bytes + HEADER))) start = NULL;
