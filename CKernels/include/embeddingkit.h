@@ -110,10 +110,16 @@ const char *ek_isa_name(ek_isa isa);
  *     prefetches a row, 0..1024.
  *   EK_TUNE_STREAM_MIN_BYTES (EK_STREAM_MIN_BYTES): outputs of at least this many bytes are written
  *     with non-temporal stores where a kernel offers them (gathers, large element-wise outputs), >= 0.
+ *   EK_TUNE_SCATTER_MIN_WORK (EK_SCATTER_MIN_WORK): below this many entries x dim the scatter-adds
+ *     (dense lookup / bag backward, COO scatter-add, the fused SGD step) stay on one thread, >= 0.
  * ek_set_tuning: value -1 returns to the automatic choice; a value outside the range or an unknown
  * `what` gives EK_ERR_INVALID_ARGUMENT and changes nothing. ek_get_tuning writes the value in effect
  * now (NULL value: EK_ERR_NULL_POINTER). Process-wide, like ek_set_num_threads. */
-typedef enum ek_tuning { EK_TUNE_BAG_PREFETCH_ROWS = 0, EK_TUNE_STREAM_MIN_BYTES = 1 } ek_tuning;
+typedef enum ek_tuning {
+    EK_TUNE_BAG_PREFETCH_ROWS = 0,
+    EK_TUNE_STREAM_MIN_BYTES = 1,
+    EK_TUNE_SCATTER_MIN_WORK = 2
+} ek_tuning;
 ek_status ek_set_tuning(ek_tuning what, int64_t value);
 ek_status ek_get_tuning(ek_tuning what, int64_t *value);
 /* One line naming the CPU and each value in effect with where it comes from, e.g. "cpu AuthenticAMD

@@ -1,5 +1,6 @@
 /* tuning.c — the machine-dependent constants of the kernels, chosen once per process for the CPU at
- * hand (ek_set_tuning / ek_get_tuning, EK_BAG_PREFETCH_ROWS, EK_STREAM_MIN_BYTES; docs/TUNING.md has
+ * hand (ek_set_tuning / ek_get_tuning, EK_BAG_PREFETCH_ROWS, EK_STREAM_MIN_BYTES, EK_SCATTER_MIN_WORK;
+ * docs/TUNING.md has
  * the rules and the measurements behind them).
  *
  * None of them changes any arithmetic: a prefetch distance only moves when a row is asked for, and
@@ -105,6 +106,7 @@ typedef struct {
 static param params[] = {
     [EK_TUNE_BAG_PREFETCH_ROWS] = {"bag_prefetch_rows", "EK_BAG_PREFETCH_ROWS", 0, 1024, -1, -2},
     [EK_TUNE_STREAM_MIN_BYTES] = {"stream_min_bytes", "EK_STREAM_MIN_BYTES", 0, INT64_MAX, -1, -2},
+    [EK_TUNE_SCATTER_MIN_WORK] = {"scatter_min_work", "EK_SCATTER_MIN_WORK", 0, INT64_MAX, -1, -2},
 };
 #define NPARAMS ((int)(sizeof params / sizeof params[0]))
 
@@ -144,12 +146,18 @@ static int64_t value_of(int what, const char **why) {
     if (v >= 0) return *why = "ek_set_tuning", v;
     if ((v = env_value(p)) >= 0) return *why = p->env, v;
     if (what == EK_TUNE_BAG_PREFETCH_ROWS) return bag_prefetch_rule(cpu(), eki_isa(), why);
+    if (what == EK_TUNE_SCATTER_MIN_WORK) return *why = "the kernels' serial threshold", EKI_PARALLEL_MIN_WORK;
     return stream_rule(cpu(), why);
 }
 
 int64_t eki_bag_prefetch_rows(void) {
     const char *why;
     return value_of(EK_TUNE_BAG_PREFETCH_ROWS, &why);
+}
+
+int64_t eki_scatter_min_work(void) {
+    const char *why;
+    return value_of(EK_TUNE_SCATTER_MIN_WORK, &why);
 }
 
 size_t eki_stream_min_bytes(void) {
@@ -182,11 +190,13 @@ ek_status ek_get_tuning(ek_tuning what, int64_t *value) {
 const char *ek_tuning_summary(void) {
     static _Thread_local char buf[512];
     const cpu_info *ci = cpu();
-    const char *why_pf, *why_st;
+    const char *why_pf, *why_st, *why_sc;
     int64_t pf = value_of(EK_TUNE_BAG_PREFETCH_ROWS, &why_pf), st = value_of(EK_TUNE_STREAM_MIN_BYTES, &why_st);
+    int64_t sc = value_of(EK_TUNE_SCATTER_MIN_WORK, &why_sc);
     snprintf(buf, sizeof buf,
-             "cpu %s family 0x%x model 0x%x, L3 %lld KiB; bag_prefetch_rows=%lld (%s); stream_min_bytes=%lld (%s)",
+             "cpu %s family 0x%x model 0x%x, L3 %lld KiB; bag_prefetch_rows=%lld (%s); stream_min_bytes=%lld (%s); "
+             "scatter_min_work=%lld (%s)",
              ci->vendor[0] ? ci->vendor : "unknown", ci->family, ci->model, (long long)(ci->l3_bytes >> 10),
-             (long long)pf, why_pf, (long long)st, why_st);
+             (long long)pf, why_pf, (long long)st, why_st, (long long)sc, why_sc);
     return buf;
 }

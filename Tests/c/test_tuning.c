@@ -166,3 +166,32 @@ TEST(tuning_rule_for_the_cpus_measured) {
     if (strstr(s, "AuthenticAMD family 0x1a")) CHECK_EQ_I64(v, 48);
     if (strstr(s, "AuthenticAMD family 0x19")) CHECK_EQ_I64(v, 24);
 }
+
+/* The scatter-adds forced serial or forced parallel (EK_TUNE_SCATTER_MIN_WORK): the same bytes (the
+ * dense lookup backward: the chunked scatter with its deferred rows, and the serial loop). */
+TEST(tuning_scatter_threshold_changes_no_bit) {
+    int32_t threads_was = ek_get_num_threads();
+    ek_rng rng = {31};
+    const int64_t rows = 500, dim = 33, n = 4000; /* every row ~8 times: many deferred entries */
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)n);
+    float *g = malloc(sizeof(float) * (size_t)(n * dim));
+    float *ref = calloc((size_t)(rows * dim), sizeof(float)), *out = malloc(sizeof(float) * (size_t)(rows * dim));
+    for (int64_t i = 0; i < n; i++) idx[i] = ek_rng_int(&rng, 0, rows - 1);
+    for (int64_t i = 0; i < n * dim; i++) g[i] = ek_rng_float(&rng, -1, 1);
+    CHECK_OK(ek_set_tuning(EK_TUNE_SCATTER_MIN_WORK, INT64_MAX)); /* serial */
+    ek_set_num_threads(1);
+    CHECK_OK(pos_embedding_backward_dense_i64(rows, dim, n, idx, g, EK_NO_PADDING, 0, ref));
+    for (int threads = 2; threads <= 3; threads++) {
+        CHECK_OK(ek_set_tuning(EK_TUNE_SCATTER_MIN_WORK, 0)); /* parallel whatever the size */
+        ek_set_num_threads(threads);
+        memset(out, 0, sizeof(float) * (size_t)(rows * dim));
+        CHECK_OK(pos_embedding_backward_dense_i64(rows, dim, n, idx, g, EK_NO_PADDING, 0, out));
+        if (!CHECK_SAME_BYTES(out, ref, sizeof(float) * (size_t)(rows * dim))) CHECK_MSG(0, "threads %d", threads);
+    }
+    CHECK_OK(ek_set_tuning(EK_TUNE_SCATTER_MIN_WORK, -1));
+    int64_t v = -1;
+    CHECK_OK(ek_get_tuning(EK_TUNE_SCATTER_MIN_WORK, &v));
+    if (!getenv("EK_SCATTER_MIN_WORK")) CHECK_EQ_I64(v, 32768); /* the kernels' serial threshold */
+    ek_set_num_threads(threads_was);
+    free(idx), free(g), free(ref), free(out);
+}
