@@ -201,7 +201,8 @@ int main(int argc, char **argv) {
     else if (wants_swift)
         printf("Swift API: NOT AVAILABLE (%s): no W5-swift / W9 figures.\n", swift_absent);
     printf("Kernels' ISA: %s (EK_ISA or ek_set_isa lowers it).\n", ek_isa_name(ek_get_isa()));
-    printf("Tuning (chosen for this CPU; EK_BAG_PREFETCH_ROWS / EK_STREAM_MIN_BYTES pin them): %s\n",
+    printf("Tuning (chosen for this CPU; EK_BAG_PREFETCH_ROWS / EK_STREAM_MIN_BYTES / EK_SCATTER_MIN_WORK pin\n"
+           "them): %s\n",
            ek_tuning_summary());
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     if (coretype)
