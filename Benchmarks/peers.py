@@ -344,6 +344,9 @@ def hello():
         "torch": torch.__version__,
         "numpy": NUMPY_VERSION,
         "capability": torch.backends.cpu.get_cpu_capability(),
+        # PyTorch's CPU allocator asks for transparent huge pages (blocks >= 2 MiB) when this is 1:
+        # ek_bench starts a second co-process with it for the informational "-thp" rows
+        "thp_mem_alloc_enable": os.environ.get("THP_MEM_ALLOC_ENABLE", ""),
     })
 
 

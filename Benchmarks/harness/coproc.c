@@ -17,11 +17,18 @@
 #define die bench_die
 
 coproc peer, swift;
+/* The second PyTorch co-process: peers.py with THP_MEM_ALLOC_ENABLE=1 (PyTorch's CPU allocator then
+ * asks for transparent huge pages for blocks of 2 MiB and up, as ek_alloc does from 4 MiB), for the
+ * informational rows whose peer id ends in "+thp"; started at its first use. */
+static coproc peer_thp;
+static const char *peer_python, *peer_script;
+static int peer_thp_tried;
 char peer_torch[64] = "", peer_numpy[64] = "", peer_capability[64] = "", peer_absent[512] = "";
 char swift_absent[512] = "", swift_isa[32] = "";
 
 void coproc_kill_all(void) {
     if (peer.pid > 0) kill(peer.pid, SIGTERM);
+    if (peer_thp.pid > 0) kill(peer_thp.pid, SIGTERM);
     if (swift.pid > 0) kill(swift.pid, SIGTERM);
 }
 
@@ -63,7 +70,7 @@ static void coproc_close(coproc *c) {
 
 /* Starts argv[0] with its stdin and stdout piped to *c and reads its first line (its hello) into
  * `line`; returns 0, or -1 (and closes *c) when it exits without a line. */
-static int coproc_spawn(coproc *c, char *const argv[], char *line, int cap) {
+static int coproc_spawn(coproc *c, char *const argv[], const char *env, char *line, int cap) {
     int to_child[2], from_child[2];
     if (pipe(to_child) || pipe(from_child)) die(1, "pipe: %s", strerror(errno));
     pid_t pid = fork();
@@ -72,6 +79,7 @@ static int coproc_spawn(coproc *c, char *const argv[], char *line, int cap) {
         dup2(to_child[0], 0);
         dup2(from_child[1], 1);
         close(to_child[0]), close(to_child[1]), close(from_child[0]), close(from_child[1]);
+        if (env) putenv((char *)env); /* "NAME=VALUE", for this child only */
         execv(argv[0], argv);
         fprintf(stderr, "bench: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -97,8 +105,9 @@ void peer_start(const char *python, const char *script) {
         snprintf(peer_absent, sizeof peer_absent, "%s not found (run `make bench-peers`)", python);
         return;
     }
+    peer_python = python, peer_script = script;
     char line[4096];
-    if (coproc_spawn(&peer, (char *const[]){(char *)python, (char *)script, "--serve", NULL}, line, sizeof line)) {
+    if (coproc_spawn(&peer, (char *const[]){(char *)python, (char *)script, "--serve", NULL}, NULL, line, sizeof line)) {
         snprintf(peer_absent, sizeof peer_absent, "%s %s exited before saying hello", python, script);
     } else if (strstr(line, "\"ok\": true") || strstr(line, "\"ok\":true")) {
         json_get(line, "torch", peer_torch, sizeof peer_torch);
@@ -110,6 +119,28 @@ void peer_start(const char *python, const char *script) {
         snprintf(peer_absent, sizeof peer_absent, "%s cannot import torch (%s); run `make bench-peers`", python, err);
         coproc_close(&peer);
     }
+}
+
+coproc *peer_for(const char *peer_id, char *base, size_t cap) {
+    snprintf(base, cap, "%s", peer_id);
+    char *suffix = strstr(base, "+thp");
+    if (!suffix || suffix[4]) return &peer;
+    *suffix = 0;
+    if (!peer_thp_tried && peer.in) {
+        peer_thp_tried = 1;
+        char line[4096];
+        if (coproc_spawn(&peer_thp, (char *const[]){(char *)peer_python, (char *)peer_script, "--serve", NULL},
+                         "THP_MEM_ALLOC_ENABLE=1", line, sizeof line) == 0 &&
+            !strstr(line, "\"ok\": true") && !strstr(line, "\"ok\":true"))
+            coproc_close(&peer_thp);
+        if (!peer_thp.in) fprintf(stderr, "bench: the THP_MEM_ALLOC_ENABLE=1 PyTorch co-process did not start\n");
+    }
+    return &peer_thp;
+}
+
+void peers_stop(void) {
+    coproc_stop(&peer);
+    coproc_stop(&peer_thp);
 }
 
 /* Runs one workload in a co-process (same protocol for PyTorch's peers.py and ek-swift-bench) at each
@@ -165,7 +196,7 @@ void swift_start(const char *path) {
         return;
     }
     char line[4096];
-    if (coproc_spawn(&swift, (char *const[]){(char *)path, "--serve", NULL}, line, sizeof line) == 0 &&
+    if (coproc_spawn(&swift, (char *const[]){(char *)path, "--serve", NULL}, NULL, line, sizeof line) == 0 &&
         strstr(line, "\"ok\": true")) {
         json_get(line, "isa", swift_isa, sizeof swift_isa);
         return;

@@ -66,6 +66,10 @@ typedef struct {
 } peer_result;
 
 void peer_start(const char *python, const char *script);
+/* The co-process for a row's peer id: a "+thp" suffix means the PyTorch co-process started with
+ * THP_MEM_ALLOC_ENABLE=1 (started at first use); `base` receives the id without the suffix. */
+coproc *peer_for(const char *peer_id, char *base, size_t cap);
+void peers_stop(void); /* both PyTorch co-processes */
 void swift_start(const char *path);
 void coproc_run(coproc *c, const char *who, const char *id, const int *threads, int nthreads, peer_result *res);
 void coproc_stop(coproc *c);

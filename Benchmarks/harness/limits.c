@@ -59,7 +59,7 @@ static void gather_call(int T, int batch, int pf) {
 
 static void gather_init(void) {
     if (g_table) return;
-    g_table = ALLOC(float, (size_t)G_ROWS * G_DIM);
+    g_table = bench_table_alloc((int64_t)G_ROWS * G_DIM); /* the memory policy of the tables it bounds */
     g_out = ALLOC(float, (size_t)G_BAGS * G_DIM);
 #pragma omp parallel for schedule(static) num_threads(2)
     for (size_t i = 0; i < (size_t)G_ROWS * G_DIM; i++) g_table[i] = (float)(i % 7);
@@ -94,7 +94,7 @@ void gather_limit_at(int T, int reps, gather_limit *g) {
 }
 
 void gather_limit_release(void) {
-    free(g_table), free(g_out);
+    bench_table_free(g_table), free(g_out);
     for (int r = 0; r < G_ROT; r++) free(g_idx[r]), g_idx[r] = NULL;
     g_table = g_out = NULL;
 }

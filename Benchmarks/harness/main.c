@@ -46,7 +46,9 @@ static row *find_row(const char *id, int threads) {
 
 /* PyTorch's figure for workload w at one thread count, into r. */
 static void pytorch_figure(const bench_workload *w, int threads, row *r) {
-    coproc_run(&peer, "PyTorch", w->peer_id, &threads, 1, &r->pt);
+    char base[64];
+    coproc *c = peer_for(w->peer_id, base, sizeof base);
+    coproc_run(c, c == &peer ? "PyTorch" : "PyTorch (THP_MEM_ALLOC_ENABLE=1)", base, &threads, 1, &r->pt);
     if (r->pt.have)
         fprintf(stderr, "  %-9s PyTorch %d thread(s): %9.4f ms/call (%d calls)\n", w->id, threads, r->pt.s.median_ms,
                 r->pt.s.repeats);
@@ -199,6 +201,9 @@ int main(int argc, char **argv) {
     else if (wants_swift)
         printf("Swift API: NOT AVAILABLE (%s): no W5-swift / W9 figures.\n", swift_absent);
     printf("Kernels' ISA: %s (EK_ISA or ek_set_isa lowers it).\n", ek_isa_name(ek_get_isa()));
+    printf("Tuning (chosen for this CPU; EK_BAG_PREFETCH_ROWS / EK_STREAM_MIN_BYTES / EK_SCATTER_MIN_WORK pin\n"
+           "them): %s\n",
+           ek_tuning_summary());
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     if (coretype)
         printf("OpenBLAS kernels: %s, forced by OPENBLAS_CORETYPE=%s in the environment (unset it to let OpenBLAS\n"
@@ -288,7 +293,7 @@ int main(int argc, char **argv) {
         if (data) w->release(data);
         for (int k = 0; k < nthreads; k++) finish_row(&rows[first + k], &run.bw, run.gather);
     }
-    coproc_stop(&peer);
+    peers_stop();
     coproc_stop(&swift);
     /* again at the end: only reported, to show how much the memory system drifted during the run */
     measure_bandwidth(&run.bw_end, threads, nthreads);

@@ -260,6 +260,17 @@ void write_json(const char *path, const run_info *run, const row *rows, int nrow
     j_str(j, "openblas_core", openblas_get_corename());
     j_str_or_null(j, "openblas_coretype_env", getenv("OPENBLAS_CORETYPE"));
     j_str(j, "isa", ek_isa_name(ek_get_isa()));
+    { /* the machine-dependent constants in effect (tuning.c), and where each comes from */
+        int64_t pf = -1, stream = -1, scatter = -1;
+        ek_get_tuning(EK_TUNE_BAG_PREFETCH_ROWS, &pf), ek_get_tuning(EK_TUNE_STREAM_MIN_BYTES, &stream);
+        ek_get_tuning(EK_TUNE_SCATTER_MIN_WORK, &scatter);
+        j_open(j, "tuning", "{", ", ");
+        j_int(j, "bag_prefetch_rows", (long)pf);
+        j_int(j, "stream_min_bytes", (long)stream);
+        j_int(j, "scatter_min_work", (long)scatter);
+        j_str(j, "summary", ek_tuning_summary());
+        j_close(j, "}");
+    }
     if (swift_isa[0]) {
         j_open(j, "swift_api", "{", ", ");
         j_str(j, "binary", run->swift_bench);

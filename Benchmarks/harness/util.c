@@ -35,6 +35,18 @@ void *bench_alloc(size_t bytes) {
     return p;
 }
 
+float *bench_table_alloc(int64_t count) {
+    void *p = NULL;
+    ek_status s = ek_alloc(count, sizeof(float), &p);
+    if (s != EK_OK) bench_die(1, "cannot allocate a table of %lld floats: %s", (long long)count, ek_last_error());
+    return p;
+}
+
+void bench_table_free(float *p) {
+    ek_status s = ek_free(p);
+    if (s != EK_OK) bench_die(3, "ek_free failed: %s", ek_last_error());
+}
+
 void bench_ok(ek_status s, const char *what) {
     if (s != EK_OK) bench_die(3, "%s failed: %s: %s", what, ek_status_string(s), ek_last_error());
 }
@@ -84,7 +96,7 @@ void bench_table_inputs_init(bench_table_inputs *in, const bench_workload *w, in
     memset(in, 0, sizeof *in);
     int64_t R = w->rows, D = w->dim, N = w->n, B = w->bags;
     uint64_t seed = BENCH_SEED;
-    in->table = ALLOC(float, R * D);
+    in->table = bench_table_alloc(R * D);
     fill_uniform(in->table, R * D, seed, -1.0f, 1.0f);
     for (int b = 0; b < NBATCH; b++) {
         in->idx[b] = ALLOC(int64_t, N);
@@ -109,7 +121,8 @@ void bench_table_inputs_init(bench_table_inputs *in, const bench_workload *w, in
 }
 
 void bench_table_inputs_free(bench_table_inputs *in) {
-    free(in->table), free(in->table0), free(in->offsets), free(in->csr);
+    bench_table_free(in->table);
+    free(in->table0), free(in->offsets), free(in->csr);
     for (int b = 0; b < NBATCH; b++) free(in->idx[b]), free(in->psw[b]);
     memset(in, 0, sizeof *in);
 }

@@ -101,6 +101,47 @@ ek_isa ek_get_isa(void);
 /* "scalar", "avx2" or "avx512". Never NULL ("unknown" for other values). */
 const char *ek_isa_name(ek_isa isa);
 
+/* Machine-dependent constants of the kernels, chosen once per process for the CPU at hand (from what
+ * cpuid reports: vendor, family, cache sizes; docs/TUNING.md states each rule). None changes any
+ * result: outputs are bit-identical whatever the values. Each is, by the first that applies:
+ * ek_set_tuning's value; its environment variable (read once; a value that is not a decimal number
+ * in range is ignored); the CPU's rule.
+ *   EK_TUNE_BAG_PREFETCH_ROWS (EK_BAG_PREFETCH_ROWS): how many indices ahead the bag forward
+ *     prefetches a row, 0..1024.
+ *   EK_TUNE_STREAM_MIN_BYTES (EK_STREAM_MIN_BYTES): outputs of at least this many bytes are written
+ *     with non-temporal stores where a kernel offers them (gathers, large element-wise outputs), >= 0.
+ *   EK_TUNE_SCATTER_MIN_WORK (EK_SCATTER_MIN_WORK): below this many entries x dim the scatter-adds
+ *     (dense lookup / bag backward, COO scatter-add, the fused SGD step) stay on one thread, >= 0.
+ * ek_set_tuning: value -1 returns to the automatic choice; a value outside the range or an unknown
+ * `what` gives EK_ERR_INVALID_ARGUMENT and changes nothing. ek_get_tuning writes the value in effect
+ * now (NULL value: EK_ERR_NULL_POINTER). Process-wide, like ek_set_num_threads. */
+typedef enum ek_tuning {
+    EK_TUNE_BAG_PREFETCH_ROWS = 0,
+    EK_TUNE_STREAM_MIN_BYTES = 1,
+    EK_TUNE_SCATTER_MIN_WORK = 2
+} ek_tuning;
+ek_status ek_set_tuning(ek_tuning what, int64_t value);
+ek_status ek_get_tuning(ek_tuning what, int64_t *value);
+/* One line naming the CPU and each value in effect with where it comes from, e.g. "cpu AuthenticAMD
+ * family 0x1a model 0x2, L3 32768 KiB; bag_prefetch_rows=48 (AMD family 0x1a+ (Zen 5) rule); ...".
+ * Never NULL; valid until the next call on this thread. */
+const char *ek_tuning_summary(void);
+
+/* Memory for tables (and any large array), with the policy EmbeddingKit's Swift tensors have:
+ * count * elem_size bytes, zero-filled, 64-byte aligned; from 4 MiB up a mapping of its own with
+ * transparent huge pages asked for (madvise(MADV_HUGEPAGE); where THP is off, ordinary pages). A table
+ * read at random rows then costs far fewer TLB misses than a malloc'd one.
+ *   ek_alloc: count >= 0 and elem_size >= 1 (else EK_ERR_INVALID_ARGUMENT), out non-NULL (else
+ *   EK_ERR_NULL_POINTER); a byte count that overflows gives EK_ERR_OVERFLOW, memory the system will
+ *   not give EK_ERR_ALLOC; on any error *out is unchanged. count == 0 sets *out = NULL and returns
+ *   EK_OK (a table of 0 rows needs no data).
+ *   ek_free: releases what ek_alloc returned; NULL is EK_OK. A pointer whose block header is not
+ *   ek_alloc's (e.g. a pointer into a malloc'd block) gives EK_ERR_INVALID_ARGUMENT and frees
+ *   nothing (a best-effort check); as with free(), freeing twice or a pointer to unmapped memory is
+ *   undefined. */
+ek_status ek_alloc(int64_t count, int64_t elem_size, void **out);
+ek_status ek_free(void *p);
+
 /* ------------------------------------------------------------------------------------------------
  * 1. Tables, index lists and bags: the descriptors
  *

@@ -44,6 +44,7 @@ static ek_status check_bag_call_elem(const char *op, int64_t num_embeddings, int
         return s;
     c->num_embeddings = num_embeddings, c->dim = dim, c->n = n;
     c->indices = indices, c->weights = weights, c->mode = mode;
+    c->prefetch_rows = eki_bag_prefetch_rows();
     return EK_OK;
 }
 
@@ -58,8 +59,8 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
 /* ---- forward ----
  *
  * Each thread takes one contiguous range of bags, balanced by indices + bags (bag_range), and walks
- * it in order, prefetching the row EKI_BAG_PREFETCH_ROWS_<ISA> positions ahead (scalar code:
- * EKI_PREFETCH_ROWS; within its range). A bag is reduced by one thread, rows added in input order:
+ * it in order, prefetching the row c->prefetch_rows positions ahead (chosen at run time for the CPU:
+ * tuning.c; within its range). A bag is reduced by one thread, rows added in input order:
  * the same result for any thread count, and for any ISA (the vector paths add and multiply lane by
  * lane in the scalar order, without FMA). The
  * columns go in blocks of 64 floats held in registers; a wider row is walked once per block (the
@@ -95,7 +96,7 @@ static void sum_range_scalar(const eki_bag_call *c, const float *weight, int64_t
         float weight_sum = 0.0f, *o = out + b * dim;
         memset(o, 0, sizeof(float) * (size_t)dim);
         for (int64_t j = begin; j < end; j++) {
-            prefetch_row(c, weight, j + EKI_PREFETCH_ROWS, pend);
+            prefetch_row(c, weight, j + c->prefetch_rows, pend);
             int64_t r = eki_at(c->indices, j);
             if (r == c->pad) continue;
             count++;
@@ -125,7 +126,7 @@ static void max_range_scalar(const eki_bag_call *c, const float *weight, int64_t
         float *o = out + b * dim;
         int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
         for (int64_t j = begin; j < end; j++) {
-            prefetch_row(c, weight, j + EKI_PREFETCH_ROWS, pend);
+            prefetch_row(c, weight, j + c->prefetch_rows, pend);
             int64_t r = eki_at(c->indices, j);
             if (r == c->pad) continue;
             const float *row = weight + r * dim;
@@ -175,8 +176,8 @@ static void half_range(const eki_bag_call *c, const uint16_t *weight, eki_cvt_fn
         int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
         if (!is_max) memset(o, 0, sizeof(float) * (size_t)dim);
         for (int64_t j = begin; j < end; j++) {
-            if (j + EKI_PREFETCH_ROWS < pend)
-                EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j + EKI_PREFETCH_ROWS) * dim, 2 * (size_t)dim, 0);
+            if (j + c->prefetch_rows < pend)
+                EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j + c->prefetch_rows) * dim, 2 * (size_t)dim, 0);
             int64_t r = eki_at(c->indices, j);
             if (r == c->pad) continue;
             if (is_max && count == 0) { /* the first row: converted straight into the output */

@@ -13,6 +13,7 @@ typedef struct eki_bag_call {
     const float *weights; /* per-sample weights, NULL when absent */
     ek_bag_mode mode;
     int64_t pad; /* resolved padding row, -1 for none */
+    int64_t prefetch_rows; /* the forward's prefetch distance (eki_bag_prefetch_rows(), read once per call) */
 } eki_bag_call;
 
 /* The vector row loops read the call's fields as locals (`row_loop`, passed by value into
@@ -25,6 +26,7 @@ typedef struct {
     const void *indices;  /* int32_t or int64_t */
     const float *psw;     /* per-sample weights or NULL */
     int64_t dim, pad, pend; /* pend: end of this thread's indices (prefetches stop there) */
+    int64_t ahead;          /* the prefetch distance in rows (run time: tuning.c) */
     int mean;
     /* where prefetch_ahead touches a narrow row a last time: its last byte when rows start mid-line
      * (table or row size not a multiple of 64 bytes: such a row spans one line more), else 0 */
@@ -34,7 +36,7 @@ typedef struct {
 static inline __attribute__((always_inline)) row_loop make_row_loop(const eki_bag_call *c, const float *weight,
                                                                     int64_t b0, int64_t b1) {
     row_loop L = {weight, c->indices.data, c->weights, c->dim, c->pad,
-                  b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0, c->mode == EK_BAG_MEAN, 0};
+                  b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0, c->prefetch_rows, c->mode == EK_BAG_MEAN, 0};
     size_t bytes = sizeof(float) * (size_t)c->dim;
     if (((uintptr_t)weight | (uintptr_t)bytes) % 64 != 0) L.last_line = (int64_t)bytes - 1;
     return L;
@@ -61,12 +63,13 @@ static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop 
  * aligned storage and streaming changes (1 thread): W2 1.22-1.26 ms at 32 and 1.08-1.12 at 48 (3 runs
  * each), 1.16 at 64, 1.21 at 96; W3 and W4 gain the same way. At 2 threads the memory system is
  * the limit and runs vary more than the distances do. */
-/* The distance is per ISA (a compile-time constant inside each ISA's range function; the dispatch
- * table reports it as bag_prefetch_rows). 48 rows stays the AVX-512 value (above). AVX2 (issue 16):
- * on an AVX2-only Zen 3, 48 rows gave 7.8 GB/s of rows read (W2-like probe, 1 thread) and 8-32 rows
- * 9.1-9.9 GB/s; the AVX2 value is chosen in that range (Benchmarks/README.md has the sweep, measured
- * with EK_ISA=avx2 on an AVX-512 Zen 5 as a proxy). -DEKI_BAG_PREFETCH_ROWS_AVX2=N (or _AVX512)
- * pins another value at build time for experiments. */
+/* The distance is chosen at run time for the CPU (tuning.c: eki_bag_prefetch_rows, rules in
+ * docs/TUNING.md; EK_BAG_PREFETCH_ROWS pins it): it depends on the memory system, not on the ISA. On an
+ * AVX2-only Zen 3, 48 rows gave 7.8 GB/s of rows read (W2-like probe, 1 thread) and 8-32 rows
+ * 9.1-9.9 GB/s (issue 16); on a Zen 5, 48 was the best with either ISA. A variable costs the loop one
+ * add (it was a compile-time constant; Zen 5, 1 thread, 3 alternated runs: W2 and W4 the same within
+ * the noise of a shared machine). The values below are the
+ * defaults for CPUs without a rule (the dispatch table reports them as bag_prefetch_rows). */
 #ifndef EKI_BAG_PREFETCH_ROWS_AVX512
 #define EKI_BAG_PREFETCH_ROWS_AVX512 48
 #endif

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "tuning.h"
+
 /* x86-64 builds carry AVX2 and AVX-512 variants of the hot loops, compiled per function with these
  * attributes (never with global -m flags: the library runs on any x86-64, and SwiftPM needs no
  * per-file flags). */
@@ -80,8 +82,8 @@ typedef struct {
     eki_adagrad_row_fn adagrad_row;
     eki_rowwise_apply_fn rowwise_apply;
     eki_adam_row_fn adam_row;
-    /* its prefetch distance in rows (a compile-time constant inside each range function, reported
-     * here; embedding_bag.h: EKI_BAG_PREFETCH_ROWS_<ISA>; scalar: EKI_PREFETCH_ROWS) */
+    /* the bag prefetch distance in rows for CPUs without a rule of their own (tuning.c chooses the
+     * distance at run time; embedding_bag.h: EKI_BAG_PREFETCH_ROWS_<ISA>; scalar: EKI_PREFETCH_ROWS) */
     int bag_prefetch_rows;
     /* ---- quantized tables (issue 18, quant.c; x86/<isa>/quant.c), by format: [0] Q8, [1] Q4, [2] Q2 ----
      * q_dequant: a packed row's dim values (fma(q, scale, bias)); q_axpy: acc[d] += w * value(d) */
@@ -96,8 +98,10 @@ static inline const eki_kernels *eki_dispatch(void) { return eki_kernels_for(eki
 
 /* Orders the non-temporal stores of scale_stream / copy_stream before later loads and stores. */
 void eki_stream_fence(void);
-/* Outputs above this many bytes are written with non-temporal stores where a kernel offers it. */
-#define EKI_STREAM_MIN_BYTES ((size_t)16 << 20)
+/* Outputs of at least this many bytes are written with non-temporal stores where a kernel offers
+ * it: chosen at run time for the CPU (tuning.c: half its L3, 16 MiB on the Zen 3 / Zen 5 EPYCs;
+ * ek_set_tuning / EK_STREAM_MIN_BYTES pin it). */
+#define EKI_STREAM_MIN_BYTES (eki_stream_min_bytes())
 
 /* For the tests (test_isa.c declares it): y[i] = exp(x[i]) with the exp of `isa` (scalar: libm expf). */
 void eki_vexp(int isa, int64_t n, const float *x, float *y);

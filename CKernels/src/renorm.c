@@ -1,9 +1,9 @@
 /* renorm.c — max_norm renormalisation of the unique rows an index list touches (what a max_norm
  * lookup does before its gather), in place.
  *
- * Parallel over the index list: a row is claimed by whichever thread first sets its bit in a shared
- * bitmap (an atomic fetch-or), and only that thread renormalises it. A row's new value depends on
- * the row alone, so the result is the same for any thread count and any claiming order. Rows are
+ * Parallel over the index list, in one contiguous chunk per thread: the thread whose chunk holds a
+ * row's first position renormalises the row, once (see embedding_renorm). A row's new value depends on the row
+ * alone, so the result is the same for any thread count. Rows are
  * prefetched EKI_PREFETCH_ROWS positions ahead; the 2-norm (the common case) is vectorised, in
  * double, with lane-wise partial sums (another summation order than the scalar path's). */
 #include <math.h>
@@ -59,26 +59,65 @@ static ek_status embedding_renorm(int64_t num_embeddings, int64_t dim, int64_t n
     if ((s = eki_check_indices(op, indices, n, num_embeddings, "embeddings"))) return s;
     if (n == 0) return EK_OK;
 
-    /* One bit per row; untouched pages of a large calloc'd block are never materialised. */
-    uint64_t *seen = calloc((size_t)num_embeddings / 64 + 1, sizeof(uint64_t));
-    if (!seen) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld rows", op, (long long)num_embeddings);
+    /* Each row is renormalised once, at its first position: chunk c of the input (one per thread)
+     * marks its rows in a bitmap of its own (one bit per row; untouched pages of a large calloc'd
+     * block are never materialised), a position is first when its row is new to its chunk and to
+     * no earlier chunk's bitmap, and the chunk's thread renormalises the rows at its first positions.
+     * No atomics: the claim bitmap this replaced did a locked fetch-or per row, a full barrier that
+     * keeps the loop from running ahead of its loads (issue 16: W7 at 1 thread took 4x as long as at
+     * 2 on the AVX2 Zen 3). The bitmaps stay within the larger of 16 MiB and the index list's size:
+     * fewer chunks for a huge table. */
+    int64_t words = num_embeddings / 64 + 1;
+    int chunks = n * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
+    size_t budget = sizeof(int64_t) * (size_t)n;
+    if (budget < ((size_t)16 << 20)) budget = (size_t)16 << 20;
+    while (chunks > 1 && (size_t)chunks * (size_t)words * sizeof(uint64_t) > budget) chunks--;
+    uint64_t *seen = calloc((size_t)chunks * (size_t)words, sizeof(uint64_t));
+    unsigned char *first = malloc((size_t)n);
+    if (!seen || !first) {
+        free(seen), free(first);
+        return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld rows", op, (long long)num_embeddings);
+    }
     /* the 2-norm (the common case) through the ISA's table; other norms scalar */
     double (*norm2)(const float *, int64_t) = norm_type == 2.0 ? eki_dispatch()->norm2 : NULL;
     size_t row_bytes = sizeof(float) * (size_t)dim;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < n; i++) {
-        if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
-        int64_t r = eki_at(indices, i);
-        uint64_t bit = UINT64_C(1) << (r & 63);
-        if (__atomic_load_n(&seen[r >> 6], __ATOMIC_RELAXED) & bit) continue;
-        if (__atomic_fetch_or(&seen[r >> 6], bit, __ATOMIC_RELAXED) & bit) continue; /* another thread has it */
-        float *row = weight + r * dim;
-        double norm = norm2 ? norm2(row, dim) : row_norm(row, dim, norm_type);
-        if (norm > max_norm) {
-            float scale = (float)(max_norm / (norm + 1e-7));
-            for (int64_t d = 0; d < dim; d++) row[d] *= scale;
+#pragma omp parallel num_threads(chunks) if (chunks > 1)
+    {
+        int t = eki_thread_id(), team = eki_team_size();
+        for (int c = t; c < chunks; c += team) {
+            uint64_t *mine = seen + (size_t)c * (size_t)words;
+            for (int64_t i = n * c / chunks, e = n * (c + 1) / chunks; i < e; i++) {
+                int64_t r = eki_at(indices, i);
+                uint64_t bit = UINT64_C(1) << (r & 63), had = mine[r >> 6] & bit;
+                mine[r >> 6] |= bit;
+                first[i] = !had;
+            }
+        }
+#pragma omp barrier
+        for (int c = t; c < chunks; c += team) {
+            int64_t lo = n * c / chunks, e = n * (c + 1) / chunks;
+            for (int64_t i = lo; i < e && c > 0; i++) {
+                if (!first[i]) continue;
+                int64_t r = eki_at(indices, i);
+                for (int b = 0; b < c; b++)
+                    if ((seen[(size_t)b * (size_t)words + (size_t)(r >> 6)] >> (r & 63)) & 1) {
+                        first[i] = 0;
+                        break;
+                    }
+            }
+            for (int64_t i = lo; i < e; i++) {
+                if (i + EKI_PREFETCH_ROWS < e) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
+                if (!first[i]) continue;
+                float *row = weight + eki_at(indices, i) * dim;
+                double norm = norm2 ? norm2(row, dim) : row_norm(row, dim, norm_type);
+                if (norm > max_norm) {
+                    float scale = (float)(max_norm / (norm + 1e-7));
+                    for (int64_t d = 0; d < dim; d++) row[d] *= scale;
+                }
+            }
         }
     }
+    free(first);
     free(seen);
     return EK_OK;
 }

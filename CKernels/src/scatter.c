@@ -109,7 +109,9 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
 ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                int64_t dim, float a, const eki_scatter_source *src, float *dst) {
     const eki_kernels *kern = eki_dispatch(); /* the ISA's row primitives, read once per call */
-    int chunks = n * dim < EKI_PARALLEL_MIN_WORK || n > (int64_t)UINT32_MAX ? 1 : eki_num_threads();
+    /* serial below the threshold (ek_set_tuning / EK_SCATTER_MIN_WORK can pin it: issue 16's W6 was
+     * slower at 2 threads than at 1 on a memory-bound Zen 3, see Benchmarks/README.md) */
+    int chunks = n * dim < eki_scatter_min_work() || n > (int64_t)UINT32_MAX ? 1 : eki_num_threads();
     /* the bit sets (2 per chunk but one, num_rows / 8 bytes each) stay within the larger of 16 MiB and
      * the source's size: fewer chunks for a huge table touched lightly, serial if even 2 do not fit */
     size_t budget = sizeof(float) * (size_t)(n * dim), set_bytes = (size_t)eki_ceil_div(num_rows, 64) * sizeof(uint64_t);

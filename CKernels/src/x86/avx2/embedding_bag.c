@@ -33,7 +33,7 @@ EKI_INLINE2 void sum_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int6
     __m256 acc[8];
     for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + EKI_BAG_PREFETCH_ROWS_AVX2, is32, (nv + 1) / 2, pf == 2);
+        if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         count++;
@@ -65,15 +65,57 @@ EKI_INLINE2 void store_argmax_avx2(int64_t *p, __m256 take, int64_t r) {
     _mm256_maskstore_epi64((long long *)p + 4, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(t, 1)), rv);
 }
 
+/* The max of a bag without argmax (an inference call, W4) in half the instructions: vmaxps(x, acc)
+ * is x > acc ? x : acc, which is the rule below (strict: of equal values, -0 and +0 included, the
+ * first stays; a NaN acc stays) for every x but a NaN arriving while acc is not NaN. So each row's
+ * vectors are also tested for NaN, in pairs (vcmpps unordered), and a bag that has one is redone by
+ * the exact loop: the same result bit for bit, NaN or not. Returns 0 when it must be redone. */
+EKI_INLINE2 int max_bag_fast_avx2(row_loop L, int64_t begin, int64_t end, int64_t d0, const int nv, __m256i tail,
+                                  float *o, int64_t *count_out, const int is32, const int pf) {
+    int64_t count = 0, j = begin;
+    __m256 acc[8], nan = _mm256_setzero_ps();
+    for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
+    for (; j < end && count == 0; j++) { /* the first row that is not padding starts the maximum */
+        if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
+        int64_t r = row_at(&L, j, is32);
+        if (r == L.pad) continue;
+        const float *row = L.weight + r * L.dim + d0;
+        for (int v = 0; v < nv; v++) acc[v] = load_avx2(row + 8 * v, v, nv, tail); /* masked lanes: 0 */
+        count = 1;
+    }
+    for (; j < end; j++) {
+        if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
+        int64_t r = row_at(&L, j, is32);
+        if (r == L.pad) continue;
+        const float *row = L.weight + r * L.dim + d0;
+        for (int v = 0; v < nv; v += 2) {
+            __m256 x = load_avx2(row + 8 * v, v, nv, tail);
+            __m256 y = v + 1 < nv ? load_avx2(row + 8 * (v + 1), v + 1, nv, tail) : x;
+            nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, y, _CMP_UNORD_Q));
+            acc[v] = _mm256_max_ps(x, acc[v]);
+            if (v + 1 < nv) acc[v + 1] = _mm256_max_ps(y, acc[v + 1]);
+        }
+        count++;
+    }
+    if (_mm256_movemask_ps(nan)) return 0;
+    for (int v = 0; v < nv; v++) { /* zeros when the bag is empty */
+        if (v == nv - 1) _mm256_maskstore_ps(o + d0 + 8 * v, tail, acc[v]);
+        else _mm256_storeu_ps(o + d0 + 8 * v, acc[v]);
+    }
+    *count_out = count;
+    return 1;
+}
+
 EKI_INLINE2 void max_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int64_t d0, const int nv, __m256i tail,
                                     float *o, int64_t *argmax, int64_t *count_out, const int is32,
                                     const int pf) {
+    if (!argmax && max_bag_fast_avx2(L, begin, end, d0, nv, tail, o, count_out, is32, pf)) return;
     int64_t count = 0;
     __m256 acc[8];
     __m256 full = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
     for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + EKI_BAG_PREFETCH_ROWS_AVX2, is32, (nv + 1) / 2, pf == 2);
+        if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         const float *row = L.weight + r * L.dim + d0;

@@ -24,7 +24,7 @@ EKI_INLINE512 void sum_bag_block_avx512(row_loop L, int64_t begin, int64_t end, 
     float weight_sum = 0.0f;
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + EKI_BAG_PREFETCH_ROWS_AVX512, is32, nv, pf == 2);
+        if (pf) prefetch_ahead(&L, j + L.ahead, is32, nv, pf == 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         count++;
@@ -63,7 +63,7 @@ EKI_INLINE512 void max_rest_avx512(const row_loop *L, int64_t j0, int64_t end, i
                                    __mmask16 tail, __m512 *acc, int64_t *argmax, int64_t *count, const int is32,
                                    const int pf, const int track) {
     for (int64_t j = j0; j < end; j++) {
-        if (pf) prefetch_ahead(L, j + EKI_BAG_PREFETCH_ROWS_AVX512, is32, nv, pf == 2);
+        if (pf) prefetch_ahead(L, j + L->ahead, is32, nv, pf == 2);
         int64_t r = row_at(L, j, is32);
         if (r == L->pad) continue;
         const float *row = L->weight + r * L->dim + d0;
@@ -89,7 +89,7 @@ EKI_INLINE512 void max_bag_block_avx512(row_loop L, int64_t begin, int64_t end, 
     int64_t count = 0, j = begin;
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     for (; j < end && count == 0; j++) { /* the first row that is not padding starts the maximum */
-        if (pf) prefetch_ahead(&L, j + EKI_BAG_PREFETCH_ROWS_AVX512, is32, nv, pf == 2);
+        if (pf) prefetch_ahead(&L, j + L.ahead, is32, nv, pf == 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         const float *row = L.weight + r * L.dim + d0;
