@@ -59,13 +59,18 @@ $(CLANG_TEST_BIN): $(TEST_DEPS) $(CLANG_STATIC)
 	$(CLANG_CC) $(CLANG_LD) $(EK_CFLAGS) -O3 $(TEST_FLAGS) -o $@ $(TEST_SRCS) $(CLANG_STATIC) $(CLANG_LIBS)
 
 # Installs into a temporary DESTDIR + PREFIX, builds the C examples with pkg-config against the
-# installed copy only, and runs them. Also checks that the shared library exports nothing but ek_*.
+# installed copy only, and runs them. Also checks that the shared library exports nothing but ek_*,
+# and no function the header does not declare (a leftover of an old ABI).
 test-install:
 	rm -rf $(BUILD)/test-install
 	$(MAKE) --no-print-directory install DESTDIR=$(TI_ROOT) PREFIX=$(TI_PREFIX)
 	@exported=$$(nm -D --defined-only $(TI_ROOT)$(TI_PREFIX)/lib/$(SONAME) | awk '{print $$3}' | grep -v '^ek_' || true); \
 	if [ -n "$$exported" ]; then echo "test-install: symbols exported besides ek_*:" $$exported >&2; exit 1; fi; \
 	echo "test-install: $(SONAME) exports only ek_* ($$(nm -D --defined-only $(TI_ROOT)$(TI_PREFIX)/lib/$(SONAME) | grep -c ' ek_') symbols)"
+	@undeclared=$$(nm -D --defined-only $(TI_ROOT)$(TI_PREFIX)/lib/$(SONAME) | awk '$$2 == "T" {print $$3}' | sort | \
+	    comm -23 - <(grep -oE '\bek_[a-z0-9_]+\(' $(HEADER) | tr -d '(' | sort -u)); \
+	if [ -n "$$undeclared" ]; then echo "test-install: exported but not in $(HEADER) (an ABI no caller can see):" $$undeclared >&2; exit 1; fi; \
+	echo "test-install: every exported function is declared in the header"
 	@soname=$$(objdump -p $(TI_ROOT)$(TI_PREFIX)/lib/$(SONAME) | awk '$$1 == "SONAME" {print $$2}'); \
 	[ "$$soname" = "$(SONAME)" ] || { echo "test-install: SONAME is '$$soname', want $(SONAME)" >&2; exit 1; }
 	@mkdir -p $(TI_BIN)

@@ -9,7 +9,6 @@
 #include "embedding_bag.h"
 #include "quant.h"
 
-
 /* Sizes and byte counts first (every array the bag kernels may touch, outputs included), then
  * options, then the contents of offsets and indices: nothing is read before its size is known good. */
 /* weight_elem: the bytes of one table element (4, or 2 for an fp16 / bf16 table: the forward). */
@@ -152,7 +151,6 @@ static void max_range_scalar(const eki_bag_call *c, const float *weight, int64_t
     }
 }
 
-
 /* The scalar range (every slot of the scalar table's bag_range): sum / mean or max. */
 void eki_bag_range_scalar(const eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
                           int64_t *bag_size, int64_t *max_indices) {
@@ -258,16 +256,6 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
         if (b0 < b1) fn(&c, weight, b0, b1, out, bag_size, max_indices);
     }
     return EK_OK;
-}
-
-ek_status ek_embedding_bag_forward_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags,
-                                           int64_t num_weights, const float *weight, const int32_t *indices,
-                                           const int32_t *offsets, int32_t include_last_offset,
-                                           const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
-                                           float *out, int64_t *bag_size, int64_t *max_indices) {
-    return bag_forward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, EK_DTYPE_F32, eki_i32(indices),
-                       eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx, out, bag_size,
-                       max_indices);
 }
 
 /* ---- backward ---- */
@@ -496,29 +484,6 @@ static ek_status bag_backward_sgd(int64_t num_embeddings, int64_t dim, int64_t n
     return s;
 }
 
-ek_status ek_embedding_bag_backward_dense_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                  int64_t num_bags, int64_t num_weights, const int32_t *indices,
-                                                  const int32_t *offsets, int32_t include_last_offset,
-                                                  const float *per_sample_weights, ek_bag_mode mode,
-                                                  int64_t padding_idx, int32_t scale_grad_by_freq,
-                                                  const int64_t *max_indices, const float *grad_out,
-                                                  float *grad_weight) {
-    return bag_backward_dense(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i32(indices),
-                              eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx,
-                              scale_grad_by_freq, max_indices, grad_out, grad_weight);
-}
-ek_status ek_embedding_bag_backward_sparse_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                   int64_t num_bags, int64_t num_weights, const int32_t *indices,
-                                                   const int32_t *offsets, int32_t include_last_offset,
-                                                   const float *per_sample_weights, ek_bag_mode mode,
-                                                   int64_t padding_idx, int32_t scale_grad_by_freq,
-                                                   const int64_t *max_indices, const float *grad_out,
-                                                   int64_t *out_rows, float *out_values, int64_t *out_nnz) {
-    return bag_backward_sparse(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i32(indices),
-                               eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx,
-                               scale_grad_by_freq, max_indices, grad_out, out_rows, out_values, out_nnz);
-}
-
 /* ---- gradient of the per-sample weights ---- */
 
 static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags,
@@ -563,25 +528,6 @@ static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64
         }
     }
     return EK_OK;
-}
-
-ek_status ek_embedding_bag_per_sample_weights_backward_f32_i32(
-    int64_t num_embeddings, int64_t dim, int64_t num_indices, int64_t num_bags, int64_t num_weights, const float *weight,
-    const int32_t *indices, const int32_t *offsets, int32_t include_last_offset, const float *per_sample_weights,
-    ek_bag_mode mode, int64_t padding_idx, const float *grad_out, float *grad_weights) {
-    return bag_weights_backward(num_embeddings, dim, num_indices, num_bags, num_weights, weight, eki_i32(indices),
-                                eki_i32(offsets), include_last_offset, per_sample_weights, mode, padding_idx, grad_out,
-                                grad_weights);
-}
-ek_status ek_embedding_bag_backward_sgd_f32_i32(int64_t num_embeddings, int64_t dim, int64_t num_indices,
-                                                int64_t num_bags, int64_t num_weights, const int32_t *indices,
-                                                const int32_t *offsets, int32_t include_last_offset,
-                                                const float *per_sample_weights, ek_bag_mode mode, int64_t padding_idx,
-                                                int32_t scale_grad_by_freq, const int64_t *max_indices,
-                                                const float *grad_out, float lr, float *weight) {
-    return bag_backward_sgd(num_embeddings, dim, num_indices, num_bags, num_weights, eki_i32(indices), eki_i32(offsets),
-                            include_last_offset, per_sample_weights, mode, padding_idx, scale_grad_by_freq, max_indices,
-                            grad_out, lr, weight);
 }
 
 /* ---- the backward fused with an optimizer step other than plain SGD ----
