@@ -249,7 +249,11 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
     const float *weight = table;
 
     eki_bag_range_fn fn = eki_dispatch()->bag_range[c.indices.is32][c.weights != NULL];
-#pragma omp parallel num_threads(eki_num_threads()) if ((n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK)
+    if ((n + num_bags) * dim < EKI_PARALLEL_MIN_WORK) { /* small: no parallel region at all (see W0) */
+        if (num_bags > 0) fn(&c, weight, 0, num_bags, out, bag_size, max_indices);
+        return EK_OK;
+    }
+#pragma omp parallel num_threads(eki_num_threads())
     {
         int t = eki_thread_id(), T = eki_team_size();
         int64_t b0 = bag_cost_split(&c.bags, n, t, T), b1 = bag_cost_split(&c.bags, n, t + 1, T);
