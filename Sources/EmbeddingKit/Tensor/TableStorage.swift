@@ -90,8 +90,8 @@ struct HalfStorage {
     }
 
     /// Runs `body` with the first half's address, writable (copy-on-write first).
-    mutating func withMutableRawPointer<R>(_ body: (UnsafeMutableRawPointer) -> R) -> R {
-        slots!.withMutablePointer { body(UnsafeMutableRawPointer($0)) }
+    mutating func withMutableRawPointer<R, E: Error>(_ body: (UnsafeMutableRawPointer) throws(E) -> R) throws(E) -> R {
+        try slots!.withMutablePointer { (p: UnsafeMutablePointer<Float>) throws(E) -> R in try body(UnsafeMutableRawPointer(p)) }
     }
 
     /// The halves as `float32` values, exactly (`ek_half_to_f32`).
