@@ -70,13 +70,13 @@ struct OptimizerValidationTests {
         #expect(throws: empty) { try Adagrad([]) }
         #expect(throws: empty) { try Adam([]) }
         let ids = Tensor(indices: [1, 2])
-        #expect(throws: Self.invalid("SGD: parameter 1 is an int64 tensor; only float32 tensors can be optimized")) {
+        #expect(throws: Self.invalid("SGD: parameter 1 is an int64 tensor; only float tensors (float32, float16, bfloat16) can be optimized")) {
             try SGD([Self.weight(), ids], learningRate: 0.1)
         }
-        #expect(throws: Self.invalid("Adagrad: parameter 0 is an int64 tensor; only float32 tensors can be optimized")) {
+        #expect(throws: Self.invalid("Adagrad: parameter 0 is an int64 tensor; only float tensors (float32, float16, bfloat16) can be optimized")) {
             try Adagrad([ids])
         }
-        #expect(throws: Self.invalid("SparseAdam: parameter 0 is an int64 tensor; only float32 tensors can be optimized")) {
+        #expect(throws: Self.invalid("SparseAdam: parameter 0 is an int64 tensor; only float tensors (float32, float16, bfloat16) can be optimized")) {
             try SparseAdam([ids])
         }
     }

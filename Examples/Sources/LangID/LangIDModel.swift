@@ -23,8 +23,9 @@ public final class LangIDModel: Module {
     private let generator: Generator
 
     /// Throws `invalidArgument` for a configuration outside `LangIDConfiguration`'s limits, before
-    /// allocating anything.
-    public init(_ configuration: LangIDConfiguration, generator: Generator = .default) throws(EmbeddingKitError) {
+    /// allocating anything. `storage`: the element type of the n-gram tables (``TableStorage``).
+    public init(_ configuration: LangIDConfiguration, storage: TableStorage = .float32,
+                generator: Generator = .default) throws(EmbeddingKitError) {
         try configuration.validate()
         let c = configuration
         self.configuration = c
@@ -33,7 +34,8 @@ public final class LangIDModel: Module {
         // N(0, 1) rows, as PyTorch: a bag is a weighted mean, so its vector is already small
         var tables: [EmbeddingBag] = []
         for (buckets, dimension) in zip(c.buckets, c.dimensions) {
-            tables.append(try EmbeddingBag(count: buckets, dimension: dimension, mode: .sum, sparse: true, generator: generator))
+            tables.append(try EmbeddingBag(count: buckets, dimension: dimension, mode: .sum, sparse: true, storage: storage,
+                                       generator: generator))
         }
         embeddings = tables
         hidden = try Linear(c.dimensions.reduce(0, +), c.hidden, generator: generator)

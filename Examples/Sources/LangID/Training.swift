@@ -16,6 +16,9 @@ public struct TrainingOptions: Sendable {
     public var minimumSamplesPerLanguage = 0
     /// Dropout on the concatenated n-gram vectors during training (`LangIDModel.dropout`).
     public var dropout: Float = 0
+    /// The element type of the n-gram tables while training (`.bfloat16`: 2 bytes per element,
+    /// updates rounded as its `rounding` says); the saved model keeps it (BF16 / F16 tensors).
+    public var tableStorage: TableStorage = .float32
     public init() {}
 
     /// What the options may hold; `validate(naming:)` checks them.
@@ -90,7 +93,7 @@ public func trainLangID(_ configuration: LangIDConfiguration, features: FeatureS
         throw fail("label \(labels[i]) at position \(i) is outside 0..<\(configuration.languages.count)")
     }
     let generator = Generator(seed: options.seed)
-    let model = try LangIDModel(configuration, generator: generator)
+    let model = try LangIDModel(configuration, storage: options.tableStorage, generator: generator)
     model.dropout = options.dropout
     defer { model.isTraining = false }
     let optimizer = try Adagrad(model.parameters(), learningRate: options.learningRate)

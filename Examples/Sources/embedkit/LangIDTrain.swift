@@ -41,6 +41,8 @@ extension LangIDCommand {
         var heldOut = true
         @Option(help: "Where to write the model (.safetensors); the loss curve goes next to it (.svg). The folder is created and checked before training.")
         var output = "build/langid/langid.safetensors"
+        @Option(help: "Element type of the n-gram tables while training: f32, bf16 (stochastic rounding), bf16-nearest (round to nearest), f16 (stochastic rounding).")
+        var storage = "f32"
         @Flag(help: "No progress bar (it is drawn only when standard error is a terminal anyway).") var quiet = false
 
         /// The options as library values.
@@ -67,6 +69,12 @@ extension LangIDCommand {
             options.seed = seed
             options.minimumSamplesPerLanguage = balance
             options.dropout = dropout
+            let storages: [String: TableStorage] = ["f32": .float32, "bf16": .bfloat16, "bf16-nearest": .bfloat16(rounding: .nearest),
+                                                    "f16": .float16]
+            guard let tableStorage = storages[storage] else {
+                throw ValidationError("--storage: \(storage) is not one of f32, bf16, bf16-nearest, f16")
+            }
+            options.tableStorage = tableStorage
             try asUsageError { () throws(EmbeddingKitError) in
                 try options.validate {
                     ["batchSize": "--batch-size", "learningRate": "--lr", "minimumSamplesPerLanguage": "--balance"][$0] ?? "--\($0)"

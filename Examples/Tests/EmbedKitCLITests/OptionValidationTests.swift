@@ -29,6 +29,7 @@ struct OptionValidationTests {
         (["--dropout", "2"], "--dropout: 2.0 is outside [0, 1)"),
         (["--dropout", "nan"], "--dropout: nan is outside [0, 1)"),
         (["--dropout=-0.1"], "--dropout: -0.1 is outside [0, 1)"),
+        (["--storage", "f64"], "--storage: f64 is not one of f32, bf16, bf16-nearest, f16"),
         (["--buckets", "3000000000"], "--buckets: 3000000000 at position 0 is outside 1...16777216"),
         (["--buckets", "1,2"], "--buckets: 2 values for 5 n-gram orders"),
         (["--orders", "1,1"], "--orders: order 1 at position 1 repeats position 0"),

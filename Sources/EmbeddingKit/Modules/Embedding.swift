@@ -13,7 +13,9 @@
 /// optimizer step or `zeroGrad()` writes `weight` or its gradient), loading weights, and
 /// `train(_:)` / `eval()`.
 public final class Embedding: Module {
-    /// The table, `[count, dimension]`, initialised from N(0, 1) (the padding row zeroed).
+    /// The table, `[count, dimension]`, initialised from N(0, 1) (the padding row zeroed), held as
+    /// `storage` says: a float16 / bfloat16 table shows its values through `weight.scalars` (widened,
+    /// a copy) or `weight.widened()`.
     public let weight: Tensor
     /// The row that gets no gradient (already wrapped to `0..<count`), if any.
     public let paddingIndex: Int?
@@ -29,16 +31,21 @@ public final class Embedding: Module {
     public var isTraining = true
 
     /// A table of `count` rows of size `dimension`. A negative `paddingIndex` counts from the end.
+    /// `storage` picks the element type (``TableStorage``: `.float32`, `.float16`, `.bfloat16`, with
+    /// their update rounding); a half table is drawn in float32 and rounded to the nearest half.
     ///
     /// Throws `EmbeddingKitError`, creating nothing, for a negative `count` or `dimension`, a
-    /// `paddingIndex` outside `-count..<count`, or a `maxNorm` / `normType` out of range (the
-    /// functional `embedding`'s messages).
+    /// `paddingIndex` outside `-count..<count`, a `maxNorm` / `normType` out of range (the
+    /// functional `embedding`'s messages), or `maxNorm` with a half `storage`.
     public init(count: Int, dimension: Int, paddingIndex: Int? = nil, maxNorm: Float? = nil, normType: Float = 2,
-                scaleGradByFrequency: Bool = false, sparse: Bool = false, generator: Generator = .default) throws(EmbeddingKitError) {
+                scaleGradByFrequency: Bool = false, sparse: Bool = false, storage: TableStorage = .float32,
+                generator: Generator = .default) throws(EmbeddingKitError) {
         try EmbeddingOptions.checkSizes(count: count, dimension: dimension, op: "Embedding")
         try EmbeddingOptions.checkNorm(maxNorm: maxNorm, normType: normType, op: "Embedding")
+        try EmbeddingOptions.checkStorage(storage, maxNorm: maxNorm, op: "Embedding")
         self.paddingIndex = try EmbeddingOptions.wrappedPadding(paddingIndex, count: count, op: "Embedding")
-        weight = Embedding.initialTable(count: count, dimension: dimension, paddingIndex: self.paddingIndex, generator: generator)
+        weight = Embedding.initialTable(count: count, dimension: dimension, paddingIndex: self.paddingIndex, storage: storage,
+                                        generator: generator)
         self.maxNorm = maxNorm
         self.normType = normType
         self.scaleGradByFrequency = scaleGradByFrequency
@@ -71,6 +78,9 @@ public final class Embedding: Module {
         try Embedding(pretrained: weights, freeze: freeze, paddingIndex: paddingIndex)
     }
 
+    /// The element type of the table and the rounding of its updates.
+    public var storage: TableStorage { weight.storage }
+
     /// The number of rows.
     public var count: Int { weight.shape[0] }
     /// The size of each row.
@@ -86,8 +96,10 @@ public final class Embedding: Module {
                       scaleGradByFrequency: scaleGradByFrequency, sparse: sparse)
     }
 
-    /// N(0, 1) rows, the padding row zeroed, requiring a gradient (PyTorch's initialisation).
-    static func initialTable(count: Int, dimension: Int, paddingIndex: Int?, generator: Generator) -> Tensor {
+    /// N(0, 1) rows, the padding row zeroed, requiring a gradient (PyTorch's initialisation), held as
+    /// `storage` says (drawn in float32, then rounded to the nearest half).
+    static func initialTable(count: Int, dimension: Int, paddingIndex: Int?, storage: TableStorage = .float32,
+                             generator: Generator) -> Tensor {
         let table = Tensor.randn([count, dimension], generator: generator)
         if let p = paddingIndex { // the row written with a broadcast 0 (ek_strided_copy)
             let zero: [Float] = [0]
@@ -97,8 +109,9 @@ public final class Embedding: Module {
                 }
             }
         }
-        table.requiresGrad = true
-        return table
+        let stored = table.converted(to: storage)
+        stored.requiresGrad = true
+        return stored
     }
 
 }

@@ -13,7 +13,9 @@
 /// training (`backward()` through an output accumulates into `weight.grad`; an optimizer step or
 /// `zeroGrad()` writes `weight` or its gradient), loading weights, and `train(_:)` / `eval()`.
 public final class EmbeddingBag: Module {
-    /// The table, `[count, dimension]`, initialised from N(0, 1) (the padding row zeroed).
+    /// The table, `[count, dimension]`, initialised from N(0, 1) (the padding row zeroed), held as
+    /// `storage` says: a float16 / bfloat16 table shows its values through `weight.scalars` (widened,
+    /// a copy) or `weight.widened()`.
     public let weight: Tensor
     /// How each bag's rows are reduced: sum, mean or maximum.
     public let mode: EmbeddingBagMode
@@ -34,17 +36,23 @@ public final class EmbeddingBag: Module {
 
     /// A bag of `count` rows of size `dimension` reduced by `mode` (PyTorch's default is `.mean`).
     ///
+    /// `storage` picks the element type (``TableStorage``), as for `Embedding`; a half table cannot
+    /// give per-sample weights a gradient (the forward throws).
+    ///
     /// Throws `EmbeddingKitError`, creating nothing, for what `Embedding.init(count:...)` refuses and
     /// for `.max` with `scaleGradByFrequency` (PyTorch's `max mode does not support scaling the
     /// gradient by the frequency`).
     public init(count: Int, dimension: Int, mode: EmbeddingBagMode = .mean, paddingIndex: Int? = nil,
                 maxNorm: Float? = nil, normType: Float = 2, scaleGradByFrequency: Bool = false, sparse: Bool = false,
-                includeLastOffset: Bool = false, generator: Generator = .default) throws(EmbeddingKitError) {
+                includeLastOffset: Bool = false, storage: TableStorage = .float32,
+                generator: Generator = .default) throws(EmbeddingKitError) {
         try EmbeddingOptions.checkSizes(count: count, dimension: dimension, op: "EmbeddingBag")
         try EmbeddingOptions.checkNorm(maxNorm: maxNorm, normType: normType, op: "EmbeddingBag")
         try EmbeddingOptions.checkBagMode(mode, scaleGradByFrequency: scaleGradByFrequency)
+        try EmbeddingOptions.checkStorage(storage, maxNorm: maxNorm, op: "EmbeddingBag")
         self.paddingIndex = try EmbeddingOptions.wrappedPadding(paddingIndex, count: count, op: "EmbeddingBag")
-        weight = Embedding.initialTable(count: count, dimension: dimension, paddingIndex: self.paddingIndex, generator: generator)
+        weight = Embedding.initialTable(count: count, dimension: dimension, paddingIndex: self.paddingIndex, storage: storage,
+                                        generator: generator)
         self.mode = mode
         self.maxNorm = maxNorm
         self.normType = normType
@@ -52,6 +60,9 @@ public final class EmbeddingBag: Module {
         self.sparse = sparse
         self.includeLastOffset = includeLastOffset
     }
+
+    /// The element type of the table and the rounding of its updates.
+    public var storage: TableStorage { weight.storage }
 
     /// The table, named `weight` as in PyTorch.
     public var directParameters: [(name: String, tensor: Tensor)] { [("weight", weight)] }

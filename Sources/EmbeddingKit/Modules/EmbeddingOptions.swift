@@ -20,6 +20,18 @@ enum EmbeddingOptions {
         }
     }
 
+    /// A half table cannot be renormalised: `maxNorm` needs `.float32` storage.
+    static func checkStorage(_ storage: TableStorage, maxNorm: Float?, op: String) throws(EmbeddingKitError) {
+        guard storage.dtype != .float32 else { return }
+        guard storage.dtype.isHalf else {
+            throw EmbeddingKitError(.invalidArgument, "\(op): storage=\(storage.dtype) is not float32, float16 or bfloat16")
+        }
+        if let maxNorm {
+            throw EmbeddingKitError(.invalidArgument,
+                "\(op): maxNorm=\(maxNorm) needs storage .float32, got \(storage) (the renormalisation rescales float32 rows only)")
+        }
+    }
+
     /// PyTorch refuses frequency scaling with max pooling when the module is made.
     static func checkBagMode(_ mode: EmbeddingBagMode, scaleGradByFrequency: Bool) throws(EmbeddingKitError) {
         if mode == .max && scaleGradByFrequency {

@@ -14,6 +14,8 @@ struct BagArguments {
     /// The padding row, already wrapped, or nil.
     let padding: Int64?
     let scaleGradByFrequency: Bool
+    /// The table's element type (`EK_DTYPE_F32`, or `_F16` / `_BF16` for a half table).
+    var tableType: ek_dtype = EK_DTYPE_F32
 
     /// Calls `body` with the descriptors of this call over `table` (nil when only its shape is read),
     /// `indices`, and the optional offsets and per-sample weights.
@@ -24,7 +26,7 @@ struct BagArguments {
         t.struct_size = Int64(MemoryLayout<ek_table>.size)
         t.rows = Int64(tableRows)
         t.dim = Int64(dim)
-        t.dtype = EK_DTYPE_F32
+        t.dtype = tableType
         t.data = table
         var input = ek_bag_input()
         input.struct_size = Int64(MemoryLayout<ek_bag_input>.size)
@@ -90,9 +92,9 @@ struct DeferredBagGradient: DeferredSparseEntries {
 
     /// One optimizer step on `table` from this gradient without making it: `ek_bag_backward_update`,
     /// bit for bit the entries made and then applied as the descriptor's kind says (see the header).
-    func applyUpdate(_ optimizer: ek_optimizer, to table: UnsafeMutablePointer<Float>) -> ek_status {
+    func applyUpdate(_ optimizer: ek_optimizer, to table: UnsafeMutableRawPointer) -> ek_status {
         var o = optimizer
-        return withArguments(table: UnsafeMutableRawPointer(table)) { t, input, options, argmax, g in
+        return withArguments(table: table) { t, input, options, argmax, g in
             ek_bag_backward_update(t, input, options, argmax, g, &o)
         }
     }

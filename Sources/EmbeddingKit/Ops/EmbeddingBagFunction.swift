@@ -18,19 +18,25 @@ public enum EmbeddingBagMode: Int32, Sendable {
 /// `[B, dimension]`. `perSampleWeights` has `input`'s shape (sum and mean only) and gets a gradient
 /// when it requires one. With `sparse`, the gradient of `weight` is a `SparseGradient` (every mode).
 ///
+/// `weight` may be a float16 / bfloat16 table (``TableStorage``): the result and the gradients are
+/// float32, the result equal bit for bit to the bag over `weight.widened()`.
+///
 /// Throws (changing nothing) for an index, offset, `paddingIndex` or weight count that is wrong, for
-/// `includeLastOffset` with no offsets, and for `.max` with `scaleGradByFrequency` (PyTorch refuses both).
+/// `includeLastOffset` with no offsets, for `.max` with `scaleGradByFrequency` (PyTorch refuses both),
+/// and, with a half table, for `maxNorm` or `perSampleWeights` that require a gradient.
 public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = nil, mode: EmbeddingBagMode = .mean,
                          perSampleWeights: Tensor? = nil, paddingIndex: Int? = nil, includeLastOffset: Bool = false,
                          scaleGradByFrequency: Bool = false, sparse: Bool = false, maxNorm: Float? = nil,
                          normType: Float = 2) throws(EmbeddingKitError) -> Tensor {
     precondition(input.dtype == .int64, "embeddingBag: indices must be an int64 tensor, got \(input.dtype)")
-    precondition(weight.rank == 2 && weight.dtype == .float32, "embeddingBag: weight must be a 2-D float tensor, got \(weight.shape)")
+    precondition(weight.rank == 2 && weight.dtype != .int64, "embeddingBag: weight must be a 2-D float tensor, got \(weight.shape)")
     precondition(offsets == nil ? input.rank == 2 : input.rank == 1,
                  "embeddingBag: input must be 2-D without offsets or 1-D with offsets, got shape \(input.shape)")
     precondition(offsets.map { $0.dtype == .int64 && $0.rank == 1 } ?? true, "embeddingBag: offsets must be a 1-D int64 tensor")
     precondition(perSampleWeights.map { $0.dtype == .float32 } ?? true, "embeddingBag: perSampleWeights must be float")
     try EmbeddingOptions.checkBagMode(mode, scaleGradByFrequency: scaleGradByFrequency)
+    try checkHalfTable(weight, maxNorm: maxNorm, perSampleWeightGradient: perSampleWeights?.requiresGrad == true && GradMode.isEnabled,
+                       op: "embedding_bag")
     if includeLastOffset, let offsets, offsets.count == 0 {
         throw EmbeddingKitError(.shape, "embedding_bag: include_last_offset: number of offsets should be at least 1, got 0")
     }
@@ -39,7 +45,8 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
     let padding = try resolvedPadding(paddingIndex, count: count, op: "embedding_bag")
     let call = BagArguments(tableRows: count, dim: dim, count: n, bags: bags, includeLastOffset: includeLastOffset,
                             numWeights: perSampleWeights?.count ?? 0, mode: mode,
-                            padding: padding == Int64.min ? nil : padding, scaleGradByFrequency: scaleGradByFrequency)
+                            padding: padding == Int64.min ? nil : padding, scaleGradByFrequency: scaleGradByFrequency,
+                            tableType: weight.dtype.tableType)
     let indices = input.ints, offsetValues = offsets?.ints, weights = perSampleWeights?.floats
     /// `body` with the descriptors over `table` and the optional arrays.
     func withCall(_ table: UnsafeMutableRawPointer?,
@@ -53,7 +60,7 @@ public func embeddingBag(_ input: Tensor, _ weight: Tensor, offsets: Tensor? = n
     var out = FloatStorage.uninitialized(count: bags * dim) // the kernel writes every bag (empty ones as zeros)
     var maxIndices = [Int64](repeating: -1, count: mode == .max ? bags * dim : 0)
     func forward(_ argmax: UnsafeMutablePointer<Int64>?) -> ek_status {
-        weight.floats.withPointer { table in
+        weight.withTableData { table in
             out.withMutablePointer { pout in
                 withCall(UnsafeMutableRawPointer(mutating: table)) { t, input, options in
                     ek_bag_forward(t, input, options, pout, nil, argmax)

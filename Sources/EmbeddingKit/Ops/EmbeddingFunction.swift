@@ -9,18 +9,23 @@ import CKernels
 /// - `scaleGradByFrequency`: the gradient of each row is divided by its count in `input`.
 /// - `sparse`: the gradient of `weight` is a `SparseGradient` holding only the looked-up rows.
 ///
-/// Throws (changing nothing, `weight` included) when an index or `paddingIndex` is out of range.
+/// `weight` may be a float16 / bfloat16 table (``TableStorage``): the result and the gradient are
+/// float32, the result equal bit for bit to the lookup in `weight.widened()`.
+///
+/// Throws (changing nothing, `weight` included) when an index or `paddingIndex` is out of range,
+/// and for `maxNorm` with a half table (the renormalisation rescales float32 rows only).
 public func embedding(_ input: Tensor, _ weight: Tensor, paddingIndex: Int? = nil, maxNorm: Float? = nil,
                       normType: Float = 2, scaleGradByFrequency: Bool = false,
                       sparse: Bool = false) throws(EmbeddingKitError) -> Tensor {
     precondition(input.dtype == .int64, "embedding: indices must be an int64 tensor, got \(input.dtype)")
-    precondition(weight.rank == 2 && weight.dtype == .float32, "embedding: weight must be a 2-D float tensor, got \(weight.shape)")
+    precondition(weight.rank == 2 && weight.dtype != .int64, "embedding: weight must be a 2-D float tensor, got \(weight.shape)")
+    try checkHalfTable(weight, maxNorm: maxNorm, op: "embedding")
     let count = weight.shape[0], dim = weight.shape[1], n = input.count
     let padding = try resolvedPadding(paddingIndex, count: count, op: "embedding")
     // a plain lookup: no bags (the descriptors' bag fields stay 0)
     let call = BagArguments(tableRows: count, dim: dim, count: n, bags: 0, includeLastOffset: false, numWeights: 0,
                             mode: .sum, padding: padding == Int64.min ? nil : padding,
-                            scaleGradByFrequency: scaleGradByFrequency)
+                            scaleGradByFrequency: scaleGradByFrequency, tableType: weight.dtype.tableType)
     let indices = input.ints
     if let maxNorm {
         try checkKernel(weight.floats.withMutablePointer { table in
@@ -30,7 +35,7 @@ public func embedding(_ input: Tensor, _ weight: Tensor, paddingIndex: Int? = ni
         })
     }
     var out = FloatStorage.uninitialized(count: n * dim) // the gather writes every element
-    try checkKernel(weight.floats.withPointer { table in
+    try checkKernel(weight.withTableData { table in
         out.withMutablePointer { pout in
             call.withDescriptors(table: UnsafeMutableRawPointer(mutating: table), indices: indices, offsets: nil,
                                  weights: nil) { t, input, _ in ek_lookup_forward(t, input, pout) }
@@ -67,4 +72,18 @@ func resolvedPadding(_ paddingIndex: Int?, count: Int, op: String) throws(Embedd
         throw EmbeddingKitError(.indexOutOfRange, "\(op): padding_idx=\(p) is out of range for \(count) embeddings")
     }
     return Int64(row)
+}
+
+/// A half table cannot be renormalised (`maxNorm`) nor give per-sample-weight gradients: the C
+/// kernels of both take float32 tables. Thrown before anything is computed.
+func checkHalfTable(_ weight: Tensor, maxNorm: Float?, perSampleWeightGradient: Bool = false, op: String) throws(EmbeddingKitError) {
+    guard weight.dtype.isHalf else { return }
+    if let maxNorm {
+        throw EmbeddingKitError(.invalidArgument,
+            "\(op): maxNorm=\(maxNorm) needs a float32 table, but weight is \(weight.dtype) (the renormalisation rescales float32 rows only)")
+    }
+    if perSampleWeightGradient {
+        throw EmbeddingKitError(.invalidArgument,
+            "\(op): perSampleWeights requires a gradient, but weight is \(weight.dtype) (the per-sample-weight gradient reads float32 tables only)")
+    }
 }

@@ -16,6 +16,8 @@ public final class Adagrad: Optimizer {
     public let learningRateDecay: Float, weightDecay: Float, epsilon: Float
     private var sums = StateTables()
     private var scratch = CoalesceScratch()
+    /// The number of `step()` calls: the learning-rate decay's t, and the key of the stochastic
+    /// rounding of half tables (``TableStorage``).
     private var steps = 0
 
     /// PyTorch's defaults: `learningRate` 0.01, no learning-rate or weight decay, `epsilon` 1e-10;
@@ -50,25 +52,16 @@ public final class Adagrad: Optimizer {
         steps += 1
         let lr = learningRate / (1 + Float(steps - 1) * learningRateDecay)
         for (p, grad) in work {
-            if let bag = grad.pendingBag { // a sparse bag's gradient: fused, bit for bit coalesce + update
-                var o = optimizerDescriptor(EK_OPT_ADAGRAD, learningRate: lr)
-                (o.eps, o.weight_decay) = (epsilon, weightDecay)
-                let status = sums.withTable(for: p) { sum in
-                    sum.withUnsafeMutableBufferPointer { state in
-                        o.state_sum = state.baseAddress
-                        return p.floats.withMutablePointer { bag.applyUpdate(o, to: $0) }
-                    }
-                }
-                mustSucceed(status, "Adagrad.step")
-                continue
-            }
-            let u = RowUpdate(grad, of: p, scratch: &scratch)
+            var o = optimizerDescriptor(EK_OPT_ADAGRAD, learningRate: lr)
+            (o.eps, o.weight_decay) = (epsilon, weightDecay)
+            p.setRounding(of: &o, step: steps)
+            let u = grad.pendingBag == nil ? RowUpdate(grad, of: p, scratch: &scratch) : nil
             let status = sums.withTable(for: p) { sum in
-                u.withRows { rows, values in
-                    p.floats.withMutablePointer { table in
-                        ek_adagrad_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, values, lr, epsilon,
-                                              weightDecay, table, &sum)
-                    }
+                sum.withUnsafeMutableBufferPointer { state in
+                    o.state_sum = state.baseAddress
+                    // a sparse bag's gradient: fused, bit for bit coalesce + update
+                    if let bag = grad.pendingBag { return p.withMutableTableData { bag.applyUpdate(o, to: $0) } }
+                    return u!.apply(o, to: p)
                 }
             }
             mustSucceed(status, "Adagrad.step")

@@ -71,33 +71,22 @@ public final class Adam: Optimizer {
         }
         stepCount += 1
         for (p, original) in work {
+            var o = optimizerDescriptor(EK_OPT_ADAM, learningRate: learningRate)
+            (o.beta1, o.beta2, o.eps) = (beta1, beta2, eps)
+            o.weight_decay = decoupledWeightDecay ? weightDecay : 0
+            p.setRounding(of: &o, step: stepCount)   // o.step: the bias correction's, and the rounding's key
             // a sparse bag's gradient: fused unless the decay is coupled (it changes the gradient first)
-            if let bag = original.pendingBag, weightDecay == 0 || decoupledWeightDecay {
-                var o = optimizerDescriptor(EK_OPT_ADAM, learningRate: learningRate)
-                (o.beta1, o.beta2, o.eps, o.weight_decay, o.step) = (beta1, beta2, eps, weightDecay, Int64(stepCount))
-                let status = firstMoments.withTable(for: p) { m in
-                    secondMoments.withTable(for: p) { v in
-                        m.withUnsafeMutableBufferPointer { pm in
-                            v.withUnsafeMutableBufferPointer { pv in
-                                (o.exp_avg, o.exp_avg_sq) = (pm.baseAddress, pv.baseAddress)
-                                return p.floats.withMutablePointer { bag.applyUpdate(o, to: $0) }
-                            }
-                        }
-                    }
-                }
-                mustSucceed(status, "Adam.step")
-                continue
-            }
+            let bag = weightDecay == 0 || decoupledWeightDecay ? original.pendingBag : nil
             var grad = original
-            if weightDecay != 0 && !decoupledWeightDecay { grad = coupledDecay(grad, p) }
-            let u = RowUpdate(grad, of: p, scratch: &scratch)
+            if bag == nil && weightDecay != 0 && !decoupledWeightDecay { grad = coupledDecay(grad, p) }
+            let u = bag == nil ? RowUpdate(grad, of: p, scratch: &scratch) : nil
             let status = firstMoments.withTable(for: p) { m in
                 secondMoments.withTable(for: p) { v in
-                    u.withRows { rows, values in
-                        p.floats.withMutablePointer { table in
-                            ek_adam_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, values, learningRate,
-                                               beta1, beta2, eps, decoupledWeightDecay ? weightDecay : 0, Int64(stepCount),
-                                               table, &m, &v)
+                    m.withUnsafeMutableBufferPointer { pm in
+                        v.withUnsafeMutableBufferPointer { pv in
+                            (o.exp_avg, o.exp_avg_sq) = (pm.baseAddress, pv.baseAddress)
+                            if let bag { return p.withMutableTableData { bag.applyUpdate(o, to: $0) } }
+                            return u!.apply(o, to: p)
                         }
                     }
                 }
@@ -138,10 +127,10 @@ public final class Adam: Optimizer {
     private func coupledDecay(_ grad: Gradient, _ p: Tensor) -> Gradient {
         withoutGradients {
             switch grad {
-            case .dense(let g): return .dense(g + weightDecay * p)
+            case .dense(let g): return .dense(g + weightDecay * p.widened())
             case .sparse(let s):
                 let c = s.coalesced()
-                let rows = TensorKernels.gatherRows(c.rows, of: p)   // the gradient's rows of W
+                let rows = TensorKernels.gatherRows(c.rows, of: p)   // the gradient's rows of W (float32)
                 return .sparse(SparseGradient(rows: c.rows, values: c.values + weightDecay * rows, shape: c.shape,
                                               isCoalesced: true))
             }

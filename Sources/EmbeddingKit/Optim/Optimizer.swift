@@ -71,6 +71,19 @@ struct RowUpdate {
     func withRows<R>(_ body: (UnsafePointer<Int64>?, UnsafePointer<Float>) -> R) -> R {
         withOptionalPointer(rows) { rows in values.withPointer { body(rows, $0) } }
     }
+
+    /// `ek_optimizer_update` of `p` seen as a `[tableRows, width]` table of its own element type
+    /// (float32, or a half table rounded as `optimizer` says) with these rows.
+    func apply(_ optimizer: ek_optimizer, to p: Tensor) -> ek_status {
+        var o = optimizer
+        var t = ek_table()
+        t.struct_size = Int64(MemoryLayout<ek_table>.size)
+        (t.rows, t.dim, t.dtype) = (Int64(tableRows), Int64(width), p.dtype.tableType)
+        return p.withMutableTableData { data in
+            t.data = data
+            return withRows { rows, values in ek_optimizer_update(&t, Int64(count), rows, values, &o) }
+        }
+    }
 }
 
 /// Where an optimizer coalesces sparse gradients: arrays kept from step to step and grown when a

@@ -28,8 +28,8 @@ enum OptimizerChecks {
         guard !parameters.isEmpty else { throw EmbeddingKitError(.invalidArgument, "optimizer got an empty parameter list") }
         var firstIndex: [ObjectIdentifier: Int] = [:]
         for (i, p) in parameters.enumerated() {
-            guard p.dtype == .float32 else {
-                throw EmbeddingKitError(.invalidArgument, "\(op): parameter \(i) is an int64 tensor; only float32 tensors can be optimized")
+            guard p.dtype != .int64 else {
+                throw EmbeddingKitError(.invalidArgument, "\(op): parameter \(i) is an int64 tensor; only float tensors (float32, float16, bfloat16) can be optimized")
             }
             if let first = firstIndex.updateValue(i, forKey: ObjectIdentifier(p)) {
                 throw EmbeddingKitError(.invalidArgument,

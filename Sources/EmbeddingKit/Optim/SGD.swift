@@ -17,6 +17,8 @@ public final class SGD: Optimizer {
     public let momentum: Float, dampening: Float, weightDecay: Float, nesterov: Bool
     private var buffers = StateTables()
     private var scratch = CoalesceScratch()
+    /// The number of `step()` calls: it keys the stochastic rounding of half tables (``TableStorage``).
+    public private(set) var stepCount = 0
 
     /// SGD with a required `learningRate`; momentum, dampening and weight decay default to 0 and Nesterov
     /// to off.
@@ -59,21 +61,25 @@ public final class SGD: Optimizer {
     /// parameter's shape (`SGD.step: parameter 0 has shape [10, 4] but its gradient has shape [2, 4]`).
     public func step() throws(EmbeddingKitError) {
         try OptimizerChecks.nonNegative(learningRate, "learning rate")
-        for (p, grad) in try OptimizerChecks.updates(parameters, "SGD.step") {
+        let work = try OptimizerChecks.updates(parameters, "SGD.step")
+        stepCount += 1
+        for (p, grad) in work {
+            var o = optimizerDescriptor(EK_OPT_SGD, learningRate: learningRate)
+            (o.momentum, o.dampening, o.weight_decay, o.nesterov) = (momentum, dampening, weightDecay, nesterov ? 1 : 0)
+            p.setRounding(of: &o, step: stepCount)
+            // plain SGD keeps no state: no momentum table the size of the parameter
+            func withBuffer(_ body: (UnsafeMutablePointer<Float>?) -> ek_status) -> ek_status {
+                momentum == 0 ? body(nil) : buffers.withTable(for: p) { buffer in buffer.withUnsafeMutableBufferPointer { body($0.baseAddress) } }
+            }
             if let bag = grad.pendingBag { // a sparse bag's gradient: applied fused, without making its entries
-                var o = optimizerDescriptor(EK_OPT_SGD, learningRate: learningRate)
-                (o.momentum, o.dampening, o.weight_decay, o.nesterov) = (momentum, dampening, weightDecay, nesterov ? 1 : 0)
-                func fused(_ buffer: UnsafeMutablePointer<Float>?) -> ek_status {
+                mustSucceed(withBuffer { buffer in
                     o.momentum_buffer = buffer
-                    return p.floats.withMutablePointer { bag.applyUpdate(o, to: $0) }
-                }
-                let status = momentum == 0
-                    ? fused(nil)
-                    : buffers.withTable(for: p) { buffer in buffer.withUnsafeMutableBufferPointer { fused($0.baseAddress) } }
-                mustSucceed(status, "SGD.step")
+                    return p.withMutableTableData { bag.applyUpdate(o, to: $0) }
+                }, "SGD.step")
                 continue
             }
-            if momentum == 0 && weightDecay == 0, case .sparse(let s) = grad {
+            // float32: each entry added as it is (a half table is coalesced first: one rounding per row)
+            if momentum == 0 && weightDecay == 0 && p.dtype == .float32, case .sparse(let s) = grad {
                 s.values.floats.withPointer { values in
                     p.floats.withMutablePointer { table in
                         mustSucceed(ek_coo_scatter_add_f32(Int64(s.shape[0]), Int64(s.shape[1]), Int64(s.nnz), s.rows.ints,
@@ -83,19 +89,10 @@ public final class SGD: Optimizer {
                 continue
             }
             let u = RowUpdate(grad, of: p, scratch: &scratch)
-            func update(_ buffer: UnsafeMutablePointer<Float>?) -> ek_status {
-                u.withRows { rows, values in
-                    p.floats.withMutablePointer { table in
-                        ek_sgd_update_f32(Int64(u.tableRows), Int64(u.width), Int64(u.count), rows, values, learningRate,
-                                          momentum, dampening, weightDecay, nesterov ? 1 : 0, table, buffer)
-                    }
-                }
-            }
-            // plain SGD keeps no state: no momentum table the size of the parameter
-            let status = momentum == 0
-                ? update(nil)
-                : buffers.withTable(for: p) { buffer in buffer.withUnsafeMutableBufferPointer { update($0.baseAddress) } }
-            mustSucceed(status, "SGD.step")
+            mustSucceed(withBuffer { buffer in
+                o.momentum_buffer = buffer
+                return u.apply(o, to: p)
+            }, "SGD.step")
         }
     }
 
@@ -105,15 +102,26 @@ public final class SGD: Optimizer {
     }
 
     /// The momentum buffers as `state.<i>.momentum_buffer` (none without momentum), and the
-    /// hyperparameters in the metadata. SGD keeps no step count.
+    /// hyperparameters and the step count (metadata `step`: the stochastic rounding's counter; PyTorch's
+    /// SGD keeps none, so there is no `state.<i>.step`) in the metadata.
     public func stateDict() -> SafeTensors {
-        stateFormat.encode(parameters, tables: [("momentum_buffer", buffers)], step: nil, learningRate: learningRate)
+        var state = stateFormat.encode(parameters, tables: [("momentum_buffer", buffers)], step: nil, learningRate: learningRate)
+        state.metadata["step"] = "\(stepCount)"
+        return state
     }
 
     /// Restores `stateDict()`'s output: momentum buffers and learning rate. Throws, changing
     /// nothing, for another optimizer's state, other hyperparameters, or buffers that do not fit.
     public func loadStateDict(_ state: SafeTensors) throws(EmbeddingKitError) {
         let d = try stateFormat.decode(state, parameters, tableNames: ["momentum_buffer"], keepsStep: false)
+        var steps = 0   // a state saved before SGD counted its steps has none
+        if let text = state.metadata["step"] {
+            guard let n = Int(text), n >= 0 else {
+                throw EmbeddingKitError(.invalidArgument, "SGD.loadStateDict: the metadata's \"step\" is not a count: \(quoted(text))")
+            }
+            steps = n
+        }
+        stepCount = steps
         buffers.replaceAll(d.tables["momentum_buffer"] ?? [])
         if let lr = d.learningRate { learningRate = lr }
     }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// The names `Module.loadStateDict(_:strict:)` could not match, PyTorch's `_IncompatibleKeys`.
 public struct StateDictKeys: Equatable, Sendable {
     /// Parameters of the module that the state dictionary does not have, sorted.
@@ -30,6 +32,12 @@ extension Module {
     /// the dtype (`invalidArgument`) and the shape (`shape`) must match. Gradients and `requiresGrad`
     /// are left as they are.
     ///
+    /// Float types convert into the parameter's (``TableStorage``): a float16 / bfloat16 value into a
+    /// parameter of the same type is copied bit for bit; a float32 value into a half table is
+    /// rounded to the nearest half (ties to even, as PyTorch's `.to(torch.bfloat16)`), a half value
+    /// into a float32 parameter widened exactly, a float16 value into a bfloat16 table (or the
+    /// reverse) widened and rounded to the nearest. Float and int64 do not mix.
+    ///
     /// - Returns: the names that did not match (both lists empty after a strict load).
     @discardableResult
     public func loadStateDict(_ state: [String: Tensor], strict: Bool = true) throws(EmbeddingKitError) -> StateDictKeys {
@@ -49,7 +57,7 @@ extension Module {
         var dtypeErrors = [String](), shapeErrors = [String]()
         for (name, target) in parameters.sorted(by: { $0.name < $1.name }) {
             guard let source = state[name] else { continue }
-            if source.dtype != target.dtype {
+            if (source.dtype == .int64) != (target.dtype == .int64) {
                 dtypeErrors.append("\(quoted(name)) is \(source.dtype) in the state dictionary, \(target.dtype) in the module")
             } else if source.shape != target.shape {
                 shapeErrors.append("\(quoted(name)) has shape \(source.shape) in the state dictionary, \(target.shape) in the module")
@@ -69,8 +77,19 @@ extension Module {
                         if let d = dst.baseAddress, let s = src.baseAddress { d.update(from: s, count: src.count) }
                     }
                 }
+            } else if target.dtype == source.dtype && target.dtype.isHalf {
+                let n = target.count
+                source.withTableData { src in target.withMutableTableData { $0.copyMemory(from: src, byteCount: 2 * n) } }
+            } else if target.dtype.isHalf {
+                let values = source.widened().floats
+                values.withPointer { src in
+                    target.withMutableTableData { dst in
+                        mustSucceed(ek_half_from_f32(target.dtype.tableType, Int64(values.count), src,
+                                                     dst.assumingMemoryBound(to: UInt16.self)), "loadStateDict")
+                    }
+                }
             } else {
-                let values = source.floats
+                let values = source.widened().floats
                 target.floats.withUnsafeMutableBufferPointer { dst in
                     values.withUnsafeBufferPointer { src in
                         if let d = dst.baseAddress, let s = src.baseAddress { d.update(from: s, count: src.count) }
@@ -89,13 +108,15 @@ extension Module {
         try SafeTensors(tensors: stateDict(), metadata: metadata).write(to: path)
     }
 
-    /// Reads the safetensors file at `path` (PyTorch's `save_file` output included; F16 and BF16 are
-    /// widened to float32 exactly) and loads it with `loadStateDict(_:strict:)`. A file that fails
-    /// validation, or does not match the module, throws with the path in the message and changes no
-    /// weight.
+    /// Reads the safetensors file at `path` (PyTorch's `save_file` output included) and loads it with
+    /// `loadStateDict(_:strict:)`: F16 and BF16 tensors are read as they are (2 bytes per element), so
+    /// a bfloat16 checkpoint loads into a bfloat16 table without widening, and into a float32
+    /// parameter widened exactly; an F32 tensor into a half table is rounded to the nearest half.
+    /// A file that fails validation, or does not match the module, throws with the path in the
+    /// message and changes no weight.
     @discardableResult
     public func load(from path: String, strict: Bool = true) throws(EmbeddingKitError) -> StateDictKeys {
-        let file = try SafeTensors(contentsOf: path)
+        let file = try SafeTensors(contentsOf: path, keepingHalfPrecision: true)
         do {
             return try loadStateDict(file.tensors, strict: strict)
         } catch {

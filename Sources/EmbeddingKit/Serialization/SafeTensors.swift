@@ -44,6 +44,9 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
         }
     }
 
+    /// The writer's order (the safetensors library sorts by its dtype enum, the later first).
+    var order: Int { Self.allCases.firstIndex(of: self)! }
+
     init(_ c: ek_safetensors_dtype) {
         self = SafeTensorsDType(rawValue: String(cString: ek_safetensors_dtype_name(c))) ?? .uint8
     }
@@ -115,10 +118,14 @@ public struct SafeTensors {
     /// against the file's size, then each tensor's bytes straight into its storage, 1 MiB at a time.
     /// Anything but a regular file (symbolic links followed) is refused before it is opened, with
     /// kind `io`: a device such as `/dev/zero`, a FIFO, a directory.
-    public init(contentsOf path: String) throws(EmbeddingKitError) {
+    ///
+    /// With `keepingHalfPrecision`, F16 and BF16 tensors stay `float16` / `bfloat16` tensors (2 bytes
+    /// per element, the file's bits), as a half-precision module loads them (`Module.load(from:)`);
+    /// without it they are widened to `float32`.
+    public init(contentsOf path: String, keepingHalfPrecision: Bool = false) throws(EmbeddingKitError) {
         let file = try FileIO.ReadableFile(path)
         do {
-            self = try SafeTensors.decode(.file(file))
+            self = try SafeTensors.decode(.file(file), keepingHalves: keepingHalfPrecision)
         } catch {
             // read errors name the path already
             throw error.kind == .io ? error : EmbeddingKitError(error.kind, "\(path): \(error.message)")
@@ -136,8 +143,10 @@ public struct SafeTensors {
     }
 
     /// The file's bytes: the layout `safetensors.torch.save_file` writes (tensors ordered by dtype,
-    /// the wider first, then by name; compact JSON with `__metadata__` first, its keys sorted; the
-    /// header padded with spaces to a multiple of 8 bytes), F32 and I64 data little-endian.
+    /// the later in the format's list first — I64, F32, BF16, F16 — then by name; compact JSON with
+    /// `__metadata__` first, its keys sorted; the header padded with spaces to a multiple of 8
+    /// bytes), data little-endian: `float32` as F32, `int64` as I64, `float16` / `bfloat16` tables as
+    /// F16 / BF16 (their 2-byte elements as they are, PyTorch's layout).
     ///
     /// Throws `invalidArgument` for a name that is `__metadata__`, or a name, key or value holding
     /// a NUL character (the format's readers take C strings); and for a file over the limits (see
@@ -169,7 +178,7 @@ public struct SafeTensors {
         }
         // The safetensors library orders by dtype, the larger enum value (wider) first, then by name.
         let order = tensors.keys.sorted { a, b in
-            let (ta, tb) = (tensors[a]!.dtype == .int64 ? 1 : 0, tensors[b]!.dtype == .int64 ? 1 : 0)
+            let (ta, tb) = (tensors[a]!.dtype.fileType.order, tensors[b]!.dtype.fileType.order)
             if ta != tb { return ta > tb }
             return a.utf8.lexicographicallyPrecedes(b.utf8)
         }
@@ -189,12 +198,12 @@ public struct SafeTensors {
         var offset = 0
         for name in order {
             let t = tensors[name]!
-            let bytes = t.count * (t.dtype == .int64 ? 8 : 4)
+            let bytes = t.count * t.dtype.fileType.byteSize
             if !first { header.append(UInt8(ascii: ",")) }
             first = false
             appendJSONString(name, to: &header)
             let shape = t.shape.map(String.init).joined(separator: ",")
-            header += Array(":{\"dtype\":\"\(t.dtype == .int64 ? "I64" : "F32")\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}".utf8)
+            header += Array(":{\"dtype\":\"\(t.dtype.fileType.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}".utf8)
             offset += bytes
         }
         header.append(UInt8(ascii: "}"))
@@ -209,7 +218,11 @@ public struct SafeTensors {
         for name in order {
             let t = tensors[name]!
             #if _endian(little)
-            if t.dtype == .int64 { t.ints.withUnsafeBytes { out += $0 } } else { t.floats.withUnsafeBytes { out += $0 } }
+            switch t.dtype {
+            case .int64: t.ints.withUnsafeBytes { out += $0 }
+            case .float32: t.floats.withUnsafeBytes { out += $0 }
+            case .float16, .bfloat16: t.withTableData { out += UnsafeRawBufferPointer(start: $0, count: 2 * t.count) }
+            }
             #else
             if t.dtype == .int64 {
                 for v in t.ints { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
@@ -249,6 +262,18 @@ public struct SafeTensors {
     /// device, a FIFO, a directory) is refused, `io`, before anything is written.
     public func write(to path: String) throws(EmbeddingKitError) {
         try FileIO.writeAtomically(try serialized(), to: path)
+    }
+}
+
+extension DType {
+    /// The safetensors dtype a tensor of this type is written as.
+    var fileType: SafeTensorsDType {
+        switch self {
+        case .float32: .float32
+        case .int64: .int64
+        case .float16: .float16
+        case .bfloat16: .bfloat16
+        }
     }
 }
 

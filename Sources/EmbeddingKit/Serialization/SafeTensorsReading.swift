@@ -41,7 +41,8 @@ extension SafeTensors {
     /// A tensor's bytes are read and converted this many at a time (about).
     static let readChunkBytes = 1 << 20
 
-    static func decode(_ source: ByteSource) throws(EmbeddingKitError) -> SafeTensors {
+    /// The tensors of `source`; with `keepingHalves`, F16 / BF16 tensors keep their 2-byte elements.
+    static func decode(_ source: ByteSource, keepingHalves: Bool = false) throws(EmbeddingKitError) -> SafeTensors {
         var scratch = [UInt8]()
         var headerSize: Int64 = 0
         try source.withBytes(at: 0, count: min(8, source.size), scratch: &scratch) { first throws(EmbeddingKitError) in
@@ -71,7 +72,8 @@ extension SafeTensors {
             let dtype = SafeTensorsDType(info.dtype)
             let elementBytes: Int
             switch dtype {
-            case .float32, .float16, .bfloat16: elementBytes = 4
+            case .float16, .bfloat16: elementBytes = keepingHalves ? 2 : 4
+            case .float32: elementBytes = 4
             case .float64, .float8E5M2, .float8E4M3:
                 throw EmbeddingKitError(.invalidArgument,
                     "safetensors: tensor \(quoted(String(cString: info.name))) is \(dtype.rawValue); EmbeddingKit reads F32, F16 and BF16 (as float32) and integer dtypes (as int64)")
@@ -94,7 +96,20 @@ extension SafeTensors {
             let shape = (0..<Int(info.rank)).map { Int(info.shape[$0]) }
             let n = Int(info.num_elements), elementBytes = dtype.byteSize, offset = Int(info.offset)
             let perChunk = max(1, readChunkBytes / elementBytes)
-            if dtype == .float32 || dtype == .float16 || dtype == .bfloat16 {
+            if keepingHalves && (dtype == .float16 || dtype == .bfloat16) {
+                // the file's bits as they are (little-endian, as the tables hold them)
+                let type: DType = dtype == .float16 ? .float16 : .bfloat16
+                var halves = HalfStorage(uninitializedCount: n, type: type.tableType, rounding: TableStorage.bfloat16.rounding)
+                try halves.withMutableRawPointer { out throws(EmbeddingKitError) in
+                    for first in stride(from: 0, to: n, by: perChunk) {
+                        let run = min(perChunk, n - first)
+                        try source.withBytes(at: offset + first * 2, count: run * 2, scratch: &scratch) { bytes throws(EmbeddingKitError) in
+                            if let bytes { (out + first * 2).copyMemory(from: bytes, byteCount: run * 2) }
+                        }
+                    }
+                }
+                result.tensors[name] = Tensor(shape: shape, halves: halves, dtype: type)
+            } else if dtype == .float32 || dtype == .float16 || dtype == .bfloat16 {
                 var values = FloatStorage.uninitialized(count: n)
                 try values.withMutablePointer { out throws(EmbeddingKitError) in
                     for first in stride(from: 0, to: n, by: perChunk) {

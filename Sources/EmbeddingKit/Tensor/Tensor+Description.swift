@@ -13,7 +13,12 @@ extension Tensor: CustomStringConvertible {
     public var description: String {
         var suffixes: [String] = []
         let body: String
-        if count == 0 {
+        if dtype.isHalf {
+            // PyTorch prints a half tensor's values as floats, then its dtype
+            body = count == 0 ? "[]" : widened().formatted(indent: 7)
+            if count == 0 && rank != 1 { suffixes.append("size=(" + shape.map(String.init).joined(separator: ", ") + ")") }
+            suffixes.append(dtype == .float16 ? "dtype=torch.float16" : "dtype=torch.bfloat16")
+        } else if count == 0 {
             // _str_intern: the shape is printed unless it is (0,); an empty tensor shows no values to
             // tell int64 from float, so the dtype is named
             if rank != 1 { suffixes.append("size=(" + shape.map(String.init).joined(separator: ", ") + ")") }

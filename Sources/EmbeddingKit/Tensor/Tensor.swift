@@ -1,11 +1,17 @@
 import CKernels
 
-/// The element type of a tensor: 32-bit floats for values, 64-bit integers for indices and labels.
+/// The element type of a tensor: 32-bit floats for values, 64-bit integers for indices and labels,
+/// and the 2-byte floats an embedding table may be held in (``TableStorage``).
 public enum DType: Sendable, Equatable {
     /// 32-bit IEEE floats: values, weights and gradients.
     case float32
     /// 64-bit signed integers: indices, offsets and class labels (PyTorch's `torch.long`).
     case int64
+    /// IEEE half precision (`torch.float16`): embedding tables only (`Embedding(..., storage: .float16)`);
+    /// lookups, bags, optimizers and checkpoints take them, other ops take `widened()`.
+    case float16
+    /// bfloat16 (`torch.bfloat16`), the top 16 bits of a float32: embedding tables only, as `float16`.
+    case bfloat16
 }
 
 /// An n-dimensional array of `Float` values or `Int64` indices, with a shape and, for float tensors,
@@ -34,10 +40,12 @@ public final class Tensor: @unchecked Sendable {
     var floats: FloatStorage
     /// Integer elements (empty for float tensors).
     var ints: [Int64]
+    /// The 2-byte elements of a float16 / bfloat16 tensor (empty otherwise).
+    var halves: HalfStorage
 
     /// Whether autograd records operations on this tensor and computes its gradient.
     public var requiresGrad: Bool {
-        didSet { precondition(!requiresGrad || dtype == .float32, "requiresGrad: only float tensors have gradients") }
+        didSet { precondition(!requiresGrad || dtype != .int64, "requiresGrad: only float tensors have gradients") }
     }
     /// The accumulated gradient of a leaf tensor after `backward()`; dense or sparse.
     public var grad: Gradient?
@@ -53,6 +61,7 @@ public final class Tensor: @unchecked Sendable {
         self.dtype = .float32
         self.floats = floats
         self.ints = []
+        self.halves = HalfStorage.empty
         self.requiresGrad = false
     }
 
@@ -66,6 +75,20 @@ public final class Tensor: @unchecked Sendable {
         self.dtype = .int64
         self.floats = []
         self.ints = ints
+        self.halves = HalfStorage.empty
+        self.requiresGrad = false
+    }
+
+    /// A float16 or bfloat16 tensor over `halves` (a table: see ``TableStorage``).
+    init(shape: [Int], halves: HalfStorage, dtype: DType) {
+        precondition(dtype.isHalf, "Tensor: \(dtype) is not a half type")
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        precondition(shape.reduce(1, *) == halves.count, "Tensor: shape \(shape) needs \(shape.reduce(1, *)) elements, got \(halves.count)")
+        self.shape = shape
+        self.dtype = dtype
+        self.floats = []
+        self.ints = []
+        self.halves = halves
         self.requiresGrad = false
     }
 
@@ -83,15 +106,16 @@ public final class Tensor: @unchecked Sendable {
     /// The size of dimension `dim` (negative counts from the end), like PyTorch's `size(dim)`.
     public func size(_ dim: Int) -> Int { shape[normalizedDim(dim, op: "size")] }
 
-    /// The float elements in row-major order.
+    /// The float elements in row-major order. For a float16 / bfloat16 table, its elements widened
+    /// exactly to float32: a copy made on each read (writing to it does not change the table).
     public var scalars: [Float] {
-        precondition(dtype == .float32, "scalars: an int64 tensor has `indices`")
-        return floats.array
+        precondition(dtype != .int64, "scalars: an int64 tensor has `indices`")
+        return dtype.isHalf ? halves.widened.array : floats.array
     }
 
     /// The integer elements in row-major order.
     public var indices: [Int64] {
-        precondition(dtype == .int64, "indices: a float32 tensor has `scalars`")
+        precondition(dtype == .int64, "indices: a \(dtype) tensor has `scalars`")
         return ints
     }
 
@@ -103,7 +127,11 @@ public final class Tensor: @unchecked Sendable {
 
     /// A tensor with the same elements and no place in the graph.
     public func detach() -> Tensor {
-        dtype == .float32 ? Tensor(shape: shape, floats: floats) : Tensor(shape: shape, ints: ints)
+        switch dtype {
+        case .float32: Tensor(shape: shape, floats: floats)
+        case .int64: Tensor(shape: shape, ints: ints)
+        case .float16, .bfloat16: Tensor(shape: shape, halves: halves, dtype: dtype)
+        }
     }
 
     /// `dim` in `0..<rank` (negative counts from the end), or a precondition failure naming `op`.
