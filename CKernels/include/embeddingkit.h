@@ -180,6 +180,18 @@ typedef enum ek_dtype {
     EK_DTYPE_Q2 = 5  /* 2-bit row-wise: ceil(D / 4) bytes, fp16 scale, fp16 bias */
 } ek_dtype;
 
+/* Whole arrays between float32 and the 2-byte table types (EK_DTYPE_F16 or EK_DTYPE_BF16): what a
+ * caller needs to make a half table from float32 values (a fresh table, a float32 checkpoint) and
+ * to read one back.
+ *   ek_half_from_f32: dst[i] = src[i] rounded to the nearest half, ties to even (PyTorch's
+ *     tensor.to(torch.float16 / torch.bfloat16); the EK_ROUND_NEAREST write of section 4). Past the
+ *     largest finite half: infinity; NaN stays NaN (quiet, sign kept).
+ *   ek_half_to_f32: dst[i] = src[i] widened to float32, exactly (as the forward verbs read it).
+ * n >= 0; src and dst non-NULL unless n == 0; every check before any write; any thread count gives
+ * the same bits. */
+ek_status ek_half_from_f32(ek_dtype dtype, int64_t n, const float *src, uint16_t *dst);
+ek_status ek_half_to_f32(ek_dtype dtype, int64_t n, const uint16_t *src, float *dst);
+
 /* The integer type of indices and offsets (both have the same type). */
 typedef enum ek_index_type { EK_INDEX_I64 = 0, EK_INDEX_I32 = 1 } ek_index_type;
 

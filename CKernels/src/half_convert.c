@@ -1,7 +1,6 @@
-/* half_convert.c — whole arrays between float32 and fp16 / bf16 (embeddingkit_half.h): the rounding
- * of half_round.c (nearest) and the row converters of the dispatch table (exact), cut into blocks
- * that threads take in order, so the result does not depend on the thread count. */
-#include "embeddingkit_half.h"
+/* half_convert.c — whole arrays between float32 and fp16 / bf16 (ek_half_from_f32 / ek_half_to_f32,
+ * header section 1): the rounding of half_round.c (nearest) and the row converters of the dispatch
+ * table (exact), cut into blocks that threads take in order: the same bits for any thread count. */
 #include "internal.h"
 #include "isa.h"
 

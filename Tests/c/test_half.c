@@ -283,3 +283,49 @@ TEST(half_renorm_and_weights_backward_refuse) {
     uint16_t zero[8] = {0};
     CHECK_SAME_BYTES(h, zero, sizeof h);
 }
+
+/* ---- whole arrays: ek_half_from_f32 (nearest, ties to even) and ek_half_to_f32 (exact) ---- */
+
+TEST(half_array_conversions) {
+    enum { M = 70000 }; /* above the parallel threshold: the threads' blocks meet */
+    static float src[M], back[M];
+    static uint16_t got[M], got2[M];
+    ek_rng rng = {31};
+    for (int i = 0; i < M; i++) {
+        float m = ek_rng_float(&rng, 1.0f, 2.0f) * (ek_rng_int(&rng, 0, 1) ? 1.0f : -1.0f);
+        src[i] = ldexpf(m, (int)ek_rng_int(&rng, -30, 17));
+    }
+    const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, 65504.0f, 65520.0f, 0x1p-25f, 1.0f + 0x1p-11f};
+    memcpy(src, special, sizeof special);
+    for (int dt = EK_DTYPE_F16; dt <= EK_DTYPE_BF16; dt++) {
+        int bf = dt == EK_DTYPE_BF16, bad = 0;
+        ek_set_num_threads(1);
+        CHECK_OK(ek_half_from_f32((ek_dtype)dt, M, src, got));
+        ek_set_num_threads(2);
+        CHECK_OK(ek_half_from_f32((ek_dtype)dt, M, src, got2));
+        CHECK_SAME_BYTES(got, got2, sizeof got);
+        for (int i = 0; i < M; i++) bad += got[i] != (bf ? to_bf16(src[i]) : to_f16(src[i]));
+        CHECK_MSG(bad == 0, "%s: %d of %d values not rounded to nearest even", bf ? "bf16" : "fp16", bad, M);
+        /* every code widens exactly */
+        static uint16_t codes[0x10000];
+        static float wide[0x10000];
+        for (uint32_t h = 0; h < 0x10000u; h++) codes[h] = (uint16_t)h;
+        CHECK_OK(ek_half_to_f32((ek_dtype)dt, 0x10000, codes, wide));
+        bad = 0;
+        for (uint32_t h = 0; h < 0x10000u; h++) {
+            float want = bf ? from_bf16((uint16_t)h) : from_f16((uint16_t)h);
+            bad += !(isnan(want) ? isnan(wide[h]) : memcmp(&want, &wide[h], sizeof want) == 0);
+        }
+        CHECK_MSG(bad == 0, "%s: %d codes widened wrongly", bf ? "bf16" : "fp16", bad);
+        CHECK_OK(ek_half_to_f32((ek_dtype)dt, M, got, back));
+    }
+    ek_set_num_threads(1);
+    /* bad arguments: nothing written */
+    memcpy(got2, got, sizeof got);
+    CHECK_ERROR(ek_half_from_f32(EK_DTYPE_F32, 4, src, got), EK_ERR_INVALID_ARGUMENT, "dtype=0");
+    CHECK_ERROR(ek_half_from_f32(EK_DTYPE_BF16, -1, src, got), EK_ERR_INVALID_ARGUMENT, "n=-1");
+    CHECK_ERROR(ek_half_from_f32(EK_DTYPE_BF16, 4, NULL, got), EK_ERR_NULL_POINTER, "src");
+    CHECK_ERROR(ek_half_to_f32(EK_DTYPE_Q8, 4, got, back), EK_ERR_INVALID_ARGUMENT, "dtype=3");
+    CHECK_SAME_BYTES(got, got2, sizeof got);
+    CHECK_OK(ek_half_from_f32(EK_DTYPE_F16, 0, NULL, NULL));
+}
