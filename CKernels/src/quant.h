@@ -77,7 +77,7 @@ typedef struct eki_qbag_call {
  * packed row is 1-3 cache lines where an fp32 W2 row is 4, so these reach further than the fp32 bag's
  * EKI_BAG_PREFETCH_ROWS_<ISA>; Benchmarks/README.md has the sweep). -D... pins another value. */
 #ifndef EKI_QBAG_PREFETCH_ROWS_AVX512
-#define EKI_QBAG_PREFETCH_ROWS_AVX512 64
+#define EKI_QBAG_PREFETCH_ROWS_AVX512 96
 #endif
 #ifndef EKI_QBAG_PREFETCH_ROWS_AVX2
 #define EKI_QBAG_PREFETCH_ROWS_AVX2 64

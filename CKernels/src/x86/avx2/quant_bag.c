@@ -22,7 +22,7 @@ typedef struct {
     const void *indices;
     const float *psw;
     int64_t rb, data, pad, pend; /* data: offset of scale and bias in a row; pend: end of the range's indices */
-    int64_t mid, last;           /* the prefetched bytes of a row besides its first (see range_impl) */
+    int64_t mid, last; /* prefetch_row: whether a row may span 3 lines (then its byte 64 too), its last byte */
     int mean;
 } qloop;
 
@@ -37,7 +37,7 @@ INL void prefetch_row(const qloop *L, int64_t j, const int is32, const int pf) {
     const char *p = (const char *)(L->table + row_at(L, j, is32) * L->rb);
     if (pf == 1) {
         __builtin_prefetch(p, 0, 3);
-        __builtin_prefetch(p + L->mid, 0, 3);
+        if (L->mid) __builtin_prefetch(p + 64, 0, 3); /* loop-invariant: predicted */
         __builtin_prefetch(p + L->last, 0, 3);
     } else {
         EKI_PREFETCH_SPAN(p, (size_t)L->rb, 0);
@@ -119,12 +119,13 @@ INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, 
     int64_t dim = c->dim;
     qloop L = {c->table, c->indices, c->psw, c->rb, eki_quant_data_bytes(slot, dim), c->pad,
                eki_bag_end(&c->bags, b1 - 1), 0, c->rb - 1, c->mode == EK_BAG_MEAN};
-    /* Prefetch: a row of <= 129 bytes is covered by its first, 64th and last bytes (no gap over 64);
+    /* Prefetch: a row of <= 129 bytes is covered by its bytes 0, 64 and rb - 1 (no gap over 64);
      * where every row starts at a multiple of a (the table's and the row size's alignment) and
-     * rb <= 64 + a, no row spans 3 lines and two suffice (mid = last): W10's 72-byte rows. */
+     * rb <= 64 + a, no row spans 3 lines and the first and last suffice: W10's 72-byte rows, W11's
+     * 36-byte ones (a duplicate prefetch cost W11 ~5 %). */
     uintptr_t a = ((uintptr_t)c->table | (uintptr_t)c->rb | 64u);
     a &= -a;
-    L.mid = (uintptr_t)c->rb <= 64 + a ? L.last : 64;
+    L.mid = (uintptr_t)c->rb > 64 + a;
     int pf_first = c->rb <= 129 ? 1 : 2;
     for (int64_t b = b0; b < b1; b++) {
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;

@@ -6,8 +6,7 @@
  * multiply by the weight and add, without FMA: bit-identical to the scalar loop and so to the fp32
  * bag of the dequantised table. Codes: Q8 16 bytes -> 16 lanes (vpmovzxbd); Q4 8 bytes split into low
  * and high nibbles and interleaved (element 2k is byte k's low nibble); Q2 one 32-bit word shifted
- * per lane. The last vector of a row reads only the row's bytes (masked loads; Q2's word always lies
- * in the row: the fp16 scale and bias follow the codes). */
+ * per lane. Every load stays inside the row (see codes). */
 #pragma STDC FP_CONTRACT OFF
 #include "quant.h"
 
@@ -22,7 +21,7 @@ typedef struct {
     const void *indices;
     const float *psw;
     int64_t rb, data, pad, pend; /* data: offset of scale and bias in a row; pend: end of the range's indices */
-    int64_t mid, last;           /* the prefetched bytes of a row besides its first (see range_impl) */
+    int64_t mid, last; /* prefetch_row: whether a row may span 3 lines (then its byte 64 too), its last byte */
     int mean;
 } qloop;
 
@@ -37,7 +36,7 @@ INL void prefetch_row(const qloop *L, int64_t j, const int is32, const int pf) {
     const char *p = (const char *)(L->table + row_at(L, j, is32) * L->rb);
     if (pf == 1) {
         __builtin_prefetch(p, 0, 3);
-        __builtin_prefetch(p + L->mid, 0, 3);
+        if (L->mid) __builtin_prefetch(p + 64, 0, 3); /* loop-invariant: predicted */
         __builtin_prefetch(p + L->last, 0, 3);
     } else {
         EKI_PREFETCH_SPAN(p, (size_t)L->rb, 0);
@@ -57,51 +56,77 @@ INL void scale_bias(const uint8_t *sb, const int slot, __m512 *s, __m512 *b) {
     }
 }
 
-/* The codes of elements d .. d + 15 as floats. full: all 16 in the row; else bm masks the bytes read. */
-INL __m512 codes(const uint8_t *row, int64_t d, __mmask16 bm, const int slot, const int full) {
-    if (slot == 0) {
-        __m128i x = full ? _mm_loadu_si128((const __m128i *)(row + d)) : _mm_maskz_loadu_epi8(bm, row + d);
-        return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(x));
-    }
-    if (slot == 1) {
-        __m128i x = full ? _mm_loadl_epi64((const __m128i *)(row + d / 2)) : _mm_maskz_loadu_epi8(bm, row + d / 2);
-        __m128i nib = _mm_set1_epi8(15);
-        __m128i lo = _mm_and_si128(x, nib), hi = _mm_and_si128(_mm_srli_epi16(x, 4), nib);
-        return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi)));
-    }
-    uint32_t w;
-    memcpy(&w, row + d / 4, 4);
-    const __m512i shifts = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    return _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32((int)w), shifts), _mm512_set1_epi32(3)));
+/* Q8: the codes of elements d .. d + 15 as floats. A row's last vector (!full) reads all 16 bytes
+ * where at least 8 elements are left (the 8 bytes of scale and bias follow the codes), else 8
+ * (short_tail, loop-invariant); the extra lanes are never stored. Plain loads: masked ones were
+ * slower (Zen 5; they often cross a line). */
+INL __m512 q8_codes(const uint8_t *row, int64_t d, int short_tail, const int full) {
+    __m128i x = full || !short_tail ? _mm_loadu_si128((const __m128i *)(row + d))
+                                    : _mm_loadl_epi64((const __m128i *)(row + d));
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(x));
 }
 
+/* Q4 / Q2: a row has only 16 / 4 distinct values, so each row's fma(q, scale, bias) (times w when
+ * weighted) is computed once into a 16-lane table and elements are looked up with vpermps, which
+ * reads the low 4 bits of each index lane: the same value bit for bit, 3 instructions per 16
+ * elements instead of 9. Q2: lane i of (word >> 2i) has codes i and i + 1 in its low 4 bits, the
+ * table repeats the 4 values. Q4: the 8 code bytes in every 64-bit lane, lane k shifted by 4k: its
+ * low half indexes element k, its high half element k + 8; the accumulators keep that lane order
+ * (Q4_ORDER) until the store. The last vector reads 8 bytes where >= 8 elements are left (the 4
+ * bytes of scale and bias follow), else 4 (short_tail). */
+INL __m512i nbit_index(const uint8_t *row, int64_t d, int short_tail, const int slot, const int full) {
+    if (slot == 1) {
+        uint64_t w;
+        if (full || !short_tail) memcpy(&w, row + d / 2, 8);
+        else {
+            uint32_t h;
+            memcpy(&h, row + d / 2, 4);
+            w = h;
+        }
+        return _mm512_srlv_epi64(_mm512_set1_epi64((long long)w), _mm512_setr_epi64(0, 4, 8, 12, 16, 20, 24, 28));
+    }
+    uint32_t w;
+    memcpy(&w, row + d / 4, 4); /* always in the row */
+    return _mm512_srlv_epi32(_mm512_set1_epi32((int)w),
+                             _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+}
+/* element i of a Q4 accumulator is in lane Q4_ORDER[i] */
+#define Q4_ORDER _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)
+
 /* Columns d0 .. d0 + 16 nv of bag [begin, end) into o: nv, slot, is32, weighted and pf are
- * compile-time constants; tail: the lanes of the last vector in the row, tailb: its bytes to read. */
-INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv, __mmask16 tail, __mmask16 tailb,
+ * compile-time constants; tail: the lanes of the last vector in the row, short_tail: fewer than 8. */
+INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv, __mmask16 tail, int short_tail,
                    float *o, int64_t *count_out, const int slot, const int is32, const int weighted, const int pf) {
     __m512 acc[8];
     for (int v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
     int64_t count = 0;
     float weight_sum = 0.0f;
+    const __m512 codes16 = slot == 1 ? _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+                                     : _mm512_setr_ps(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
     for (int64_t j = begin; j < end; j++) {
         if (pf) prefetch_row(&L, j + EKI_QBAG_PREFETCH_ROWS_AVX512, is32, pf);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         count++;
         const uint8_t *row = L.table + r * L.rb;
-        __m512 s, b;
+        __m512 s, b, wv = _mm512_setzero_ps();
         scale_bias(row + L.data, slot, &s, &b);
         if (weighted) {
             float w = L.psw[j];
             weight_sum += w;
-            __m512 wv = _mm512_set1_ps(w);
+            wv = _mm512_set1_ps(w);
+        }
+        if (slot == 0) {
             for (int v = 0; v < nv; v++) {
-                __m512 x = _mm512_fmadd_ps(codes(row, d0 + 16 * v, tailb, slot, v < nv - 1), s, b);
-                acc[v] = _mm512_add_ps(acc[v], _mm512_mul_ps(wv, x));
+                __m512 x = _mm512_fmadd_ps(q8_codes(row, d0 + 16 * v, short_tail, v < nv - 1), s, b);
+                acc[v] = _mm512_add_ps(acc[v], weighted ? _mm512_mul_ps(wv, x) : x);
             }
         } else {
+            __m512 values = _mm512_fmadd_ps(codes16, s, b);
+            if (weighted) values = _mm512_mul_ps(wv, values);
             for (int v = 0; v < nv; v++)
-                acc[v] = _mm512_add_ps(acc[v], _mm512_fmadd_ps(codes(row, d0 + 16 * v, tailb, slot, v < nv - 1), s, b));
+                acc[v] = _mm512_add_ps(acc[v], _mm512_permutexvar_ps(nbit_index(row, d0 + 16 * v, short_tail, slot,
+                                                                                v < nv - 1), values));
         }
     }
     if (L.mean) {
@@ -109,12 +134,14 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
         __m512 dv = _mm512_set1_ps(denom);
         for (int v = 0; v < nv; v++) acc[v] = denom == 0.0f ? _mm512_setzero_ps() : _mm512_div_ps(acc[v], dv);
     }
+    if (slot == 1)
+        for (int v = 0; v < nv; v++) acc[v] = _mm512_permutexvar_ps(Q4_ORDER, acc[v]);
     for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(o + d0 + 16 * v, acc[v]);
     _mm512_mask_storeu_ps(o + d0 + 16 * (nv - 1), tail, acc[nv - 1]);
     *count_out = count;
 }
 
-#define BLOCK(k, PF) sum_block(L, begin, end, d0, k, tail, tailb, o, &count, slot, is32, weighted, PF)
+#define BLOCK(k, PF) sum_block(L, begin, end, d0, k, tail, last < 8, o, &count, slot, is32, weighted, PF)
 #define CASE(k)                                                                                               \
     case k:                                                                                                   \
         if (pf) BLOCK(k, 1);                                                                                  \
@@ -126,12 +153,13 @@ INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, 
     int64_t dim = c->dim;
     qloop L = {c->table, c->indices, c->psw, c->rb, eki_quant_data_bytes(slot, dim), c->pad,
                eki_bag_end(&c->bags, b1 - 1), 0, c->rb - 1, c->mode == EK_BAG_MEAN};
-    /* Prefetch: a row of <= 129 bytes is covered by its first, 64th and last bytes (no gap over 64);
+    /* Prefetch: a row of <= 129 bytes is covered by its bytes 0, 64 and rb - 1 (no gap over 64);
      * where every row starts at a multiple of a (the table's and the row size's alignment) and
-     * rb <= 64 + a, no row spans 3 lines and two suffice (mid = last): W10's 72-byte rows. */
+     * rb <= 64 + a, no row spans 3 lines and the first and last suffice: W10's 72-byte rows, W11's
+     * 36-byte ones (a duplicate prefetch cost W11 ~5 %). */
     uintptr_t a = ((uintptr_t)c->table | (uintptr_t)c->rb | 64u);
     a &= -a;
-    L.mid = (uintptr_t)c->rb <= 64 + a ? L.last : 64;
+    L.mid = (uintptr_t)c->rb > 64 + a;
     int pf_first = c->rb <= 129 ? 1 : 2;
     for (int64_t b = b0; b < b1; b++) {
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
@@ -141,7 +169,6 @@ INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, 
             int nv = left >= 128 ? 8 : (int)((left + 15) / 16);
             int last = (int)(left - 16 * (nv - 1)); /* 1..16 */
             __mmask16 tail = (__mmask16)(last >= 16 ? 0xFFFF : (1u << last) - 1);
-            __mmask16 tailb = slot == 1 ? (__mmask16)((1u << ((last + 1) / 2)) - 1) : tail;
             int pf = d0 > 0 ? 0 : pf_first; /* later blocks: the rows are in L1 */
             if (pf == 2) BLOCK(8, 2); /* rb > 129 only where dim > 121: the first block is 8 vectors */
             else switch (nv) {
