@@ -80,7 +80,7 @@ typedef struct eki_qbag_call {
 #define EKI_QBAG_PREFETCH_ROWS_AVX512 96
 #endif
 #ifndef EKI_QBAG_PREFETCH_ROWS_AVX2
-#define EKI_QBAG_PREFETCH_ROWS_AVX2 64
+#define EKI_QBAG_PREFETCH_ROWS_AVX2 96
 #endif
 
 /* The row-at-a-time range (every slot of the scalar table; mode max on every ISA). scratch: dim floats
