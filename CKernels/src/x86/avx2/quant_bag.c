@@ -122,7 +122,7 @@ INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, 
     /* Prefetch: a row of <= 129 bytes is covered by its bytes 0, 64 and rb - 1 (no gap over 64);
      * where every row starts at a multiple of a (the table's and the row size's alignment) and
      * rb <= 64 + a, no row spans 3 lines and the first and last suffice: W10's 72-byte rows, W11's
-     * 36-byte ones (a duplicate prefetch cost W11 ~5 %). */
+     * 36-byte ones. */
     uintptr_t a = ((uintptr_t)c->table | (uintptr_t)c->rb | 64u);
     a &= -a;
     L.mid = (uintptr_t)c->rb > 64 + a;
