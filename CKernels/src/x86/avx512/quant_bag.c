@@ -28,8 +28,8 @@ INL int64_t row_at(const qloop *L, int64_t j, const int is32) {
     return is32 ? (int64_t)((const int32_t *)L->indices)[j] : ((const int64_t *)L->indices)[j];
 }
 
-/* Row j's cache lines, straight-line code: pf 1, its first, mid and last bytes (rows of <= 129
- * bytes); pf 2, every line (longer rows). */
+/* Row j's cache lines, straight-line code: pf 1 (rows of <= 129 bytes), its first and last bytes
+ * and, where a row may span 3 lines, byte 64; pf 2, every line (longer rows). */
 INL void prefetch_row(const qloop *L, int64_t j, const int is32, const int pf) {
     if (j >= L->pend) return;
     const char *p = (const char *)(L->table + row_at(L, j, is32) * L->rb);
