@@ -90,6 +90,11 @@ ek_isa ek_get_isa(void) { return (ek_isa)eki_isa(); }
 
 /* ---- the dispatch tables, indexed by ek_isa ---- */
 
+/* A format's four bag ranges as q_bag_range[format] holds them: [is32][weighted]. */
+#define EKI_QBAG_RANGES(fmt, isa)                                                                     \
+    {{eki_##fmt##_bag_range_##isa##_i64, eki_##fmt##_bag_range_##isa##_i64w},                         \
+     {eki_##fmt##_bag_range_##isa##_i32, eki_##fmt##_bag_range_##isa##_i32w}}
+
 static const eki_kernels tables[] = {
     [EK_ISA_SCALAR] = {
         .axpy = eki_axpy_scalar, .scale = eki_scale_scalar, .scale_stream = eki_scale_scalar,
@@ -105,6 +110,10 @@ static const eki_kernels tables[] = {
         /* ---- quantized tables (issue 18) ---- */
         .q_dequant = {eki_q8_dequant_scalar, eki_q4_dequant_scalar, eki_q2_dequant_scalar},
         .q_axpy = {eki_q8_axpy_scalar, eki_q4_axpy_scalar, eki_q2_axpy_scalar},
+        .q_bag_range = {{{eki_qbag_range_scalar, eki_qbag_range_scalar}, {eki_qbag_range_scalar, eki_qbag_range_scalar}},
+                        {{eki_qbag_range_scalar, eki_qbag_range_scalar}, {eki_qbag_range_scalar, eki_qbag_range_scalar}},
+                        {{eki_qbag_range_scalar, eki_qbag_range_scalar}, {eki_qbag_range_scalar, eki_qbag_range_scalar}}},
+        .q_bag_prefetch_rows = EKI_PREFETCH_ROWS,
         /* ---- end of the quantized block ---- */
     },
 #if EKI_X86
@@ -122,6 +131,8 @@ static const eki_kernels tables[] = {
         /* ---- quantized tables (issue 18) ---- */
         .q_dequant = {eki_q8_dequant_avx2, eki_q4_dequant_avx2, eki_q2_dequant_avx2},
         .q_axpy = {eki_q8_axpy_avx2, eki_q4_axpy_avx2, eki_q2_axpy_avx2},
+        .q_bag_range = {EKI_QBAG_RANGES(q8, avx2), EKI_QBAG_RANGES(q4, avx2), EKI_QBAG_RANGES(q2, avx2)},
+        .q_bag_prefetch_rows = EKI_QBAG_PREFETCH_ROWS_AVX2,
         /* ---- end of the quantized block ---- */
     },
     [EK_ISA_AVX512] = {
@@ -139,6 +150,8 @@ static const eki_kernels tables[] = {
         /* ---- quantized tables (issue 18) ---- */
         .q_dequant = {eki_q8_dequant_avx512, eki_q4_dequant_avx512, eki_q2_dequant_avx512},
         .q_axpy = {eki_q8_axpy_avx512, eki_q4_axpy_avx512, eki_q2_axpy_avx512},
+        .q_bag_range = {EKI_QBAG_RANGES(q8, avx512), EKI_QBAG_RANGES(q4, avx512), EKI_QBAG_RANGES(q2, avx512)},
+        .q_bag_prefetch_rows = EKI_QBAG_PREFETCH_ROWS_AVX512,
         /* ---- end of the quantized block ---- */
     },
 #endif

@@ -41,6 +41,9 @@ typedef void (*eki_cvt_fn)(int64_t n, const uint16_t *src, float *dst);
 /* A packed quantized row (quant.h): its values, or acc += w * its values. */
 typedef void (*eki_qrow_fn)(int64_t dim, const uint8_t *row, float *dst);
 typedef void (*eki_qaxpy_fn)(int64_t dim, float w, const uint8_t *row, float *acc);
+/* A thread's range [b0, b1) of bags of the quantized bag forward, sum or mean (quant.h). */
+struct eki_qbag_call;
+typedef void (*eki_qbag_range_fn)(const struct eki_qbag_call *c, int64_t b0, int64_t b1, float *out, int64_t *bag_size);
 
 /* One optimizer row update (optim.c has the scalar rows and their formulas). */
 typedef void (*eki_sgd_row_fn)(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum,
@@ -89,6 +92,10 @@ typedef struct {
      * q_dequant: a packed row's dim values (fma(q, scale, bias)); q_axpy: acc[d] += w * value(d) */
     eki_qrow_fn q_dequant[3];
     eki_qaxpy_fn q_axpy[3];
+    /* q_bag_range[format][int32 indices][per-sample weights]: the bag forward, sum / mean; and the
+     * prefetch distance of the vector ones in rows (quant.h: EKI_QBAG_PREFETCH_ROWS_<ISA>; 0: scalar) */
+    eki_qbag_range_fn q_bag_range[3][2][2];
+    int q_bag_prefetch_rows;
     /* ---- end of the quantized block ---- */
 } eki_kernels;
 
@@ -174,10 +181,19 @@ EKI_DECLARE_VECTOR_KERNELS(avx512)
     void eki_q2_dequant_##isa(int64_t dim, const uint8_t *row, float *dst);                           \
     void eki_q8_axpy_##isa(int64_t dim, float w, const uint8_t *row, float *acc);                     \
     void eki_q4_axpy_##isa(int64_t dim, float w, const uint8_t *row, float *acc);                     \
-    void eki_q2_axpy_##isa(int64_t dim, float w, const uint8_t *row, float *acc);
+    void eki_q2_axpy_##isa(int64_t dim, float w, const uint8_t *row, float *acc);                     \
+    EKI_DECLARE_QBAG_RANGES(isa, q8) EKI_DECLARE_QBAG_RANGES(isa, q4) EKI_DECLARE_QBAG_RANGES(isa, q2)
+/* eki_<format>_bag_range_<isa>_i64, _i64w, _i32, _i32w (x86/<isa>/quant_bag.c) */
+#define EKI_DECLARE_QBAG_RANGES(isa, fmt)                                                             \
+    void eki_##fmt##_bag_range_##isa##_i64(const struct eki_qbag_call *, int64_t, int64_t, float *, int64_t *); \
+    void eki_##fmt##_bag_range_##isa##_i64w(const struct eki_qbag_call *, int64_t, int64_t, float *, int64_t *); \
+    void eki_##fmt##_bag_range_##isa##_i32(const struct eki_qbag_call *, int64_t, int64_t, float *, int64_t *); \
+    void eki_##fmt##_bag_range_##isa##_i32w(const struct eki_qbag_call *, int64_t, int64_t, float *, int64_t *);
 EKI_DECLARE_QUANT_KERNELS(avx2)
 EKI_DECLARE_QUANT_KERNELS(avx512)
 /* ---- end of the quantized block ---- */
 #endif
+/* the scalar table's q_bag_range (quant_forward.c): the row-at-a-time loop */
+void eki_qbag_range_scalar(const struct eki_qbag_call *c, int64_t b0, int64_t b1, float *out, int64_t *bag_size);
 
 #endif

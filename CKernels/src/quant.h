@@ -56,6 +56,43 @@ void eki_q8_axpy_scalar(int64_t dim, float w, const uint8_t *row, float *acc);
 void eki_q4_axpy_scalar(int64_t dim, float w, const uint8_t *row, float *acc);
 void eki_q2_axpy_scalar(int64_t dim, float w, const uint8_t *row, float *acc);
 
+/* ---- the bag forward over a thread's range of bags (sum and mean; quant_forward.c) ----
+ * What every range function reads; isa.h's q_bag_range[format][is32][weighted] holds them. The
+ * vector ones (x86/<isa>/quant_bag.c) keep a bag's D <= 128 (AVX-512) or 64 (AVX2) sums in
+ * registers and call nothing per row; the scalar slot (and mode max on every ISA) is quant_forward.c's
+ * row-at-a-time loop through q_axpy / q_dequant. Same order as the fp32 bag either way. */
+typedef struct eki_qbag_call {
+    const uint8_t *table;
+    const void *indices; /* int32_t or int64_t: is32 (the vector variants have it built in) */
+    int is32;
+    eki_bags bags;
+    const float *psw;    /* per-sample weights or NULL */
+    int64_t n, dim, rb, pad; /* rb: packed row bytes; pad: padding row or -1 */
+    ek_bag_mode mode;
+    eki_qrow_fn dq;      /* the ISA's row kernels (the row-at-a-time loop) */
+    eki_qaxpy_fn axpy;
+} eki_qbag_call;
+
+/* How far ahead the vector range functions prefetch, in rows (a compile-time constant in each;
+ * -DEKI_QBAG_PREFETCH_ROWS_<ISA>=N pins another). A packed row is 1-2 cache lines (W10: 2, W11: 1.5
+ * on average) where an fp32 W2 row is 4, so these reach further in rows than the fp32 bag's
+ * EKI_BAG_PREFETCH_ROWS_<ISA>. AVX-512: 96, the best on the Zen 5 (a bare 72-byte-row gather probe,
+ * 1 thread, ms per W10-sized call: 0.69 at 64 rows, 0.63 at 96, 0.63 at 128, 0.68 at 192; W10 / W11
+ * themselves: 96 ahead of 64 and 128). AVX2: 64 rows = 128 lines of W10, inside the 32-128 lines
+ * that were best on the AVX2-only Zen 3 (issue 16: 8-32 fp32 rows); on the Zen 5 proxy 64, 96 and
+ * 128 were within noise (Benchmarks/README.md, issue 18 section). */
+#ifndef EKI_QBAG_PREFETCH_ROWS_AVX512
+#define EKI_QBAG_PREFETCH_ROWS_AVX512 96
+#endif
+#ifndef EKI_QBAG_PREFETCH_ROWS_AVX2
+#define EKI_QBAG_PREFETCH_ROWS_AVX2 64
+#endif
+
+/* The row-at-a-time range (every slot of the scalar table; mode max on every ISA). scratch: dim floats
+ * of this thread's (mode max). */
+void eki_qbag_range_rows(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, int64_t *bag_size,
+                         int64_t *max_indices, float *scratch);
+
 /* The forward verbs on a quantized table (quant_forward.c), called by ek_lookup_forward and
  * ek_bag_forward after eki_decode_forward. */
 ek_status eki_quant_lookup_forward(const eki_call *a, float *out);

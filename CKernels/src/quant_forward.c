@@ -79,32 +79,23 @@ static ek_status check_bag(const char *op, const eki_call *a, int64_t rb, eki_ba
     return EK_OK;
 }
 
-typedef struct {
-    const eki_call *a;
-    const uint8_t *table;
-    int64_t rb, pad;
-    eki_bags bags;
-    eki_qrow_fn dq;
-    eki_qaxpy_fn axpy;
-} qbag;
-
 /* Bag b (the fp32 forward's order: skip padding, sum in input order, then the mean's division; max
  * keeps the first of ties and the first NaN). row: dim floats of this thread's scratch (max). */
-static void one_bag(const qbag *q, int64_t b, float *out, int64_t *bag_size, int64_t *max_indices, float *row) {
-    const eki_call *a = q->a;
-    int64_t dim = a->dim, begin = eki_bag_begin(&q->bags, b), end = eki_bag_end(&q->bags, b), count = 0;
+static void one_bag(const eki_qbag_call *q, eki_index ix, int64_t b, float *out, int64_t *bag_size,
+                    int64_t *max_indices, float *row) {
+    int64_t dim = q->dim, begin = eki_bag_begin(&q->bags, b), end = eki_bag_end(&q->bags, b), count = 0;
     float weight_sum = 0.0f, *o = out + b * dim;
     int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
-    int is_max = a->mode == EK_BAG_MAX;
+    int is_max = q->mode == EK_BAG_MAX;
     if (!is_max) memset(o, 0, sizeof(float) * (size_t)dim);
     for (int64_t j = begin; j < end; j++) {
-        if (j + EKI_PREFETCH_ROWS < a->n) /* across bag ends too: a bag's first rows were misses */
-            EKI_PREFETCH_SPAN(q->table + eki_at(a->indices, j + EKI_PREFETCH_ROWS) * q->rb, (size_t)q->rb, 0);
-        int64_t r = eki_at(a->indices, j);
+        if (j + EKI_PREFETCH_ROWS < q->n) /* across bag ends too: a bag's first rows were misses */
+            EKI_PREFETCH_SPAN(q->table + eki_at(ix, j + EKI_PREFETCH_ROWS) * q->rb, (size_t)q->rb, 0);
+        int64_t r = eki_at(ix, j);
         if (r == q->pad) continue;
         const uint8_t *packed = q->table + r * q->rb;
         if (!is_max) {
-            float w = a->weights ? a->weights[j] : 1.0f; /* 1 * v == v: the unweighted sum, bit for bit */
+            float w = q->psw ? q->psw[j] : 1.0f; /* 1 * v == v: the unweighted sum, bit for bit */
             weight_sum += w;
             q->axpy(dim, w, packed, o);
             count++;
@@ -128,18 +119,46 @@ static void one_bag(const qbag *q, int64_t b, float *out, int64_t *bag_size, int
         memset(o, 0, sizeof(float) * (size_t)dim);
         if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = -1;
     }
-    if (a->mode == EK_BAG_MEAN) {
-        float denom = a->weights ? weight_sum : (float)count;
+    if (q->mode == EK_BAG_MEAN) {
+        float denom = q->psw ? weight_sum : (float)count;
         if (denom == 0.0f) memset(o, 0, sizeof(float) * (size_t)dim);
         else for (int64_t d = 0; d < dim; d++) o[d] /= denom;
     }
     if (bag_size) bag_size[b] = count;
 }
 
+void eki_qbag_range_rows(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, int64_t *bag_size,
+                         int64_t *max_indices, float *scratch) {
+    eki_index ix = {c->indices, c->is32};
+    for (int64_t b = b0; b < b1; b++) one_bag(c, ix, b, out, bag_size, max_indices, scratch);
+}
+
+void eki_qbag_range_scalar(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, int64_t *bag_size) {
+    eki_qbag_range_rows(c, b0, b1, out, bag_size, NULL, NULL);
+}
+
+/* The bags of thread t of T (embedding_bag.c's split): cost(b) = begin(b) + b is non-decreasing, so
+ * the ranges split at the first bag whose cost reaches t / T of the total. */
+static int64_t bag_split(const eki_bags *bags, int64_t n, int t, int T) {
+    int64_t B = bags->num_bags, total = n + B;
+    if (t <= 0) return 0;
+    if (t >= T) return B;
+    int64_t target = total / T * t + (total % T) * t / T;
+    int64_t lo = 0, hi = B; /* smallest b in [0, B] with cost(b) >= target */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int64_t cost = (mid < B ? eki_bag_begin(bags, mid) : n) + mid;
+        if (cost >= target) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
 ek_status eki_quant_bag_forward(const eki_call *a, float *out, int64_t *bag_size, int64_t *max_indices) {
     static const char op[] = "embedding_bag";
     int slot = eki_quant_slot(a->dtype);
-    qbag q = {.a = a, .table = a->raw};
+    eki_qbag_call q = {.table = a->raw, .indices = a->indices.data, .psw = a->weights, .n = a->n, .dim = a->dim,
+                       .mode = a->mode};
     ek_status s;
     if ((s = eki_check_size(op, "dim", a->dim, 1))) return s;
     q.rb = eki_quant_row_size(slot, a->dim);
@@ -148,7 +167,7 @@ ek_status eki_quant_bag_forward(const eki_call *a, float *out, int64_t *bag_size
         return s;
     if (max_indices && a->mode != EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: max_indices is only written in mode max; pass NULL", op);
-    int T = eki_num_threads();
+    int T = eki_num_threads(), is32 = a->indices.is32 != 0;
     float *scratch = NULL;
     if (a->mode == EK_BAG_MAX && a->num_bags > 0) { /* one row per thread, before anything is written */
         scratch = malloc(sizeof(float) * (size_t)a->dim * (size_t)T);
@@ -156,12 +175,16 @@ ek_status eki_quant_bag_forward(const eki_call *a, float *out, int64_t *bag_size
     }
     const eki_kernels *k = eki_dispatch();
     q.dq = k->q_dequant[slot], q.axpy = k->q_axpy[slot];
-    int64_t B = a->num_bags;
-#pragma omp parallel num_threads(T) if ((a->n + B) * a->dim >= EKI_PARALLEL_MIN_WORK)
+    q.is32 = is32;
+    eki_qbag_range_fn range = k->q_bag_range[slot][is32][a->weights != NULL];
+#pragma omp parallel num_threads(T) if ((a->n + a->num_bags) * a->dim >= EKI_PARALLEL_MIN_WORK)
     {
-        float *row = scratch ? scratch + (size_t)eki_thread_id() * (size_t)a->dim : NULL;
-#pragma omp for schedule(static)
-        for (int64_t b = 0; b < B; b++) one_bag(&q, b, out, bag_size, max_indices, row);
+        int t = eki_thread_id(), TT = eki_team_size();
+        int64_t b0 = bag_split(&q.bags, a->n, t, TT), b1 = bag_split(&q.bags, a->n, t + 1, TT);
+        if (b0 < b1) {
+            if (scratch) eki_qbag_range_rows(&q, b0, b1, out, bag_size, max_indices, scratch + (size_t)t * (size_t)a->dim);
+            else range(&q, b0, b1, out, bag_size);
+        }
     }
     free(scratch);
     return EK_OK;

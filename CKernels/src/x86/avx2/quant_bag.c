@@ -1,0 +1,162 @@
+/* x86/avx2/quant_bag.c — the quantized bag forward (sum, mean) over a thread's range of bags with
+ * AVX2 + FMA + F16C (the AVX2 table is chosen only where F16C is present; semantics and order:
+ * quant_forward.c; the call: quant.h). A bag's columns go in blocks of up to 64 (8 x 8 floats) held
+ * in registers, one function per (format, index width, weighted) with the block width a compile-time
+ * constant, nothing called per row; a wider row is walked once per block (the later passes hit L1).
+ * Per element: fma(q, scale, bias) (vfmadd: one rounding, as fmaf), then multiply by the weight and
+ * add, without FMA: bit-identical to the scalar loop and so to the fp32 bag of the dequantised table.
+ * Codes: Q8 8 bytes -> 8 lanes (vpmovzxbd); Q4 / Q2 one 32-bit word shifted per lane. Every load
+ * stays inside the row, also for the last vector (the 8 or 4 bytes of scale and bias follow the
+ * codes); its extra lanes are never stored. */
+#pragma STDC FP_CONTRACT OFF
+#include "quant.h"
+
+#if EKI_X86
+#include <immintrin.h>
+
+#define INL EKI_TARGET_AVX2_F16C static inline __attribute__((always_inline))
+
+/* The call's fields as locals of the row loop (passed by value into always-inline code). */
+typedef struct {
+    const uint8_t *table;
+    const void *indices;
+    const float *psw;
+    int64_t rb, data, pad, pend; /* data: offset of scale and bias in a row; pend: end of the range's indices */
+    int64_t mid, last; /* prefetch_row: whether a row may span 3 lines (then its byte 64 too), its last byte */
+    int mean;
+} qloop;
+
+INL int64_t row_at(const qloop *L, int64_t j, const int is32) {
+    return is32 ? (int64_t)((const int32_t *)L->indices)[j] : ((const int64_t *)L->indices)[j];
+}
+
+/* Row j's cache lines, straight-line code: pf 1 (rows of <= 129 bytes), its first and last bytes
+ * and, where a row may span 3 lines, byte 64; pf 2, every line (longer rows). */
+INL void prefetch_row(const qloop *L, int64_t j, const int is32, const int pf) {
+    if (j >= L->pend) return;
+    const char *p = (const char *)(L->table + row_at(L, j, is32) * L->rb);
+    if (pf == 1) {
+        __builtin_prefetch(p, 0, 3);
+        if (L->mid) __builtin_prefetch(p + 64, 0, 3); /* loop-invariant: predicted */
+        __builtin_prefetch(p + L->last, 0, 3);
+    } else {
+        EKI_PREFETCH_SPAN(p, (size_t)L->rb, 0);
+    }
+}
+
+INL void scale_bias(const uint8_t *sb, const int slot, __m256 *s, __m256 *b) {
+    if (slot == 0) {
+        float f[2];
+        memcpy(f, sb, 8);
+        *s = _mm256_set1_ps(f[0]), *b = _mm256_set1_ps(f[1]);
+    } else { /* two fp16: vcvtph2ps is exact, NaN made quiet, as eki_f16_to_f32 */
+        uint32_t w;
+        memcpy(&w, sb, 4);
+        __m128 x = _mm_cvtph_ps(_mm_cvtsi32_si128((int)w));
+        *s = _mm256_broadcastss_ps(x), *b = _mm256_broadcastss_ps(_mm_movehdup_ps(x));
+    }
+}
+
+/* The codes of elements d .. d + 7 as floats (lanes past the row's dim hold whatever the row's
+ * scale and bias bytes make of them). */
+INL __m256 codes(const uint8_t *row, int64_t d, const int slot) {
+    if (slot == 0) return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(row + d))));
+    uint32_t w;
+    memcpy(&w, row + d * eki_quant_bits(slot) / 8, 4);
+    const __m256i shifts = slot == 1 ? _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)
+                                     : _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    __m256i q = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)w), shifts),
+                                 _mm256_set1_epi32((1 << eki_quant_bits(slot)) - 1));
+    return _mm256_cvtepi32_ps(q);
+}
+
+/* Columns d0 .. d0 + 8 nv of bag [begin, end) into o: nv, slot, is32, weighted and pf are
+ * compile-time constants; tail: the lanes of the last vector in the row (all ones: stored). */
+INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv, __m256i tail, float *o,
+                   int64_t *count_out, const int slot, const int is32, const int weighted, const int pf) {
+    __m256 acc[8];
+    for (int v = 0; v < nv; v++) acc[v] = _mm256_setzero_ps();
+    int64_t count = 0;
+    float weight_sum = 0.0f;
+    for (int64_t j = begin; j < end; j++) {
+        if (pf) prefetch_row(&L, j + EKI_QBAG_PREFETCH_ROWS_AVX2, is32, pf);
+        int64_t r = row_at(&L, j, is32);
+        if (r == L.pad) continue;
+        count++;
+        const uint8_t *row = L.table + r * L.rb;
+        __m256 s, b;
+        scale_bias(row + L.data, slot, &s, &b);
+        if (weighted) {
+            float w = L.psw[j];
+            weight_sum += w;
+            __m256 wv = _mm256_set1_ps(w);
+            for (int v = 0; v < nv; v++)
+                acc[v] = _mm256_add_ps(acc[v], _mm256_mul_ps(wv, _mm256_fmadd_ps(codes(row, d0 + 8 * v, slot), s, b)));
+        } else {
+            for (int v = 0; v < nv; v++)
+                acc[v] = _mm256_add_ps(acc[v], _mm256_fmadd_ps(codes(row, d0 + 8 * v, slot), s, b));
+        }
+    }
+    if (L.mean) {
+        float denom = weighted ? weight_sum : (float)count;
+        __m256 dv = _mm256_set1_ps(denom);
+        for (int v = 0; v < nv; v++) acc[v] = denom == 0.0f ? _mm256_setzero_ps() : _mm256_div_ps(acc[v], dv);
+    }
+    for (int v = 0; v < nv - 1; v++) _mm256_storeu_ps(o + d0 + 8 * v, acc[v]);
+    _mm256_maskstore_ps(o + d0 + 8 * (nv - 1), tail, acc[nv - 1]);
+    *count_out = count;
+}
+
+#define BLOCK(k, PF) sum_block(L, begin, end, d0, k, tail, o, &count, slot, is32, weighted, PF)
+#define CASE(k)                                                                                               \
+    case k:                                                                                                   \
+        if (pf) BLOCK(k, 1);                                                                                  \
+        else BLOCK(k, 0);                                                                                     \
+        break;
+
+INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, int64_t *bag_size, const int slot,
+                    const int is32, const int weighted) {
+    int64_t dim = c->dim;
+    qloop L = {c->table, c->indices, c->psw, c->rb, eki_quant_data_bytes(slot, dim), c->pad,
+               eki_bag_end(&c->bags, b1 - 1), 0, c->rb - 1, c->mode == EK_BAG_MEAN};
+    /* Prefetch: a row of <= 129 bytes is covered by its bytes 0, 64 and rb - 1 (no gap over 64);
+     * where every row starts at a multiple of a (the table's and the row size's alignment) and
+     * rb <= 64 + a, no row spans 3 lines and the first and last suffice: W10's 72-byte rows, W11's
+     * 36-byte ones. */
+    uintptr_t a = ((uintptr_t)c->table | (uintptr_t)c->rb | 64u);
+    a &= -a;
+    L.mid = (uintptr_t)c->rb > 64 + a;
+    int pf_first = c->rb <= 129 ? 1 : 2;
+    for (int64_t b = b0; b < b1; b++) {
+        int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
+        float *o = out + b * dim;
+        for (int64_t d0 = 0; d0 < dim; d0 += 64) {
+            int64_t left = dim - d0;
+            int nv = left >= 64 ? 8 : (int)((left + 7) / 8);
+            int last = (int)(left - 8 * (nv - 1)); /* 1..8 */
+            __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(last), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            int pf = d0 > 0 ? 0 : pf_first; /* later blocks: the rows are in L1 */
+            if (pf == 2) BLOCK(8, 2); /* rb > 129 only where dim > 121: the first block is 8 vectors */
+            else switch (nv) {
+                CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
+            default:
+                CASE(8)
+            }
+        }
+        if (bag_size) bag_size[b] = count;
+    }
+}
+
+#define VARIANT(fmt, slot, suffix, is32, weighted)                                                            \
+    EKI_TARGET_AVX2_F16C void eki_##fmt##_bag_range_avx2_##suffix(const eki_qbag_call *c, int64_t b0, int64_t b1, \
+                                                                   float *out, int64_t *bag_size) {            \
+        range_impl(c, b0, b1, out, bag_size, slot, is32, weighted);                                           \
+    }
+#define VARIANTS(fmt, slot)                                                                                   \
+    VARIANT(fmt, slot, i64, 0, 0) VARIANT(fmt, slot, i64w, 0, 1) VARIANT(fmt, slot, i32, 1, 0)                \
+    VARIANT(fmt, slot, i32w, 1, 1)
+VARIANTS(q8, 0)
+VARIANTS(q4, 1)
+VARIANTS(q2, 2)
+
+#endif
