@@ -13,14 +13,16 @@
 
 static int region_empty(ekd_region r) { return r.r1 <= r.r0 || r.c1 <= r.c0; }
 
-static ek_status backward_table(ekd_collection *c, int64_t t, const float *grad_out, int64_t col) {
+/* pre: the caller's checks of the call (table 0 only), agreed in one step with the allocations here;
+ * *early says the call failed there, before anything changed. */
+static ek_status backward_table(ekd_collection *c, int64_t t, const float *grad_out, int64_t col, ek_status pre, int *early) {
     ekd_table *tb = &c->tables[t];
     const ekd_table_config *cfg = &tb->cfg;
     const int P = c->size, me = c->rank, rowwise = cfg->scheme == EKD_ROW_WISE;
     const int64_t Br = c->batch[me], D = cfg->dim, Dt = c->total_dim;
     const ekd_region mine = tb->shard;
     const int64_t w = mine.c1 - mine.c0;
-    ek_status st = EK_OK;
+    ek_status st = pre;
     int64_t *cnt = ekd_alloc(sizeof(int64_t) * 2 * (size_t)P, &st);
     ekd_region *reg = ekd_alloc(sizeof(ekd_region) * (size_t)P, &st);
     float *send = NULL, *recv = NULL;
@@ -32,10 +34,10 @@ static ek_status backward_table(ekd_collection *c, int64_t t, const float *grad_
             cnt[P + o] = region_empty(mine) ? 0 : c->batch[o] * w;
             ssum += cnt[o];
         }
-        send = ekd_alloc(sizeof(float) * (size_t)ssum, &st);
-        recv = ekd_alloc(sizeof(float) * (size_t)(tb->own.num_bags * w), &st);
+        send = ekd_scratch(c, EKD_S_GSEND, sizeof(float) * (size_t)ssum, &st);
+        recv = ekd_scratch(c, EKD_S_GRECV, sizeof(float) * (size_t)(tb->own.num_bags * w), &st);
     }
-    if ((st = ekd_agree(c->comm, st)) != EK_OK) goto done;
+    if ((st = ekd_agree(c->comm, st)) != EK_OK) { *early = 1; goto done; }
 
     float *p = send;
     for (int o = 0; o < P; o++) {
@@ -54,7 +56,7 @@ static ek_status backward_table(ekd_collection *c, int64_t t, const float *grad_
             }
         }
     }
-    if ((st = ekd_alltoallv(c->comm, P, send, cnt, recv, cnt + P, MPI_FLOAT, "MPI_Alltoallv (gradients)")) != EK_OK) goto done;
+    if ((st = ekd_alltoallv(c->comm, P, send, cnt, recv, cnt + P, MPI_FLOAT, EKD_T_GRADIENTS, "MPI_Alltoallv (gradients)")) != EK_OK) goto done;
 
     ek_status local = EK_OK;
     ekd_owner_ctx *own = &tb->own;
@@ -79,7 +81,7 @@ static ek_status backward_table(ekd_collection *c, int64_t t, const float *grad_
     }
     st = ekd_agree(c->comm, local);
 done:
-    free(cnt); free(reg); free(send); free(recv);
+    free(cnt); free(reg); /* send, recv: the collection's scratch */
     return st;
 }
 
@@ -89,12 +91,17 @@ ek_status ekd_backward_update(ekd_collection *c, const float *grad_out) {
     if (!c->has_forward) st = ekd_fail(EK_ERR_INVALID_ARGUMENT, "rank %d: ekd_backward_update without a forward (one update per forward)", c->rank);
     else if (grad_out == NULL && c->batch[c->rank] > 0)
         st = ekd_fail(EK_ERR_NULL_POINTER, "rank %d: grad_out is NULL with %lld bags", c->rank, (long long)c->batch[c->rank]);
-    if ((st = ekd_agree(c->comm, st)) != EK_OK) return st;
+    ekd_meter_start(c);
     int64_t col = 0;
-    for (int64_t t = 0; t < c->num_tables && st == EK_OK; t++) {
-        st = backward_table(c, t, grad_out, col);
+    int early = 0;
+    ek_status pre = st;
+    for (int64_t t = 0; t < c->num_tables && (t == 0 || st == EK_OK); t++) {
+        st = backward_table(c, t, grad_out, col, t == 0 ? pre : EK_OK, &early);
         col += c->tables[t].cfg.dim;
+        if (t == 0 && early) break;
     }
+    ekd_meter_stop();
+    if (early) return st; /* a bad call or no memory: nothing changed, the forward's context is kept */
     c->step++;
     ekd_clear_ctx(c);
     return st;
