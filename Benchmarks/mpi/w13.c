@@ -11,6 +11,8 @@
  *                                        ratio to X, bytes per step (the library's ekd_get_traffic) and
  *                                        the per-message cost fit; rank 0 appends a JSON object to FILE
  *   mpirun -np P w13 --message-costs     only the MPI_Alltoallv size sweep and its fit
+ *   --extra-syncs K (with --sharded)     K more one-int MPI_Allreduce per step: what each collective
+ *                                        a batched exchange would save costs in the step
  *
  * Timing follows Benchmarks/harness/measure.c: batches rotated 0..7, warm-up (>= 8 steps, >= 0.2 s),
  * then every step timed until >= --seconds and >= 24 steps; the figure is the median. A sharded
@@ -37,6 +39,7 @@
 #define SEED 20240601u
 
 static double g_seconds = 1.5;
+static int g_extra_syncs; /* --extra-syncs K: K one-int MPI_Allreduce per step (what one more collective costs) */
 
 static double now_s(void) {
     struct timespec ts;
@@ -266,6 +269,10 @@ static int run_sharded(int dedup, int zipf, double baseline_ms, const char *json
         double a = now_s();
         EKD(ekd_forward(c, &in, out));
         EKD(ekd_backward_update(c, grad));
+        for (int k = 0; k < g_extra_syncs; k++) {
+            int one = 1, sum = 0;
+            MPI_Allreduce(&one, &sum, 1, MPI_INT, MPI_SUM, comm);
+        }
         double dt = now_s() - a, mx = 0;
         calls++;
         MPI_Allreduce(&dt, &mx, 1, MPI_DOUBLE, MPI_MAX, comm); /* the slowest rank's step; also agrees on stopping */
@@ -336,6 +343,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--baseline-ms") && v) baseline_ms = atof(argv[++i]);
         else if (!strcmp(a, "--json") && v) json = argv[++i];
         else if (!strcmp(a, "--label") && v) label = argv[++i];
+        else if (!strcmp(a, "--extra-syncs") && v) g_extra_syncs = atoi(argv[++i]);
         else { fprintf(stderr, "w13: bad option '%s' (see the comment at the top of Benchmarks/mpi/w13.c)\n", a); return 1; }
     }
     if (baseline + sharded + costs != 1 || threads < 1) { fprintf(stderr, "w13: give one of --baseline, --sharded, --message-costs\n"); return 1; }
