@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static inline ek_status ekd_alltoallv(MPI_Comm comm, int P, const void *send, const int64_t *scount, void *recv,
                                       const int64_t *rcount, MPI_Datatype type, ekd_traffic_kind kind,
@@ -27,6 +28,59 @@ static inline ek_status ekd_alltoallv(MPI_Comm comm, int P, const void *send, co
     st = ekd_mpi(MPI_Alltoallv(send, sc, sd, type, recv, rc, rd, type, comm), what);
     free(v);
     return st;
+}
+
+/* The element counts of an exchange of K parts (every table's, in table order): to rank o goes part
+ * 0's scount[0][o] elements, then part 1's, and so on. Reserves the combined buffers the exchange will
+ * need (before the agreement that covers allocations). */
+static inline void ekd_reserve_parts(ekd_collection *c, int K, int64_t *const *scount, int64_t *const *rcount, size_t esz,
+                                     ek_status *st) {
+    if (K <= 1) return;
+    int64_t s = 0, r = 0;
+    for (int k = 0; k < K; k++)
+        for (int o = 0; o < c->size; o++) { s += scount[k][o]; r += rcount[k][o]; }
+    ekd_scratch(c, EKD_ALL_TABLES, EKD_S_CSEND, esz * (size_t)s, st);
+    ekd_scratch(c, EKD_ALL_TABLES, EKD_S_CRECV, esz * (size_t)r, st);
+}
+
+/* One MPI_Alltoallv for K parts. Part k's elements for the ranks lie one after the other in send[k],
+ * as for a plain exchange, and arrive the same way in recv[k]. One part goes straight through; more
+ * are packed into the combined buffers that ekd_reserve_parts reserved (nothing is allocated here). */
+static inline ek_status ekd_exchange_parts(ekd_collection *c, int K, void *const *send, int64_t *const *scount,
+                                           void *const *recv, int64_t *const *rcount, MPI_Datatype type,
+                                           ekd_traffic_kind kind, const char *what) {
+    const int P = c->size;
+    if (K == 1) return ekd_alltoallv(c->comm, P, send[0], scount[0], recv[0], rcount[0], type, kind, what);
+    int tsize = 0;
+    MPI_Type_size(type, &tsize);
+    const size_t esz = (size_t)tsize;
+    ek_status st = EK_OK;
+    int64_t *ts = c->xwork, *tr = ts + P, *off = tr + P, s = 0, r = 0;
+    for (int o = 0; o < P; o++) {
+        ts[o] = tr[o] = 0;
+        for (int k = 0; k < K; k++) { ts[o] += scount[k][o]; tr[o] += rcount[k][o]; }
+        s += ts[o]; r += tr[o];
+    }
+    char *sb = ekd_scratch(c, EKD_ALL_TABLES, EKD_S_CSEND, esz * (size_t)s, &st);
+    char *rb = ekd_scratch(c, EKD_ALL_TABLES, EKD_S_CRECV, esz * (size_t)r, &st);
+    if (st != EK_OK) return st; /* not reached: reserved */
+    for (int k = 0; k < K; k++) off[k] = 0;
+    for (int o = 0; o < P; o++)
+        for (int k = 0; k < K; k++) {
+            size_t n = esz * (size_t)scount[k][o];
+            if (n) memcpy(sb, (const char *)send[k] + esz * (size_t)off[k], n);
+            sb += n; off[k] += scount[k][o];
+        }
+    sb -= esz * (size_t)s;
+    if ((st = ekd_alltoallv(c->comm, P, sb, ts, rb, tr, type, kind, what)) != EK_OK) return st;
+    for (int k = 0; k < K; k++) off[k] = 0;
+    for (int o = 0; o < P; o++)
+        for (int k = 0; k < K; k++) {
+            size_t n = esz * (size_t)rcount[k][o];
+            if (n) memcpy((char *)recv[k] + esz * (size_t)off[k], rb, n);
+            rb += n; off[k] += rcount[k][o];
+        }
+    return EK_OK;
 }
 
 #endif

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #define EKD_MSG 512
-#define EKD_WORK_PER_RANK 18
+#define EKD_WORK_PER_RANK 14
 
 /* A rectangle of a table: rows [r0, r1) x columns [c0, c1). */
 typedef struct ekd_region {
@@ -31,11 +31,13 @@ typedef struct ekd_source_ctx {
     int32_t *winner;       /* row-wise max: the owner of the winning row of each (b, d), -1 if none */
 } ekd_source_ctx;
 
-/* The collection's reusable buffers (scratch.c), one per use inside an exchange. */
+/* The collection's reusable buffers (scratch.c): per table one per use inside an exchange, and the
+ * combined send / receive buffers of the exchanges that carry every table at once (EKD_ALL_TABLES). */
 typedef enum {
-    EKD_S_SLENS, EKD_S_SIDS, EKD_S_SMSG, EKD_S_SBUF, EKD_S_RBUF, EKD_S_PARTIAL, EKD_S_POOLED, EKD_S_RIDX,
-    EKD_S_GSEND, EKD_S_GRECV, EKD_S_COUNT
+    EKD_S_SLENS, EKD_S_SIDS, EKD_S_SMSG, EKD_S_RMSG, EKD_S_PARTIAL, EKD_S_POOLED, EKD_S_RIDX,
+    EKD_S_GSEND, EKD_S_GRECV, EKD_S_CSEND, EKD_S_CRECV, EKD_S_COUNT
 } ekd_scratch_slot;
+#define EKD_ALL_TABLES (-1)
 
 typedef struct ekd_dedup_scratch { int64_t cap; int64_t *keys; int32_t *pos; int32_t *inv; } ekd_dedup_scratch;
 
@@ -63,11 +65,13 @@ struct ekd_collection {
     ekd_table *tables;
     int dedup;             /* ekd_set_dedup: deduplicate ids before sending */
     int64_t *meta;         /* (2 + 2T) x (P + 1): what ekd_forward's Allgather carries */
-    int64_t *work;         /* EKD_WORK_PER_RANK x P: per-rank counts of one table's exchange */
-    ekd_region *regs;      /* P: one table's regions */
+    int64_t *work;         /* T x EKD_WORK_PER_RANK x P: each table's per-rank counts of a forward */
+    ekd_region *regs;      /* T x P: each table's regions */
+    int64_t *counts;       /* 2 x P x (2T + 1): the forward's counts and statuses, sent and received */
     ekd_traffic traffic;   /* what this rank sent (ekd_get_traffic) */
-    void *scratch[EKD_S_COUNT];
-    size_t scratch_size[EKD_S_COUNT];
+    void **scratch;        /* (T + 1) x EKD_S_COUNT: ekd_scratch */
+    size_t *scratch_size;
+    int64_t *xwork;        /* 2P + 2T + 2: ekd_exchange_parts' totals and offsets */
     ekd_dedup_scratch dedup_scratch;
 };
 
@@ -111,9 +115,9 @@ void ekd_dedup_free(ekd_dedup_scratch *s);
 void ekd_dedup_decode(const int64_t *msg, int64_t n, int64_t u, int64_t *ids);
 
 /* ---- scratch.c ---- */
-/* Slot `slot`'s buffer, grown to at least `bytes` (contents not kept, not zeroed); NULL with *st set
- * when it cannot grow. */
-void *ekd_scratch(ekd_collection *c, ekd_scratch_slot slot, size_t bytes, ek_status *st);
+/* Table t's (or EKD_ALL_TABLES') buffer for `slot`, grown to at least `bytes` (contents not kept when
+ * it grows, not zeroed); NULL with *st set when it cannot grow. */
+void *ekd_scratch(ekd_collection *c, int64_t t, ekd_scratch_slot slot, size_t bytes, ek_status *st);
 void ekd_scratch_free(ekd_collection *c);
 
 /* ---- plan.c ---- */
