@@ -11,6 +11,10 @@
  *                                        ratio to X, bytes per step (the library's ekd_get_traffic) and
  *                                        the per-message cost fit; rank 0 appends a JSON object to FILE
  *   mpirun -np P w13 --message-costs     only the MPI_Alltoallv size sweep and its fit
+ *   --tables T (with --sharded)          W13's ids split over T row-wise tables of 1M / T rows, 40 / T
+ *                                        ids per bag each (T divides 40; output T x 64 wide, so T times
+ *                                        the pooled bytes): measures the per-table cost of a step
+ *   --bags N (with --tables)             only the first N bags of each batch (small steps: latency-bound)
  *   --extra-syncs K (with --sharded)     K more one-int MPI_Allreduce per step: what each collective
  *                                        a batched exchange would save costs in the step
  *
@@ -39,7 +43,9 @@
 #define SEED 20240601u
 
 static double g_seconds = 1.5;
-static int g_extra_syncs; /* --extra-syncs K: K one-int MPI_Allreduce per step (what one more collective costs) */
+static int g_extra_syncs;
+static int g_bags = BAGS; /* --bags N (with --tables): the first N bags only (a latency-bound step) */
+static int g_tables = 1; /* --tables T: the same ids split over T row-wise tables of ROWS / T rows (40 / T ids per bag each) */ /* --extra-syncs K: K one-int MPI_Allreduce per step (what one more collective costs) */
 
 static double now_s(void) {
     struct timespec ts;
@@ -327,6 +333,67 @@ static int run_sharded(int dedup, int zipf, double baseline_ms, const char *json
     return 0;
 }
 
+/* W13's ids over T tables: what each table costs a step beyond its share of the work. No check
+ * against the core here (the one-table run has it; Tests/mpi checks many tables). */
+static int run_tables(int T, const char *label) {
+    MPI_Comm comm = MPI_COMM_WORLD;
+    int P, me;
+    MPI_Comm_size(comm, &P);
+    MPI_Comm_rank(comm, &me);
+    EK(ek_set_num_threads(1));
+    data d;
+    make_data(&d, 0);
+    const int64_t b0 = (int64_t)g_bags * me / P, b1 = (int64_t)g_bags * (me + 1) / P, Br = b1 - b0, len = LEN / T, rows = ROWS / T;
+    ekd_table_config cfg[40];
+    for (int t = 0; t < T; t++) cfg[t] = (ekd_table_config){.rows = rows, .dim = DIM, .scheme = EKD_ROW_WISE, .mode = EK_BAG_SUM};
+    ek_optimizer opt = {.struct_size = sizeof(ek_optimizer), .kind = EK_OPT_SGD, .lr = LR};
+    ekd_collection *c = NULL;
+    EKD(ekd_create(comm, T, cfg, &opt, &c));
+    EKD(ekd_init_uniform(c, SEED, 1.0f));
+    int64_t *ids = xalloc(sizeof(int64_t) * NBATCH * BAGS * LEN), *offs = xalloc(sizeof(int64_t) * (Br + 1));
+    for (int b = 0; b < NBATCH; b++) /* table t, batch b: bag k's ids are W5's ids t*len .. (t+1)*len of bag k */
+        for (int t = 0; t < T; t++)
+            for (int64_t k = 0; k < BAGS; k++)
+                for (int64_t j = 0; j < len; j++)
+                    ids[((int64_t)b * T + t) * BAGS * len + k * len + j] = d.idx[b][k * LEN + t * len + j] % rows;
+    for (int64_t k = 0; k < Br; k++) offs[k] = k * len;
+    float *out = xalloc(sizeof(float) * (size_t)(Br ? Br : 1) * DIM * T), *grad = xalloc(sizeof(float) * (size_t)(Br ? Br : 1) * DIM * T);
+    for (int64_t k = 0; k < Br * T; k++) memcpy(grad + k * DIM, d.grad + ((b0 + k / T) % BAGS) * DIM, sizeof(float) * DIM);
+    ek_bag_input in[40];
+    double t_[20000];
+    int n = 0, calls = 0, warm = 1;
+    double t0 = now_s(), start = 0;
+    for (;;) {
+        for (int t = 0; t < T; t++)
+            in[t] = (ek_bag_input){.struct_size = sizeof(ek_bag_input), .index_type = EK_INDEX_I64,
+                                   .indices = ids + ((int64_t)(calls % NBATCH) * T + t) * BAGS * len + b0 * len,
+                                   .num_indices = Br * len, .offsets = offs, .num_bags = Br};
+        MPI_Barrier(comm);
+        double a = now_s();
+        EKD(ekd_forward(c, in, out));
+        EKD(ekd_backward_update(c, grad));
+        double dt = now_s() - a, mx = 0;
+        calls++;
+        MPI_Allreduce(&dt, &mx, 1, MPI_DOUBLE, MPI_MAX, comm);
+        double el = now_s() - (warm ? t0 : start);
+        MPI_Bcast(&el, 1, MPI_DOUBLE, 0, comm);
+        if (warm) {
+            if (calls >= NBATCH && el >= 0.2) { warm = 0; start = now_s(); EKD(ekd_reset_traffic(c)); }
+            continue;
+        }
+        t_[n++] = mx;
+        if ((n >= 24 && el >= g_seconds) || n >= 20000) break;
+    }
+    ekd_traffic tr;
+    EKD(ekd_get_traffic(c, &tr));
+    if (me == 0)
+        printf("%-14s %d ranks x 1 thread, %d bags, %d tables of %lld rows x %d ids: %.2f ms/step (median of %d); %.1f collective calls per rank, %.0f bytes sent per rank per step\n",
+               label, P, g_bags, T, (long long)rows, (int)len, 1e3 * median(t_, n), n, (double)tr.calls / n, (double)tr.bytes / n);
+    ekd_free(c);
+    free(ids); free(offs); free(out); free(grad);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     int baseline = 0, sharded = 0, costs = 0, dedup = 0, zipf = 0, threads = 2;
     double baseline_ms = 0;
@@ -344,13 +411,18 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--json") && v) json = argv[++i];
         else if (!strcmp(a, "--label") && v) label = argv[++i];
         else if (!strcmp(a, "--extra-syncs") && v) g_extra_syncs = atoi(argv[++i]);
+        else if (!strcmp(a, "--tables") && v) g_tables = atoi(argv[++i]);
+        else if (!strcmp(a, "--bags") && v) g_bags = atoi(argv[++i]);
         else { fprintf(stderr, "w13: bad option '%s' (see the comment at the top of Benchmarks/mpi/w13.c)\n", a); return 1; }
     }
+    if (g_bags < 0 || g_bags > BAGS) { fprintf(stderr, "w13: --bags must be 0..%d\n", BAGS); return 1; }
+    if (g_tables < 1 || g_tables > 40 || LEN % g_tables) { fprintf(stderr, "w13: --tables must divide 40\n"); return 1; }
     if (baseline + sharded + costs != 1 || threads < 1) { fprintf(stderr, "w13: give one of --baseline, --sharded, --message-costs\n"); return 1; }
     if (baseline) return run_baseline(threads, zipf);
     MPI_Init(&argc, &argv);
     int rc = 0;
-    if (sharded) rc = run_sharded(dedup, zipf, baseline_ms, json, label);
+    if (sharded && g_tables > 1) rc = run_tables(g_tables, label);
+    else if (sharded) rc = run_sharded(dedup, zipf, baseline_ms, json, label);
     else {
         double med[NSIZES], alpha, beta;
         int me;

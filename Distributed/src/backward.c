@@ -6,8 +6,9 @@
  * owner's row won. The owner then calls ek_bag_backward_update on its shard with the ids the forward
  * left there (the global batch, sources in rank order, so each row's gradient terms are added in the
  * order one process adds them) and its own argmax: it updates its own rows only. Three collectives
- * per step whatever the number of tables: the verdict on the call and the allocations, the
- * gradients, the verdict on the updates. */
+ * per step whatever the number of tables — the verdict on the call and the allocations, the
+ * gradients, the verdict on the updates — but for large gradient rows one exchange per table
+ * (ekd_batch_rows). */
 #include "exchange.h"
 
 #include <stdlib.h>
@@ -88,7 +89,8 @@ static ek_status backward_tables(ekd_collection *c, const float *grad_out, ek_st
         sb[t] = ekd_scratch(c, t, EKD_S_GSEND, sizeof(float) * (size_t)ssum, &st);
         rb[t] = ekd_scratch(c, t, EKD_S_GRECV, sizeof(float) * (size_t)(tb->own.num_bags * w), &st);
     }
-    if (st == EK_OK) ekd_reserve_parts(c, (int)T, sc, rc, sizeof(float), &st);
+    const int batch = ekd_batch_rows(c);
+    if (st == EK_OK && batch) ekd_reserve_parts(c, (int)T, sc, rc, sizeof(float), &st);
     if ((st = ekd_agree(c->comm, st)) != EK_OK) { *early = 1; goto done; }
 
     int64_t col = 0;
@@ -96,7 +98,7 @@ static ek_status backward_tables(ekd_collection *c, const float *grad_out, ek_st
         fill_gradients(c, t, grad_out, col, sb[t]);
         col += c->tables[t].cfg.dim;
     }
-    if ((st = ekd_exchange_parts(c, (int)T, sb, sc, rb, rc, MPI_FLOAT, EKD_T_GRADIENTS, "MPI_Alltoallv (gradients)")) != EK_OK)
+    if ((st = ekd_exchange_parts(c, (int)T, sb, sc, rb, rc, MPI_FLOAT, batch, EKD_T_GRADIENTS, "MPI_Alltoallv (gradients)")) != EK_OK)
         goto done;
     ek_status local = EK_OK;
     for (int64_t t = 0; t < T; t++) {

@@ -43,14 +43,33 @@ static inline void ekd_reserve_parts(ekd_collection *c, int K, int64_t *const *s
     ekd_scratch(c, EKD_ALL_TABLES, EKD_S_CRECV, esz * (size_t)r, st);
 }
 
-/* One MPI_Alltoallv for K parts. Part k's elements for the ranks lie one after the other in send[k],
- * as for a plain exchange, and arrive the same way in recv[k]. One part goes straight through; more
- * are packed into the combined buffers that ekd_reserve_parts reserved (nothing is allocated here). */
+/* Whether the pooled rows and gradients of a step travel in one exchange for all tables: when the
+ * parts are small, where a collective's latency outweighs copying them into one buffer. Large parts
+ * (W13's are 512 KiB) go one exchange per table, straight from and into the tables' buffers: on one
+ * machine the copies cost more than the collectives they save. The same answer on every rank: it
+ * depends on the batch sizes and dims only. */
+#define EKD_BATCH_BELOW (64 * 1024)
+static inline int ekd_batch_rows(const ekd_collection *c) {
+    int64_t B = 0, D = 0;
+    for (int s = 0; s < c->size; s++) B += c->batch[s];
+    for (int64_t t = 0; t < c->num_tables; t++) D += c->tables[t].cfg.dim;
+    return (int64_t)sizeof(float) * D * B / c->size < EKD_BATCH_BELOW; /* a source's rows for one owner */
+}
+
+/* An MPI_Alltoallv for K parts. Part k's elements for the ranks lie one after the other in send[k],
+ * as for a plain exchange, and arrive the same way in recv[k]. With `batch`, one exchange: more than
+ * one part is packed into the combined buffers that ekd_reserve_parts reserved (nothing is allocated
+ * here); without, one exchange per part, no copies. */
 static inline ek_status ekd_exchange_parts(ekd_collection *c, int K, void *const *send, int64_t *const *scount,
-                                           void *const *recv, int64_t *const *rcount, MPI_Datatype type,
+                                           void *const *recv, int64_t *const *rcount, MPI_Datatype type, int batch,
                                            ekd_traffic_kind kind, const char *what) {
     const int P = c->size;
-    if (K == 1) return ekd_alltoallv(c->comm, P, send[0], scount[0], recv[0], rcount[0], type, kind, what);
+    if (K == 1 || !batch) {
+        ek_status st = EK_OK;
+        for (int k = 0; k < K && st == EK_OK; k++)
+            st = ekd_alltoallv(c->comm, P, send[k], scount[k], recv[k], rcount[k], type, kind, what);
+        return st;
+    }
     int tsize = 0;
     MPI_Type_size(type, &tsize);
     const size_t esz = (size_t)tsize;

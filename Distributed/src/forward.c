@@ -271,7 +271,8 @@ static void combine_table(ekd_collection *c, int64_t t, fwd_table *F, float *out
 }
 
 /* Every table together, phase by phase: 5 collectives per forward whatever the number of tables
- * (+ 1 with weights, + 1 with row-wise max). */
+ * (+ 1 with weights, + 1 with row-wise max), but for large pooled rows one exchange of them per
+ * table (ekd_batch_rows). */
 static ek_status forward_tables(ekd_collection *c, const ek_bag_input *inputs, float *out) {
     const int P = c->size, me = c->rank;
     const int64_t T = c->num_tables, K = 2 * T + 1;
@@ -330,7 +331,7 @@ static ek_status forward_tables(ekd_collection *c, const ek_bag_input *inputs, f
     rc = ekd_alloc(sizeof(int64_t *) * 2 * (size_t)T, &st);
     sb = ekd_alloc(sizeof(void *) * 2 * (size_t)T, &st);
     rb = ekd_alloc(sizeof(void *) * 2 * (size_t)T, &st);
-    int weighted = 0, argmax = 0;
+    int weighted = 0, argmax = 0, rows_batched = ekd_batch_rows(c);
     if (st == EK_OK) {
         for (int64_t t = 0; t < T; t++) {
             sc[2 * t] = F[t].lsend; sc[2 * t + 1] = F[t].wsend;
@@ -342,9 +343,9 @@ static ek_status forward_tables(ekd_collection *c, const ek_bag_input *inputs, f
         for (int64_t t = 0; t < T; t++) { sc[t] = F[t].fsend; rc[t] = F[t].frecv; }
         if (weighted) ekd_reserve_parts(c, (int)T, sc, rc, sizeof(float), &st);
         for (int64_t t = 0; t < T; t++) { sc[t] = F[t].psend; rc[t] = F[t].precv; }
-        ekd_reserve_parts(c, (int)T, sc, rc, sizeof(float), &st);
+        if (rows_batched) ekd_reserve_parts(c, (int)T, sc, rc, sizeof(float), &st);
         for (int64_t t = 0; t < T; t++) { sc[t] = F[t].xsend; rc[t] = F[t].xrecv; }
-        if (argmax) ekd_reserve_parts(c, (int)T, sc, rc, sizeof(int64_t), &st);
+        if (argmax && rows_batched) ekd_reserve_parts(c, (int)T, sc, rc, sizeof(int64_t), &st);
     }
     if ((st = ekd_agree(c->comm, st)) != EK_OK) goto done;
 
@@ -357,12 +358,12 @@ static ek_status forward_tables(ekd_collection *c, const ek_bag_input *inputs, f
         rb[2 * t] = F[t].rlens; rb[2 * t + 1] = F[t].rmsg;
         for (int o = 0; o < P; o++) if (o != me) lbytes += (int64_t)sizeof(int64_t) * F[t].lsend[o];
     }
-    if ((st = ekd_exchange_parts(c, (int)(2 * T), sb, sc, rb, rc, MPI_INT64_T, EKD_T_IDS, "MPI_Alltoallv (bag lengths + ids)")) != EK_OK)
+    if ((st = ekd_exchange_parts(c, (int)(2 * T), sb, sc, rb, rc, MPI_INT64_T, 1, EKD_T_IDS, "MPI_Alltoallv (bag lengths + ids)")) != EK_OK)
         goto done;
     ekd_meter_shift(EKD_T_IDS, EKD_T_LENGTHS, lbytes);
     if (weighted) {
         for (int64_t t = 0; t < T; t++) { sc[t] = F[t].fsend; rc[t] = F[t].frecv; sb[t] = F[t].sw; rb[t] = F[t].rw; }
-        if ((st = ekd_exchange_parts(c, (int)T, sb, sc, rb, rc, MPI_FLOAT, EKD_T_IDS, "MPI_Alltoallv (weights)")) != EK_OK) goto done;
+        if ((st = ekd_exchange_parts(c, (int)T, sb, sc, rb, rc, MPI_FLOAT, 1, EKD_T_IDS, "MPI_Alltoallv (weights)")) != EK_OK) goto done;
     }
 
     /* pool every table, agree, and the pooled rows (and row-wise max's argmax) back in one exchange */
@@ -373,12 +374,12 @@ static ek_status forward_tables(ekd_collection *c, const ek_bag_input *inputs, f
     }
     if ((st = ekd_agree(c->comm, local)) != EK_OK) goto done;
     for (int64_t t = 0; t < T; t++) { sc[t] = F[t].psend; rc[t] = F[t].precv; sb[t] = F[t].partial; rb[t] = F[t].pooled; }
-    if ((st = ekd_exchange_parts(c, (int)T, sb, sc, rb, rc, MPI_FLOAT, EKD_T_POOLED, "MPI_Alltoallv (pooled)")) != EK_OK) goto done;
+    if ((st = ekd_exchange_parts(c, (int)T, sb, sc, rb, rc, MPI_FLOAT, rows_batched, EKD_T_POOLED, "MPI_Alltoallv (pooled)")) != EK_OK) goto done;
     if (argmax) {
         for (int64_t t = 0; t < T; t++) {
             sc[t] = F[t].xsend; rc[t] = F[t].xrecv; sb[t] = c->tables[t].own.max_indices; rb[t] = F[t].ridx;
         }
-        if ((st = ekd_exchange_parts(c, (int)T, sb, sc, rb, rc, MPI_INT64_T, EKD_T_POOLED, "MPI_Alltoallv (argmax)")) != EK_OK)
+        if ((st = ekd_exchange_parts(c, (int)T, sb, sc, rb, rc, MPI_INT64_T, rows_batched, EKD_T_POOLED, "MPI_Alltoallv (argmax)")) != EK_OK)
             goto done;
     }
     int64_t col = 0;

@@ -394,6 +394,18 @@ static void test_property(void) {
                (long long)g_plain_id_bytes, (long long)g_dedup_id_bytes);
 }
 
+/* Large pooled rows (a source's rows for one owner >= 64 KiB: 4 x 152 dims x 600 bags / 4 ranks)
+ * travel one exchange per table instead of one for all tables (ekd_batch_rows): that path against the
+ * core too, with every scheme and mode, plain and deduplicated. */
+static void test_large_rows(void) {
+    case_spec cs = {.ntab = 3, .opt_kind = EK_OPT_ADAGRAD, .format = 0, .weighted = 1, .has_pad = 1, .bags = 600, .maxlen = 5,
+                    .dedup = 1,
+                    .cfg = {{.rows = 40, .dim = 64, .scheme = EKD_ROW_WISE, .mode = EK_BAG_SUM},
+                            {.rows = 30, .dim = 48, .scheme = EKD_COLUMN_WISE, .mode = EK_BAG_MEAN},
+                            {.rows = 9, .dim = 40, .scheme = EKD_ROW_WISE, .mode = EK_BAG_MAX}}};
+    test_case(&cs, 777);
+}
+
 /* ekd_init_uniform gives every sharding the same table. */
 static void test_init(void) {
     ekd_table_config cfg[3] = {{.rows = 7, .dim = 5, .scheme = EKD_TABLE_WISE},
@@ -697,6 +709,7 @@ int main(int argc, char **argv) {
         test_max_ties();
         test_random_cases();
         test_property();
+        test_large_rows();
     } else if (!strcmp(what, "digest")) {
         digest();
     } else if (!strcmp(what, "save") && argc > 2) {
