@@ -232,17 +232,19 @@ static void combine_table(ekd_collection *c, int64_t t, fwd_table *F, float *out
                 denom = weighted ? sw : (float)n;
                 tb->src.scale[b] = denom;
             }
-            for (int64_t d = 0; d < D; d++) {
-                float acc = 0.0f;
-                int64_t off = 0;
-                for (int o = 0; o < P; o++) {
-                    if (region_empty(F->reg[o])) continue;
-                    acc += F->pooled[off + b * D + d];
-                    off += Br * D;
-                }
-                if (cfg->mode == EK_BAG_MEAN) acc = denom != 0.0f ? acc / denom : 0.0f;
-                out[b * Dt + col + d] = acc;
+            /* each element: 0 + owner parts in rank order, then the division (owners outermost, so
+             * the loop over d vectorizes; the same additions in the same order) */
+            float *acc = out + b * Dt + col;
+            for (int64_t d = 0; d < D; d++) acc[d] = 0.0f;
+            int64_t off = 0;
+            for (int o = 0; o < P; o++) {
+                if (region_empty(F->reg[o])) continue;
+                const float *part = F->pooled + off + b * D;
+                for (int64_t d = 0; d < D; d++) acc[d] += part[d];
+                off += Br * D;
             }
+            if (cfg->mode == EK_BAG_MEAN)
+                for (int64_t d = 0; d < D; d++) acc[d] = denom != 0.0f ? acc[d] / denom : 0.0f;
         }
     } else {
         for (int64_t b = 0; b < Br; b++) {
