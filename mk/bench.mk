@@ -34,6 +34,8 @@ bench: $(BENCH_BIN)
 	else echo "bench: no Swift toolchain ($(SWIFT)); W5-swift and W9 will be missing" >&2; fi
 	$(BENCH_BIN) --python $(BENCH_VENV_PYTHON) --peers Benchmarks/peers.py --swift $(SWIFT_BENCH_BIN) \
 	    --results Benchmarks/results $(BENCH_ARGS)
+	@# W13: the W5 step row-wise sharded over 2 MPI ranks (mk/mpi.mk, Benchmarks/mpi/); NOT AVAILABLE without MPI
+	@$(MAKE) --no-print-directory bench-w13
 
 $(BENCH_BIN): $(BENCH_SRCS) $(wildcard Benchmarks/*.h Benchmarks/harness/*.h Tests/common/*.h) $(STATIC) $(HEADER) CKernels/src/ref.h
 	@mkdir -p $(@D)

@@ -136,3 +136,21 @@ install-dist: lib-dist $(DIST_PC)
 	install -m 644 $(DIST_STATIC) '$(DESTDIR)$(LIBDIR)/'
 	install -m 644 Distributed/include/embeddingkit_dist.h '$(DESTDIR)$(INCLUDEDIR)/'
 	install -m 644 $(DIST_PC) '$(DESTDIR)$(PKGCONFIGDIR)/embeddingkit_dist.pc'
+
+# ---- bench W13 (Benchmarks/mpi/: the W5 step row-wise sharded on 2 ranks vs. unsharded at 2 threads) --
+# `make bench` runs it after the other workloads (mk/bench.mk); `make bench-w13` alone. W13_ARGS passes
+# run.sh's options (--rounds N, --study: Zipf ids with and without dedup).
+W13_BIN := $(DIST_DIR)/bench/w13
+W13_ARGS ?=
+.PHONY: bench-w13
+$(W13_BIN): Benchmarks/mpi/w13.c $(DIST_SHARED) $(DIST_DIR)/lib/libembeddingkit_dist.so
+	@mkdir -p $(@D)
+	$(MPICC) -std=c11 -O2 -Wall -Wextra -ICKernels/include -IDistributed/include -o $@ $< $(DIST_LINK)
+
+bench-w13:
+ifeq ($(HAVE_MPICC),yes)
+	@$(MAKE) --no-print-directory lib $(W13_BIN)
+	Benchmarks/mpi/run.sh $(W13_BIN) Benchmarks/results $(W13_ARGS)
+else
+	@echo "W13  sharded train step: NOT AVAILABLE (no $(MPICC): make deps-mpi installs Open MPI)"
+endif

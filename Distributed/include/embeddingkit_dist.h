@@ -104,6 +104,30 @@ ek_status ekd_forward(ekd_collection *c, const ek_bag_input *inputs, float *out)
  * or max without weights), within fp32 rounding for row-wise mean or weighted sum. */
 ek_status ekd_backward_update(ekd_collection *c, const float *grad_out);
 
+/* Deduplication of ids before sending (off by default; local, not collective: ranks may differ).
+ * On: in each forward, for each owner, this rank sends each distinct id once plus a 16- or 32-bit
+ * position per entry (the inverse map), whenever that is smaller than the plain ids; the owner
+ * expands them back, so results are bit-identical to the plain path. Saves id bytes when ids repeat
+ * (skewed distributions), at the cost of a hash pass on the source. */
+ek_status ekd_set_dedup(ekd_collection *c, int on);
+
+/* What this rank handed MPI for other ranks in ekd_forward and ekd_backward_update since the
+ * collection was created or the counters reset: all-to-all parts exactly (the part a rank sends
+ * itself is not counted); an allreduce, allgather or broadcast as its payload once per other rank
+ * (the logical volume: MPI's algorithm may route it differently). Local, not collective. */
+typedef struct ekd_traffic {
+    int64_t calls;          /* MPI collective calls */
+    int64_t messages;       /* non-empty parts addressed to another rank */
+    int64_t bytes;          /* bytes addressed to other ranks: the sum of the five below */
+    int64_t control_bytes;  /* verdicts, batch sizes, id counts */
+    int64_t length_bytes;   /* bag lengths */
+    int64_t id_bytes;       /* ids (plain or deduplicated) and per-sample weights */
+    int64_t pooled_bytes;   /* pooled rows, partial sums and argmax back to the sources */
+    int64_t gradient_bytes; /* gradient rows to the owners */
+} ekd_traffic;
+ek_status ekd_get_traffic(const ekd_collection *c, ekd_traffic *out);
+ek_status ekd_reset_traffic(ekd_collection *c);
+
 /* Dense data-parallel parameters: replaces buf (n floats) by the mean over the ranks of comm, the
  * same bits on every rank (a reduction to rank 0 in MPI's order, then a broadcast). Collective. */
 ek_status ekd_allreduce_mean(MPI_Comm comm, float *buf, int64_t n);

@@ -85,6 +85,15 @@ ek_status ekd_create(MPI_Comm comm, int64_t num_tables, const ekd_table_config *
         c->opt.momentum_buffer = c->opt.state_sum = c->opt.exp_avg = c->opt.exp_avg_sq = NULL;
         c->tables = ekd_alloc(sizeof(ekd_table) * (size_t)num_tables, &st);
         c->batch = ekd_alloc(sizeof(int64_t) * (size_t)c->size, &st);
+        /* the forward's fixed-size buffers, allocated once: a forward's first collectives then cannot
+         * be preceded by an allocation failure, and carry every rank's status themselves */
+        c->meta = ekd_alloc(sizeof(int64_t) * (size_t)((2 + 2 * num_tables) * (c->size + 1)), &st);
+        c->work = ekd_alloc(sizeof(int64_t) * EKD_WORK_PER_RANK * (size_t)(c->size * num_tables), &st);
+        c->regs = ekd_alloc(sizeof(ekd_region) * (size_t)(c->size * num_tables), &st);
+        c->counts = ekd_alloc(sizeof(int64_t) * (size_t)(2 * c->size * (2 * num_tables + 1)), &st);
+        c->xwork = ekd_alloc(sizeof(int64_t) * (size_t)(2 * c->size + 2 * num_tables + 2), &st);
+        c->scratch = ekd_alloc(sizeof(void *) * (size_t)((num_tables + 1) * EKD_S_COUNT), &st);
+        c->scratch_size = ekd_alloc(sizeof(size_t) * (size_t)((num_tables + 1) * EKD_S_COUNT), &st);
         c->comm = MPI_COMM_NULL;
     }
     for (int64_t t = 0; c && c->tables && t < num_tables; t++) {
@@ -121,6 +130,8 @@ void ekd_free(ekd_collection *c) {
     if (c->comm != MPI_COMM_NULL) MPI_Comm_free(&c->comm);
     free(c->tables);
     free(c->batch);
+    free(c->meta); free(c->work); free(c->regs); free(c->xwork); free(c->counts);
+    ekd_scratch_free(c);
     free(c);
 }
 

@@ -34,11 +34,21 @@ ek_status ekd_agree(MPI_Comm comm, ek_status local) {
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     int mine = local == EK_OK ? size : rank, first = size;
+    ekd_meter_add(EKD_T_CONTROL, (int64_t)sizeof(int) * (size - 1), size - 1);
     ek_status st = ekd_mpi(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce (verdict)");
     if (st != EK_OK) return st;
+    return ekd_share_error(comm, first, local);
+}
+
+ek_status ekd_share_error(MPI_Comm comm, int first, ek_status local) {
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
     if (first == size) return EK_OK;
+    ek_status st;
     struct { int32_t status; char msg[EKD_MSG]; } rec;
     memset(&rec, 0, sizeof rec);
+    ekd_meter_add(EKD_T_CONTROL, rank == first ? (int64_t)sizeof rec * (size - 1) : 0, rank == first ? size - 1 : 0);
     if (rank == first) {
         rec.status = (int32_t)local;
         snprintf(rec.msg, sizeof rec.msg, "%s", ekd_message);

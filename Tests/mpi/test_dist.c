@@ -59,10 +59,10 @@ typedef struct {
     float *weights;   /* NULL: unweighted */
 } batch;
 
-static batch make_batch(int64_t rows, int64_t bags, int64_t fixed_len, int weighted, int64_t pad) {
+static batch make_batch(int64_t rows, int64_t bags, int64_t fixed_len, int weighted, int64_t pad, int64_t maxlen) {
     batch g = {.bags = bags};
     g.offsets = calloc((size_t)bags + 1, sizeof(int64_t));
-    for (int64_t b = 0; b < bags; b++) g.offsets[b + 1] = g.offsets[b] + (fixed_len >= 0 ? fixed_len : rand_int(6));
+    for (int64_t b = 0; b < bags; b++) g.offsets[b + 1] = g.offsets[b] + (fixed_len >= 0 ? fixed_len : rand_int(maxlen > 0 ? maxlen + 1 : 6));
     g.n = g.offsets[bags];
     g.ids = calloc((size_t)g.n + 1, sizeof(int64_t));
     g.weights = weighted ? calloc((size_t)g.n + 1, sizeof(float)) : NULL;
@@ -147,20 +147,24 @@ static ek_optimizer make_opt(int kind) {
     return o;
 }
 
-/* ---- one case: a collection of 3 tables, two training steps, against the core ------------------ */
+/* ---- one case: a collection of up to MAXT tables, two training steps, against the core ----------- */
+#define MAXT 6
 typedef struct {
     int ntab;
-    ekd_table_config cfg[3];
+    ekd_table_config cfg[MAXT];
     int opt_kind;
     int format, weighted, has_pad;
     int64_t bags;
+    int64_t maxlen; /* bag lengths 0..maxlen (0: 0..5) */
+    int dedup;      /* the second run deduplicates ids (must be bit-identical to the first) */
 } case_spec;
 
 /* Runs the case through the distributed library: outputs (this rank's rows, both steps) and the
  * gathered tables after each step go into res. */
 typedef struct {
     float *out[2];
-    float *table[2][3];
+    float *table[2][MAXT];
+    int64_t id_bytes;  /* ekd_get_traffic's id_bytes over both steps, summed over the ranks */
 } case_result;
 
 static int64_t pad_of(const case_spec *cs, int t) { return cs->has_pad ? (int64_t)(cs->cfg[t].rows / 2) : -1; }
@@ -169,25 +173,26 @@ static void gen_step(const case_spec *cs, uint64_t seed, int step, batch *g, flo
     rng_state = seed * 1000 + (uint64_t)step;
     int64_t fixed = cs->format == 2 ? 1 + rand_int(3) : -1;
     for (int t = 0; t < cs->ntab; t++)
-        g[t] = make_batch(cs->cfg[t].rows, cs->bags, fixed, cs->weighted && cs->cfg[t].mode != EK_BAG_MAX, pad_of(cs, t));
+        g[t] = make_batch(cs->cfg[t].rows, cs->bags, fixed, cs->weighted && cs->cfg[t].mode != EK_BAG_MAX, pad_of(cs, t), cs->maxlen);
     *grad = calloc((size_t)(cs->bags * total_dim) + 1, sizeof(float));
     for (int64_t i = 0; i < cs->bags * total_dim; i++) (*grad)[i] = rand_float();
 }
 
-static ek_status run_distributed(const case_spec *cs, uint64_t seed, case_result *res) {
+static ek_status run_distributed(const case_spec *cs, uint64_t seed, int dedup, case_result *res) {
     ek_optimizer opt = make_opt(cs->opt_kind);
     ekd_collection *c = NULL;
     ek_status st = ekd_create(MPI_COMM_WORLD, cs->ntab, cs->cfg, &opt, &c);
     if (st != EK_OK) return st;
     ekd_init_uniform(c, seed, 0.5f);
+    ekd_set_dedup(c, dedup);
     int64_t D = ekd_total_dim(c), b0, b1;
     my_slice(cs->bags, rank_, size_, &b0, &b1);
     for (int step = 0; step < 2 && st == EK_OK; step++) {
-        batch g[3];
+        batch g[MAXT];
         float *grad;
         gen_step(cs, seed, step, g, &grad, D);
-        local_input L[3];
-        ek_bag_input in[3];
+        local_input L[MAXT];
+        ek_bag_input in[MAXT];
         for (int t = 0; t < cs->ntab; t++) {
             /* odd ranks name the padding row by its negative alias (it wraps, as PyTorch) */
             int64_t p = pad_of(cs, t), alias = rank_ % 2 ? p - cs->cfg[t].rows : p;
@@ -204,6 +209,9 @@ static ek_status run_distributed(const case_spec *cs, uint64_t seed, case_result
         for (int t = 0; t < cs->ntab; t++) { free_local(&L[t]); free_batch(&g[t]); }
         free(grad);
     }
+    ekd_traffic tr;
+    ekd_get_traffic(c, &tr);
+    MPI_Allreduce(&tr.id_bytes, &res->id_bytes, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
     ekd_free(c);
     return st;
 }
@@ -220,7 +228,7 @@ static void free_result(const case_spec *cs, case_result *r) {
 static void run_reference(const case_spec *cs, uint64_t seed, case_result *ref) {
     int64_t D = 0;
     for (int t = 0; t < cs->ntab; t++) D += cs->cfg[t].dim;
-    float *W[3], *S1[3], *S2[3];
+    float *W[MAXT], *S1[MAXT], *S2[MAXT];
     for (int t = 0; t < cs->ntab; t++) {
         int64_t n = cs->cfg[t].rows * cs->cfg[t].dim;
         W[t] = calloc((size_t)n, sizeof(float));
@@ -239,7 +247,7 @@ static void run_reference(const case_spec *cs, uint64_t seed, case_result *ref) 
     int64_t b0, b1;
     my_slice(cs->bags, rank_, size_, &b0, &b1);
     for (int step = 0; step < 2; step++) {
-        batch g[3];
+        batch g[MAXT];
         float *grad;
         gen_step(cs, seed, step, g, &grad, D);
         float *out = calloc((size_t)(cs->bags * D) + 1, sizeof(float));
@@ -286,19 +294,22 @@ static void run_reference(const case_spec *cs, uint64_t seed, case_result *ref) 
 static int rowwise_rounding(const ekd_table_config *cfg) { return cfg->scheme == EKD_ROW_WISE && cfg->mode != EK_BAG_MAX; }
 static double forward_tol(const ekd_table_config *cfg) { return rowwise_rounding(cfg) ? 1e-5 : 0; }
 
+static int64_t g_plain_id_bytes, g_dedup_id_bytes;
+
 static void test_case(const case_spec *cs, uint64_t seed) {
-    char name[200];
-    snprintf(name, sizeof name, "seed %llu, %s, bags %lld, format %d%s%s: [%s %s %lldx%lld] [%s %s %lldx%lld] [%s %s %lldx%lld]",
-             (unsigned long long)seed, opt_name[cs->opt_kind], (long long)cs->bags, cs->format, cs->weighted ? ", weighted" : "",
-             cs->has_pad ? ", padding" : "",
-             scheme_name[cs->cfg[0].scheme], mode_name[cs->cfg[0].mode], (long long)cs->cfg[0].rows, (long long)cs->cfg[0].dim,
-             scheme_name[cs->cfg[1].scheme], mode_name[cs->cfg[1].mode], (long long)cs->cfg[1].rows, (long long)cs->cfg[1].dim,
-             scheme_name[cs->cfg[2].scheme], mode_name[cs->cfg[2].mode], (long long)cs->cfg[2].rows, (long long)cs->cfg[2].dim);
+    char name[400];
+    int len = snprintf(name, sizeof name, "seed %llu, %s, bags %lld, format %d%s%s:", (unsigned long long)seed,
+                       opt_name[cs->opt_kind], (long long)cs->bags, cs->format, cs->weighted ? ", weighted" : "",
+                       cs->has_pad ? ", padding" : "");
+    for (int t = 0; t < cs->ntab && len < (int)sizeof name; t++)
+        len += snprintf(name + len, sizeof name - (size_t)len, " [%s %s %lldx%lld]", scheme_name[cs->cfg[t].scheme],
+                        mode_name[cs->cfg[t].mode], (long long)cs->cfg[t].rows, (long long)cs->cfg[t].dim);
     case_result a = {0}, b = {0}, ref = {0};
-    ek_status st = run_distributed(cs, seed, &a);
+    ek_status st = run_distributed(cs, seed, 0, &a);
     CHECK(st == EK_OK, "%s: %s", name, ekd_last_error());
     if (st != EK_OK) return;
-    run_distributed(cs, seed, &b);
+    run_distributed(cs, seed, cs->dedup, &b);
+    if (cs->dedup) { g_plain_id_bytes += a.id_bytes; g_dedup_id_bytes += b.id_bytes; }
     run_reference(cs, seed, &ref);
     int64_t b0, b1, D = 0;
     my_slice(cs->bags, rank_, size_, &b0, &b1);
@@ -314,14 +325,14 @@ static void test_case(const case_spec *cs, uint64_t seed) {
             col += cs->cfg[t].dim;
         }
         CHECK(memcmp(a.out[step], b.out[step], sizeof(float) * (size_t)((b1 - b0) * D)) == 0,
-              "%s: step %d forward not bit-identical run to run", name, step);
+              "%s: step %d forward not bit-identical run to run%s", name, step, cs->dedup ? " (the second with dedup)" : "");
         for (int t = 0; t < cs->ntab; t++) {
             int64_t n = cs->cfg[t].rows * cs->cfg[t].dim;
             /* row-wise mean gradients are divided at the source: one rounding apart */
             CHECK(!compare("table", a.table[step][t], ref.table[step][t], n, rowwise_rounding(&cs->cfg[t]) ? 1e-4 : 0),
                   "%s: step %d table %d (%s) after the update differs from the core", name, step, t, scheme_name[cs->cfg[t].scheme]);
             CHECK(memcmp(a.table[step][t], b.table[step][t], sizeof(float) * (size_t)n) == 0,
-                  "%s: step %d table %d not bit-identical run to run", name, step, t);
+                  "%s: step %d table %d not bit-identical run to run%s", name, step, t, cs->dedup ? " (the second with dedup)" : "");
         }
     }
     free_result(cs, &a); free_result(cs, &b); free_result(cs, &ref);
@@ -349,6 +360,50 @@ static void test_random_cases(void) {
                 count++;
             }
     if (rank_ == 0) printf("random cases: %d collections x 2 steps on %d rank(s)\n", count, size_);
+}
+
+/* Property test: random collections (1..MAXT tables, any scheme and mode per table, rows 1..60 with
+ * some fewer than the ranks, dims 1..16, bags 0..40 of lengths 0..maxlen with empty bags, weights,
+ * padding, every optimizer, every input format) against the core on one process; the second run of
+ * each case deduplicates ids and must give the same bits as the first (dedup changes bytes, never
+ * results), and over all cases dedup must have sent fewer id bytes (small tables repeat ids). */
+static void test_property(void) {
+    const int cases = 40;
+    for (int k = 0; k < cases; k++) {
+        uint64_t seed = 5000 + (uint64_t)k;
+        rng_state = seed ^ 0x5EEDULL;
+        case_spec cs = {.ntab = 1 + (int)rand_int(MAXT), .opt_kind = (int)rand_int(4), .format = (int)rand_int(3),
+                        .weighted = (int)rand_int(2), .has_pad = (int)rand_int(2), .dedup = 1};
+        cs.bags = rand_int(5) == 0 ? rand_int(3) : 1 + rand_int(40);
+        cs.maxlen = rand_int(2) ? 5 : 30;
+        for (int t = 0; t < cs.ntab; t++) {
+            cs.cfg[t].scheme = (ekd_scheme)rand_int(3);
+            if (cs.opt_kind == EK_OPT_ROWWISE_ADAGRAD && cs.cfg[t].scheme == EKD_COLUMN_WISE) cs.cfg[t].scheme = EKD_ROW_WISE;
+            cs.cfg[t].mode = (ek_bag_mode)rand_int(3);
+            cs.cfg[t].rows = 1 + rand_int(rand_int(3) == 0 ? 4 : 60);
+            cs.cfg[t].dim = 1 + rand_int(rand_int(3) == 0 ? 3 : 16);
+            cs.cfg[t].scale_grad_by_freq = cs.cfg[t].mode != EK_BAG_MAX && rand_int(4) == 0;
+        }
+        test_case(&cs, seed);
+    }
+    if (size_ > 1)
+        CHECK(g_dedup_id_bytes < g_plain_id_bytes, "dedup sent %lld id bytes, the plain path %lld: no saving",
+              (long long)g_dedup_id_bytes, (long long)g_plain_id_bytes);
+    if (rank_ == 0)
+        printf("property: %d random collections x 2 steps on %d rank(s); id bytes plain %lld, dedup %lld\n", cases, size_,
+               (long long)g_plain_id_bytes, (long long)g_dedup_id_bytes);
+}
+
+/* Large pooled rows (a source's rows for one owner >= 64 KiB: 4 x 152 dims x 600 bags / 4 ranks)
+ * travel one exchange per table instead of one for all tables (ekd_batch_rows): that path against the
+ * core too, with every scheme and mode, plain and deduplicated. */
+static void test_large_rows(void) {
+    case_spec cs = {.ntab = 3, .opt_kind = EK_OPT_ADAGRAD, .format = 0, .weighted = 1, .has_pad = 1, .bags = 600, .maxlen = 5,
+                    .dedup = 1,
+                    .cfg = {{.rows = 40, .dim = 64, .scheme = EKD_ROW_WISE, .mode = EK_BAG_SUM},
+                            {.rows = 30, .dim = 48, .scheme = EKD_COLUMN_WISE, .mode = EK_BAG_MEAN},
+                            {.rows = 9, .dim = 40, .scheme = EKD_ROW_WISE, .mode = EK_BAG_MAX}}};
+    test_case(&cs, 777);
 }
 
 /* ekd_init_uniform gives every sharding the same table. */
@@ -608,7 +663,7 @@ static void digest(void) {
                             {.rows = 29, .dim = 6, .scheme = EKD_ROW_WISE, .mode = EK_BAG_MEAN},
                             {.rows = 9, .dim = 7, .scheme = EKD_COLUMN_WISE, .mode = EK_BAG_MAX}}};
     case_result r = {0};
-    ek_status st = run_distributed(&cs, 1234, &r);
+    ek_status st = run_distributed(&cs, 1234, 0, &r);
     CHECK(st == EK_OK, "digest run: %s", ekd_last_error());
     uint64_t h = 14695981039346656037ULL;
     int64_t b0, b1;
@@ -653,6 +708,8 @@ int main(int argc, char **argv) {
         test_dense();
         test_max_ties();
         test_random_cases();
+        test_property();
+        test_large_rows();
     } else if (!strcmp(what, "digest")) {
         digest();
     } else if (!strcmp(what, "save") && argc > 2) {
