@@ -65,22 +65,7 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
  * columns go in blocks of 64 floats held in registers; a wider row is walked once per block (the
  * later passes hit L1). */
 
-/* The bags of thread t of T: cost(b) = begin(b) + b is non-decreasing, so the ranges split at the
- * first bag whose cost reaches t / T of the total. */
-static int64_t bag_cost_split(const eki_bags *bags, int64_t n, int t, int T) {
-    int64_t B = bags->num_bags, total = n + B;
-    if (t <= 0) return 0;
-    if (t >= T) return B;
-    int64_t target = total / T * t + (total % T) * t / T;
-    int64_t lo = 0, hi = B; /* smallest b in [0, B] with cost(b) >= target */
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        int64_t cost = (mid < B ? eki_bag_begin(bags, mid) : n) + mid;
-        if (cost >= target) hi = mid;
-        else lo = mid + 1;
-    }
-    return lo;
-}
+static int64_t bag_cost_split(const eki_bags *bags, int64_t n, int t, int T) { return eki_bag_split(bags, n, t, T); }
 
 static inline void prefetch_row(const eki_bag_call *c, const float *weight, int64_t j, int64_t pend) {
     if (j < pend) EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j) * c->dim, sizeof(float) * (size_t)c->dim, 0);

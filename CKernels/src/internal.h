@@ -59,6 +59,23 @@ static inline int64_t eki_bag_end(const eki_bags *b, int64_t bag) {
     if (!b->offsets.data) return (bag + 1) * b->fixed_len;
     return bag + 1 < b->num_bags ? eki_at(b->offsets, bag + 1) : b->num_indices;
 }
+/* The first bag of thread t of T (T for the end), balancing indices + bags: cost(b) = begin(b) + b
+ * is non-decreasing, so the ranges split at the first bag whose cost reaches t / T of the total.
+ * n: the number of indices. Every bag forward splits its bags this way. */
+static inline int64_t eki_bag_split(const eki_bags *bags, int64_t n, int t, int T) {
+    int64_t B = bags->num_bags, total = n + B;
+    if (t <= 0) return 0;
+    if (t >= T) return B;
+    int64_t target = total / T * t + (total % T) * t / T;
+    int64_t lo = 0, hi = B; /* smallest b in [0, B] with cost(b) >= target */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int64_t cost = (mid < B ? eki_bag_begin(bags, mid) : n) + mid;
+        if (cost >= target) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
 /* Validates offsets (or the fixed length) and fills *out. With include_last_offset the offsets
  * array has num_bags + 1 entries and its last one must equal num_indices. */
 ek_status eki_check_bags(const char *op, int64_t num_indices, int64_t num_bags, eki_index offsets,

@@ -137,23 +137,6 @@ void eki_qbag_range_scalar(const eki_qbag_call *c, int64_t b0, int64_t b1, float
     eki_qbag_range_rows(c, b0, b1, out, bag_size, NULL, NULL);
 }
 
-/* The bags of thread t of T (embedding_bag.c's split): cost(b) = begin(b) + b is non-decreasing, so
- * the ranges split at the first bag whose cost reaches t / T of the total. */
-static int64_t bag_split(const eki_bags *bags, int64_t n, int t, int T) {
-    int64_t B = bags->num_bags, total = n + B;
-    if (t <= 0) return 0;
-    if (t >= T) return B;
-    int64_t target = total / T * t + (total % T) * t / T;
-    int64_t lo = 0, hi = B; /* smallest b in [0, B] with cost(b) >= target */
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        int64_t cost = (mid < B ? eki_bag_begin(bags, mid) : n) + mid;
-        if (cost >= target) hi = mid;
-        else lo = mid + 1;
-    }
-    return lo;
-}
-
 ek_status eki_quant_bag_forward(const eki_call *a, float *out, int64_t *bag_size, int64_t *max_indices) {
     static const char op[] = "embedding_bag";
     int slot = eki_quant_slot(a->dtype);
@@ -180,7 +163,7 @@ ek_status eki_quant_bag_forward(const eki_call *a, float *out, int64_t *bag_size
 #pragma omp parallel num_threads(T) if ((a->n + a->num_bags) * a->dim >= EKI_PARALLEL_MIN_WORK)
     {
         int t = eki_thread_id(), TT = eki_team_size();
-        int64_t b0 = bag_split(&q.bags, a->n, t, TT), b1 = bag_split(&q.bags, a->n, t + 1, TT);
+        int64_t b0 = eki_bag_split(&q.bags, a->n, t, TT), b1 = eki_bag_split(&q.bags, a->n, t + 1, TT);
         if (b0 < b1) {
             if (scratch) eki_qbag_range_rows(&q, b0, b1, out, bag_size, max_indices, scratch + (size_t)t * (size_t)a->dim);
             else range(&q, b0, b1, out, bag_size);
