@@ -123,8 +123,8 @@ struct ModelFileReader {
                               fail: (String) -> EmbeddingKitError) throws(EmbeddingKitError) -> LangIDConfiguration {
         let formats = [LangIDModel.formatTag, LangIDModel.formatTagWithBags, QuantizedLangIDModel.formatTag]
         guard let format = m["format"], formats.contains(format) else {
-            throw fail("metadata format is \(m["format"].map { "'\($0)'" } ?? "missing"), want '\(LangIDModel.formatTag)', "
-                       + "'\(LangIDModel.formatTagWithBags)' or '\(QuantizedLangIDModel.formatTag)'")
+            throw fail("metadata format is \(m["format"].map { "'\($0)'" } ?? "missing"), want '\(LangIDModel.formatTag)' or "
+                       + "'\(LangIDModel.formatTagWithBags)' (or '\(QuantizedLangIDModel.formatTag)', a quantized model)")
         }
         // `signed`: orders may be -1 (letters outside ASCII); everything else is a count
         func integers(_ key: String, signed: Bool = false) throws(EmbeddingKitError) -> [Int] {

@@ -34,7 +34,13 @@ public final class QuantizedLangIDModel: LangIDClassifier {
         configuration = model.configuration
         featurizer = model.featurizer
         var tables: [QuantizedEmbeddingBag] = []
-        for table in model.embeddings { tables.append(try QuantizedEmbeddingBag(table, bits: bits)) }
+        for (i, table) in model.embeddings.enumerated() {
+            do {
+                tables.append(try QuantizedEmbeddingBag(table, bits: bits))
+            } catch {
+                throw EmbeddingKitError(error.kind, "table embeddings.\(i) (n-gram order \(model.configuration.orders[i])): \(error.message)")
+            }
+        }
         embeddings = tables
         // copies: later training of `model` must not change this one
         hidden = try Self.copy(model.hidden)

@@ -61,7 +61,12 @@ extension LangIDCommand {
             let out = outputPath
             let float = try LangIDModel.load(from: model)
             try Self.prepareOutput(out)
-            let quantized = try QuantizedLangIDModel(float, bits: bits)
+            let quantized: QuantizedLangIDModel
+            do {
+                quantized = try QuantizedLangIDModel(float, bits: bits)
+            } catch {
+                throw CLIError("cannot quantize \(model): \(error.message)")
+            }
             try quantized.save(to: out)
             let floatBytes = Self.size(of: model), quantizedBytes = Self.size(of: out)
             print("quantized \(model) to \(bits) bits: \(out)")

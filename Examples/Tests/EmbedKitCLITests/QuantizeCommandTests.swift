@@ -68,7 +68,7 @@ struct QuantizeCommandTests {
             (damaged, "\(damaged): not a language-ID model file (header of"),
             (quantized, "\(quantized): a quantized language-ID model (format 'embedkit-langid-quantized-1', tables rowwise_q8,rowwise_q8) "
                         + "can only predict (langid predict, langid eval); this needs the float32 model it was made from"),
-            (nan, "row 5"),
+            (nan, "cannot quantize \(nan): table embeddings.1 (n-gram order 2): quantize: src[5, 2]=nan is not finite"),
         ]
         for (model, message) in cases {
             #expect { try Self.quantize(["--model", model, "--output", out, "--no-evaluate"]) } throws: { error in

@@ -8,8 +8,9 @@ import Testing
 /// float-only loads refuse its file naming the format.
 @Suite("Quantized language-ID model")
 struct QuantizedLangIDModelTests {
-    /// One trained float model for the suite's tests (4 epochs on the mini corpus: about a second).
-    static let trained: Result<(LangIDModel, LangIDModelTests.Setup), any Error> = Result {
+    /// One trained float model for the suite's tests (4 epochs on the mini corpus: about a second);
+    /// they only read it.
+    nonisolated(unsafe) static let trained: Result<(LangIDModel, LangIDModelTests.Setup), any Error> = Result {
         let s = try LangIDModelTests.setup()
         let model = try trainLangID(s.configuration, features: s.features, labels: s.labels, options: LangIDModelTests.options()).model
         model.eval()
@@ -27,18 +28,19 @@ struct QuantizedLangIDModelTests {
         s.corpus.test.map(\.text) + s.corpus.test.map { shortVariant(of: $0.text, maxCharacters: 40) }
     }
 
-    /// The 8-bit model predicts the float model's language for at least 98 % of the ~130 texts.
-    /// Why that threshold: an 8-bit row is off by at most half a step, (max - min) / 510 of its row
-    /// (checked below against the model's own largest weight); the bag vector is a frequency-weighted
-    /// mean of such rows, so its error is as small, and a prediction can change only where the float
-    /// model's two best logits are nearly tied. Expected: none or one or two of the texts (2 %
-    /// leaves room for that without hiding a broken table, which flips a large share). The 4-bit
-    /// model (15 steps a row, 17 times coarser) must still agree on 85 %.
+    /// The 8-bit model predicts the float model's language for at least 98 % of the 236 texts (the
+    /// test split in full and cut to 40 characters). Why that threshold: an 8-bit element is off by
+    /// at most half a step, (max - min) / 510 of its row (checked below against the model's own
+    /// largest weight); a bag vector is a frequency-weighted mean of such rows, so its error is as
+    /// small, and a prediction can change only where the float model's two best logits are nearly
+    /// tied — a handful of texts at most (2 % is 4 of them), while a broken table or a wrong row
+    /// order flips a large share. Seen: all 236 agree, at 8 and at 4 bits. The 4-bit model (15 steps
+    /// a row, 17 times coarser) must agree on 95 %.
     @Test func eightBitPredictionsAgreeWithFloat32() throws {
         let (model, s) = try Self.trained.get()
         let texts = Self.texts(s)
         let reference = try LangIDPredictor(model).predict(texts)
-        for (bits, share) in [(8, 0.98), (4, 0.85)] {
+        for (bits, share) in [(8, 0.98), (4, 0.95)] {
             let q = try QuantizedLangIDModel(model, bits: bits)
             let predicted = try LangIDPredictor(q).predict(texts)
             let agree = Double(zip(reference, predicted).filter { $0 == $1 }.count) / Double(texts.count)
@@ -68,7 +70,7 @@ struct QuantizedLangIDModelTests {
         try float.loadStateDict(state)
         float.eval()
         var batch = FeatureBatch()
-        s.configuration.featurizer.batch(Array(Self.texts(s).prefix(40)), into: &batch)
+        try s.configuration.featurizer.batch(Array(Self.texts(s).prefix(40)), into: &batch)   // featurizer: a throwing property
         #expect(try q.logits(batch).scalars.map(\.bitPattern) == float(batch).scalars.map(\.bitPattern))
     }
 
