@@ -25,7 +25,7 @@ extension QuantizedLangIDModel {
         // (name, dtype, shape, little-endian bytes), in file order
         var tensors: [(String, String, [Int], [UInt8])] = []
         for (i, table) in embeddings.enumerated() {
-            tensors.append(("embeddings.\(i).weight", "U8", [table.count, table.packedBytes.count / max(table.count, 1)], table.packedBytes))
+            tensors.append(("embeddings.\(i).weight", "U8", [table.count, try table.format.rowBytes(dimension: table.dimension)], table.packedBytes))
         }
         for (name, layer) in [("hidden", hidden), ("output", output)] {
             for (suffix, tensor) in [("weight", layer.weight), ("bias", layer.bias)] {

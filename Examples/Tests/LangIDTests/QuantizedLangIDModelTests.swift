@@ -176,6 +176,22 @@ struct QuantizedLangIDModelTests {
         try refused(nan, "row 0")
     }
 
+    /// A save that cannot happen throws `io` naming the path, and leaves what was there: a missing
+    /// folder, a folder in the file's place, an existing file when the folder is gone from under it.
+    @Test func aFailedSaveThrowsAndKeepsWhatWasThere() throws {
+        let (model, _) = try Self.trained.get()
+        let dir = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let q = try QuantizedLangIDModel(model, bits: 8)
+        #expect { try q.save(to: dir + "/missing/q.safetensors") } throws: { error in
+            (error as? EmbeddingKitError)?.kind == .io && "\(error)".contains("cannot write '\(dir)/missing/q.safetensors'")
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/folder", withIntermediateDirectories: false)
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir + "/folder/inside"))
+        #expect { try q.save(to: dir + "/folder") } throws: { "\($0)".contains("cannot write '\(dir)/folder'") }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/folder/inside")) == Data([1, 2, 3]))
+    }
+
     /// Bits other than 8, 4, 2 are refused before anything is made.
     @Test func badBitsAreRefused() throws {
         let (model, _) = try Self.trained.get()
