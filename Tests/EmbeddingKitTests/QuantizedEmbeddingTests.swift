@@ -55,6 +55,19 @@ import Testing
         #expect(e.maxAbsolute <= range / Double((1 << bits) - 1))
     }
 
+    /// A half-precision module quantizes from its exact float32 values (it used to stop on a
+    /// precondition): the same bytes as the float32 module holding the widened table.
+    @Test(arguments: [8, 4])
+    func halfTablesQuantizeFromTheirWidenedValues(bits: Int) throws {
+        let half = try EmbeddingBag(count: 12, dimension: 10, mode: .sum, storage: .bfloat16, generator: Generator(seed: 3))
+        let float = try EmbeddingBag(count: 12, dimension: 10, mode: .sum, generator: Generator(seed: 4))
+        _ = try float.loadStateDict(["weight": half.weight.widened()])
+        let qh = try QuantizedEmbeddingBag(half, bits: bits), qf = try QuantizedEmbeddingBag(float, bits: bits)
+        #expect(qh.packedBytes == qf.packedBytes)
+        let e = try QuantizedEmbedding(try Embedding(count: 5, dimension: 4, storage: .float16), bits: bits)
+        #expect(e.count == 5 && e.dimension == 4)
+    }
+
     @Test func lookupIsTheDequantizedRows() throws {
         let embed = try Embedding(count: 9, dimension: 5, generator: Generator(seed: 3))
         let q = try QuantizedEmbedding(embed, bits: 4)

@@ -33,17 +33,22 @@ extension LangIDModel {
     /// `ModelFileReader` checks the header, the metadata (against `LangIDConfiguration.Limits`), the
     /// tensors' names, dtypes and shapes and the file size first. Throws `invalidArgument` naming the
     /// path and what is wrong, or `io` for a file that cannot be read.
+    /// A quantized model (`QuantizedLangIDModel`) is refused naming its format: it can only predict.
     public static func load(from path: String) throws(EmbeddingKitError) -> LangIDModel {
         var reader = ModelFileReader(path: path)
         try reader.read()
+        return try LangIDModel(reading: reader)
+    }
+
+    /// The model of a float file `reader` has read.
+    convenience init(reading reader: ModelFileReader) throws(EmbeddingKitError) {
         do {
             let file = try SafeTensors(bytes: reader.bytes)
-            let model = try LangIDModel(reader.configuration, generator: Generator(seed: 0))
-            try model.loadStateDict(file.tensors)
-            model.eval()
-            return model
+            try self.init(reader.configuration, generator: Generator(seed: 0))
+            try loadStateDict(file.tensors)
+            eval()
         } catch {
-            throw EmbeddingKitError(error.kind, "\(path): \(error.message)")
+            throw EmbeddingKitError(error.kind, "\(reader.path): \(error.message)")
         }
     }
 }

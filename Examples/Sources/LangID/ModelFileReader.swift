@@ -11,6 +11,9 @@ import Musl
 /// configuration from the metadata, checked against `LangIDConfiguration.Limits`, then each tensor's
 /// name, dtype and shape against that configuration and the file size against their byte counts,
 /// and only then the data, through the same open file (it cannot be swapped in between).
+///
+/// A quantized model (`QuantizedLangIDModel`, format `embedkit-langid-quantized-1`) is read the same
+/// way when the caller accepts one: its n-gram tables are `U8` tensors of packed rows.
 struct ModelFileReader {
     /// A model's header is a few hundred bytes plus the language list.
     static let maxHeaderBytes = 1 << 20
@@ -20,6 +23,8 @@ struct ModelFileReader {
     private(set) var configuration = LangIDConfiguration(languages: [])
     /// The whole file, once `read()` returned.
     private(set) var bytes: [UInt8] = []
+    /// For a quantized model, each n-gram table's format (metadata `table_formats`); nil for a float model.
+    private(set) var tableFormats: [QuantizedFormat]?
 
     /// One tensor's entry of the header.
     struct Entry: Decodable {
@@ -63,8 +68,9 @@ struct ModelFileReader {
         EmbeddingKitError(.io, "cannot read '\(path)': \(step): \(String(cString: strerror(err))) (errno \(err))")
     }
 
-    /// Checks and reads the file (see the type's documentation).
-    mutating func read() throws(EmbeddingKitError) {
+    /// Checks and reads the file (see the type's documentation). A quantized model is refused, before
+    /// its tensors are read, unless `acceptingQuantized`: only prediction can use one.
+    mutating func read(acceptingQuantized: Bool = false) throws(EmbeddingKitError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ioFailure("open", errno) }
         defer { close(fd) }
@@ -92,7 +98,17 @@ struct ModelFileReader {
         } catch {
             throw fail("the header is not a safetensors header of tensors with integer shapes and string metadata")
         }
+        if header.metadata["format"] == QuantizedLangIDModel.formatTag {
+            guard acceptingQuantized else {
+                throw EmbeddingKitError(.invalidArgument, "\(path): a quantized language-ID model (format '\(QuantizedLangIDModel.formatTag)', "
+                    + "tables \(header.metadata["table_formats"] ?? "?")) can only predict (langid predict, langid eval); "
+                    + "this needs the float32 model it was made from")
+            }
+        }
         configuration = try Self.configuration(from: header.metadata, fail: fail)
+        if header.metadata["format"] == QuantizedLangIDModel.formatTag {
+            tableFormats = try Self.tableFormats(from: header.metadata, tables: configuration.orders.count, fail: fail)
+        }
         let dataBytes = try checkTensors(header.tensors)
         guard size == 8 + n + dataBytes else {
             throw fail("\(size) bytes, but the header and its tensors make \(8 + n + dataBytes)")
@@ -105,9 +121,10 @@ struct ModelFileReader {
     /// The configuration the metadata describes, validated.
     static func configuration(from m: [String: String],
                               fail: (String) -> EmbeddingKitError) throws(EmbeddingKitError) -> LangIDConfiguration {
-        let formats = [LangIDModel.formatTag, LangIDModel.formatTagWithBags]
+        let formats = [LangIDModel.formatTag, LangIDModel.formatTagWithBags, QuantizedLangIDModel.formatTag]
         guard let format = m["format"], formats.contains(format) else {
-            throw fail("metadata format is \(m["format"].map { "'\($0)'" } ?? "missing"), want '\(LangIDModel.formatTag)' or '\(LangIDModel.formatTagWithBags)'")
+            throw fail("metadata format is \(m["format"].map { "'\($0)'" } ?? "missing"), want '\(LangIDModel.formatTag)' or "
+                       + "'\(LangIDModel.formatTagWithBags)' (or '\(QuantizedLangIDModel.formatTag)', a quantized model)")
         }
         // `signed`: orders may be -1 (letters outside ASCII); everything else is a count
         func integers(_ key: String, signed: Bool = false) throws(EmbeddingKitError) -> [Int] {
@@ -123,8 +140,9 @@ struct ModelFileReader {
             return values
         }
         let orders = try integers("orders", signed: true), buckets = try integers("buckets"), dimensions = try integers("dimensions")
-        // the tag says which bags to expect: a format-1 reader must not meet orders 0 or -1
-        guard format == LangIDModel.formatTag(orders: orders) else {
+        // the tag says which bags to expect: a format-1 reader must not meet orders 0 or -1 (a
+        // quantized model's reader is newer than format 2 and knows every order)
+        guard format == QuantizedLangIDModel.formatTag || format == LangIDModel.formatTag(orders: orders) else {
             throw fail("metadata format '\(format)' does not match orders \(orders) (orders 0 and -1, the word and letter bags, "
                        + "are format '\(LangIDModel.formatTagWithBags)'; character n-grams alone '\(LangIDModel.formatTag)')")
         }
@@ -142,24 +160,53 @@ struct ModelFileReader {
         return configuration
     }
 
-    /// Checks that the tensors are exactly the model's, with its shapes and a float dtype; returns
-    /// their byte count.
+    /// The quantized tables' formats from the metadata `table_formats` (one per n-gram order).
+    static func tableFormats(from m: [String: String], tables: Int,
+                             fail: (String) -> EmbeddingKitError) throws(EmbeddingKitError) -> [QuantizedFormat] {
+        guard let text = m["table_formats"] else { throw fail("metadata 'table_formats' is missing") }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == tables else { throw fail("metadata 'table_formats' has \(parts.count) values for \(tables) n-gram orders") }
+        var formats: [QuantizedFormat] = []
+        for (i, part) in parts.enumerated() {
+            guard let format = QuantizedFormat(rawValue: String(part)) else {
+                throw fail("metadata 'table_formats': '\(part.prefix(40))' at position \(i) is not one of "
+                           + QuantizedFormat.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            formats.append(format)
+        }
+        return formats
+    }
+
+    /// Checks that the tensors are exactly the model's, with its shapes and a float dtype (a
+    /// quantized model's tables: `U8`, `[buckets, packed row bytes]`; its dense layers `F32`);
+    /// returns their byte count.
     func checkTensors(_ tensors: [String: Entry]) throws(EmbeddingKitError) -> Int {
         let c = configuration
-        var expected: [(String, [Int])] = zip(c.buckets, c.dimensions).enumerated().map { ("embeddings.\($0.offset).weight", [$0.element.0, $0.element.1]) }
-        expected += [("hidden.weight", [c.hidden, c.dimensions.reduce(0, +)]), ("hidden.bias", [c.hidden]),
-                     ("output.weight", [c.languages.count, c.hidden]), ("output.bias", [c.languages.count])]
-        let widths = ["F32": 4, "F16": 2, "BF16": 2]
+        var expected: [(name: String, shape: [Int], dtypes: [String: Int])] = []
+        for (i, (buckets, dimension)) in zip(c.buckets, c.dimensions).enumerated() {
+            if let format = tableFormats?[i] {
+                expected.append(("embeddings.\(i).weight", [buckets, try format.rowBytes(dimension: dimension)], ["U8": 1]))
+            } else {
+                expected.append(("embeddings.\(i).weight", [buckets, dimension], ["F32": 4, "F16": 2, "BF16": 2]))
+            }
+        }
+        let dense = tableFormats == nil ? ["F32": 4, "F16": 2, "BF16": 2] : ["F32": 4]
+        expected += [("hidden.weight", [c.hidden, c.dimensions.reduce(0, +)], dense), ("hidden.bias", [c.hidden], dense),
+                     ("output.weight", [c.languages.count, c.hidden], dense), ("output.bias", [c.languages.count], dense)]
         var total = 0
-        for (name, shape) in expected {
+        for (name, shape, widths) in expected {
             guard let entry = tensors[name] else { throw fail("tensor '\(name)' is missing") }
             guard entry.shape == shape else {
                 throw fail("tensor '\(name)' has shape \(entry.shape), the metadata says \(shape)")
             }
-            guard let width = widths[entry.dtype] else { throw fail("tensor '\(name)' is \(entry.dtype), not F32, F16 or BF16") }
+            guard let width = widths[entry.dtype] else {
+                let names = widths.keys.sorted(by: >)        // "F32, F16 or BF16"
+                throw fail("tensor '\(name)' is \(entry.dtype), not " + (names.count == 1 ? names[0]
+                           : names.dropLast().joined(separator: ", ") + " or " + names.last!))
+            }
             total += shape.reduce(1, *) * width      // bounded: the configuration was validated
         }
-        if let extra = tensors.keys.filter({ name in !expected.contains { $0.0 == name } }).sorted().first {
+        if let extra = tensors.keys.filter({ name in !expected.contains { $0.name == name } }).sorted().first {
             throw fail("unexpected tensor '\(extra)'")
         }
         return total

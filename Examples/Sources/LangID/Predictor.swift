@@ -1,8 +1,9 @@
 import EmbeddingKit
 
-/// Language probabilities for texts from a trained `LangIDModel`, batched, without gradients.
+/// Language probabilities for texts from a trained model — float32 (`LangIDModel`) or quantized
+/// (`QuantizedLangIDModel`) — batched, without gradients.
 public struct LangIDPredictor {
-    public let model: LangIDModel
+    public let model: any LangIDClassifier
     let featurizer: NGramFeaturizer
 
     /// A batch holds at most this many text bytes (each text counted up to
@@ -10,7 +11,7 @@ public struct LangIDPredictor {
     /// batch of long texts stays near 100 MB whatever the input.
     public static let maxBatchBytes = 512 * 1024
 
-    public init(_ model: LangIDModel) {
+    public init(_ model: any LangIDClassifier) {
         self.model = model
         featurizer = model.featurizer
     }
@@ -33,7 +34,7 @@ public struct LangIDPredictor {
             }
             let chunk = Array(texts[start..<end])
             featurizer.batch(chunk, into: &batch)
-            let p = try withoutGradients { () throws(EmbeddingKitError) -> Tensor in softmax(try model(batch), dim: 1) }.scalars
+            let p = try withoutGradients { () throws(EmbeddingKitError) -> Tensor in softmax(try model.logits(batch), dim: 1) }.scalars
             for i in 0..<chunk.count { result.append(Array(p[(i * languages)..<((i + 1) * languages)])) }
             start += chunk.count
         }

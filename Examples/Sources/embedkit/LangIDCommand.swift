@@ -6,7 +6,7 @@ struct LangIDCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "langid",
         abstract: "CLD3-style language identification, trained on Debian's fortune files.",
-        subcommands: [Train.self, Eval.self, Predict.self]
+        subcommands: [Train.self, Eval.self, Predict.self, Quantize.self]
     )
 }
 

@@ -8,7 +8,7 @@ extension LangIDCommand {
     struct Eval: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Evaluate a saved model on the corpus's held-out 20 % and the held-out genres.")
         @OptionGroup var common: CommonOptions
-        @Option(help: "The model file.") var model = "build/langid/langid.safetensors"
+        @Option(help: "The model file (float32 or quantized).") var model = "build/langid/langid.safetensors"
         @Flag(inversion: .prefixedNo, help: "Also test on the held-out genres (Vim's tutorial; Emacs's where installed).")
         var heldOut = true
 
@@ -18,7 +18,7 @@ extension LangIDCommand {
 
         func run() throws {
             try setNumThreads(common.threads)
-            let model = try LangIDModel.load(from: self.model)
+            let model = try loadLangIDClassifier(from: self.model)
             let corpus = try LanguageCorpus.load(from: common.corpus, options: CorpusOptions(threads: common.threads))
             // the held-out genres of the model's languages, as `langid train` reads them (no word lists)
             let languages = Set(model.configuration.languages)

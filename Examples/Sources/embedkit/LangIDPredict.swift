@@ -15,7 +15,7 @@ extension LangIDCommand {
                 input is echoed cut at that point, followed by '…'. Standard input is read and answered \
                 \(Predict.linesPerBatch) lines at a time. An empty or whitespace-only text gets 'no text'.
                 """)
-        @Option(help: "The model file.") var model = "build/langid/langid.safetensors"
+        @Option(help: "The model file (float32 or quantized).") var model = "build/langid/langid.safetensors"
         @Option(help: "Show the k most likely languages (k >= 1).") var top = 1
         @Option(help: "Kernel threads (1 to \(maxThreads)).") var threads = 2
         @Argument(help: "Texts to identify; none: read lines from standard input.") var texts: [String] = []
@@ -30,7 +30,7 @@ extension LangIDCommand {
 
         func run() throws {
             try setNumThreads(threads)
-            let predictor = LangIDPredictor(try LangIDModel.load(from: model))
+            let predictor = LangIDPredictor(try loadLangIDClassifier(from: model))
             if !texts.isEmpty {
                 for line in try answers(texts.map { InputLine(text: $0, cut: false) }, predictor: predictor, top: top) { print(line) }
                 return

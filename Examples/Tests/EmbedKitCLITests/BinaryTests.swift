@@ -1,4 +1,5 @@
 import Foundation
+import LangID
 import Testing
 
 /// A few runs of the built `embedkit` binary: exit codes (64 usage, 1 runtime, one line on
@@ -47,6 +48,33 @@ struct BinaryTests {
         let runtime = try Self.run(["langid", "predict", "--model", "/nonexistent/m.safetensors", "x"])
         #expect(runtime.code == 1)
         #expect(runtime.err == "Error: cannot read '/nonexistent/m.safetensors': open: No such file or directory (errno 2)\n")
+    }
+
+    /// `langid quantize` (issue 18): 64 for a bad option, 1 with one line for a missing model; a run
+    /// prints the size, the per-table error and both models' accuracy and rate; predict reads the file.
+    @Test func quantizeExitCodesAndReport() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embedkit-bin-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let usage = try Self.run(["langid", "quantize", "--bits", "5"])
+        #expect(usage.code == 64 && usage.err.contains("--bits: 5 is not 8, 4 or 2") && usage.err.contains("Usage: embedkit langid quantize"))
+        let missing = try Self.run(["langid", "quantize", "--model", dir + "/none.safetensors", "--output", dir + "/q.safetensors"])
+        #expect(missing.code == 1)
+        #expect(missing.err == "Error: cannot read '\(dir)/none.safetensors': open: No such file or directory (errno 2)\n")
+
+        let model = try LangIDModel(LangIDConfiguration(orders: [1, 2], buckets: [64, 128], dimensions: [4, 4], hidden: 8,
+                                                        languages: ["de", "en", "es", "pl", "ru"]))
+        try model.save(to: dir + "/m.safetensors")
+        let run = try Self.run(["langid", "quantize", "--model", dir + "/m.safetensors", "--bits", "8", "--corpus", Self.corpus,
+                                "--no-held-out", "--threads", "1"])
+        #expect(run.code == 0, "\(run.err)")
+        for part in ["quantized \(dir)/m.safetensors to 8 bits: \(dir)/m.q8.safetensors", "of the float32 model's",
+                     "quantization error per table", "rowwise_q8", "fortune test split:", "accuracy, full text", "accuracy, 40 ch.",
+                     "samples/s"] {
+            #expect(run.out.contains(part), "\(part) missing from:\n\(run.out)")
+        }
+        let predict = try Self.run(["langid", "predict", "--model", dir + "/m.q8.safetensors", "Der frühe Vogel fängt den Wurm."])
+        #expect(predict.code == 0 && predict.out.hasSuffix("\tDer frühe Vogel fängt den Wurm.\n"), "\(predict)")
     }
 
     @Test func trainWithABareFileNameThenPredict() throws {

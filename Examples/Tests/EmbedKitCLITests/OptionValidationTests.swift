@@ -70,6 +70,37 @@ struct OptionValidationTests {
         #expect(result.message.contains("Usage: \(usage)"), "\(result.message)")
     }
 
+    /// `langid quantize`: bits, paths and threads (issue 18).
+    @Test(arguments: [
+        (["--bits", "3"], "--bits: 3 is not 8, 4 or 2"),
+        (["--bits=-8"], "--bits: -8 is not 8, 4 or 2"),
+        (["--bits", "16"], "--bits: 16 is not 8, 4 or 2"),
+        (["--model", ""], "--model: empty path"),
+        (["--output", ""], "--output: empty path"),
+        (["--output", "d/"], "--output 'd/' names a folder"),
+        (["--output", "d/.."], "--output 'd/..' names a folder"),
+        (["--model", "m.safetensors", "--output", "./m.safetensors"], "--output './m.safetensors' is the --model file"),
+        (["--threads", "0"], "--threads: 0 is outside 1...1024"),
+        (["--corpus", ""], "--corpus: empty path"),
+    ])
+    func quantizeRefusesBadOptions(arguments: [String], message: String) {
+        let result = Self.parse(["langid", "quantize"] + arguments)
+        #expect(result.code == 64)
+        #expect(result.message.contains(message), "\(result.message)")
+        #expect(result.message.contains("Usage: embedkit langid quantize"), "\(result.message)")
+    }
+
+    /// Without `--output`, the quantized model goes next to the float one with `.q<bits>` in its name.
+    @Test func quantizeOutputDefaultsNextToTheModel() throws {
+        func output(_ arguments: [String]) throws -> String {
+            try #require(try EmbedKit.parseAsRoot(["langid", "quantize"] + arguments) as? LangIDCommand.Quantize).outputPath
+        }
+        #expect(try output([]) == "build/langid/langid.q8.safetensors")
+        #expect(try output(["--bits", "4", "--model", "a.b/model"]) == "a.b/model.q4.safetensors")
+        #expect(try output(["--model", "/x/.hidden"]) == "/x/.hidden.q8.safetensors")
+        #expect(try output(["--output", "o.safetensors"]) == "o.safetensors")
+    }
+
     @Test func goodOptionsParse() {
         #expect(Self.parse(["langid", "train", "--orders", "1,3", "--buckets", "7,9", "--dim", "4", "--hidden", "1",
                             "--dropout", "0", "--epochs", "1", "--batch-size", "1", "--short-training", "0", "--balance", "0"]).code == 0)

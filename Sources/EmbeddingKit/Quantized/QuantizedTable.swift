@@ -54,8 +54,9 @@ struct QuantizedTable {
     let bytes: [UInt8]
 
     /// Prepacks `weight` (`[count, dimension]` float32) and reports the error.
-    static func quantize(_ weight: Tensor, format: QuantizedFormat) throws(EmbeddingKitError) -> (QuantizedTable, QuantizationError) {
-        precondition(weight.rank == 2 && weight.dtype == .float32, "quantize: weight must be a 2-D float32 tensor")
+    static func quantize(_ table: Tensor, format: QuantizedFormat) throws(EmbeddingKitError) -> (QuantizedTable, QuantizationError) {
+        precondition(table.rank == 2, "quantize: a module's table is 2-D")
+        let weight = table.widened() // an fp16 / bf16 table is quantized from its exact float32 values
         let count = weight.shape[0], dim = weight.shape[1]
         let rb = try format.rowBytes(dimension: dim)
         var bytes = [UInt8](repeating: 0, count: count * rb)
