@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define EK_VERSION_MAJOR 0
-#define EK_VERSION_MINOR 2
+#define EK_VERSION_MINOR 3
 #define EK_VERSION_PATCH 0
 /* ek_version() returns this value: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define EK_VERSION (EK_VERSION_MAJOR * 10000 + EK_VERSION_MINOR * 100 + EK_VERSION_PATCH)
