@@ -8,7 +8,8 @@
  *   clang: clang -O2 -ICKernels/include Benchmarks/probes/call_cost.c build/clang/lib/libembeddingkit.a \
  *              -L/usr/lib/llvm-14/lib -lomp -lopenblas -lm -o /tmp/call_cost_clang
  *          (run with LD_LIBRARY_PATH=/usr/lib/llvm-14/lib)
- *   /tmp/call_cost [threads]     (default: the library's default thread count)
+ *   /tmp/call_cost [threads [verb]]   (default: the library's default thread count; every verb, or
+ *                                      those whose name contains `verb`, e.g. for perf record)
  * Each row: the best of 7 batches of CALLS calls (noisy on a shared machine: compare rows of one run). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -151,7 +152,7 @@ static double ns_per_call(void (*f)(int)) {
 }
 
 int main(int argc, char **argv) {
-    if (argc > 1) ok(ek_set_num_threads(atoi(argv[1])), "threads");
+    if (argc > 1 && atoi(argv[1]) > 0) ok(ek_set_num_threads(atoi(argv[1])), "threads");
     srand(1);
     for (int i = 0; i < ROWS * D; i++) table[i] = rand() / (float)RAND_MAX - 0.5f;
     for (int i = 0; i < 1024; i++)
@@ -174,6 +175,7 @@ int main(int argc, char **argv) {
     printf("threads %d, %s\n", (int)ek_get_num_threads(), ek_isa_name(ek_get_isa()));
     printf("%-38s %10s %10s\n", "verb", "ns/call", "ref ns");
     for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
-        printf("%-38s %10.1f %10.1f\n", verbs[v].name, ns_per_call(verbs[v].f), ns_per_call(verbs[v].ref));
+        if (argc <= 2 || strstr(verbs[v].name, argv[2]))
+            printf("%-38s %10.1f %10.1f\n", verbs[v].name, ns_per_call(verbs[v].f), ns_per_call(verbs[v].ref));
     return 0;
 }
