@@ -194,7 +194,8 @@ void eki_blas_single_threaded(void);
 
 /* ---- parallel loops: no OpenMP region at all below a kernel's threshold ----
  * A parallel region costs its entry even when its `if` clause is false (libgomp sets up a team,
- * libomp serialises: 100-600 ns, most of a tiny call; Benchmarks/README.md, "Call overhead (W0)").
+ * libomp serialises: 300-500 ns a region on a loaded Zen 5, most of a tiny call; Benchmarks/README.md,
+ * "Call overhead (W0)").
  * So no kernel writes `omp parallel ... if (...)`; every parallel loop is written
  *
  *     EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static, 64),
@@ -204,13 +205,15 @@ void eki_blas_single_threaded(void);
  *
  * which runs the loop under `omp parallel for schedule(static, 64)` on eki_num_threads() threads
  * when the condition holds and more than one thread is set, and otherwise as the plain loop on the
- * calling thread, with no OpenMP call. The iterations of a parallel for are independent, so both
+ * calling thread, entering no region (clang still asks the runtime for the thread's id at function
+ * entry: a few ns). The iterations of a parallel for are independent, so both
  * give the same bits. A macro, not a function taking a callback: the loop stays where it was, with
- * its locals, and the compiler sees one loop body (it is expanded twice, once per branch).
+ * its locals in scope (the macro expands it twice, once per branch).
  *
  * A loop that needs something per thread (a scratch row, its own share of the input, a fence after
- * non-temporal stores) runs over slots instead: T = parallel ? eki_num_threads() : 1 slots, schedule
- * (static, 1), slot t using scratch row t and share t of T. It must index by t, never by
+ * non-temporal stores) runs over slots instead: T = (above the threshold) ? eki_num_threads() : 1
+ * slots, EKI_PARALLEL_FOR(T > 1, (static, 1), for (int t = 0; t < T; t++) ...), slot t using
+ * scratch row t and share t of T (eki_share). It must index by t, never by
  * omp_get_thread_num(): outside a region of ours that is the caller's thread number (a program that
  * calls us from its own parallel region), and an orphaned `omp for` would split our loop across the
  * caller's team. Only scatter.c keeps a team region (its phases need barriers); it is entered only
