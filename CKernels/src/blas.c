@@ -76,7 +76,7 @@ ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t
     eki_blas_single_threaded();
     matmul_grid g = matmul_grid_for(m, n, k);
     int64_t blocks = g.row_blocks * g.col_blocks;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (blocks > 1 && matmul_work(m, n, k) >= 2 * MATMUL_BLOCK_WORK)
+    EKI_PARALLEL_FOR(blocks > 1 && matmul_work(m, n, k) >= 2 * MATMUL_BLOCK_WORK, (static),
     for (int64_t blk = 0; blk < blocks; blk++) {
         int64_t bi = blk / g.col_blocks, bj = blk % g.col_blocks;
         int64_t i0 = block_row(m, bi, g.row_blocks), rows = block_row(m, bi + 1, g.row_blocks) - i0;
@@ -88,6 +88,6 @@ ek_status ek_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int32_t
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                     (int)rows, (int)cols, (int)k, alpha, a_rows, trans_a ? (int)m : (int)k, b_cols,
                     trans_b ? (int)k : (int)n, beta, c + i0 * n + j0, (int)n);
-    }
+    });
     return EK_OK;
 }

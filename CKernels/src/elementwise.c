@@ -170,12 +170,8 @@ ek_status ek_binary_f32(ek_binary_op op, int64_t rank, const int64_t *shape, con
     pl.run_rows = pl.blocks > 1 ? 1 : threads > 1 && per_run < pl.plane_rows ? per_run : pl.plane_rows;
     pl.runs_per_plane = eki_ceil_div(pl.plane_rows, pl.run_rows);
     const int64_t tasks = (count / pl.inner / pl.plane_rows) * pl.runs_per_plane * pl.blocks;
-    if (threads == 1 || tasks == 1) { /* no parallel region: its cost shows on small calls */
-        for (int64_t t = 0; t < tasks; t++) binary_task(&pl, t, a, b, out);
-        return EK_OK;
-    }
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int64_t t = 0; t < tasks; t++) binary_task(&pl, t, a, b, out);
+    EKI_PARALLEL_FOR(threads > 1 && tasks > 1, (static),
+    for (int64_t t = 0; t < tasks; t++) binary_task(&pl, t, a, b, out));
     return EK_OK;
 }
 
@@ -194,27 +190,26 @@ ek_status ek_unary_f32(ek_unary_op op, int64_t n, const float *x, float p, float
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: op=%d is not an ek_unary_op", name, (int)op);
     if ((s = check_map(name, n, x, y, sizeof(float)))) return s;
     const int64_t work = op == EK_UNARY_POW ? n * 16 : n;
-    (void)work;
     switch (op) {
     case EK_UNARY_NEG:
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (work >= EKI_PARALLEL_MIN_WORK)
-        for (int64_t i = 0; i < n; i++) y[i] = -x[i];
+        EKI_PARALLEL_FOR(work >= EKI_PARALLEL_MIN_WORK, (static),
+        for (int64_t i = 0; i < n; i++) y[i] = -x[i]);
         break;
     case EK_UNARY_ABS:
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (work >= EKI_PARALLEL_MIN_WORK)
-        for (int64_t i = 0; i < n; i++) y[i] = fabsf(x[i]);
+        EKI_PARALLEL_FOR(work >= EKI_PARALLEL_MIN_WORK, (static),
+        for (int64_t i = 0; i < n; i++) y[i] = fabsf(x[i]));
         break;
     case EK_UNARY_SQRT:
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (work >= EKI_PARALLEL_MIN_WORK)
-        for (int64_t i = 0; i < n; i++) y[i] = sqrtf(x[i]);
+        EKI_PARALLEL_FOR(work >= EKI_PARALLEL_MIN_WORK, (static),
+        for (int64_t i = 0; i < n; i++) y[i] = sqrtf(x[i]));
         break;
     case EK_UNARY_POW:
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (work >= EKI_PARALLEL_MIN_WORK)
-        for (int64_t i = 0; i < n; i++) y[i] = (float)pow((double)x[i], (double)p);
+        EKI_PARALLEL_FOR(work >= EKI_PARALLEL_MIN_WORK, (static),
+        for (int64_t i = 0; i < n; i++) y[i] = (float)pow((double)x[i], (double)p));
         break;
     case EK_UNARY_FILL_NONZERO:
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (work >= EKI_PARALLEL_MIN_WORK)
-        for (int64_t i = 0; i < n; i++) y[i] = x[i] != 0.0f ? p : 0.0f;
+        EKI_PARALLEL_FOR(work >= EKI_PARALLEL_MIN_WORK, (static),
+        for (int64_t i = 0; i < n; i++) y[i] = x[i] != 0.0f ? p : 0.0f);
         break;
     }
     return EK_OK;
@@ -223,8 +218,8 @@ ek_status ek_unary_f32(ek_unary_op op, int64_t n, const float *x, float p, float
 ek_status ek_i64_to_f32(int64_t n, const int64_t *x, float *y) {
     ek_status s;
     if ((s = check_map("i64_to_f32", n, x, y, sizeof(int64_t)))) return s;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < n; i++) y[i] = (float)x[i];
+    EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
+    for (int64_t i = 0; i < n; i++) y[i] = (float)x[i]);
     return EK_OK;
 }
 
@@ -235,12 +230,12 @@ ek_status ek_zero_masked_rows_f32(int64_t rows, int64_t cols, const float *x, fl
         (s = eki_check_bytes(op, "x", rows, cols, sizeof(float))) || (s = eki_check_ptr(op, "x", x, rows * cols)) ||
         (s = eki_check_ptr(op, "y", y, rows * cols)))
         return s;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * cols >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(rows * cols >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         int64_t c = 0;
         while (c < cols && xr[c] == -INFINITY) c++;
         if (c == cols) memset(y + r * cols, 0, sizeof(float) * (size_t)cols);
-    }
+    });
     return EK_OK;
 }

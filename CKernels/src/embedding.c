@@ -33,11 +33,11 @@ static void embedding_forward_half(int64_t dim, int64_t n, const uint16_t *weigh
     size_t row_bytes = 2 * (size_t)dim;
     const eki_kernels *k = eki_dispatch();
     eki_cvt_fn cvt = dtype == EK_DTYPE_F16 ? k->cvt_f16 : k->cvt_bf16;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < n; i++) {
         if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 0);
         cvt(dim, weight + eki_at(indices, i) * dim, out + i * dim);
-    }
+    });
 }
 
 static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t n, const void *table, ek_dtype dtype,
@@ -55,15 +55,16 @@ static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t 
      * it does not push the table out of the cache (W1, W6). */
     const eki_kernels *k = eki_dispatch();
     eki_copy_fn copy = row_bytes * (size_t)n >= EKI_STREAM_MIN_BYTES ? k->copy_stream : k->copy;
-#pragma omp parallel num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
-    {
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i++) {
+    /* a share of the rows per slot, which fences its own non-temporal stores (internal.h: slots) */
+    int T = n * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
+    EKI_PARALLEL_FOR(T > 1, (static, 1),
+    for (int t = 0; t < T; t++) {
+        for (int64_t i = eki_share(n, t, T), e = eki_share(n, t + 1, T); i < e; i++) {
             if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 0);
             copy(dim, weight + eki_at(indices, i) * dim, out + i * dim);
         }
         eki_stream_fence();
-    }
+    });
     return EK_OK;
 }
 
@@ -100,7 +101,7 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
         return s;
     }
     /* scale_grad_by_freq needs each row's count first: grouped by row, one thread per row. */
-#pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static, 64),
     for (int64_t g = 0; g < groups; g++) {
         int64_t row = eki_at(indices, order[start[g]]);
         float scale = (float)(1.0 / (double)(start[g + 1] - start[g]));
@@ -109,7 +110,7 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
             const float *src = grad_out + order[k] * dim;
             for (int64_t d = 0; d < dim; d++) dst[d] += scale * src[d];
         }
-    }
+    });
     free(order), free(start);
     return EK_OK;
 }
@@ -168,7 +169,7 @@ static ek_status embedding_backward_sparse(int64_t num_embeddings, int64_t dim, 
     int64_t nnz = 0;
     for (int64_t i = 0; i < n; i++) dest[i] = eki_at(indices, i) == pad ? -1 : nnz++;
 
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < n; i++) {
         int64_t k = dest[i];
         if (k < 0) continue;
@@ -180,7 +181,7 @@ static ek_status embedding_backward_sparse(int64_t num_embeddings, int64_t dim, 
         } else {
             memcpy(dst, src, sizeof(float) * (size_t)dim);
         }
-    }
+    });
     *out_nnz = nnz;
     free(dest), free(scale);
     return EK_OK;

@@ -65,8 +65,6 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
  * columns go in blocks of 64 floats held in registers; a wider row is walked once per block (the
  * later passes hit L1). */
 
-static int64_t bag_cost_split(const eki_bags *bags, int64_t n, int t, int T) { return eki_bag_split(bags, n, t, T); }
-
 static inline void prefetch_row(const eki_bag_call *c, const float *weight, int64_t j, int64_t pend) {
     if (j < pend) EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j) * c->dim, sizeof(float) * (size_t)c->dim, 0);
 }
@@ -214,36 +212,31 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
     if (max_indices && mode != EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: max_indices is only written in mode max; pass NULL", op);
 
+    /* slot t of T sums bags [b0, b1), a share of the indices and bags (internal.h: slots) */
+    int T = (n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
     if (dtype != EK_DTYPE_F32) {
-        /* one converted row per thread, allocated before anything is written */
-        int T = eki_num_threads();
-        float *scratch = malloc(sizeof(float) * (size_t)dim * (size_t)(T > 0 ? T : 1));
+        /* one converted row per slot, allocated before anything is written */
+        float *scratch = malloc(sizeof(float) * (size_t)dim * (size_t)T);
         if (!scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate a row of scratch for %d threads", op, T);
         const eki_kernels *k = eki_dispatch();
         eki_cvt_fn cvt = dtype == EK_DTYPE_F16 ? k->cvt_f16 : k->cvt_bf16;
-#pragma omp parallel num_threads(T) if ((n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK)
-        {
-            int t = eki_thread_id(), TT = eki_team_size();
-            int64_t b0 = bag_cost_split(&c.bags, n, t, TT), b1 = bag_cost_split(&c.bags, n, t + 1, TT);
+        EKI_PARALLEL_FOR(T > 1, (static, 1),
+        for (int t = 0; t < T; t++) {
+            int64_t b0 = eki_bag_split(&c.bags, n, t, T), b1 = eki_bag_split(&c.bags, n, t + 1, T);
             if (b0 < b1)
                 half_range(&c, table, cvt, b0, b1, out, bag_size, max_indices, scratch + (size_t)t * (size_t)dim);
-        }
+        });
         free(scratch);
         return EK_OK;
     }
     const float *weight = table;
 
     eki_bag_range_fn fn = eki_dispatch()->bag_range[c.indices.is32][c.weights != NULL];
-    if ((n + num_bags) * dim < EKI_PARALLEL_MIN_WORK) { /* small: no parallel region at all (see W0) */
-        if (num_bags > 0) fn(&c, weight, 0, num_bags, out, bag_size, max_indices);
-        return EK_OK;
-    }
-#pragma omp parallel num_threads(eki_num_threads())
-    {
-        int t = eki_thread_id(), T = eki_team_size();
-        int64_t b0 = bag_cost_split(&c.bags, n, t, T), b1 = bag_cost_split(&c.bags, n, t + 1, T);
+    EKI_PARALLEL_FOR(T > 1, (static, 1),
+    for (int t = 0; t < T; t++) {
+        int64_t b0 = eki_bag_split(&c.bags, n, t, T), b1 = eki_bag_split(&c.bags, n, t + 1, T);
         if (b0 < b1) fn(&c, weight, b0, b1, out, bag_size, max_indices);
-    }
+    });
     return EK_OK;
 }
 
@@ -289,7 +282,7 @@ static ek_status make_plan(const char *op, const eki_bag_call *c, int32_t scale_
     }
     for (int64_t j = 0; j < n; j++) p->bag_of[j] = -1;
 
-#pragma omp parallel for schedule(static, 16) num_threads(eki_num_threads()) if (n * 4 >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(n * 4 >= EKI_PARALLEL_MIN_WORK, (static, 16),
     for (int64_t b = 0; b < c->bags.num_bags; b++) {
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
         double weight_sum = 0.0;
@@ -306,7 +299,7 @@ static ek_status make_plan(const char *op, const eki_bag_call *c, int32_t scale_
             double k = c->mode == EK_BAG_SUM ? w : c->weights ? (weight_sum == 0.0 ? 0.0 : w / weight_sum) : w / (double)count;
             p->coef[j] = (float)k;
         }
-    }
+    });
     if (need_groups)
         for (int64_t g = 0; g < p->groups; g++) {
             int64_t size = p->start[g + 1] - p->start[g];
@@ -377,12 +370,12 @@ static ek_status bag_backward_dense(int64_t num_embeddings, int64_t dim, int64_t
     if ((s = make_plan(op, &c, scale_grad_by_freq, 1, &p))) return s;
 
     eki_row_fn axpy = eki_dispatch()->axpy;
-#pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static, 64),
     for (int64_t g = 0; g < p.groups; g++) {
         float *dst = grad_weight + eki_at(indices, p.order[p.start[g]]) * dim;
         for (int64_t k = p.start[g]; k < p.start[g + 1]; k++)
             if (p.bag_of[p.order[k]] >= 0) entry_gradient(&c, &p, max_indices, grad_out, p.order[k], 1, axpy, dst);
-    }
+    });
     free_plan(&p);
     return EK_OK;
 }
@@ -416,16 +409,17 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
      * streaming saves reading every destination line first. */
     const eki_kernels *k = eki_dispatch();
     eki_row_fn scale = sizeof(float) * (size_t)nnz * (size_t)dim >= EKI_STREAM_MIN_BYTES ? k->scale_stream : k->scale;
-#pragma omp parallel num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
-    {
-#pragma omp for schedule(static) nowait
-        for (int64_t j = 0; j < n; j++) {
+    /* a share of the entries per slot, which fences its own non-temporal stores (internal.h: slots) */
+    int T = n * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
+    EKI_PARALLEL_FOR(T > 1, (static, 1),
+    for (int t = 0; t < T; t++) {
+        for (int64_t j = eki_share(n, t, T), e = eki_share(n, t + 1, T); j < e; j++) {
             if (dest[j] < 0) continue;
             out_rows[dest[j]] = eki_at(indices, j);
             entry_gradient(&c, &p, max_indices, grad_out, j, 0, scale, out_values + dest[j] * dim);
         }
         eki_stream_fence();
-    }
+    });
     *out_nnz = nnz;
     free(dest);
     free_plan(&p);
@@ -494,7 +488,7 @@ static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64
         return s;
 
     for (int64_t j = 0; j < n; j++) grad_weights[j] = 0.0f; /* padding and bag-less positions */
-#pragma omp parallel for schedule(static, 16) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static, 16),
     for (int64_t b = 0; b < num_bags; b++) {
         int64_t begin = eki_bag_begin(&c.bags, b), end = eki_bag_end(&c.bags, b);
         const float *g = grad_out + b * dim;
@@ -515,7 +509,7 @@ static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64
             if (eki_at(indices, j) == c.pad) continue;
             grad_weights[j] = weight_sum == 0.0 ? 0.0f : (float)(((double)grad_weights[j] - mean_dot) / weight_sum);
         }
-    }
+    });
     return EK_OK;
 }
 
@@ -532,7 +526,7 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
     ek_status s;
     int64_t dim = c->dim;
     if ((s = make_plan(op, c, scale_grad_by_freq, 1, &p))) return s;
-    int T = eki_num_threads();
+    int T = c->n * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
     float *scratch = malloc(sizeof(float) * 3 * (size_t)dim * (size_t)T);
     if (!scratch) {
         free_plan(&p);
@@ -542,27 +536,30 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
     eki_row_fn scale = k->scale, axpy = k->axpy;
     eki_row_scaled_fn axpy_scaled = k->axpy_scaled;
     int is_max = c->mode == EK_BAG_MAX;
-#pragma omp parallel num_threads(T) if (c->n * dim >= EKI_PARALLEL_MIN_WORK)
-    {
-        float *acc = scratch + 3 * (size_t)dim * (size_t)eki_thread_id(), *tmp = acc + dim, *row = tmp + dim;
-#pragma omp for schedule(static, 64)
-        for (int64_t g = 0; g < p.groups; g++) {
-            int first = 1;
-            for (int64_t k = p.start[g]; k < p.start[g + 1]; k++) {
-                int64_t j = p.order[k];
-                if (p.bag_of[j] < 0) continue;
-                if (first) entry_gradient(c, &p, max_indices, grad_out, j, 0, scale, acc);
-                else if (is_max) {
-                    entry_gradient(c, &p, max_indices, grad_out, j, 0, NULL, tmp);
-                    axpy(dim, 1.0f, tmp, acc);
-                } else {
-                    axpy_scaled(dim, 1.0f, p.coef[j], grad_out + p.bag_of[j] * dim, acc);
+    /* slot t (internal.h: slots) takes the blocks t, t + T, ... of 64 groups, as schedule(static, 64)
+     * would, with its own 3 scratch rows */
+    const int64_t block = 64;
+    EKI_PARALLEL_FOR(T > 1, (static, 1),
+    for (int t = 0; t < T; t++) {
+        float *acc = scratch + 3 * (size_t)dim * (size_t)t, *tmp = acc + dim, *row = tmp + dim;
+        for (int64_t g0 = block * t; g0 < p.groups; g0 += block * T)
+            for (int64_t g = g0; g < g0 + block && g < p.groups; g++) {
+                int first = 1;
+                for (int64_t k = p.start[g]; k < p.start[g + 1]; k++) {
+                    int64_t j = p.order[k];
+                    if (p.bag_of[j] < 0) continue;
+                    if (first) entry_gradient(c, &p, max_indices, grad_out, j, 0, scale, acc);
+                    else if (is_max) {
+                        entry_gradient(c, &p, max_indices, grad_out, j, 0, NULL, tmp);
+                        axpy(dim, 1.0f, tmp, acc);
+                    } else {
+                        axpy_scaled(dim, 1.0f, p.coef[j], grad_out + p.bag_of[j] * dim, acc);
+                    }
+                    first = 0;
                 }
-                first = 0;
+                if (!first) eki_optimizer_row(o, eki_at(c->indices, p.order[p.start[g]]), dim, acc, weight, row);
             }
-            if (!first) eki_optimizer_row(o, eki_at(c->indices, p.order[p.start[g]]), dim, acc, weight, row);
-        }
-    }
+    });
     free(scratch);
     free_plan(&p);
     return EK_OK;

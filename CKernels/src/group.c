@@ -14,10 +14,15 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
     int digit_bits = (bits + passes - 1) / passes;
     int64_t buckets = INT64_C(1) << digit_bits;
 
+    /* A few entries: an insertion sort (stable: an entry moves only past larger rows) is cheaper than
+     * clearing and summing the radix passes' buckets (2 x 512 for 100k rows: most of a tiny fused
+     * update's time; Benchmarks/README.md, "Call overhead (W0)"). Same order either way. */
+    enum { FEW = 32 };
+    int few = n <= FEW;
     int64_t *keys = malloc(sizeof(int64_t) * (size_t)(2 * n + 1));
-    int64_t *tmp_pos = malloc(sizeof(int64_t) * (size_t)(n + 1));
-    int64_t *count = malloc(sizeof(int64_t) * (size_t)(buckets + 1));
-    if (!keys || !tmp_pos || !count) {
+    int64_t *tmp_pos = few ? NULL : malloc(sizeof(int64_t) * (size_t)(n + 1));
+    int64_t *count = few ? NULL : malloc(sizeof(int64_t) * (size_t)(buckets + 1));
+    if (!keys || (!few && (!tmp_pos || !count))) {
         free(keys), free(tmp_pos), free(count);
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for grouping %lld rows", op, (long long)n);
     }
@@ -34,7 +39,13 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
 
     /* Each pass is a stable counting sort on one digit; ping-pong between the two buffers. */
     int64_t *src_k = keys, *src_p = order, *dst_k = tmp_keys, *dst_p = tmp_pos;
-    for (int pass = 0; pass < passes; pass++) {
+    if (few)
+        for (int64_t i = 1; i < kept; i++) {
+            int64_t key = keys[i], pos = order[i], j = i;
+            for (; j > 0 && keys[j - 1] > key; j--) keys[j] = keys[j - 1], order[j] = order[j - 1];
+            keys[j] = key, order[j] = pos;
+        }
+    for (int pass = 0; pass < (few ? 0 : passes); pass++) {
         int shift = pass * digit_bits;
         memset(count, 0, sizeof(int64_t) * (size_t)(buckets + 1));
         for (int64_t i = 0; i < kept; i++) count[((src_k[i] >> shift) & (buckets - 1)) + 1]++;

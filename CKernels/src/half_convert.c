@@ -19,11 +19,11 @@ ek_status ek_half_from_f32(ek_dtype dtype, int64_t n, const float *src, uint16_t
     ek_status s = check("half_from_f32", dtype, n, src, dst);
     if (s != EK_OK) return s;
     const int64_t blocks = (n + BLOCK - 1) / BLOCK;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t first = b * BLOCK, len = n - first < BLOCK ? n - first : BLOCK;
         eki_round_row_half(dtype, len, src + first, dst + first, EK_ROUND_NEAREST, 0, 0, 0);
-    }
+    });
     return EK_OK;
 }
 
@@ -33,10 +33,10 @@ ek_status ek_half_to_f32(ek_dtype dtype, int64_t n, const uint16_t *src, float *
     const eki_kernels *k = eki_dispatch();
     const eki_cvt_fn cvt = dtype == EK_DTYPE_F16 ? k->cvt_f16 : k->cvt_bf16;
     const int64_t blocks = (n + BLOCK - 1) / BLOCK;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t first = b * BLOCK, len = n - first < BLOCK ? n - first : BLOCK;
         cvt(len, src + first, dst + first);
-    }
+    });
     return EK_OK;
 }

@@ -209,6 +209,51 @@ int eki_num_threads(void);
 /* Sets OpenBLAS to one thread, once per process (threads.c explains why). */
 void eki_blas_single_threaded(void);
 
+/* ---- parallel loops: no OpenMP region at all below a kernel's threshold ----
+ * A parallel region costs its entry even when its `if` clause is false (libgomp sets up a team,
+ * libomp serialises: 300-500 ns a region on a loaded Zen 5, most of a tiny call; Benchmarks/README.md,
+ * "Call overhead (W0)").
+ * So no kernel writes `omp parallel ... if (...)`; every parallel loop is written
+ *
+ *     EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static, 64),
+ *     for (int64_t i = 0; i < n; i++) {
+ *         ...
+ *     });
+ *
+ * which runs the loop under `omp parallel for schedule(static, 64)` on eki_num_threads() threads
+ * when the condition holds and more than one thread is set, and otherwise as the plain loop on the
+ * calling thread, entering no region (clang still asks the runtime for the thread's id at function
+ * entry: a few ns). The iterations of a parallel for are independent, so both
+ * give the same bits. A macro, not a function taking a callback: the loop stays where it was, with
+ * its locals in scope (the macro expands it twice, once per branch).
+ *
+ * A loop that needs something per thread (a scratch row, its own share of the input, a fence after
+ * non-temporal stores) runs over slots instead: T = (above the threshold) ? eki_num_threads() : 1
+ * slots, EKI_PARALLEL_FOR(T > 1, (static, 1), for (int t = 0; t < T; t++) ...), slot t using
+ * scratch row t and share t of T (eki_share). It must index by t, never by
+ * omp_get_thread_num(): outside a region of ours that is the caller's thread number (a program that
+ * calls us from its own parallel region), and an orphaned `omp for` would split our loop across the
+ * caller's team. Only scatter.c keeps a team region (its phases need barriers); it is entered only
+ * when it has more than one chunk. */
+#define EKI_PRAGMA(text) _Pragma(#text)
+#define EKI_PARALLEL_FOR(eki_cond_, eki_sched_, ...)                                                   \
+    do {                                                                                               \
+        int eki_threads_ = (eki_cond_) ? eki_num_threads() : 1;                                        \
+        if (eki_threads_ > 1) {                                                                        \
+            EKI_PRAGMA(omp parallel for schedule eki_sched_ num_threads(eki_threads_))                 \
+            __VA_ARGS__;                                                                               \
+        } else {                                                                                       \
+            __VA_ARGS__;                                                                               \
+        }                                                                                              \
+    } while (0)
+
+/* Slot t of T's share of n items is [eki_share(n, t, T), eki_share(n, t + 1, T)): balanced, and
+ * without the overflow of n * t / T. */
+static inline int64_t eki_share(int64_t n, int t, int T) {
+    int64_t rest = n % T;
+    return n / T * t + (t < rest ? t : rest);
+}
+
 #ifdef _OPENMP
 /* The toolchain clang cannot see omp.h; these are the runtime calls the kernels use. */
 int omp_get_max_threads(void);
@@ -217,6 +262,8 @@ int omp_get_num_threads(void);
 void omp_set_num_threads(int);
 #endif
 
+/* The thread's number and the team's size: meaningful only inside a team region of ours (scatter.c);
+ * elsewhere they describe the caller's own region, if any (see EKI_PARALLEL_FOR's slots). */
 static inline int eki_thread_id(void) {
 #ifdef _OPENMP
     return omp_get_thread_num();

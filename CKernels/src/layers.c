@@ -35,7 +35,7 @@ ek_status ek_layer_norm_forward_f32(int64_t rows, int64_t cols, const float *x, 
     if (!(eps >= 0.0) || isinf(eps)) /* eps = 0 is PyTorch's too: a constant row then gives NaN, as there */
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: eps=%g must be finite and not negative", op, eps);
 
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * cols >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(rows * cols >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < rows; i++) {
         const float *xi = x + i * cols;
         float *yi = y + i * cols;
@@ -54,7 +54,7 @@ ek_status ek_layer_norm_forward_f32(int64_t rows, int64_t cols, const float *x, 
         }
         mean[i] = mf;
         rstd[i] = rf;
-    }
+    });
     return EK_OK;
 }
 
@@ -70,10 +70,9 @@ ek_status ek_layer_norm_backward_f32(int64_t rows, int64_t cols, const float *x,
         (s = eki_check_ptr(op, "grad_y", grad_y, rows * cols)))
         return s;
     int64_t work = rows * cols;
-    (void)work; /* read only by the OpenMP if() clauses */
 
     if (grad_x) {
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (work >= EKI_PARALLEL_MIN_WORK)
+        EKI_PARALLEL_FOR(work >= EKI_PARALLEL_MIN_WORK, (static),
         for (int64_t i = 0; i < rows; i++) {
             const float *xi = x + i * cols, *gi = grad_y + i * cols;
             float m = mean[i], r = rstd[i];
@@ -89,12 +88,12 @@ ek_status ek_layer_norm_backward_f32(int64_t rows, int64_t cols, const float *x,
                 float gw = weight ? gi[c] * weight[c] : gi[c];
                 gx[c] = r * (gw - mean_g - (xi[c] - m) * r * mean_gx);
             }
-        }
+        });
     }
     if (grad_weight || grad_bias) {
         /* column blocks, rows in order inside each: the sums are the same for any thread count */
         const int64_t block = 64, blocks = eki_ceil_div(cols, block);
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (work >= EKI_PARALLEL_MIN_WORK)
+        EKI_PARALLEL_FOR(work >= EKI_PARALLEL_MIN_WORK, (static),
         for (int64_t b = 0; b < blocks; b++) {
             int64_t c0 = b * block, c1 = c0 + block < cols ? c0 + block : cols;
             double acc_w[64] = {0}, acc_b[64] = {0};
@@ -110,7 +109,7 @@ ek_status ek_layer_norm_backward_f32(int64_t rows, int64_t cols, const float *x,
                 if (grad_weight) grad_weight[c] += (float)acc_w[c - c0];
                 if (grad_bias) grad_bias[c] += (float)acc_b[c - c0];
             }
-        }
+        });
     }
     return EK_OK;
 }
@@ -129,8 +128,8 @@ static ek_status check_vector(const char *op, int64_t n, const void *a, const ch
 ek_status ek_relu_forward_f32(int64_t n, const float *x, float *y) {
     ek_status s;
     if ((s = check_vector("relu_forward", n, x, "x", y, "y"))) return s;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i]; /* NaN passes through */
+    EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i]); /* NaN passes through */
     return EK_OK;
 }
 
@@ -138,8 +137,8 @@ ek_status ek_relu_backward_f32(int64_t n, const float *x, const float *grad_y, f
     static const char op[] = "relu_backward";
     ek_status s;
     if ((s = check_vector(op, n, x, "x", grad_y, "grad_y")) || (s = eki_check_ptr(op, "grad_x", grad_x, n))) return s;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < n; i++) grad_x[i] = x[i] <= 0.0f ? 0.0f : grad_y[i]; /* NaN passes, as relu(NaN) = NaN */
+    EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
+    for (int64_t i = 0; i < n; i++) grad_x[i] = x[i] <= 0.0f ? 0.0f : grad_y[i]); /* NaN passes, as relu(NaN) = NaN */
     return EK_OK;
 }
 
@@ -156,12 +155,12 @@ ek_status ek_gelu_forward_f32(int64_t n, const float *x, int32_t approximate, fl
     static const char op[] = "gelu_forward";
     ek_status s;
     if ((s = check_vector(op, n, x, "x", y, "y")) || (s = check_approximate(op, approximate))) return s;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n >= EKI_PARALLEL_MIN_WORK / 8)
+    EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK / 8, (static),
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
         y[i] = approximate ? 0.5f * v * (1.0f + tanhf((float)kSqrt2OverPi * (v + (float)kGeluCubic * v * v * v)))
                            : 0.5f * v * (1.0f + erff(v * (float)kSqrt1_2));
-    }
+    });
     return EK_OK;
 }
 
@@ -172,7 +171,7 @@ ek_status ek_gelu_backward_f32(int64_t n, const float *x, int32_t approximate, c
     if ((s = check_vector(op, n, x, "x", grad_y, "grad_y")) || (s = eki_check_ptr(op, "grad_x", grad_x, n)) ||
         (s = check_approximate(op, approximate)))
         return s;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n >= EKI_PARALLEL_MIN_WORK / 8)
+    EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK / 8, (static),
     for (int64_t i = 0; i < n; i++) {
         float v = x[i], d;
         if (approximate) {
@@ -183,7 +182,7 @@ ek_status ek_gelu_backward_f32(int64_t n, const float *x, int32_t approximate, c
             d = 0.5f * (1.0f + erff(v * (float)kSqrt1_2)) + v * (float)kInvSqrt2Pi * expf(-0.5f * v * v);
         }
         grad_x[i] = grad_y[i] * d;
-    }
+    });
     return EK_OK;
 }
 
@@ -209,12 +208,12 @@ ek_status ek_dropout_forward_f32(int64_t n, const float *x, double p, uint64_t s
     ek_status s;
     if ((s = check_vector(op, n, x, "x", y, "y")) || (s = check_probability(op, p))) return s;
     float scale = p < 1.0 ? (float)(1.0 / (1.0 - p)) : 0.0f;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < n; i++) {
         int keep = p < 1.0 && dropout_uniform(seed, i) >= p;
         y[i] = keep ? x[i] * scale : 0.0f;
         if (mask) mask[i] = (uint8_t)keep;
-    }
+    });
     return EK_OK;
 }
 
@@ -225,7 +224,7 @@ ek_status ek_dropout_backward_f32(int64_t n, const uint8_t *mask, double p, cons
         (s = check_probability(op, p)))
         return s;
     float scale = p < 1.0 ? (float)(1.0 / (1.0 - p)) : 0.0f;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t i = 0; i < n; i++) grad_x[i] = mask[i] ? grad_y[i] * scale : 0.0f;
+    EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
+    for (int64_t i = 0; i < n; i++) grad_x[i] = mask[i] ? grad_y[i] * scale : 0.0f);
     return EK_OK;
 }

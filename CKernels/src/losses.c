@@ -61,12 +61,12 @@ ek_status ek_mse_loss_f32(int64_t n, const float *input, const float *target, ek
         return s;
     float r = reduction == EK_REDUCTION_MEAN ? (float)(1.0 / (double)n) : 1.0f;
     if (grad || reduction == EK_REDUCTION_NONE) {
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n >= EKI_PARALLEL_MIN_WORK)
+        EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
         for (int64_t i = 0; i < n; i++) {
             float d = input[i] - target[i];
             if (reduction == EK_REDUCTION_NONE) loss[i] = d * d;
             if (grad) grad[i] = 2.0f * d * r;
-        }
+        });
     }
     if (reduction != EK_REDUCTION_NONE) {
         double total = 0.0;

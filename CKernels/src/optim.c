@@ -119,7 +119,7 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
     if (momentum != 0.0f && (s = eki_check_ptr(op, "momentum_buffer", momentum_buffer, num_rows * dim))) return s;
 
     const eki_kernels *k = eki_dispatch();
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(nnz * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz) { /* scattered rows: fetch them ahead (see adagrad) */
             int64_t ahead = rows[i + EKI_PREFETCH_ROWS] * dim;
@@ -129,7 +129,7 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
         int64_t r = row_at(rows, i);
         k->sgd_row(weight + r * dim, momentum ? momentum_buffer + r * dim : NULL, values + i * dim, dim, lr, momentum,
                    dampening, weight_decay, nesterov);
-    }
+    });
     return EK_OK;
 }
 
@@ -146,7 +146,7 @@ ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, cons
         return s;
 
     const eki_kernels *k = eki_dispatch();
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(nnz * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < nnz; i++) {
         /* sparse rows are scattered over large tables: fetch the rows a few updates ahead, or every
          * update waits on two cache misses */
@@ -159,7 +159,7 @@ ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, cons
         }
         int64_t r = row_at(rows, i);
         k->adagrad_row(weight + r * dim, state_sum + r * dim, values + i * dim, dim, lr, eps, weight_decay);
-    }
+    });
     return EK_OK;
 }
 
@@ -179,7 +179,7 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
     double bias1 = 1.0 - pow((double)beta1, (double)step), bias2 = 1.0 - pow((double)beta2, (double)step);
     float step_size = (float)(lr / bias1), bias2_sqrt = (float)sqrt(bias2), decay = 1.0f - lr * weight_decay;
     const eki_kernels *k = eki_dispatch();
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(nnz * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz) {
             int64_t ahead = rows[i + EKI_PREFETCH_ROWS] * dim;
@@ -190,7 +190,7 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
         int64_t r = row_at(rows, i);
         k->adam_row(weight + r * dim, exp_avg + r * dim, exp_avg_sq + r * dim, values + i * dim, dim, beta1, beta2, eps,
                     weight_decay, step_size, bias2_sqrt, decay);
-    }
+    });
     return EK_OK;
 }
 
@@ -205,13 +205,13 @@ ek_status ek_rowwise_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t n
         return s;
 
     const eki_kernels *k = eki_dispatch();
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(nnz * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz)
             EKI_PREFETCH_SPAN(weight + rows[i + EKI_PREFETCH_ROWS] * dim, sizeof(float) * (size_t)dim, 1);
         int64_t r = row_at(rows, i);
         rowwise_adagrad_row(k, weight + r * dim, state_sum + r, values + i * dim, dim, lr, eps, weight_decay);
-    }
+    });
     return EK_OK;
 }
 
@@ -322,17 +322,18 @@ static ek_status half_update(const char *op, const eki_call *t, int64_t nnz, con
     if ((s = eki_prepare_optimizer(op, optimizer, t->rows, t->dim, t->dtype, &p)) ||
         (s = check_update(op, t->rows, t->dim, nnz, rows, values, (const float *)t->raw)))
         return s;
-    int T = eki_num_threads();
-    float *scratch = malloc(sizeof(float) * (size_t)t->dim * (size_t)T);
-    if (!scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows for %d threads", op, T);
     int64_t dim = t->dim;
+    int T = nnz * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
+    float *scratch = malloc(sizeof(float) * (size_t)dim * (size_t)T);
+    if (!scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows for %d threads", op, T);
     void *table = (void *)t->raw;
-#pragma omp parallel num_threads(T) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
-    {
-        float *w = scratch + (size_t)dim * (size_t)eki_thread_id();
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < nnz; i++) eki_optimizer_row(&p, row_at(rows, i), dim, values + i * dim, table, w);
-    }
+    /* a share of the rows per slot, with its own scratch row (internal.h: slots) */
+    EKI_PARALLEL_FOR(T > 1, (static, 1),
+    for (int slot = 0; slot < T; slot++) {
+        float *w = scratch + (size_t)dim * (size_t)slot;
+        for (int64_t i = eki_share(nnz, slot, T), e = eki_share(nnz, slot + 1, T); i < e; i++)
+            eki_optimizer_row(&p, row_at(rows, i), dim, values + i * dim, table, w);
+    });
     free(scratch);
     return EK_OK;
 }

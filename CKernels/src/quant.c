@@ -158,7 +158,7 @@ ek_status ek_quantize(ek_dtype dtype, int64_t rows, int64_t dim, const float *sr
                             (long long)r, (double)mx, (double)mn);
         if (slot != 0 && (s = nbit_params(op, slot, r, mn, mx, &p))) return s;
     }
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(rows * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t r = 0; r < rows; r++) {
         const float *x = src + r * dim;
         float mn, mx;
@@ -171,7 +171,7 @@ ek_status ek_quantize(ek_dtype dtype, int64_t rows, int64_t dim, const float *sr
             nbit_params(op, slot, r, mn, mx, &p); /* checked above */
         }
         pack_row(slot, dim, x, &p, dst + r * rb);
-    }
+    });
     return EK_OK;
 }
 
@@ -183,8 +183,8 @@ ek_status ek_dequantize(ek_dtype dtype, int64_t rows, int64_t dim, const uint8_t
     ek_status s = check_table("dequantize", dtype, rows, dim, dst, "dst", src, "src", &slot, &rb);
     if (s) return s;
     eki_qrow_fn dq = eki_dispatch()->q_dequant[slot];
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * dim >= EKI_PARALLEL_MIN_WORK)
-    for (int64_t r = 0; r < rows; r++) dq(dim, src + r * rb, dst + r * dim);
+    EKI_PARALLEL_FOR(rows * dim >= EKI_PARALLEL_MIN_WORK, (static),
+    for (int64_t r = 0; r < rows; r++) dq(dim, src + r * rb, dst + r * dim));
     return EK_OK;
 }
 

@@ -37,12 +37,12 @@ ek_status eki_quant_lookup_forward(const eki_call *a, float *out) {
         return s;
     const uint8_t *table = a->raw;
     eki_qrow_fn dq = eki_dispatch()->q_dequant[slot];
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (n * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < n; i++) {
         if (i + EKI_PREFETCH_ROWS < n)
             EKI_PREFETCH_SPAN(table + eki_at(a->indices, i + EKI_PREFETCH_ROWS) * rb, (size_t)rb, 0);
         dq(dim, table + eki_at(a->indices, i) * rb, out + i * dim);
-    }
+    });
     return EK_OK;
 }
 
@@ -150,7 +150,8 @@ ek_status eki_quant_bag_forward(const eki_call *a, float *out, int64_t *bag_size
         return s;
     if (max_indices && a->mode != EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: max_indices is only written in mode max; pass NULL", op);
-    int T = eki_num_threads(), is32 = a->indices.is32 != 0;
+    /* slot t of T reduces bags [b0, b1) (internal.h: slots) */
+    int T = (a->n + a->num_bags) * a->dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1, is32 = a->indices.is32 != 0;
     float *scratch = NULL;
     if (a->mode == EK_BAG_MAX && a->num_bags > 0) { /* one row per thread, before anything is written */
         scratch = malloc(sizeof(float) * (size_t)a->dim * (size_t)T);
@@ -160,15 +161,14 @@ ek_status eki_quant_bag_forward(const eki_call *a, float *out, int64_t *bag_size
     q.dq = k->q_dequant[slot], q.axpy = k->q_axpy[slot];
     q.is32 = is32;
     eki_qbag_range_fn range = k->q_bag_range[slot][is32][a->weights != NULL];
-#pragma omp parallel num_threads(T) if ((a->n + a->num_bags) * a->dim >= EKI_PARALLEL_MIN_WORK)
-    {
-        int t = eki_thread_id(), TT = eki_team_size();
-        int64_t b0 = eki_bag_split(&q.bags, a->n, t, TT), b1 = eki_bag_split(&q.bags, a->n, t + 1, TT);
+    EKI_PARALLEL_FOR(T > 1, (static, 1),
+    for (int t = 0; t < T; t++) {
+        int64_t b0 = eki_bag_split(&q.bags, a->n, t, T), b1 = eki_bag_split(&q.bags, a->n, t + 1, T);
         if (b0 < b1) {
             if (scratch) eki_qbag_range_rows(&q, b0, b1, out, bag_size, max_indices, scratch + (size_t)t * (size_t)a->dim);
             else range(&q, b0, b1, out, bag_size);
         }
-    }
+    });
     free(scratch);
     return EK_OK;
 }

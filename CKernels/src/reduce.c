@@ -37,17 +37,17 @@ ek_status ek_sum_dim_f32(int64_t outer, int64_t n, int64_t inner, const float *x
         return s;
     if (kept == 0) return EK_OK;
     if (inner == 1) { /* one contiguous run per output */
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (outer > 1 && total >= EKI_PARALLEL_MIN_WORK)
+        EKI_PARALLEL_FOR(outer > 1 && total >= EKI_PARALLEL_MIN_WORK, (static),
         for (int64_t o = 0; o < outer; o++) {
             const float *xo = x + o * n;
             float acc = 0.0f;
             for (int64_t k = 0; k < n; k++) acc += xo[k];
             y[o] = acc;
-        }
+        });
         return EK_OK;
     }
     const int64_t blocks = eki_ceil_div(inner, EKI_REDUCE_COLS), tasks = outer * blocks;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (tasks > 1 && total >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(tasks > 1 && total >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t t = 0; t < tasks; t++) {
         int64_t o = t / blocks, c0 = (t % blocks) * EKI_REDUCE_COLS;
         int64_t w = inner - c0 < EKI_REDUCE_COLS ? inner - c0 : EKI_REDUCE_COLS;
@@ -59,7 +59,7 @@ ek_status ek_sum_dim_f32(int64_t outer, int64_t n, int64_t inner, const float *x
             for (int64_t i = 0; i < w; i++) acc[i] += xk[i];
         }
         memcpy(y + o * inner + c0, acc, sizeof(float) * (size_t)w);
-    }
+    });
     return EK_OK;
 }
 
@@ -90,7 +90,7 @@ ek_status ek_sum_to_f32(int64_t rank, const int64_t *shape, const float *x, floa
     const int64_t leads = l.rank >= 2 && l.stride[1][0] != 0 ? l.shape[0] : 1, rows_per_lead = rows / leads;
     const int64_t width = sy != 0 ? EKI_REDUCE_COLS : inner, blocks = eki_ceil_div(inner, width);
     const int64_t tasks = leads * blocks;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (tasks > 1 && count >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(tasks > 1 && count >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t t = 0; t < tasks; t++) {
         int64_t lead = t / blocks, c0 = (t % blocks) * width, w = inner - c0 < width ? inner - c0 : width;
         int64_t r0 = lead * rows_per_lead, r1 = r0 + rows_per_lead, off[2];
@@ -113,7 +113,7 @@ ek_status ek_sum_to_f32(int64_t rank, const int64_t *shape, const float *x, floa
                 for (int64_t i = 0; i < w; i++) yr[i * sy] += xr[i];
             }
         }
-    }
+    });
     return EK_OK;
 }
 
@@ -128,7 +128,7 @@ ek_status ek_max_dim_f32(int64_t outer, int64_t n, int64_t inner, const float *x
     if (n == 0) return eki_fail(EK_ERR_SHAPE, "%s: n=0: the maximum of no elements (outer=%lld, inner=%lld)", op,
                                 (long long)outer, (long long)inner);
     const int64_t blocks = eki_ceil_div(inner, EKI_REDUCE_COLS), tasks = outer * blocks;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (tasks > 1 && total >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(tasks > 1 && total >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t t = 0; t < tasks; t++) {
         int64_t o = t / blocks, c0 = (t % blocks) * EKI_REDUCE_COLS;
         int64_t w = inner - c0 < EKI_REDUCE_COLS ? inner - c0 : EKI_REDUCE_COLS;
@@ -143,7 +143,7 @@ ek_status ek_max_dim_f32(int64_t outer, int64_t n, int64_t inner, const float *x
                 if (v > m[i] || (isnan(v) && !isnan(m[i]))) m[i] = v, at[i] = k;
             }
         }
-    }
+    });
     return EK_OK;
 }
 
@@ -157,12 +157,12 @@ ek_status ek_max_dim_backward_f32(int64_t outer, int64_t n, int64_t inner, const
         (s = eki_check_indices(op, eki_i64(indices), kept, n, "positions along the dimension")))
         return s;
     if (total == 0) return EK_OK;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (outer > 1 && total >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(outer > 1 && total >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t o = 0; o < outer; o++) {
         float *go = grad_x + o * n * inner;
         memset(go, 0, sizeof(float) * (size_t)(n * inner));
         for (int64_t i = 0; i < inner; i++) go[indices[o * inner + i] * inner + i] = grad_values[o * inner + i];
-    }
+    });
     return EK_OK;
 }
 

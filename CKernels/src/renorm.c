@@ -81,42 +81,41 @@ static ek_status embedding_renorm(int64_t num_embeddings, int64_t dim, int64_t n
     /* the 2-norm (the common case) through the ISA's table; other norms scalar */
     double (*norm2)(const float *, int64_t) = norm_type == 2.0 ? eki_dispatch()->norm2 : NULL;
     size_t row_bytes = sizeof(float) * (size_t)dim;
-#pragma omp parallel num_threads(chunks) if (chunks > 1)
-    {
-        int t = eki_thread_id(), team = eki_team_size();
-        for (int c = t; c < chunks; c += team) {
-            uint64_t *mine = seen + (size_t)c * (size_t)words;
-            for (int64_t i = n * c / chunks, e = n * (c + 1) / chunks; i < e; i++) {
-                int64_t r = eki_at(indices, i);
-                uint64_t bit = UINT64_C(1) << (r & 63), had = mine[r >> 6] & bit;
-                mine[r >> 6] |= bit;
-                first[i] = !had;
-            }
+    /* two loops over the chunks (internal.h: slots): every chunk's bitmap is complete before any
+     * chunk reads the earlier ones */
+    EKI_PARALLEL_FOR(chunks > 1, (static, 1),
+    for (int c = 0; c < chunks; c++) {
+        uint64_t *mine = seen + (size_t)c * (size_t)words;
+        for (int64_t i = n * c / chunks, e = n * (c + 1) / chunks; i < e; i++) {
+            int64_t r = eki_at(indices, i);
+            uint64_t bit = UINT64_C(1) << (r & 63), had = mine[r >> 6] & bit;
+            mine[r >> 6] |= bit;
+            first[i] = !had;
         }
-#pragma omp barrier
-        for (int c = t; c < chunks; c += team) {
-            int64_t lo = n * c / chunks, e = n * (c + 1) / chunks;
-            for (int64_t i = lo; i < e && c > 0; i++) {
-                if (!first[i]) continue;
-                int64_t r = eki_at(indices, i);
-                for (int b = 0; b < c; b++)
-                    if ((seen[(size_t)b * (size_t)words + (size_t)(r >> 6)] >> (r & 63)) & 1) {
-                        first[i] = 0;
-                        break;
-                    }
-            }
-            for (int64_t i = lo; i < e; i++) {
-                if (i + EKI_PREFETCH_ROWS < e) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
-                if (!first[i]) continue;
-                float *row = weight + eki_at(indices, i) * dim;
-                double norm = norm2 ? norm2(row, dim) : row_norm(row, dim, norm_type);
-                if (norm > max_norm) {
-                    float scale = (float)(max_norm / (norm + 1e-7));
-                    for (int64_t d = 0; d < dim; d++) row[d] *= scale;
+    });
+    EKI_PARALLEL_FOR(chunks > 1, (static, 1),
+    for (int c = 0; c < chunks; c++) {
+        int64_t lo = n * c / chunks, e = n * (c + 1) / chunks;
+        for (int64_t i = lo; i < e && c > 0; i++) {
+            if (!first[i]) continue;
+            int64_t r = eki_at(indices, i);
+            for (int b = 0; b < c; b++)
+                if ((seen[(size_t)b * (size_t)words + (size_t)(r >> 6)] >> (r & 63)) & 1) {
+                    first[i] = 0;
+                    break;
                 }
+        }
+        for (int64_t i = lo; i < e; i++) {
+            if (i + EKI_PREFETCH_ROWS < e) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
+            if (!first[i]) continue;
+            float *row = weight + eki_at(indices, i) * dim;
+            double norm = norm2 ? norm2(row, dim) : row_norm(row, dim, norm_type);
+            if (norm > max_norm) {
+                float scale = (float)(max_norm / (norm + 1e-7));
+                for (int64_t d = 0; d < dim; d++) row[d] *= scale;
             }
         }
-    }
+    });
     free(first);
     free(seen);
     return EK_OK;

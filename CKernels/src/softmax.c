@@ -52,7 +52,7 @@ static ek_status softmax_forward(int64_t rows, int64_t cols, const float *x, flo
     ek_status s = check_matrix(op, rows, cols, x, "x", NULL, NULL, y, "y");
     if (s) return s;
     const eki_kernels *k = eki_dispatch();
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * cols >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(rows * cols >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < rows; i++) {
         const float *xi = x + i * cols;
         float *yi = y + i * cols;
@@ -66,7 +66,7 @@ static ek_status softmax_forward(int64_t rows, int64_t cols, const float *x, flo
             float sum = k->row_exp_sum(xi, cols, m, yi);
             k->row_affine(yi, cols, 1.0f / sum, 0.0f, 1.0f);
         }
-    }
+    });
     return EK_OK;
 }
 
@@ -81,7 +81,7 @@ static ek_status softmax_backward(int64_t rows, int64_t cols, const float *y, co
     const char *op = log_space ? "log_softmax_backward" : "softmax_backward";
     ek_status s = check_matrix(op, rows, cols, y, "y", gy, "grad_y", gx, "grad_x");
     if (s) return s;
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * cols >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(rows * cols >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < rows; i++) {
         const float *yi = y + i * cols, *gyi = gy + i * cols;
         float *gxi = gx + i * cols, dot = 0.0f;
@@ -92,7 +92,7 @@ static ek_status softmax_backward(int64_t rows, int64_t cols, const float *y, co
             for (int64_t c = 0; c < cols; c++) dot += gyi[c] * yi[c];
             for (int64_t c = 0; c < cols; c++) gxi[c] = yi[c] * (gyi[c] - dot);
         }
-    }
+    });
     return EK_OK;
 }
 
@@ -136,7 +136,7 @@ static ek_status cross_entropy(int64_t rows, int64_t classes, const float *logit
     float eps = label_smoothing, uniform = eps / (float)classes;
     float scale = reduction == EK_REDUCTION_MEAN ? 1.0f / (float)valid : 1.0f;
     const eki_kernels *k = eki_dispatch();
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (rows * classes >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(rows * classes >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < rows; i++) {
         const float *xi = logits + i * classes;
         float *gi = grad_logits ? grad_logits + i * classes : NULL;
@@ -160,7 +160,7 @@ static ek_status cross_entropy(int64_t rows, int64_t classes, const float *logit
             k->row_affine(gi, classes, 1.0f / sum, uniform, scale); /* (exp(x - m) / Σ - eps / C) * scale */
             gi[t] -= (1.0f - eps) * scale;
         }
-    }
+    });
     if (reduction != EK_REDUCTION_NONE) {
         double total = 0.0;
         for (int64_t i = 0; i < rows; i++) total += row_loss[i];

@@ -42,14 +42,14 @@ ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const 
         return s;
 
     eki_row_fn axpy = eki_dispatch()->axpy; /* a = 1: dst += 1 * src is dst += src, bit for bit */
-#pragma omp parallel for schedule(static, 64) num_threads(eki_num_threads()) if (nnz * dim >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(nnz * dim >= EKI_PARALLEL_MIN_WORK, (static, 64),
     for (int64_t g = 0; g < groups; g++) {
         float *dst = out_values + g * dim;
         if (g + 8 < groups) EKI_PREFETCH_SPAN(values + order[start[g + 8]] * dim, sizeof(float) * (size_t)dim, 0);
         out_rows[g] = rows[order[start[g]]];
         memcpy(dst, values + order[start[g]] * dim, sizeof(float) * (size_t)dim);
         for (int64_t k = start[g] + 1; k < start[g + 1]; k++) axpy(dim, 1.0f, values + order[k] * dim, dst);
-    }
+    });
     *out_nnz = groups;
     free(order), free(start);
     return EK_OK;

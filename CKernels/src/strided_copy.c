@@ -59,12 +59,12 @@ ek_status ek_strided_copy(int64_t elem_size, int64_t rank, const int64_t *shape,
     const int64_t inner = l.shape[last], rows = count / inner;
     const int64_t blocks = eki_ceil_div(inner, EKI_COPY_BLOCK), tasks = rows * blocks;
     const int64_t ss = l.stride[0][last], ds = l.stride[1][last];
-#pragma omp parallel for schedule(static) num_threads(eki_num_threads()) if (tasks > 1 && count >= EKI_PARALLEL_MIN_WORK)
+    EKI_PARALLEL_FOR(tasks > 1 && count >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t t = 0; t < tasks; t++) {
         int64_t r = t / blocks, i0 = (t % blocks) * EKI_COPY_BLOCK;
         int64_t n = inner - i0 < EKI_COPY_BLOCK ? inner - i0 : EKI_COPY_BLOCK, off[2];
         eki_row_offsets(&l, r, off);
         copy_row(elem_size, n, sb + (off[0] + i0 * ss) * elem_size, ss, db + (off[1] + i0 * ds) * elem_size, ds);
-    }
+    });
     return EK_OK;
 }
