@@ -26,7 +26,7 @@ static inline uint64_t mix64(uint64_t z) {
 }
 
 /* The chain up to the row: the first three links of eki_round_bits, shared by a row's columns. */
-static inline uint64_t row_key(uint64_t seed, int64_t step, int64_t row) {
+uint64_t eki_round_row_key(uint64_t seed, int64_t step, int64_t row) {
     uint64_t h = mix64(seed ^ 0x9e3779b97f4a7c15ull);
     h = mix64(h ^ (uint64_t)step);
     return mix64(h ^ (uint64_t)row);
@@ -35,7 +35,7 @@ static inline uint64_t row_key(uint64_t seed, int64_t step, int64_t row) {
 static inline uint32_t column_bits(uint64_t key, int64_t col) { return (uint32_t)(mix64(key ^ (uint64_t)col) >> 32); }
 
 uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col) {
-    return column_bits(row_key(seed, step, row), col);
+    return column_bits(eki_round_row_key(seed, step, row), col);
 }
 
 /* |x| truncated toward zero, as a half's magnitude bits (|x| finite). 0x7c00 (fp16) / 0x7f80 (bf16)
@@ -101,6 +101,14 @@ static inline uint16_t f16_stochastic(float x, uint32_t bits) {
     return (uint16_t)(((u >> 16) & 0x8000u) | (lo + (bits < (a << 19))));
 }
 
+void eki_bf16_stochastic_cols(int64_t d0, int64_t d1, const float *src, uint16_t *dst, uint64_t key) {
+    for (int64_t d = d0; d < d1; d++) dst[d] = bf16_stochastic(src[d], column_bits(key, d));
+}
+
+void eki_bf16_stochastic_row_scalar(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
+    eki_bf16_stochastic_cols(0, dim, src, dst, key);
+}
+
 void eki_round_row_half(ek_dtype dtype, int64_t dim, const float *src, uint16_t *dst, ek_rounding rounding,
                         uint64_t seed, int64_t step, int64_t row) {
     if (rounding != EK_ROUND_STOCHASTIC) {
@@ -110,9 +118,9 @@ void eki_round_row_half(ek_dtype dtype, int64_t dim, const float *src, uint16_t 
             for (int64_t d = 0; d < dim; d++) dst[d] = eki_f32_to_f16_rounded(src[d], EK_ROUND_NEAREST, 0);
         return;
     }
-    uint64_t key = row_key(seed, step, row);
+    uint64_t key = eki_round_row_key(seed, step, row);
     if (dtype == EK_DTYPE_BF16)
-        for (int64_t d = 0; d < dim; d++) dst[d] = bf16_stochastic(src[d], column_bits(key, d));
+        eki_dispatch()->bf16_stochastic_row(dim, src, dst, key);
     else
         for (int64_t d = 0; d < dim; d++) dst[d] = f16_stochastic(src[d], column_bits(key, d));
 }

@@ -163,6 +163,11 @@ void eki_optimizer_row(const eki_opt *o, int64_t r, int64_t dim, const float *g,
 
 /* ---- float32 to fp16 / bf16 with a rounding (half_round.c; header section 4 defines both) ---- */
 uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col);
+/* The chain up to the row (the first three links of eki_round_bits); column d's bits are then the
+ * top half of mix64(key ^ d) (half_round.c, and the vector rows of x86/<isa>/half.c). */
+uint64_t eki_round_row_key(uint64_t seed, int64_t step, int64_t row);
+/* Columns [d0, d1) of a row to bf16, stochastically (the scalar rule; the vector rows' tails). */
+void eki_bf16_stochastic_cols(int64_t d0, int64_t d1, const float *src, uint16_t *dst, uint64_t key);
 uint16_t eki_f32_to_f16_rounded(float x, ek_rounding rounding, uint32_t bits);
 uint16_t eki_f32_to_bf16_rounded(float x, ek_rounding rounding, uint32_t bits);
 /* dst[d] = src[d] rounded to dtype (EK_DTYPE_F16 or EK_DTYPE_BF16), the coin of column d of `row`. */

@@ -304,7 +304,7 @@ void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g,
         return;
     }
     uint16_t *row = (uint16_t *)table + r * dim;
-    (p->dtype == EK_DTYPE_F16 ? eki_cvt_f16_scalar : eki_cvt_bf16_scalar)(dim, row, scratch);
+    (p->dtype == EK_DTYPE_F16 ? p->k->cvt_f16 : p->k->cvt_bf16)(dim, row, scratch);
     update_row(p, r, dim, g, scratch);
     eki_round_row_half(p->dtype, dim, scratch, row, p->o.rounding, p->o.seed, p->o.step, r);
 }
