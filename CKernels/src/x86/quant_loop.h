@@ -1,0 +1,40 @@
+/* x86/quant_loop.h — what the AVX2 and AVX-512 quantized bag loops (x86/<isa>/quant_bag.c) share:
+ * the call's fields as locals of the row loop, the index read and the prefetch of a row. No vector
+ * code, so no target attribute: always-inline functions of the default target inline into the
+ * per-ISA callers. */
+#ifndef EK_X86_QUANT_LOOP_H
+#define EK_X86_QUANT_LOOP_H
+
+#include "quant.h"
+
+#define EKI_QLOOP_INLINE static inline __attribute__((always_inline))
+
+/* The call's fields as locals of the row loop (passed by value into always-inline code). */
+typedef struct {
+    const uint8_t *table;
+    const void *indices;
+    const float *psw;
+    int64_t rb, data, pad, pend; /* data: offset of scale and bias in a row; pend: end of the range's indices */
+    int64_t mid, last; /* prefetch_row: whether a row may span 3 lines (then its byte 64 too), its last byte */
+    int mean;
+} qloop;
+
+EKI_QLOOP_INLINE int64_t row_at(const qloop *L, int64_t j, const int is32) {
+    return is32 ? (int64_t)((const int32_t *)L->indices)[j] : ((const int64_t *)L->indices)[j];
+}
+
+/* Row j's cache lines, straight-line code: pf 1 (rows of <= 129 bytes), its first and last bytes
+ * and, where a row may span 3 lines, byte 64; pf 2, every line (longer rows). */
+EKI_QLOOP_INLINE void prefetch_row(const qloop *L, int64_t j, const int is32, const int pf) {
+    if (j >= L->pend) return;
+    const char *p = (const char *)(L->table + row_at(L, j, is32) * L->rb);
+    if (pf == 1) {
+        __builtin_prefetch(p, 0, 3);
+        if (L->mid) __builtin_prefetch(p + 64, 0, 3); /* loop-invariant: predicted */
+        __builtin_prefetch(p + L->last, 0, 3);
+    } else {
+        EKI_PREFETCH_SPAN(p, (size_t)L->rb, 0);
+    }
+}
+
+#endif
