@@ -37,4 +37,17 @@ EKI_QLOOP_INLINE void prefetch_row(const qloop *L, int64_t j, const int is32, co
     }
 }
 
+/* The loop's fields for bags [.., b1) of call c. Prefetch (prefetch_row, pf 1): a row of <= 129
+ * bytes is covered by its bytes 0, 64 and rb - 1 (no gap over 64); where every row starts at a
+ * multiple of a (the table's and the row size's alignment) and rb <= 64 + a, no row spans 3 lines and
+ * the first and last bytes suffice (mid = 0): W10's 72-byte rows, W11's 36-byte ones. */
+EKI_QLOOP_INLINE qloop make_qloop(const eki_qbag_call *c, int slot, int64_t b1) {
+    qloop L = {c->table, c->indices, c->psw, c->rb, eki_quant_data_bytes(slot, c->dim), c->pad,
+               eki_bag_end(&c->bags, b1 - 1), 0, c->rb - 1, c->mode == EK_BAG_MEAN};
+    uintptr_t a = ((uintptr_t)c->table | (uintptr_t)c->rb | 64u);
+    a &= -a;
+    L.mid = (uintptr_t)c->rb > 64 + a;
+    return L;
+}
+
 #endif

@@ -123,15 +123,7 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
 INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, int64_t *bag_size, const int slot,
                     const int is32, const int weighted) {
     int64_t dim = c->dim;
-    qloop L = {c->table, c->indices, c->psw, c->rb, eki_quant_data_bytes(slot, dim), c->pad,
-               eki_bag_end(&c->bags, b1 - 1), 0, c->rb - 1, c->mode == EK_BAG_MEAN};
-    /* Prefetch: a row of <= 129 bytes is covered by its bytes 0, 64 and rb - 1 (no gap over 64);
-     * where every row starts at a multiple of a (the table's and the row size's alignment) and
-     * rb <= 64 + a, no row spans 3 lines and the first and last suffice: W10's 72-byte rows, W11's
-     * 36-byte ones. */
-    uintptr_t a = ((uintptr_t)c->table | (uintptr_t)c->rb | 64u);
-    a &= -a;
-    L.mid = (uintptr_t)c->rb > 64 + a;
+    qloop L = make_qloop(c, slot, b1);
     int pf_first = c->rb <= 129 ? 1 : 2;
     for (int64_t b = b0; b < b1; b++) {
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
