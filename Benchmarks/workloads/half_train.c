@@ -19,20 +19,6 @@ typedef struct {
     int64_t step;
 } half_data;
 
-/* float32 to bf16, round to nearest even (the data's set-up only). */
-static uint16_t to_bf16(float f) {
-    uint32_t x;
-    memcpy(&x, &f, sizeof x);
-    x += 0x7fffu + ((x >> 16) & 1u);
-    return (uint16_t)(x >> 16);
-}
-static float from_bf16(uint16_t h) {
-    uint32_t x = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &x, sizeof f);
-    return f;
-}
-
 static void *half_setup(const bench_workload *w) {
     half_data *d = calloc(1, sizeof *d);
     int64_t R = w->rows, D = w->dim, B = w->bags;
@@ -40,7 +26,7 @@ static void *half_setup(const bench_workload *w) {
     bench_table_inputs_init(&d->in, w, 0);
     d->table = ALLOC(uint16_t, R * D);
     d->table0 = ALLOC(uint16_t, R * D);
-    for (int64_t i = 0; i < R * D; i++) d->table0[i] = to_bf16(d->in.table[i]);
+    bench_ok(ek_half_from_f32(EK_DTYPE_BF16, R * D, d->in.table, d->table0), "ek_half_from_f32");
     memcpy(d->table, d->table0, sizeof(uint16_t) * (size_t)(R * D));
     d->out = ALLOC(float, B * D);
     d->grad_out = ALLOC(float, B * D);
@@ -75,7 +61,7 @@ static void half_check(void *data, const int *threads, int nthreads) {
           *cval = ALLOC(float, N * D), *got = ALLOC(float, R * D);
     int64_t *ref_rows = ALLOC(int64_t, N), *crow = ALLOC(int64_t, N);
     uint16_t *first = ALLOC(uint16_t, R * D);
-    for (int64_t i = 0; i < R * D; i++) wide[i] = from_bf16(d->table0[i]);
+    bench_ok(ek_half_to_f32(EK_DTYPE_BF16, R * D, d->table0, wide), "ek_half_to_f32");
     ekref_bag_forward(R, D, N, B, wide, d->in.idx[0], d->in.csr, NULL, EK_BAG_SUM, -1, ref_out, NULL, NULL);
     int64_t nnz = ekref_bag_backward_sparse(R, D, N, B, d->in.idx[0], d->in.csr, NULL, EK_BAG_SUM, -1, 0, NULL,
                                             d->grad_out, ref_rows, ref_vals);
@@ -87,7 +73,7 @@ static void half_check(void *data, const int *threads, int nthreads) {
         d->step = 0;
         w->call(d, 0);
         check_close(w->id, "bag forward output", threads[k], d->out, ref_out, B * D, 1e-5, 1e-5);
-        for (int64_t i = 0; i < R * D; i++) got[i] = from_bf16(d->table[i]);
+        bench_ok(ek_half_to_f32(EK_DTYPE_BF16, R * D, d->table, got), "ek_half_to_f32");
         check_close(w->id, "updated table (within one bf16 step)", threads[k], got, wide, R * D, 1e-30, 1.0 / 128);
         if (k == 0) memcpy(first, d->table, sizeof(uint16_t) * (size_t)(R * D));
         else if (memcmp(first, d->table, sizeof(uint16_t) * (size_t)(R * D)) != 0)
