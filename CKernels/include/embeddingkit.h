@@ -142,6 +142,13 @@ const char *ek_tuning_summary(void);
 ek_status ek_alloc(int64_t count, int64_t elem_size, void **out);
 ek_status ek_free(void *p);
 
+/* Scratch kept between calls. A backward or an update needs temporary memory proportional to its
+ * input (a training step of 40k indices: a few MB). Each calling thread keeps what its largest recent
+ * call needed (at most 64 MiB; more is given back when that call returns), so a training loop does
+ * not fault fresh pages in on every step. A thread's scratch is freed when it exits;
+ * ek_release_scratch frees the calling thread's now (e.g. after a one-off large call). */
+void ek_release_scratch(void);
+
 /* ------------------------------------------------------------------------------------------------
  * 1. Tables, index lists and bags: the descriptors
  *

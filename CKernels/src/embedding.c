@@ -91,13 +91,14 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
     if (!scale_grad_by_freq) /* a = 1: dst += 1 * src is dst += src, bit for bit */
         return eki_scatter_add_rows(op, indices, n, num_embeddings, pad, dim, 1.0f, grad_out, grad_weight);
 
-    int64_t *order = malloc(sizeof(int64_t) * (size_t)n);
-    int64_t *start = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    size_t mark = eki_scratch_mark();
+    int64_t *order = eki_scratch_alloc(sizeof(int64_t) * (size_t)n);
+    int64_t *start = eki_scratch_alloc(sizeof(int64_t) * (size_t)(n + 1));
     int64_t groups = 0;
     if (!order || !start) s = eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
     else s = eki_group_by_row(op, indices, n, num_embeddings, pad, order, start, &groups);
     if (s) {
-        free(order), free(start);
+        eki_scratch_release(mark);
         return s;
     }
     /* scale_grad_by_freq needs each row's count first: grouped by row, one thread per row. */
@@ -111,7 +112,7 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
             for (int64_t d = 0; d < dim; d++) dst[d] += scale * src[d];
         }
     });
-    free(order), free(start);
+    eki_scratch_release(mark);
     return EK_OK;
 }
 
@@ -128,8 +129,9 @@ ek_status ek_lookup_backward_dense(const ek_table *table, const ek_bag_input *in
 /* scale[i] = 1 / (occurrences of indices[i]) for every non-padding position (PyTorch's freq rule). */
 static ek_status frequency_scales(const char *op, eki_index indices, int64_t n, int64_t num_embeddings, int64_t pad,
                                   float *scale) {
-    int64_t *order = malloc(sizeof(int64_t) * (size_t)n);
-    int64_t *start = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    size_t mark = eki_scratch_mark();
+    int64_t *order = eki_scratch_alloc(sizeof(int64_t) * (size_t)n);
+    int64_t *start = eki_scratch_alloc(sizeof(int64_t) * (size_t)(n + 1));
     int64_t groups = 0;
     ek_status s;
     if (!order || !start) s = eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
@@ -139,7 +141,7 @@ static ek_status frequency_scales(const char *op, eki_index indices, int64_t n, 
             float v = (float)(1.0 / (double)(start[g + 1] - start[g]));
             for (int64_t k = start[g]; k < start[g + 1]; k++) scale[order[k]] = v;
         }
-    free(order), free(start);
+    eki_scratch_release(mark);
     return s;
 }
 
@@ -156,14 +158,15 @@ static ek_status embedding_backward_sparse(int64_t num_embeddings, int64_t dim, 
         return s;
 
     /* dest[i]: where entry i lands in the output, -1 for dropped padding; scale[i]: its factor. */
-    int64_t *dest = malloc(sizeof(int64_t) * (size_t)(n + 1));
-    float *scale = scale_grad_by_freq ? malloc(sizeof(float) * (size_t)(n + 1)) : NULL;
+    size_t mark = eki_scratch_mark();
+    int64_t *dest = eki_scratch_alloc(sizeof(int64_t) * (size_t)(n + 1));
+    float *scale = scale_grad_by_freq ? eki_scratch_alloc(sizeof(float) * (size_t)(n + 1)) : NULL;
     if (!dest || (scale_grad_by_freq && !scale)) {
-        free(dest), free(scale);
+        eki_scratch_release(mark);
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
     }
     if (scale_grad_by_freq && (s = frequency_scales(op, indices, n, num_embeddings, pad, scale))) {
-        free(dest), free(scale);
+        eki_scratch_release(mark);
         return s;
     }
     int64_t nnz = 0;
@@ -183,7 +186,7 @@ static ek_status embedding_backward_sparse(int64_t num_embeddings, int64_t dim, 
         }
     });
     *out_nnz = nnz;
-    free(dest), free(scale);
+    eki_scratch_release(mark);
     return EK_OK;
 }
 

@@ -216,7 +216,8 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
     int T = (n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
     if (dtype != EK_DTYPE_F32) {
         /* one converted row per slot, allocated before anything is written */
-        float *scratch = malloc(sizeof(float) * (size_t)dim * (size_t)T);
+        size_t mark = eki_scratch_mark();
+        float *scratch = eki_scratch_alloc(sizeof(float) * (size_t)dim * (size_t)T);
         if (!scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate a row of scratch for %d threads", op, T);
         const eki_kernels *k = eki_dispatch();
         eki_cvt_fn cvt = dtype == EK_DTYPE_F16 ? k->cvt_f16 : k->cvt_bf16;
@@ -226,7 +227,7 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
             if (b0 < b1)
                 half_range(&c, table, cvt, b0, b1, out, bag_size, max_indices, scratch + (size_t)t * (size_t)dim);
         });
-        free(scratch);
+        eki_scratch_release(mark);
         return EK_OK;
     }
     const float *weight = table;
@@ -242,7 +243,8 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
 
 /* ---- backward ---- */
 
-/* What the backward needs per input position j:
+/* What the backward needs per input position j (in the calling thread's scratch: the caller
+ * releases it):
  *   bag_of[j]  the bag holding j, or -1 (padding, or no bag at all);
  *   coef[j]    sum/mean: the factor applied to grad_out[bag_of[j]] (weights, 1/|bag|, 1/freq);
  *   first[j]   max: j is the first position of its bag holding its row (it alone takes the gradient);
@@ -254,32 +256,24 @@ typedef struct {
     int64_t *order, *start, groups;
 } bag_plan;
 
-static void free_plan(bag_plan *p) {
-    free(p->bag_of), free(p->coef), free(p->first), free(p->order), free(p->start);
-}
-
 static ek_status make_plan(const char *op, const eki_bag_call *c, int32_t scale_grad_by_freq, int need_groups, bag_plan *p) {
     int64_t n = c->n;
     size_t cells = (size_t)n + 1;
     memset(p, 0, sizeof *p);
     int is_max = c->mode == EK_BAG_MAX;
     need_groups = need_groups || scale_grad_by_freq || is_max;
-    p->bag_of = malloc(sizeof(int64_t) * cells);
-    if (is_max) p->first = malloc(cells);
-    else p->coef = malloc(sizeof(float) * cells);
+    p->bag_of = eki_scratch_alloc(sizeof(int64_t) * cells);
+    if (is_max) p->first = eki_scratch_alloc(cells);
+    else p->coef = eki_scratch_alloc(sizeof(float) * cells);
     if (need_groups) {
-        p->order = malloc(sizeof(int64_t) * cells);
-        p->start = malloc(sizeof(int64_t) * (cells + 1));
+        p->order = eki_scratch_alloc(sizeof(int64_t) * cells);
+        p->start = eki_scratch_alloc(sizeof(int64_t) * (cells + 1));
     }
-    if (!p->bag_of || (is_max ? !p->first : !p->coef) || (need_groups && (!p->order || !p->start))) {
-        free_plan(p);
+    if (!p->bag_of || (is_max ? !p->first : !p->coef) || (need_groups && (!p->order || !p->start)))
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
-    }
     ek_status s;
-    if (need_groups && (s = eki_group_by_row(op, c->indices, n, c->num_embeddings, c->pad, p->order, p->start, &p->groups))) {
-        free_plan(p);
+    if (need_groups && (s = eki_group_by_row(op, c->indices, n, c->num_embeddings, c->pad, p->order, p->start, &p->groups)))
         return s;
-    }
     for (int64_t j = 0; j < n; j++) p->bag_of[j] = -1;
 
     EKI_PARALLEL_FOR(n * 4 >= EKI_PARALLEL_MIN_WORK, (static, 16),
@@ -367,7 +361,11 @@ static ek_status bag_backward_dense(int64_t num_embeddings, int64_t dim, int64_t
         (s = eki_check_ptr(op, "grad_weight", grad_weight, num_embeddings * dim)))
         return s;
     if (n == 0) return EK_OK;
-    if ((s = make_plan(op, &c, scale_grad_by_freq, 1, &p))) return s;
+    size_t mark = eki_scratch_mark();
+    if ((s = make_plan(op, &c, scale_grad_by_freq, 1, &p))) {
+        eki_scratch_release(mark);
+        return s;
+    }
 
     eki_row_fn axpy = eki_dispatch()->axpy;
     EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static, 64),
@@ -376,7 +374,7 @@ static ek_status bag_backward_dense(int64_t num_embeddings, int64_t dim, int64_t
         for (int64_t k = p.start[g]; k < p.start[g + 1]; k++)
             if (p.bag_of[p.order[k]] >= 0) entry_gradient(&c, &p, max_indices, grad_out, p.order[k], 1, axpy, dst);
     });
-    free_plan(&p);
+    eki_scratch_release(mark);
     return EK_OK;
 }
 
@@ -394,12 +392,16 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
         (s = eki_check_ptr(op, "out_rows", out_rows, n)) || (s = eki_check_ptr(op, "out_values", out_values, n * dim)) ||
         (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)))
         return s;
-    if ((s = make_plan(op, &c, scale_grad_by_freq, 0, &p))) return s;
+    size_t mark = eki_scratch_mark();
+    if ((s = make_plan(op, &c, scale_grad_by_freq, 0, &p))) {
+        eki_scratch_release(mark);
+        return s;
+    }
 
     /* Entry k of the output is the k-th position that is in a bag and not padding. */
-    int64_t *dest = malloc(sizeof(int64_t) * ((size_t)n + 1));
+    int64_t *dest = eki_scratch_alloc(sizeof(int64_t) * ((size_t)n + 1));
     if (!dest) {
-        free_plan(&p);
+        eki_scratch_release(mark);
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
     }
     int64_t nnz = 0;
@@ -421,8 +423,7 @@ static ek_status bag_backward_sparse(int64_t num_embeddings, int64_t dim, int64_
         eki_stream_fence();
     });
     *out_nnz = nnz;
-    free(dest);
-    free_plan(&p);
+    eki_scratch_release(mark);
     return EK_OK;
 }
 
@@ -458,12 +459,16 @@ static ek_status bag_backward_sgd(int64_t num_embeddings, int64_t dim, int64_t n
     if (!isfinite(lr) || lr < 0)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: lr=%g must be finite and >= 0", op, (double)lr);
     if (n == 0) return EK_OK;
-    if ((s = make_plan(op, &c, scale_grad_by_freq, 0, &p))) return s;
+    size_t mark = eki_scratch_mark();
+    if ((s = make_plan(op, &c, scale_grad_by_freq, 0, &p))) {
+        eki_scratch_release(mark);
+        return s;
+    }
     max_source m = {&c, &p, max_indices, grad_out};
     eki_scatter_source source = mode == EK_BAG_MAX ? (eki_scatter_source){.row = max_row, .ctx = &m}
                                                    : (eki_scatter_source){.base = grad_out, .base_row = p.bag_of, .coef = p.coef};
     s = eki_scatter_add_from(op, indices, n, num_embeddings, -1, dim, -lr, &source, weight);
-    free_plan(&p);
+    eki_scratch_release(mark);
     return s;
 }
 
@@ -525,12 +530,14 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
     bag_plan p;
     ek_status s;
     int64_t dim = c->dim;
-    if ((s = make_plan(op, c, scale_grad_by_freq, 1, &p))) return s;
+    size_t mark = eki_scratch_mark();
     int T = c->n * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
-    float *scratch = malloc(sizeof(float) * 3 * (size_t)dim * (size_t)T);
-    if (!scratch) {
-        free_plan(&p);
-        return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows for %d threads", op, T);
+    float *scratch = NULL;
+    if ((s = make_plan(op, c, scale_grad_by_freq, 1, &p)) ||
+        (!(scratch = eki_scratch_alloc(sizeof(float) * 3 * (size_t)dim * (size_t)T)) &&
+         (s = eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows for %d threads", op, T)))) {
+        eki_scratch_release(mark);
+        return s;
     }
     const eki_kernels *k = eki_dispatch();
     eki_row_fn scale = k->scale, axpy = k->axpy;
@@ -560,8 +567,7 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
                 if (!first) eki_optimizer_row(o, eki_at(c->indices, p.order[p.start[g]]), dim, acc, weight, row);
             }
     });
-    free(scratch);
-    free_plan(&p);
+    eki_scratch_release(mark);
     return EK_OK;
 }
 

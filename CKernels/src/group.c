@@ -1,7 +1,6 @@
 /* group.c — stable grouping of positions by row (LSD radix sort). Every scatter in the library
  * (dense backward, coalesce, scatter-add, bag backward) goes through it, which is what makes the
  * scatters deterministic: one row's contributions are always added in input order, by one thread. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -19,11 +18,12 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
      * update's time; Benchmarks/README.md, "Call overhead (W0)"). Same order either way. */
     enum { FEW = 32 };
     int few = n <= FEW;
-    int64_t *keys = malloc(sizeof(int64_t) * (size_t)(2 * n + 1));
-    int64_t *tmp_pos = few ? NULL : malloc(sizeof(int64_t) * (size_t)(n + 1));
-    int64_t *count = few ? NULL : malloc(sizeof(int64_t) * (size_t)(buckets + 1));
+    size_t mark = eki_scratch_mark();
+    int64_t *keys = eki_scratch_alloc(sizeof(int64_t) * (size_t)(2 * n + 1));
+    int64_t *tmp_pos = few ? NULL : eki_scratch_alloc(sizeof(int64_t) * (size_t)(n + 1));
+    int64_t *count = few ? NULL : eki_scratch_alloc(sizeof(int64_t) * (size_t)(buckets + 1));
     if (!keys || (!few && (!tmp_pos || !count))) {
-        free(keys), free(tmp_pos), free(count);
+        eki_scratch_release(mark);
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for grouping %lld rows", op, (long long)n);
     }
     int64_t *tmp_keys = keys + n;
@@ -66,6 +66,6 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
     group_start[g] = kept;
     *num_groups = g;
 
-    free(keys), free(tmp_pos), free(count);
+    eki_scratch_release(mark);
     return EK_OK;
 }

@@ -203,6 +203,13 @@ ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_
 
 /* ---- threading ---- */
 
+/* Temporary memory of a call, from the calling thread's arena (scratch.c): LIFO, 64-byte aligned,
+ * not zeroed. m = eki_scratch_mark(); ... eki_scratch_alloc(bytes) (NULL: out of memory) ...;
+ * eki_scratch_release(m) frees everything allocated since the mark. */
+size_t eki_scratch_mark(void);
+void *eki_scratch_alloc(size_t bytes);
+void eki_scratch_release(size_t mark);
+
 /* Below this much work (elements touched) a kernel stays serial: forking costs more than it saves. */
 #define EKI_PARALLEL_MIN_WORK 32768
 

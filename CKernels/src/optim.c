@@ -324,7 +324,8 @@ static ek_status half_update(const char *op, const eki_call *t, int64_t nnz, con
         return s;
     int64_t dim = t->dim;
     int T = nnz * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
-    float *scratch = malloc(sizeof(float) * (size_t)dim * (size_t)T);
+    size_t mark = eki_scratch_mark();
+    float *scratch = eki_scratch_alloc(sizeof(float) * (size_t)dim * (size_t)T);
     if (!scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows for %d threads", op, T);
     void *table = (void *)t->raw;
     /* a share of the rows per slot, with its own scratch row (internal.h: slots) */
@@ -334,7 +335,7 @@ static ek_status half_update(const char *op, const eki_call *t, int64_t nnz, con
         for (int64_t i = eki_share(nnz, slot, T), e = eki_share(nnz, slot + 1, T); i < e; i++)
             eki_optimizer_row(&p, row_at(rows, i), dim, values + i * dim, table, w);
     });
-    free(scratch);
+    eki_scratch_release(mark);
     return EK_OK;
 }
 

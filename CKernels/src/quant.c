@@ -214,7 +214,8 @@ ek_status ek_quant_error_report(ek_dtype dtype, int64_t rows, int64_t dim, const
     int64_t rb;
     ek_status s = check_table(op, dtype, rows, dim, original, "original", packed, "packed", &slot, &rb);
     if (s || (s = eki_check_ptr(op, "out", out, 1))) return s;
-    float *row = malloc(sizeof(float) * (size_t)dim);
+    size_t mark = eki_scratch_mark();
+    float *row = eki_scratch_alloc(sizeof(float) * (size_t)dim);
     if (!row) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate a row of %lld floats", op, (long long)dim);
     ek_quant_error e = {0, 0, -1, 0, 0};
     eki_qrow_fn dq = eki_dispatch()->q_dequant[slot];
@@ -232,7 +233,7 @@ ek_status ek_quant_error_report(ek_dtype dtype, int64_t rows, int64_t dim, const
         if (e.worst_row < 0 || row_max > e.max_abs) e.max_abs = row_max, e.worst_row = r, e.worst_row_rms = sqrt(row_sq / (double)dim);
     }
     if (rows > 0) e.rms = sqrt(total / ((double)rows * (double)dim));
-    free(row);
+    eki_scratch_release(mark);
     *out = e;
     return EK_OK;
 }

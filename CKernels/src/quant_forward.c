@@ -153,8 +153,9 @@ ek_status eki_quant_bag_forward(const eki_call *a, float *out, int64_t *bag_size
     /* slot t of T reduces bags [b0, b1) (internal.h: slots) */
     int T = (a->n + a->num_bags) * a->dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1, is32 = a->indices.is32 != 0;
     float *scratch = NULL;
+    size_t mark = eki_scratch_mark();
     if (a->mode == EK_BAG_MAX && a->num_bags > 0) { /* one row per thread, before anything is written */
-        scratch = malloc(sizeof(float) * (size_t)a->dim * (size_t)T);
+        scratch = eki_scratch_alloc(sizeof(float) * (size_t)a->dim * (size_t)T);
         if (!scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate a row of scratch for %d threads", op, T);
     }
     const eki_kernels *k = eki_dispatch();
@@ -169,6 +170,6 @@ ek_status eki_quant_bag_forward(const eki_call *a, float *out, int64_t *bag_size
             else range(&q, b0, b1, out, bag_size);
         }
     });
-    free(scratch);
+    eki_scratch_release(mark);
     return EK_OK;
 }

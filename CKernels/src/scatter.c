@@ -6,6 +6,7 @@
  * the whole input: the hardware prefetcher then streamed all of it into both cores, and 2 threads
  * were slower than 1 on W6 and W5.) */
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -47,13 +48,15 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
                                  float *scratch, int chunks) {
     int64_t words = eki_ceil_div(num_rows, 64);
     /* seen + c * words: chunk c's rows; earlier + (c - 1) * words: the union of chunks 0..c-1 */
-    uint64_t *seen = calloc((size_t)(2 * (chunks - 1) * words), sizeof(uint64_t)), *earlier = seen + (chunks - 1) * words;
-    uint32_t *deferred = malloc(sizeof(uint32_t) * (size_t)n); /* chunk c's from index n * c / chunks */
-    int64_t *num_deferred = calloc((size_t)chunks, sizeof(int64_t));
+    size_t mark = eki_scratch_mark(), seen_bytes = sizeof(uint64_t) * (size_t)(2 * (chunks - 1) * words);
+    uint64_t *seen = eki_scratch_alloc(seen_bytes), *earlier = seen + (chunks - 1) * words;
+    uint32_t *deferred = eki_scratch_alloc(sizeof(uint32_t) * (size_t)n); /* chunk c's from index n * c / chunks */
+    int64_t *num_deferred = eki_scratch_alloc(sizeof(int64_t) * (size_t)chunks);
     if (!seen || !deferred || !num_deferred) {
-        free(seen), free(deferred), free(num_deferred);
+        eki_scratch_release(mark);
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate the partition of %lld entries", op, (long long)n);
     }
+    memset(seen, 0, seen_bytes);
     size_t row_bytes = sizeof(float) * (size_t)dim;
 #pragma omp parallel num_threads(chunks)
     {
@@ -102,7 +105,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
             }
         }
     }
-    free(seen), free(deferred), free(num_deferred);
+    eki_scratch_release(mark);
     return EK_OK;
 }
 
@@ -119,12 +122,13 @@ ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_
     while (chunks > 1 && 2 * (size_t)(chunks - 1) * set_bytes > budget) chunks--;
     /* one row of scratch per thread, for sources that make their rows */
     int made = !src->rows && !src->base;
-    float *scratch = made ? malloc(sizeof(float) * (size_t)(chunks * dim)) : NULL;
+    size_t mark = eki_scratch_mark();
+    float *scratch = made ? eki_scratch_alloc(sizeof(float) * (size_t)(chunks * dim)) : NULL;
     if (made && !scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows", op);
     ek_status s = EK_OK;
     if (chunks > 1) s = scatter_chunked(op, rows, n, num_rows, skip, dim, a, src, dst, kern, scratch, chunks);
     else scatter_serial(rows, n, skip, dim, a, src, dst, kern, scratch);
-    free(scratch);
+    eki_scratch_release(mark);
     return s;
 }
 

@@ -17,18 +17,14 @@ static ek_status check_coo(const char *op, int64_t num_rows, int64_t dim, int64_
     return eki_check_indices(op, eki_i64(rows), nnz, num_rows, "rows");
 }
 
-/* Groups COO entries by row; the caller frees *order and *start. */
+/* Groups COO entries by row into the calling thread's scratch (the caller releases it). */
 static ek_status group_entries(const char *op, int64_t num_rows, int64_t nnz, const int64_t *rows, int64_t **order,
                                int64_t **start, int64_t *groups) {
-    *order = malloc(sizeof(int64_t) * ((size_t)nnz + 1));
-    *start = malloc(sizeof(int64_t) * ((size_t)nnz + 2));
-    if (!*order || !*start) {
-        free(*order), free(*start);
+    *order = eki_scratch_alloc(sizeof(int64_t) * ((size_t)nnz + 1));
+    *start = eki_scratch_alloc(sizeof(int64_t) * ((size_t)nnz + 2));
+    if (!*order || !*start)
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld entries", op, (long long)nnz);
-    }
-    ek_status s = eki_group_by_row(op, eki_i64(rows), nnz, num_rows, -1, *order, *start, groups);
-    if (s) free(*order), free(*start);
-    return s;
+    return eki_group_by_row(op, eki_i64(rows), nnz, num_rows, -1, *order, *start, groups);
 }
 
 ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
@@ -37,9 +33,13 @@ ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const 
     int64_t *order, *start, groups;
     ek_status s = check_coo(op, num_rows, dim, nnz, rows, values);
     if (s || (s = eki_check_ptr(op, "out_rows", out_rows, nnz)) ||
-        (s = eki_check_ptr(op, "out_values", out_values, nnz * dim)) || (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)) ||
-        (s = group_entries(op, num_rows, nnz, rows, &order, &start, &groups)))
+        (s = eki_check_ptr(op, "out_values", out_values, nnz * dim)) || (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)))
         return s;
+    size_t mark = eki_scratch_mark();
+    if ((s = group_entries(op, num_rows, nnz, rows, &order, &start, &groups))) {
+        eki_scratch_release(mark);
+        return s;
+    }
 
     eki_row_fn axpy = eki_dispatch()->axpy; /* a = 1: dst += 1 * src is dst += src, bit for bit */
     EKI_PARALLEL_FOR(nnz * dim >= EKI_PARALLEL_MIN_WORK, (static, 64),
@@ -51,7 +51,7 @@ ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const 
         for (int64_t k = start[g] + 1; k < start[g + 1]; k++) axpy(dim, 1.0f, values + order[k] * dim, dst);
     });
     *out_nnz = groups;
-    free(order), free(start);
+    eki_scratch_release(mark);
     return EK_OK;
 }
 
