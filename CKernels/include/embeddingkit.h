@@ -224,6 +224,10 @@ typedef struct ek_table {
  *       offsets[0] == 0, non-decreasing, every offset <= N; include_last_offset: offsets[B] == N (CSR)
  *     offsets NULL: fixed-length bags, N == B * L, bag b holds indices[b*L ..< (b+1)*L];
  *       include_last_offset must be 0.
+ *     lengths (of index_type, nullable) with num_bags entries, in place of offsets (TorchRec's and
+ *       FBGEMM's jagged form): bag b holds the next lengths[b] indices, i.e. offsets[b] = lengths[0]
+ *       + ... + lengths[b-1]; every lengths[b] >= 0 and their sum == N (else EK_ERR_SHAPE naming b and
+ *       the value); not with offsets, not with include_last_offset (INVALID_ARGUMENT).
  *   per_sample_weights (nullable, bags only): num_weights entries, 0 when it is NULL, else exactly N.
  *   padding_idx: has_padding == 0: no padding row. has_padding == 1: entries equal to padding_idx
  *     are skipped (bags) or get no gradient (lookups); a negative padding_idx p wraps to
@@ -240,6 +244,7 @@ typedef struct ek_bag_input {
     int64_t num_weights;        /* entries of per_sample_weights: 0 or N */
     int32_t has_padding;        /* 0 or 1 */
     int64_t padding_idx;        /* read only when has_padding == 1 */
+    const void *lengths;        /* nullable, see above (0.4; a 0.3 caller's smaller struct_size means NULL) */
 } ek_bag_input;
 
 typedef enum ek_bag_mode { EK_BAG_SUM = 0, EK_BAG_MEAN = 1, EK_BAG_MAX = 2 } ek_bag_mode;

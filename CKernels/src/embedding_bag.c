@@ -571,9 +571,10 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
     return EK_OK;
 }
 
-/* ---- the public entry points: descriptors in, the kernels above ---- */
+/* ---- the public entry points: descriptors in, the kernels above ----
+ * Each releases the scratch its call took, the offsets decoded from input->lengths included. */
 
-ek_status ek_bag_forward(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options, float *out,
+static ek_status forward(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options, float *out,
                          int64_t *bag_size, int64_t *max_indices) {
     eki_call a;
     ek_status s = eki_decode_forward("embedding_bag", table, input, options, 0, &a);
@@ -582,7 +583,15 @@ ek_status ek_bag_forward(const ek_table *table, const ek_bag_input *input, const
                                a.include_last_offset, a.weights, a.mode, a.padding_idx, out, bag_size, max_indices);
 }
 
-ek_status ek_bag_backward_dense(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+ek_status ek_bag_forward(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options, float *out,
+                         int64_t *bag_size, int64_t *max_indices) {
+    size_t mark = eki_scratch_mark();
+    ek_status s = forward(table, input, options, out, bag_size, max_indices);
+    eki_scratch_release(mark);
+    return s;
+}
+
+static ek_status backward_dense(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
                                 const int64_t *max_indices, const float *grad_out, float *grad_weight) {
     eki_call a;
     ek_status s = eki_decode_training("embedding_bag_backward", table, input, options, 0, &a);
@@ -591,7 +600,15 @@ ek_status ek_bag_backward_dense(const ek_table *table, const ek_bag_input *input
                                       max_indices, grad_out, grad_weight);
 }
 
-ek_status ek_bag_backward_sparse(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+ek_status ek_bag_backward_dense(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                const int64_t *max_indices, const float *grad_out, float *grad_weight) {
+    size_t mark = eki_scratch_mark();
+    ek_status s = backward_dense(table, input, options, max_indices, grad_out, grad_weight);
+    eki_scratch_release(mark);
+    return s;
+}
+
+static ek_status backward_sparse(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
                                  const int64_t *max_indices, const float *grad_out, int64_t *out_rows, float *out_values,
                                  int64_t *out_nnz) {
     eki_call a;
@@ -601,15 +618,32 @@ ek_status ek_bag_backward_sparse(const ek_table *table, const ek_bag_input *inpu
                                        max_indices, grad_out, out_rows, out_values, out_nnz);
 }
 
-ek_status ek_bag_per_sample_weights_backward(const ek_table *table, const ek_bag_input *input,
-                                             const ek_bag_options *options, const float *grad_out, float *grad_weights) {
+ek_status ek_bag_backward_sparse(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                 const int64_t *max_indices, const float *grad_out, int64_t *out_rows, float *out_values,
+                                 int64_t *out_nnz) {
+    size_t mark = eki_scratch_mark();
+    ek_status s = backward_sparse(table, input, options, max_indices, grad_out, out_rows, out_values, out_nnz);
+    eki_scratch_release(mark);
+    return s;
+}
+
+static ek_status weights_backward(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                  const float *grad_out, float *grad_weights) {
     eki_call a;
     ek_status s = eki_decode("embedding_bag_per_sample_weights_backward", table, input, options, 0, &a);
     return s ? s : bag_weights_backward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.data, a.indices, a.offsets,
                                         a.include_last_offset, a.weights, a.mode, a.padding_idx, grad_out, grad_weights);
 }
 
-ek_status ek_bag_backward_update(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+ek_status ek_bag_per_sample_weights_backward(const ek_table *table, const ek_bag_input *input,
+                                             const ek_bag_options *options, const float *grad_out, float *grad_weights) {
+    size_t mark = eki_scratch_mark();
+    ek_status s = weights_backward(table, input, options, grad_out, grad_weights);
+    eki_scratch_release(mark);
+    return s;
+}
+
+static ek_status backward_update(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
                                  const int64_t *max_indices, const float *grad_out, const ek_optimizer *optimizer) {
     static const char op[] = "embedding_bag_backward_update";
     eki_call a;
@@ -629,4 +663,12 @@ ek_status ek_bag_backward_update(const ek_table *table, const ek_bag_input *inpu
         return s;
     if (a.n == 0) return EK_OK;
     return bag_backward_update_rows(op, &c, a.scale_grad_by_freq, max_indices, grad_out, &o, a.raw);
+}
+
+ek_status ek_bag_backward_update(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
+                                 const int64_t *max_indices, const float *grad_out, const ek_optimizer *optimizer) {
+    size_t mark = eki_scratch_mark();
+    ek_status s = backward_update(table, input, options, max_indices, grad_out, optimizer);
+    eki_scratch_release(mark);
+    return s;
 }

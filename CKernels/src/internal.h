@@ -155,6 +155,8 @@ typedef struct {
 } eki_opt;
 /* The size of ek_optimizer in 0.2 (before `rounding`): callers compiled then still pass it. */
 #define EKI_OPTIMIZER_SIZE_0_2 offsetof(ek_optimizer, rounding)
+/* the ek_bag_input of 0.3 (before lengths): its callers' struct_size */
+#define EKI_BAG_INPUT_SIZE_0_3 offsetof(ek_bag_input, lengths)
 ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, int64_t rows, int64_t dim, ek_dtype dtype,
                                 eki_opt *out);
 /* Updates row r of `table` (of o->dtype). scratch: dim floats of the calling thread (half tables:

@@ -128,7 +128,7 @@ ek_status ek_renorm(const ek_table *table, const ek_bag_input *input, double max
     ek_status s;
     /* only the index fields are read: decode the input without its bag rules */
     if ((s = eki_decode_table(op, table, &a)) ||
-        (s = eki_copy_struct(op, "input", "ek_bag_input", input, sizeof(ek_bag_input), sizeof(ek_bag_input), &in)))
+        (s = eki_copy_struct(op, "input", "ek_bag_input", input, EKI_BAG_INPUT_SIZE_0_3, sizeof(ek_bag_input), &in)))
         return s;
     if (in.index_type != EK_INDEX_I64 && in.index_type != EK_INDEX_I32)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: input->index_type=%d is not EK_INDEX_I64 (0) or EK_INDEX_I32 (1)", op,

@@ -165,6 +165,40 @@ ek_status eki_decode_table_training(const char *op, const ek_table *table, eki_c
     return decode_table(op, table, ROWS_HALF, out);
 }
 
+/* Bag sizes (input->lengths) as the offsets every bag kernel reads, in the calling thread's scratch
+ * (the entry point releases it). */
+static ek_status offsets_from_lengths(const char *op, const ek_bag_input *in, eki_index *out) {
+    ek_status s;
+    if (in->offsets)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: input->offsets and input->lengths are both set; pass one", op);
+    if (in->include_last_offset)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT,
+                        "%s: input->include_last_offset=%d with input->lengths: lengths has one entry per bag, leave it 0", op,
+                        (int)in->include_last_offset);
+    if ((s = eki_check_size(op, "input->num_bags", in->num_bags, 0)) ||
+        (s = eki_check_size(op, "input->num_indices", in->num_indices, 0)) ||
+        (s = eki_check_ptr(op, "input->lengths", in->lengths, in->num_bags)))
+        return s;
+    eki_index lengths = {in->lengths, in->index_type == EK_INDEX_I32};
+    int64_t *offsets = eki_scratch_alloc(sizeof(int64_t) * ((size_t)in->num_bags + 1));
+    if (!offsets) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate offsets for %lld bags", op, (long long)in->num_bags);
+    int64_t sum = 0;
+    for (int64_t b = 0; b < in->num_bags; b++) {
+        int64_t len = eki_at(lengths, b);
+        if (len < 0) return eki_fail(EK_ERR_SHAPE, "%s: input->lengths[%lld]=%lld is negative", op, (long long)b, (long long)len);
+        if (len > in->num_indices - sum)
+            return eki_fail(EK_ERR_SHAPE, "%s: input->lengths[%lld]=%lld takes the bags past num_indices=%lld (%lld before it)",
+                            op, (long long)b, (long long)len, (long long)in->num_indices, (long long)sum);
+        offsets[b] = sum;
+        sum += len;
+    }
+    if (sum != in->num_indices)
+        return eki_fail(EK_ERR_SHAPE, "%s: input->lengths sum to %lld, but num_indices=%lld", op, (long long)sum,
+                        (long long)in->num_indices);
+    *out = (eki_index){offsets, 0};
+    return EK_OK;
+}
+
 static ek_status decode(const char *op, const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
                         int lookup, int accepts, eki_call *out) {
     ek_bag_input in;
@@ -172,7 +206,7 @@ static ek_status decode(const char *op, const ek_table *table, const ek_bag_inpu
     ek_status s;
     memset(out, 0, sizeof *out);
     if ((s = decode_table(op, table, accepts, out)) ||
-        (s = eki_copy_struct(op, "input", "ek_bag_input", input, sizeof(ek_bag_input), sizeof(ek_bag_input), &in)) ||
+        (s = eki_copy_struct(op, "input", "ek_bag_input", input, EKI_BAG_INPUT_SIZE_0_3, sizeof(ek_bag_input), &in)) ||
         (options && (s = eki_copy_struct(op, "options", "ek_bag_options", options, sizeof(ek_bag_options),
                                          sizeof(ek_bag_options), &o))))
         return s;
@@ -181,11 +215,12 @@ static ek_status decode(const char *op, const ek_table *table, const ek_bag_inpu
                         (int)in.index_type);
     if ((s = eki_check_flag(op, "input->has_padding", in.has_padding))) return s;
     if (lookup) {
-        if (in.offsets || in.num_bags || in.include_last_offset || in.per_sample_weights || in.num_weights)
+        if (in.offsets || in.lengths || in.num_bags || in.include_last_offset || in.per_sample_weights || in.num_weights)
             return eki_fail(EK_ERR_INVALID_ARGUMENT,
                             "%s: a lookup has no bags: input->%s must be 0/NULL", op,
-                            in.offsets ? "offsets" : in.num_bags ? "num_bags" : in.include_last_offset ? "include_last_offset"
-                            : in.per_sample_weights ? "per_sample_weights" : "num_weights");
+                            in.offsets ? "offsets" : in.lengths ? "lengths" : in.num_bags ? "num_bags"
+                            : in.include_last_offset ? "include_last_offset" : in.per_sample_weights ? "per_sample_weights"
+                            : "num_weights");
         if (o.mode != EK_BAG_SUM)
             return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: options->mode=%d: a lookup has no bag mode (leave it 0)", op,
                             (int)o.mode);
@@ -193,6 +228,7 @@ static ek_status decode(const char *op, const ek_table *table, const ek_bag_inpu
     int is32 = in.index_type == EK_INDEX_I32;
     out->indices = (eki_index){in.indices, is32};
     out->offsets = (eki_index){in.offsets, is32};
+    if (in.lengths && (s = offsets_from_lengths(op, &in, &out->offsets))) return s;
     out->n = in.num_indices, out->num_bags = in.num_bags, out->num_weights = in.num_weights;
     out->include_last_offset = in.include_last_offset;
     out->weights = in.per_sample_weights;

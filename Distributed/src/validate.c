@@ -32,6 +32,9 @@ ek_status ekd_check_input(const ekd_collection *c, int64_t t, const ek_bag_input
     if (in->struct_size != (int64_t)sizeof(ek_bag_input))
         return ekd_fail(EK_ERR_INVALID_ARGUMENT, "rank %d: inputs[%lld].struct_size=%lld, want sizeof(ek_bag_input)=%lld", rank, T,
                         (long long)in->struct_size, (long long)sizeof(ek_bag_input));
+    if (in->lengths)
+        return ekd_fail(EK_ERR_INVALID_ARGUMENT, "rank %d: inputs[%lld].lengths is not read by the distributed collection yet; pass offsets",
+                        rank, T);
     if ((int)in->index_type != EK_INDEX_I64 && (int)in->index_type != EK_INDEX_I32)
         return ekd_fail(EK_ERR_INVALID_ARGUMENT, "rank %d: inputs[%lld].index_type=%d is not I64 (0) or I32 (1)", rank, T, (int)in->index_type);
     int64_t n = in->num_indices, b = in->num_bags;
