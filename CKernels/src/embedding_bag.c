@@ -545,14 +545,24 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
     int is_max = c->mode == EK_BAG_MAX;
     /* slot t (internal.h: slots) takes the blocks t, t + T, ... of 64 groups, as schedule(static, 64)
      * would, with its own 3 scratch rows */
-    const int64_t block = 64;
+    const int64_t block = 64, kept = p.start[p.groups];
     EKI_PARALLEL_FOR(T > 1, (static, 1),
     for (int t = 0; t < T; t++) {
         float *acc = scratch + 3 * (size_t)dim * (size_t)t, *tmp = acc + dim, *row = tmp + dim;
         for (int64_t g0 = block * t; g0 < p.groups; g0 += block * T)
             for (int64_t g = g0; g < g0 + block && g < p.groups; g++) {
+                /* the row (and its state) a few groups ahead, within the slot's blocks */
+                int64_t ahead = g + EKI_PREFETCH_ROWS;
+                if (ahead >= g0 + block) ahead += block * (T - 1);
+                if (ahead < p.groups) eki_optimizer_prefetch(o, eki_at(c->indices, p.order[p.start[ahead]]), dim, weight);
                 int first = 1;
                 for (int64_t k = p.start[g]; k < p.start[g + 1]; k++) {
+                    /* positions come in row order, so their plan entries are scattered: fetch ahead */
+                    if (k + EKI_PREFETCH_ROWS < kept) {
+                        int64_t ahead = p.order[k + EKI_PREFETCH_ROWS];
+                        __builtin_prefetch(p.bag_of + ahead, 0, 3);
+                        if (p.coef) __builtin_prefetch(p.coef + ahead, 0, 3);
+                    }
                     int64_t j = p.order[k];
                     if (p.bag_of[j] < 0) continue;
                     if (first) entry_gradient(c, &p, max_indices, grad_out, j, 0, scale, acc);

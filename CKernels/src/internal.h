@@ -162,6 +162,9 @@ ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, i
 /* Updates row r of `table` (of o->dtype). scratch: dim floats of the calling thread (half tables:
  * the widened row). */
 void eki_optimizer_row(const eki_opt *o, int64_t r, int64_t dim, const float *g, void *table, float *scratch);
+/* Prefetches (for writing) what eki_optimizer_row(o, r, ...) touches: row r and its state. Sparse
+ * rows are scattered over a large table: without this every row update waits on its misses. */
+void eki_optimizer_prefetch(const eki_opt *o, int64_t r, int64_t dim, const void *table);
 
 /* ---- float32 to fp16 / bf16 with a rounding (half_round.c; header section 4 defines both) ---- */
 uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col);

@@ -309,6 +309,24 @@ void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g,
     eki_round_row_half(p->dtype, dim, scratch, row, p->o.rounding, p->o.seed, p->o.step, r);
 }
 
+void eki_optimizer_prefetch(const eki_opt *p, int64_t r, int64_t dim, const void *table) {
+    const ek_optimizer *o = &p->o;
+    size_t floats = sizeof(float) * (size_t)dim;
+    EKI_PREFETCH_SPAN((const char *)table + (size_t)r * (size_t)dim * eki_dtype_size(p->dtype),
+                      (size_t)dim * eki_dtype_size(p->dtype), 1);
+    switch (o->kind) {
+    case EK_OPT_SGD:
+        if (o->momentum != 0.0f) EKI_PREFETCH_SPAN(o->momentum_buffer + r * dim, floats, 1);
+        break;
+    case EK_OPT_ADAGRAD: EKI_PREFETCH_SPAN(o->state_sum + r * dim, floats, 1); break;
+    case EK_OPT_ROWWISE_ADAGRAD: __builtin_prefetch(o->state_sum + r, 1, 3); break;
+    case EK_OPT_ADAM:
+        EKI_PREFETCH_SPAN(o->exp_avg + r * dim, floats, 1);
+        EKI_PREFETCH_SPAN(o->exp_avg_sq + r * dim, floats, 1);
+        break;
+    }
+}
+
 uint32_t ek_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t column) {
     return eki_round_bits(seed, step, row, column);
 }
@@ -332,8 +350,10 @@ static ek_status half_update(const char *op, const eki_call *t, int64_t nnz, con
     EKI_PARALLEL_FOR(T > 1, (static, 1),
     for (int slot = 0; slot < T; slot++) {
         float *w = scratch + (size_t)dim * (size_t)slot;
-        for (int64_t i = eki_share(nnz, slot, T), e = eki_share(nnz, slot + 1, T); i < e; i++)
+        for (int64_t i = eki_share(nnz, slot, T), e = eki_share(nnz, slot + 1, T); i < e; i++) {
+            if (rows && i + EKI_PREFETCH_ROWS < e) eki_optimizer_prefetch(&p, rows[i + EKI_PREFETCH_ROWS], dim, table);
             eki_optimizer_row(&p, row_at(rows, i), dim, values + i * dim, table, w);
+        }
     });
     eki_scratch_release(mark);
     return EK_OK;
