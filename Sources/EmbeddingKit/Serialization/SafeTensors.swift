@@ -157,7 +157,8 @@ public struct SafeTensors {
 
     /// The file's bytes: the layout `safetensors.torch.save_file` writes (tensors ordered by dtype,
     /// the later in the format's list first — I64, F32, BF16, F16, U8 — then by name; compact JSON
-    /// with `__metadata__` first, its keys sorted; the header padded with spaces to a multiple of 8
+    /// with `__metadata__` first, its keys sorted (the Python library writes two or more in a random
+    /// order, a hash map's; every order reads the same); the header padded with spaces to a multiple of 8
     /// bytes), data little-endian: `float32` as F32, `int64` as I64, `float16` / `bfloat16` tables as
     /// F16 / BF16 (their 2-byte elements as they are, PyTorch's layout), byte tensors as U8.
     ///
