@@ -1,5 +1,4 @@
 import EmbeddingKit
-import Foundation
 
 /// A `QuantizedLangIDModel` on disk: one `.safetensors` file with the float model's metadata
 /// (`languages`, `orders`, `buckets`, `dimensions`, `hidden`; see `LangIDModel.save(to:)`), `format`
@@ -12,8 +11,8 @@ import Foundation
 extension QuantizedLangIDModel {
     public static let formatTag = "embedkit-langid-quantized-1"
 
-    /// Writes the model atomically (a failed save leaves an existing file intact). Throws `io`
-    /// naming the path and the system's reason.
+    /// Writes the model with `SafeTensors.write(to:)` (the tables as `ByteTensor`s): atomically, a
+    /// failed save leaving an existing file intact. Throws `io` naming the path and the system's reason.
     public func save(to path: String) throws(EmbeddingKitError) {
         let c = configuration
         func list(_ values: [Int]) -> String { values.map(String.init).joined(separator: ",") }
@@ -22,29 +21,23 @@ extension QuantizedLangIDModel {
             "languages": c.languages.joined(separator: ","), "orders": list(c.orders), "buckets": list(c.buckets),
             "dimensions": list(c.dimensions), "hidden": String(c.hidden),
         ]
-        // (name, dtype, shape, little-endian bytes), in file order
-        var tensors: [(String, String, [Int], [UInt8])] = []
+        var tables: [String: ByteTensor] = [:]
         for (i, table) in embeddings.enumerated() {
-            tensors.append(("embeddings.\(i).weight", "U8", [table.count, try table.format.rowBytes(dimension: table.dimension)], table.packedBytes))
+            let shape = [table.count, try table.format.rowBytes(dimension: table.dimension)]
+            tables["embeddings.\(i).weight"] = try ByteTensor(shape: shape, bytes: table.packedBytes)
         }
+        var dense: [String: Tensor] = [:]
         for (name, layer) in [("hidden", hidden), ("output", output)] {
-            for (suffix, tensor) in [("weight", layer.weight), ("bias", layer.bias)] {
-                guard let tensor else { continue }
-                tensors.append(("\(name).\(suffix)", "F32", tensor.shape, Self.littleEndianBytes(tensor.scalars)))
-            }
+            dense[name + ".weight"] = layer.weight.widened()   // F32, as the reader requires
+            if let bias = layer.bias { dense[name + ".bias"] = bias.widened() }
         }
-        let bytes = Self.safetensors(tensors, metadata: metadata)
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw EmbeddingKitError(.io, "cannot write '\(path)': \(error.localizedDescription)")
-        }
+        try SafeTensors(tensors: dense, byteTensors: tables, metadata: metadata).write(to: path)
     }
 
     /// Reads a model `save(to:)` wrote, checked as `LangIDModel.load` checks a float model (header,
     /// metadata, tensor names, dtypes and shapes, file size) and each table's scales and biases
     /// finite. A float model is read by `loadLangIDClassifier(from:)`, which takes either.
-    /// Memory while loading: 8 bytes per packed byte (`SafeTensors` reads `U8` as int64).
+    /// Memory while loading: the file, then each table's packed bytes once more.
     public static func load(from path: String) throws(EmbeddingKitError) -> QuantizedLangIDModel {
         var reader = ModelFileReader(path: path)
         try reader.read(acceptingQuantized: true)
@@ -59,10 +52,10 @@ extension QuantizedLangIDModel {
     convenience init(reading reader: ModelFileReader, formats: [QuantizedFormat]) throws(EmbeddingKitError) {
         let c = reader.configuration
         do {
-            let file = try SafeTensors(bytes: reader.bytes)
+            let file = try SafeTensors(bytes: reader.bytes, keepingBytes: true)
             var tables: [QuantizedEmbeddingBag] = []
             for (i, format) in formats.enumerated() {
-                let packed = try file.tensors["embeddings.\(i).weight"]!.toArray(Int.self).map { UInt8(truncatingIfNeeded: $0) }   // shapes checked by the reader
+                let packed = file.byteTensors["embeddings.\(i).weight"]!.bytes   // shapes checked by the reader
                 tables.append(try QuantizedEmbeddingBag(packed: packed, count: c.buckets[i], dimension: c.dimensions[i], format: format, mode: .sum))
             }
             func layer(_ name: String, _ inputs: Int, _ outputs: Int) throws(EmbeddingKitError) -> Linear {
@@ -76,46 +69,5 @@ extension QuantizedLangIDModel {
         } catch {
             throw EmbeddingKitError(error.kind, "\(reader.path): \(error.message)")
         }
-    }
-
-    static func littleEndianBytes(_ values: [Float]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(values.count * 4)
-        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out += $0 } }
-        return out
-    }
-
-    /// The safetensors layout: 8-byte little-endian header length, the JSON header (metadata first,
-    /// padded with spaces to a multiple of 8), then the tensors' bytes in order. (EmbeddingKit's
-    /// `SafeTensors` writes float and int64 tensors only, not the `U8` packed tables.)
-    static func safetensors(_ tensors: [(name: String, dtype: String, shape: [Int], bytes: [UInt8])],
-                            metadata: [String: String]) -> [UInt8] {
-        func json(_ s: String) -> String {
-            var out = "\""
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-                default: out.unicodeScalars.append(u)
-                }
-            }
-            return out + "\""
-        }
-        var entries = ["\"__metadata__\":{" + metadata.keys.sorted().map { json($0) + ":" + json(metadata[$0]!) }.joined(separator: ",") + "}"]
-        var offset = 0
-        for t in tensors {
-            entries.append(json(t.name) + ":{\"dtype\":\"\(t.dtype)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],"
-                           + "\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}")
-            offset += t.bytes.count
-        }
-        var header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
-        while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
-        var out: [UInt8] = []
-        out.reserveCapacity(8 + header.count + offset)
-        withUnsafeBytes(of: UInt64(header.count).littleEndian) { out += $0 }
-        out += header
-        for t in tensors { out += t.bytes }
-        return out
     }
 }

@@ -155,10 +155,9 @@ struct QuantizedLangIDModelTests {
         }
         func replacing(_ old: String, _ new: String) -> Data {
             precondition(old.utf8.count == new.utf8.count)
-            let text = String(decoding: good.prefix(8 + 4096), as: UTF8.self)
-            precondition(text.contains(old))
-            let range = text.range(of: old)!
-            let start = text.utf8.distance(from: text.startIndex, to: range.lowerBound)
+            // searched as bytes: the header length before the header may not be UTF-8
+            let head = Array(good.prefix(8 + 4096)), pattern = Array(old.utf8)
+            let start = (0...(head.count - pattern.count)).first { Array(head[$0 ..< $0 + pattern.count]) == pattern }!
             var out = good
             out.replaceSubrange(start..<(start + old.utf8.count), with: Array(new.utf8))
             return out
@@ -169,10 +168,12 @@ struct QuantizedLangIDModelTests {
                     "metadata 'table_formats' has 1 values for 3 n-gram orders")
         try refused(replacing("\"dtype\":\"U8\"", "\"dtype\":\"I8\""), "tensor 'embeddings.0.weight' is I8, not U8")
         try refused(good.prefix(good.count - 1), "bytes, but the header and its tensors make")
-        // table 1, row 0's float32 scale (after its 8 codes) set to NaN
+        // table 1, row 0's float32 scale (after its 8 codes) set to NaN; the table's place from the header
         let header = Int(good.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        let entries = try #require(try JSONSerialization.jsonObject(with: good[8 ..< 8 + header]) as? [String: Any])
+        let table1 = try #require((entries["embeddings.1.weight"] as? [String: Any])?["data_offsets"] as? [Int])[0]
         var nan = good
-        nan.replaceSubrange((8 + header + 512 * 16 + 8)..<(8 + header + 512 * 16 + 12), with: [0, 0, 0xC0, 0x7F])
+        nan.replaceSubrange((8 + header + table1 + 8)..<(8 + header + table1 + 12), with: [0, 0, 0xC0, 0x7F])
         try refused(nan, "row 0")
     }
 
@@ -184,11 +185,11 @@ struct QuantizedLangIDModelTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let q = try QuantizedLangIDModel(model, bits: 8)
         #expect { try q.save(to: dir + "/missing/q.safetensors") } throws: { error in
-            (error as? EmbeddingKitError)?.kind == .io && "\(error)".contains("cannot write '\(dir)/missing/q.safetensors'")
+            (error as? EmbeddingKitError)?.kind == .io && "\(error)".contains("cannot save '\(dir)/missing/q.safetensors'")
         }
         try FileManager.default.createDirectory(atPath: dir + "/folder", withIntermediateDirectories: false)
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir + "/folder/inside"))
-        #expect { try q.save(to: dir + "/folder") } throws: { "\($0)".contains("cannot write '\(dir)/folder'") }
+        #expect { try q.save(to: dir + "/folder") } throws: { "\($0)".contains("cannot save '\(dir)/folder'") }
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/folder/inside")) == Data([1, 2, 3]))
     }
 

@@ -53,29 +53,31 @@ public final class Embedding: Module {
     }
 
     /// A module around existing vectors (`[count, dimension]`, copied), frozen by default, like
-    /// PyTorch's `Embedding.from_pretrained`. The padding row is not zeroed.
+    /// PyTorch's `Embedding.from_pretrained`. The padding row is not zeroed. `storage` picks the
+    /// table's element type as for `init(count:...)`: a half `storage` rounds each float32 value to
+    /// the nearest half (ties to even).
     ///
-    /// Throws `EmbeddingKitError` for weights that are not a 2-D float tensor (PyTorch:
-    /// `Embeddings parameter is expected to be 2-dimensional`) and for the options `init(count:...)` refuses.
+    /// Throws `EmbeddingKitError`, creating nothing, for weights that are not a 2-D float32 tensor
+    /// (PyTorch: `Embeddings parameter is expected to be 2-dimensional`) and for the options
+    /// `init(count:...)` refuses (`maxNorm` with a half `storage` among them).
     public init(pretrained weights: Tensor, freeze: Bool = true, paddingIndex: Int? = nil, maxNorm: Float? = nil,
-                normType: Float = 2, scaleGradByFrequency: Bool = false, sparse: Bool = false) throws(EmbeddingKitError) {
-        guard weights.rank == 2 && weights.dtype == .float32 else {
-            throw EmbeddingKitError(.shape, "Embedding: pretrained weights must be a 2-D float32 tensor, got \(weights.dtype) of shape \(weights.shape)")
-        }
+                normType: Float = 2, scaleGradByFrequency: Bool = false, sparse: Bool = false,
+                storage: TableStorage = .float32) throws(EmbeddingKitError) {
+        try EmbeddingOptions.checkPretrained(weights, op: "Embedding")
         try EmbeddingOptions.checkNorm(maxNorm: maxNorm, normType: normType, op: "Embedding")
+        try EmbeddingOptions.checkStorage(storage, maxNorm: maxNorm, op: "Embedding")
         self.paddingIndex = try EmbeddingOptions.wrappedPadding(paddingIndex, count: weights.shape[0], op: "Embedding")
-        weight = weights.detach()
-        weight.requiresGrad = !freeze
+        weight = EmbeddingOptions.pretrainedTable(weights, freeze: freeze, storage: storage)
         self.maxNorm = maxNorm
         self.normType = normType
         self.scaleGradByFrequency = scaleGradByFrequency
         self.sparse = sparse
     }
 
-    /// PyTorch's `Embedding.from_pretrained(weights, freeze=...)`.
-    public static func fromPretrained(_ weights: Tensor, freeze: Bool = true,
-                                      paddingIndex: Int? = nil) throws(EmbeddingKitError) -> Embedding {
-        try Embedding(pretrained: weights, freeze: freeze, paddingIndex: paddingIndex)
+    /// PyTorch's `Embedding.from_pretrained(weights, freeze=...)`; see `init(pretrained:...)`.
+    public static func fromPretrained(_ weights: Tensor, freeze: Bool = true, paddingIndex: Int? = nil,
+                                      storage: TableStorage = .float32) throws(EmbeddingKitError) -> Embedding {
+        try Embedding(pretrained: weights, freeze: freeze, paddingIndex: paddingIndex, storage: storage)
     }
 
     /// The element type of the table and the rounding of its updates.

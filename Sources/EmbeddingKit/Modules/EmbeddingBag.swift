@@ -61,6 +61,38 @@ public final class EmbeddingBag: Module {
         self.includeLastOffset = includeLastOffset
     }
 
+    /// A bag around existing vectors (`[count, dimension]`, copied), frozen by default, like
+    /// PyTorch's `EmbeddingBag.from_pretrained` (its default mode is `.mean`). The padding row is not
+    /// zeroed. `storage` picks the table's element type: a half `storage` rounds each float32 value
+    /// to the nearest half (ties to even).
+    ///
+    /// Throws `EmbeddingKitError`, creating nothing, for weights that are not a 2-D float32 tensor
+    /// and for the options `init(count:...)` refuses.
+    public init(pretrained weights: Tensor, freeze: Bool = true, mode: EmbeddingBagMode = .mean, paddingIndex: Int? = nil,
+                maxNorm: Float? = nil, normType: Float = 2, scaleGradByFrequency: Bool = false, sparse: Bool = false,
+                includeLastOffset: Bool = false, storage: TableStorage = .float32) throws(EmbeddingKitError) {
+        try EmbeddingOptions.checkPretrained(weights, op: "EmbeddingBag")
+        try EmbeddingOptions.checkNorm(maxNorm: maxNorm, normType: normType, op: "EmbeddingBag")
+        try EmbeddingOptions.checkBagMode(mode, scaleGradByFrequency: scaleGradByFrequency)
+        try EmbeddingOptions.checkStorage(storage, maxNorm: maxNorm, op: "EmbeddingBag")
+        self.paddingIndex = try EmbeddingOptions.wrappedPadding(paddingIndex, count: weights.shape[0], op: "EmbeddingBag")
+        weight = EmbeddingOptions.pretrainedTable(weights, freeze: freeze, storage: storage)
+        self.mode = mode
+        self.maxNorm = maxNorm
+        self.normType = normType
+        self.scaleGradByFrequency = scaleGradByFrequency
+        self.sparse = sparse
+        self.includeLastOffset = includeLastOffset
+    }
+
+    /// PyTorch's `EmbeddingBag.from_pretrained(embeddings, freeze=..., mode=...)`; see `init(pretrained:...)`.
+    public static func fromPretrained(_ weights: Tensor, freeze: Bool = true, mode: EmbeddingBagMode = .mean,
+                                      paddingIndex: Int? = nil, includeLastOffset: Bool = false,
+                                      storage: TableStorage = .float32) throws(EmbeddingKitError) -> EmbeddingBag {
+        try EmbeddingBag(pretrained: weights, freeze: freeze, mode: mode, paddingIndex: paddingIndex,
+                         includeLastOffset: includeLastOffset, storage: storage)
+    }
+
     /// The element type of the table and the rounding of its updates.
     public var storage: TableStorage { weight.storage }
 

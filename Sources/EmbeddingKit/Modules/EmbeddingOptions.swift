@@ -32,6 +32,20 @@ enum EmbeddingOptions {
         }
     }
 
+    /// Pretrained weights must be a 2-D float32 table.
+    static func checkPretrained(_ weights: Tensor, op: String) throws(EmbeddingKitError) {
+        guard weights.rank == 2 && weights.dtype == .float32 else {
+            throw EmbeddingKitError(.shape, "\(op): pretrained weights must be a 2-D float32 tensor, got \(weights.dtype) of shape \(weights.shape)")
+        }
+    }
+
+    /// A copy of `weights` (no history) held as `storage` says, requiring a gradient unless frozen.
+    static func pretrainedTable(_ weights: Tensor, freeze: Bool, storage: TableStorage) -> Tensor {
+        let table = weights.detach().converted(to: storage)
+        table.requiresGrad = !freeze
+        return table
+    }
+
     /// PyTorch refuses frequency scaling with max pooling when the module is made.
     static func checkBagMode(_ mode: EmbeddingBagMode, scaleGradByFrequency: Bool) throws(EmbeddingKitError) {
         if mode == .max && scaleGradByFrequency {

@@ -74,7 +74,7 @@ public final class QuantizedEmbedding: @unchecked Sendable {
     public func save(to path: String) throws(EmbeddingKitError) {
         var extra: [String: String] = [:]
         if let p = paddingIndex { extra[QuantizedFile.prefix + "padding_index"] = String(p) }
-        try FileIO.writeAtomically(QuantizedFile.serialize(table, module: "Embedding", extra: extra), to: path)
+        try QuantizedFile.contents(table, module: "Embedding", extra: extra).write(to: path)
     }
 
     /// Reads a module `save(to:)` wrote; throws as `QuantizedEmbeddingBag.load(from:)`.

@@ -117,7 +117,7 @@ public final class QuantizedEmbeddingBag: @unchecked Sendable {
         var extra = [QuantizedFile.prefix + "mode": mode == .sum ? "sum" : mode == .mean ? "mean" : "max",
                      QuantizedFile.prefix + "include_last_offset": includeLastOffset ? "true" : "false"]
         if let p = paddingIndex { extra[QuantizedFile.prefix + "padding_index"] = String(p) }
-        try FileIO.writeAtomically(QuantizedFile.serialize(table, module: "EmbeddingBag", extra: extra), to: path)
+        try QuantizedFile.contents(table, module: "EmbeddingBag", extra: extra).write(to: path)
     }
 
     /// Reads a module `save(to:)` wrote. Throws, making nothing, for a file that is not one: another

@@ -12,36 +12,21 @@ import CKernels
 enum QuantizedFile {
     static let prefix = "embeddingkit.quantized."
 
-    /// The file's bytes: the safetensors layout (8-byte header length, JSON header padded with spaces
-    /// to a multiple of 8, then the data).
-    static func serialize(_ table: QuantizedTable, module: String, extra: [String: String]) -> [UInt8] {
+    /// The file's contents: the packed rows as the `U8` tensor `weight`, `[count, rowBytes]`, and the
+    /// metadata (`extra` and the format's keys). `write(to:)` saves it atomically.
+    static func contents(_ table: QuantizedTable, module: String, extra: [String: String]) throws(EmbeddingKitError) -> SafeTensors {
         var metadata = extra
         metadata[prefix + "format"] = table.format.rawValue
         metadata[prefix + "module"] = module
         metadata[prefix + "dimension"] = String(table.dimension)
-        var header = [UInt8]()
-        header.append(contentsOf: Array("{\"__metadata__\":{".utf8))
-        for (i, key) in metadata.keys.sorted().enumerated() {
-            if i > 0 { header.append(UInt8(ascii: ",")) }
-            appendJSONString(key, to: &header)
-            header.append(UInt8(ascii: ":"))
-            appendJSONString(metadata[key]!, to: &header)
-        }
-        header.append(contentsOf: Array("},\"weight\":{\"dtype\":\"U8\",\"shape\":[\(table.count),\(table.rowBytes)],\"data_offsets\":[0,\(table.bytes.count)]}}".utf8))
-        while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
-        var out = [UInt8]()
-        out.reserveCapacity(8 + header.count + table.bytes.count)
-        var length = UInt64(header.count).littleEndian
-        withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
-        out.append(contentsOf: header)
-        out.append(contentsOf: table.bytes)
-        return out
+        let weight = try ByteTensor(shape: [table.count, table.rowBytes], bytes: table.bytes)
+        return SafeTensors(byteTensors: ["weight": weight], metadata: metadata)
     }
 
-    /// The packed table and the metadata of a file written by `serialize` (or by hand from PyTorch's
+    /// The packed table and the metadata of a file written from `contents` (or by hand from PyTorch's
     /// prepacked bytes with the same keys). Everything is checked before a module is made.
     static func read(_ path: String, module: String) throws(EmbeddingKitError) -> (QuantizedTable, [String: String]) {
-        let file = try SafeTensors(contentsOf: path)
+        let file = try SafeTensors(contentsOf: path, keepingBytes: true)
         func fail(_ message: String) -> EmbeddingKitError { EmbeddingKitError(.invalidArgument, "\(path): \(message)") }
         guard let formatName = file.metadata[prefix + "format"] else {
             throw fail("no \(prefix)format in the metadata: not a quantized EmbeddingKit table")
@@ -52,7 +37,7 @@ enum QuantizedFile {
         guard file.metadata[prefix + "module"] == module else {
             throw fail("\(prefix)module=\(quoted(file.metadata[prefix + "module"] ?? "")) is not \(module)")
         }
-        guard let weight = file.tensors["weight"], file.storedDTypes["weight"] == .uint8, weight.rank == 2 else {
+        guard let weight = file.byteTensors["weight"], weight.rank == 2 else {
             throw fail("tensor \"weight\" must be a 2-D U8 tensor (the packed rows)")
         }
         guard let dimText = file.metadata[prefix + "dimension"], let dimension = Int(dimText), dimension >= 1 else {
@@ -62,9 +47,8 @@ enum QuantizedFile {
         guard weight.shape[1] == rb else {
             throw EmbeddingKitError(.shape, "\(path): tensor \"weight\" has rows of \(weight.shape[1]) bytes, but a \(format.rawValue) row of dimension \(dimension) is \(rb) bytes")
         }
-        let bytes = weight.ints.map { UInt8(truncatingIfNeeded: $0) } // U8 values are read as int64 0...255
         do {
-            return (try QuantizedTable(packed: bytes, count: weight.shape[0], dimension: dimension, format: format), file.metadata)
+            return (try QuantizedTable(packed: weight.bytes, count: weight.shape[0], dimension: dimension, format: format), file.metadata)
         } catch {
             throw EmbeddingKitError(error.kind, "\(path): \(error.message)")
         }

@@ -64,17 +64,25 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
 /// let weight = file.tensors["embed.weight"]!          // float32, F16 and BF16 widened exactly
 /// try SafeTensors(tensors: ["w": weight], metadata: ["format": "pt"]).write(to: "copy.safetensors")
 /// ```
+///
+/// Raw bytes (packed quantized rows, PyTorch's `torch.uint8` tensors) are ``ByteTensor``s in
+/// `byteTensors`, written as `U8`; a reader given `keepingBytes: true` puts a file's `U8` tensors
+/// there, byte for byte, instead of widening them to `int64` tensors.
 public struct SafeTensors {
     /// The tensors by name: `float32` (files' F32, F16, BF16) or `int64` (files' integer dtypes).
     public var tensors: [String: Tensor]
+    /// The raw byte tensors by name, written as `U8`; read from a file's `U8` tensors with
+    /// `keepingBytes: true` (else empty). A name may not be in both `tensors` and `byteTensors`.
+    public var byteTensors: [String: ByteTensor]
     /// The header's `__metadata__` map (empty when there is none).
     public var metadata: [String: String]
     /// For a value read from a file, each tensor's dtype in that file; empty for one built in memory.
     public internal(set) var storedDTypes: [String: SafeTensorsDType]
 
-    /// Tensors and metadata to write.
-    public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
+    /// Tensors, byte tensors and metadata to write.
+    public init(tensors: [String: Tensor] = [:], byteTensors: [String: ByteTensor] = [:], metadata: [String: String] = [:]) {
         self.tensors = tensors
+        self.byteTensors = byteTensors
         self.metadata = metadata
         self.storedDTypes = [:]
     }
@@ -104,10 +112,13 @@ public struct SafeTensors {
     ///
     /// Memory: each tensor once, in its EmbeddingKit form (4 bytes per float element; 8 per integer
     /// element, so a U8 or BOOL tensor takes 8 times its bytes in the file), plus the header.
-    public init(bytes: [UInt8]) throws(EmbeddingKitError) {
+    ///
+    /// With `keepingBytes`, each `U8` tensor goes to `byteTensors` as it is (1 byte per element)
+    /// instead of `tensors`; other dtypes are read as without it.
+    public init(bytes: [UInt8], keepingBytes: Bool = false) throws(EmbeddingKitError) {
         self.init()
         let result: Result<SafeTensors, EmbeddingKitError> = bytes.withUnsafeBytes { buffer in
-            Result { () throws(EmbeddingKitError) in try SafeTensors.decode(.memory(buffer)) }
+            Result { () throws(EmbeddingKitError) in try SafeTensors.decode(.memory(buffer), keepingBytes: keepingBytes) }
         }
         self = try result.get()
     }
@@ -121,11 +132,12 @@ public struct SafeTensors {
     ///
     /// With `keepingHalfPrecision`, F16 and BF16 tensors stay `float16` / `bfloat16` tensors (2 bytes
     /// per element, the file's bits), as a half-precision module loads them (`Module.load(from:)`);
-    /// without it they are widened to `float32`.
-    public init(contentsOf path: String, keepingHalfPrecision: Bool = false) throws(EmbeddingKitError) {
+    /// without it they are widened to `float32`. With `keepingBytes`, `U8` tensors go to
+    /// `byteTensors` byte for byte (see `init(bytes:keepingBytes:)`).
+    public init(contentsOf path: String, keepingHalfPrecision: Bool = false, keepingBytes: Bool = false) throws(EmbeddingKitError) {
         let file = try FileIO.ReadableFile(path)
         do {
-            self = try SafeTensors.decode(.file(file), keepingHalves: keepingHalfPrecision)
+            self = try SafeTensors.decode(.file(file), keepingHalves: keepingHalfPrecision, keepingBytes: keepingBytes)
         } catch {
             // read errors name the path already
             throw error.kind == .io ? error : EmbeddingKitError(error.kind, "\(path): \(error.message)")
@@ -137,25 +149,29 @@ public struct SafeTensors {
         try SafeTensors(contentsOf: path).tensors
     }
 
-    /// Writes `tensors` and `metadata` to `path` atomically; see `write(to:)`.
-    public static func save(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws(EmbeddingKitError) {
-        try SafeTensors(tensors: tensors, metadata: metadata).write(to: path)
+    /// Writes `tensors`, `byteTensors` and `metadata` to `path` atomically; see `write(to:)`.
+    public static func save(_ tensors: [String: Tensor], byteTensors: [String: ByteTensor] = [:], metadata: [String: String] = [:],
+                            to path: String) throws(EmbeddingKitError) {
+        try SafeTensors(tensors: tensors, byteTensors: byteTensors, metadata: metadata).write(to: path)
     }
 
     /// The file's bytes: the layout `safetensors.torch.save_file` writes (tensors ordered by dtype,
-    /// the later in the format's list first — I64, F32, BF16, F16 — then by name; compact JSON with
-    /// `__metadata__` first, its keys sorted; the header padded with spaces to a multiple of 8
+    /// the later in the format's list first — I64, F32, BF16, F16, U8 — then by name; compact JSON
+    /// with `__metadata__` first, its keys sorted (the Python library writes two or more in a random
+    /// order, a hash map's; every order reads the same); the header padded with spaces to a multiple of 8
     /// bytes), data little-endian: `float32` as F32, `int64` as I64, `float16` / `bfloat16` tables as
-    /// F16 / BF16 (their 2-byte elements as they are, PyTorch's layout).
+    /// F16 / BF16 (their 2-byte elements as they are, PyTorch's layout), byte tensors as U8.
     ///
-    /// Throws `invalidArgument` for a name that is `__metadata__`, or a name, key or value holding
-    /// a NUL character (the format's readers take C strings); and for a file over the limits (see
-    /// `maximumHeaderBytes`): more than `maximumTensorCount` tensors or `maximumMetadataCount`
-    /// metadata entries, or a header (the names, shapes and metadata, as JSON) over
-    /// `maximumHeaderBytes`, which PyTorch's reader would refuse too.
+    /// Throws `invalidArgument` for a name that is `__metadata__`, is in both `tensors` and
+    /// `byteTensors`, or holds a NUL character, and for a metadata key or value holding one (the
+    /// format's readers take C strings); and for a file over the limits (see
+    /// `maximumHeaderBytes`): more than `maximumTensorCount` tensors (both kinds together) or
+    /// `maximumMetadataCount` metadata entries, or a header (the names, shapes and metadata, as JSON)
+    /// over `maximumHeaderBytes`, which PyTorch's reader would refuse too.
     public func serialized() throws(EmbeddingKitError) -> [UInt8] {
-        if tensors.count > Self.maximumTensorCount {
-            throw EmbeddingKitError(.invalidArgument, "safetensors: \(tensors.count) tensors, more than the limit of \(Self.maximumTensorCount) in a file")
+        let tensorCount = tensors.count + byteTensors.count
+        if tensorCount > Self.maximumTensorCount {
+            throw EmbeddingKitError(.invalidArgument, "safetensors: \(tensorCount) tensors, more than the limit of \(Self.maximumTensorCount) in a file")
         }
         if metadata.count > Self.maximumMetadataCount {
             throw EmbeddingKitError(.invalidArgument, "safetensors: \(metadata.count) __metadata__ entries, more than the limit of \(Self.maximumMetadataCount) in a file")
@@ -163,9 +179,10 @@ public struct SafeTensors {
         // the names and the metadata as they are, before any is escaped: a cheap lower bound
         var rawBytes = 0
         for name in tensors.keys { rawBytes += name.utf8.count }
+        for name in byteTensors.keys { rawBytes += name.utf8.count }
         for (key, value) in metadata { rawBytes += key.utf8.count + value.utf8.count }
         if rawBytes > Self.maximumHeaderBytes { throw headerTooLarge("at least \(rawBytes)") }
-        for name in tensors.keys {
+        for name in Array(tensors.keys) + Array(byteTensors.keys) {
             if name == "__metadata__" {
                 throw EmbeddingKitError(.invalidArgument, "safetensors: \"__metadata__\" cannot name a tensor")
             }
@@ -173,14 +190,21 @@ public struct SafeTensors {
                 throw EmbeddingKitError(.invalidArgument, "safetensors: tensor name \(quoted(name)) contains a NUL character")
             }
         }
+        for name in byteTensors.keys where tensors[name] != nil {
+            throw EmbeddingKitError(.invalidArgument, "safetensors: tensor name \(quoted(name)) is in both tensors and byteTensors")
+        }
         for (key, value) in metadata where containsNUL(key) || containsNUL(value) {
             throw EmbeddingKitError(.invalidArgument, "safetensors: __metadata__ entry \(quoted(key)) contains a NUL character")
         }
-        // The safetensors library orders by dtype, the larger enum value (wider) first, then by name.
-        let order = tensors.keys.sorted { a, b in
-            let (ta, tb) = (tensors[a]!.dtype.fileType.order, tensors[b]!.dtype.fileType.order)
-            if ta != tb { return ta > tb }
-            return a.utf8.lexicographicallyPrecedes(b.utf8)
+        // Every tensor as (name, dtype, shape, byte count), in the safetensors library's order: by
+        // dtype, the larger enum value (wider) first, then by name.
+        var entries: [(name: String, type: SafeTensorsDType, shape: [Int], bytes: Int)] = []
+        entries.reserveCapacity(tensorCount)
+        for (name, t) in tensors { entries.append((name, t.dtype.fileType, t.shape, t.count * t.dtype.fileType.byteSize)) }
+        for (name, b) in byteTensors { entries.append((name, .uint8, b.shape, b.bytes.count)) }
+        entries.sort { a, b in
+            if a.type.order != b.type.order { return a.type.order > b.type.order }
+            return a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
         }
         var header: [UInt8] = Array("{".utf8)
         var first = true
@@ -196,15 +220,13 @@ public struct SafeTensors {
             first = false
         }
         var offset = 0
-        for name in order {
-            let t = tensors[name]!
-            let bytes = t.count * t.dtype.fileType.byteSize
+        for e in entries {
             if !first { header.append(UInt8(ascii: ",")) }
             first = false
-            appendJSONString(name, to: &header)
-            let shape = t.shape.map(String.init).joined(separator: ",")
-            header += Array(":{\"dtype\":\"\(t.dtype.fileType.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}".utf8)
-            offset += bytes
+            appendJSONString(e.name, to: &header)
+            let shape = e.shape.map(String.init).joined(separator: ",")
+            header += Array(":{\"dtype\":\"\(e.type.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + e.bytes)]}".utf8)
+            offset += e.bytes
         }
         header.append(UInt8(ascii: "}"))
         while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
@@ -215,8 +237,12 @@ public struct SafeTensors {
         var length = UInt64(header.count).littleEndian
         withUnsafeBytes(of: &length) { out += $0 }
         out += header
-        for name in order {
-            let t = tensors[name]!
+        for e in entries {
+            if e.type == .uint8 {
+                out += byteTensors[e.name]!.bytes
+                continue
+            }
+            let t = tensors[e.name]!
             #if _endian(little)
             switch t.dtype {
             case .int64: t.ints.withUnsafeBytes { out += $0 }
@@ -246,7 +272,7 @@ public struct SafeTensors {
     private func headerTooLarge(_ size: String) -> EmbeddingKitError {
         let metadataBytes = metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
         return EmbeddingKitError(.invalidArgument,
-            "safetensors: the header would be \(size) bytes (\(tensors.count) tensors; metadata: \(metadata.count) entries, \(metadataBytes) bytes), more than the format's limit of \(Self.maximumHeaderBytes) bytes; nothing was written")
+            "safetensors: the header would be \(size) bytes (\(tensors.count + byteTensors.count) tensors; metadata: \(metadata.count) entries, \(metadataBytes) bytes), more than the format's limit of \(Self.maximumHeaderBytes) bytes; nothing was written")
     }
 
     /// Writes `serialized()` to `path` atomically: into a new temporary file in the same folder,

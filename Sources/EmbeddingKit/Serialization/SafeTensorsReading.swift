@@ -41,8 +41,9 @@ extension SafeTensors {
     /// A tensor's bytes are read and converted this many at a time (about).
     static let readChunkBytes = 1 << 20
 
-    /// The tensors of `source`; with `keepingHalves`, F16 / BF16 tensors keep their 2-byte elements.
-    static func decode(_ source: ByteSource, keepingHalves: Bool = false) throws(EmbeddingKitError) -> SafeTensors {
+    /// The tensors of `source`; with `keepingHalves`, F16 / BF16 tensors keep their 2-byte elements;
+    /// with `keepingBytes`, U8 tensors go to `byteTensors` as they are.
+    static func decode(_ source: ByteSource, keepingHalves: Bool = false, keepingBytes: Bool = false) throws(EmbeddingKitError) -> SafeTensors {
         var scratch = [UInt8]()
         var headerSize: Int64 = 0
         try source.withBytes(at: 0, count: min(8, source.size), scratch: &scratch) { first throws(EmbeddingKitError) in
@@ -74,6 +75,7 @@ extension SafeTensors {
             switch dtype {
             case .float16, .bfloat16: elementBytes = keepingHalves ? 2 : 4
             case .float32: elementBytes = 4
+            case .uint8 where keepingBytes: elementBytes = 1
             case .float64, .float8E5M2, .float8E4M3:
                 throw EmbeddingKitError(.invalidArgument,
                     "safetensors: tensor \(quoted(String(cString: info.name))) is \(dtype.rawValue); EmbeddingKit reads F32, F16 and BF16 (as float32) and integer dtypes (as int64)")
@@ -96,7 +98,21 @@ extension SafeTensors {
             let shape = (0..<Int(info.rank)).map { Int(info.shape[$0]) }
             let n = Int(info.num_elements), elementBytes = dtype.byteSize, offset = Int(info.offset)
             let perChunk = max(1, readChunkBytes / elementBytes)
-            if keepingHalves && (dtype == .float16 || dtype == .bfloat16) {
+            if keepingBytes && dtype == .uint8 {
+                var bytes = [UInt8](repeating: 0, count: n)
+                let copied: Result<Void, EmbeddingKitError> = bytes.withUnsafeMutableBytes { out in
+                    Result { () throws(EmbeddingKitError) in
+                        for first in stride(from: 0, to: n, by: perChunk) {
+                            let run = min(perChunk, n - first)
+                            try source.withBytes(at: offset + first, count: run, scratch: &scratch) { chunk throws(EmbeddingKitError) in
+                                if let chunk { (out.baseAddress! + first).copyMemory(from: chunk, byteCount: run) }
+                            }
+                        }
+                    }
+                }
+                try copied.get()
+                result.byteTensors[name] = try ByteTensor(shape: shape, bytes: bytes)   // the C reader checked the shape
+            } else if keepingHalves && (dtype == .float16 || dtype == .bfloat16) {
                 // the file's bits as they are (little-endian, as the tables hold them)
                 let type: DType = dtype == .float16 ? .float16 : .bfloat16
                 var halves = HalfStorage(uninitializedCount: n, type: type.tableType, rounding: TableStorage.bfloat16.rounding)
