@@ -89,7 +89,7 @@ int32_t ek_get_num_threads(void);
 
 /* Instruction set of the kernels (x86-64), chosen at run time: the best the CPU supports, unless
  * the environment variable EK_ISA=scalar|avx2|avx512 (read once, at the first kernel call) or
- * ek_set_isa asks for less. EK_ISA_AVX2 needs AVX2 + FMA; EK_ISA_AVX512 needs AVX-512 F/BW/VL.
+ * ek_set_isa asks for less. EK_ISA_AVX2 needs AVX2 + FMA; EK_ISA_AVX512 needs AVX-512 F/BW/VL/DQ.
  *   ek_set_isa: an ISA the CPU lacks (or an unknown value) gives EK_ERR_INVALID_ARGUMENT and
  *   changes nothing. Other CPUs always run EK_ISA_SCALAR.
  * Results are bit-identical for any thread count under one ISA. Across ISAs, gathers, bag sum /

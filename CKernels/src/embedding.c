@@ -96,7 +96,7 @@ static ek_status embedding_backward_dense(int64_t num_embeddings, int64_t dim, i
     int64_t *start = eki_scratch_alloc(sizeof(int64_t) * (size_t)(n + 1));
     int64_t groups = 0;
     if (!order || !start) s = eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
-    else s = eki_group_by_row(op, indices, n, num_embeddings, pad, order, start, &groups);
+    else s = eki_group_by_row(op, indices, n, num_embeddings, pad, order, start, NULL, &groups);
     if (s) {
         eki_scratch_release(mark);
         return s;
@@ -135,7 +135,7 @@ static ek_status frequency_scales(const char *op, eki_index indices, int64_t n, 
     int64_t groups = 0;
     ek_status s;
     if (!order || !start) s = eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
-    else s = eki_group_by_row(op, indices, n, num_embeddings, pad, order, start, &groups);
+    else s = eki_group_by_row(op, indices, n, num_embeddings, pad, order, start, NULL, &groups);
     if (!s)
         for (int64_t g = 0; g < groups; g++) {
             float v = (float)(1.0 / (double)(start[g + 1] - start[g]));

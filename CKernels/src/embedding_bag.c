@@ -248,12 +248,13 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
  *   bag_of[j]  the bag holding j, or -1 (padding, or no bag at all);
  *   coef[j]    sum/mean: the factor applied to grad_out[bag_of[j]] (weights, 1/|bag|, 1/freq);
  *   first[j]   max: j is the first position of its bag holding its row (it alone takes the gradient);
- *   order/start/groups  the positions grouped by row (dense backward, freq scaling, max). */
+ *   order/start/groups  the positions grouped by row (dense backward, freq scaling, max), and
+ *   row_of_group[g] the row of group g. */
 typedef struct {
     int64_t *bag_of;
     float *coef;
     unsigned char *first;
-    int64_t *order, *start, groups;
+    int64_t *order, *start, *row_of_group, groups;
 } bag_plan;
 
 static ek_status make_plan(const char *op, const eki_bag_call *c, int32_t scale_grad_by_freq, int need_groups, bag_plan *p) {
@@ -268,11 +269,12 @@ static ek_status make_plan(const char *op, const eki_bag_call *c, int32_t scale_
     if (need_groups) {
         p->order = eki_scratch_alloc(sizeof(int64_t) * cells);
         p->start = eki_scratch_alloc(sizeof(int64_t) * (cells + 1));
+        p->row_of_group = eki_scratch_alloc(sizeof(int64_t) * cells);
     }
-    if (!p->bag_of || (is_max ? !p->first : !p->coef) || (need_groups && (!p->order || !p->start)))
+    if (!p->bag_of || (is_max ? !p->first : !p->coef) || (need_groups && (!p->order || !p->start || !p->row_of_group)))
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld indices", op, (long long)n);
     ek_status s;
-    if (need_groups && (s = eki_group_by_row(op, c->indices, n, c->num_embeddings, c->pad, p->order, p->start, &p->groups)))
+    if (need_groups && (s = eki_group_by_row(op, c->indices, n, c->num_embeddings, c->pad, p->order, p->start, p->row_of_group, &p->groups)))
         return s;
     for (int64_t j = 0; j < n; j++) p->bag_of[j] = -1;
 
@@ -370,7 +372,7 @@ static ek_status bag_backward_dense(int64_t num_embeddings, int64_t dim, int64_t
     eki_row_fn axpy = eki_dispatch()->axpy;
     EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static, 64),
     for (int64_t g = 0; g < p.groups; g++) {
-        float *dst = grad_weight + eki_at(indices, p.order[p.start[g]]) * dim;
+        float *dst = grad_weight + p.row_of_group[g] * dim;
         for (int64_t k = p.start[g]; k < p.start[g + 1]; k++)
             if (p.bag_of[p.order[k]] >= 0) entry_gradient(&c, &p, max_indices, grad_out, p.order[k], 1, axpy, dst);
     });
@@ -554,7 +556,7 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
                 /* the row (and its state) a few groups ahead, within the slot's blocks */
                 int64_t ahead = g + EKI_PREFETCH_ROWS;
                 if (ahead >= g0 + block) ahead += block * (T - 1);
-                if (ahead < p.groups) eki_optimizer_prefetch(o, eki_at(c->indices, p.order[p.start[ahead]]), dim, weight);
+                if (ahead < p.groups) eki_optimizer_prefetch(o, p.row_of_group[ahead], dim, weight);
                 int first = 1;
                 for (int64_t k = p.start[g]; k < p.start[g + 1]; k++) {
                     /* positions come in row order, so their plan entries are scattered: fetch ahead */
@@ -574,7 +576,7 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
                     }
                     first = 0;
                 }
-                if (!first) eki_optimizer_row(o, eki_at(c->indices, p.order[p.start[g]]), dim, acc, weight, row);
+                if (!first) eki_optimizer_row(o, p.row_of_group[g], dim, acc, weight, row);
             }
     });
     eki_scratch_release(mark);

@@ -6,7 +6,7 @@
 #include "internal.h"
 
 ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
-                           int64_t *order, int64_t *group_start, int64_t *num_groups) {
+                           int64_t *order, int64_t *group_start, int64_t *group_row, int64_t *num_groups) {
     int bits = 1;
     while (bits < 63 && (INT64_C(1) << bits) < num_rows) bits++;
     int passes = (bits + 15) / 16;
@@ -62,7 +62,10 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
 
     int64_t g = 0;
     for (int64_t i = 0; i < kept; i++)
-        if (i == 0 || src_k[i] != src_k[i - 1]) group_start[g++] = i;
+        if (i == 0 || src_k[i] != src_k[i - 1]) {
+            if (group_row) group_row[g] = src_k[i];
+            group_start[g++] = i;
+        }
     group_start[g] = kept;
     *num_groups = g;
 

@@ -86,10 +86,11 @@ ek_status eki_check_bags(const char *op, int64_t num_indices, int64_t num_bags, 
 /* Positions 0..<n (skipping those whose row equals `skip`, -1 for none) stably sorted by row:
  * `order` receives the kept positions grouped by ascending row, input order inside a group;
  * `group_start` (capacity n + 1) receives the start of each group in `order`, with a final entry
- * equal to the number of kept positions; *num_groups is the number of distinct rows.
+ * equal to the number of kept positions; *num_groups is the number of distinct rows; group_row
+ * (nullable, capacity n) receives each group's row (saves the caller a scattered read per group).
  * Rows must already be validated to lie in [0, num_rows). */
 ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
-                           int64_t *order, int64_t *group_start, int64_t *num_groups);
+                           int64_t *order, int64_t *group_start, int64_t *group_row, int64_t *num_groups);
 
 /* ---- instruction sets and the dispatch table (isa.h, isa.c) ---- */
 #include "isa.h"

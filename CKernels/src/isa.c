@@ -42,7 +42,7 @@ static int cpu_best(void) {
     __builtin_cpu_init();
     int fma = __builtin_cpu_supports("fma");
     if (fma && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl"))
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
         return EK_ISA_AVX512;
     /* F16C: the AVX2 fp16 conversion (every AVX2 CPU made has it) */
     if (fma && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) return EK_ISA_AVX2;

@@ -13,7 +13,7 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define EKI_X86 1
 #define EKI_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#define EKI_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+#define EKI_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
 /* the AVX2 fp16 conversion (x86/avx2/half.c); the AVX2 table is chosen only where F16C is present */
 #define EKI_TARGET_AVX2_F16C __attribute__((target("avx2,fma,f16c")))
 #else

@@ -24,7 +24,7 @@ static ek_status group_entries(const char *op, int64_t num_rows, int64_t nnz, co
     *start = eki_scratch_alloc(sizeof(int64_t) * ((size_t)nnz + 2));
     if (!*order || !*start)
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld entries", op, (long long)nnz);
-    return eki_group_by_row(op, eki_i64(rows), nnz, num_rows, -1, *order, *start, groups);
+    return eki_group_by_row(op, eki_i64(rows), nnz, num_rows, -1, *order, *start, NULL, groups);
 }
 
 ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,

@@ -27,12 +27,9 @@ EKI_TARGET_AVX512 void eki_cvt_bf16_avx512(int64_t n, const uint16_t *src, float
     for (; i < n; i++) dst[i] = eki_bf16_to_f32(src[i]);
 }
 
-/* The low 64 bits of a * c for each 64-bit lane, from 32 x 32 -> 64-bit products (AVX-512F). */
+/* The low 64 bits of a * c for each 64-bit lane (AVX-512DQ's vpmullq). */
 EKI_TARGET_AVX512 static inline __m512i mullo64(__m512i a, uint64_t c) {
-    __m512i clo = _mm512_set1_epi64((long long)(c & 0xffffffffu)), chi = _mm512_set1_epi64((long long)(c >> 32));
-    __m512i lolo = _mm512_mul_epu32(a, clo);
-    __m512i cross = _mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(a, 32), clo), _mm512_mul_epu32(a, chi));
-    return _mm512_add_epi64(lolo, _mm512_slli_epi64(cross, 32));
+    return _mm512_mullo_epi64(a, _mm512_set1_epi64((long long)c));
 }
 
 EKI_TARGET_AVX512 static inline __m512i mix64_x8(__m512i z) {
