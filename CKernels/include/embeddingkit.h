@@ -514,8 +514,9 @@ ek_status ek_rowwise_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t n
                                         float *weight, float *state_sum);
 
 /* The update above that optimizer->kind names, with the descriptor's fields, on table->data (f32 at
- * any valid row stride; the state tables stay dense rows x dim): ek_sgd_update_f32, ek_adagrad_update_f32, ek_rowwise_adagrad_update_f32 or
- * ek_adam_update_f32, bit for bit. rows / values / nnz as for those (coalesced; rows nullable). */
+ * any valid row stride; the state tables stay dense rows x dim): ek_sgd_update_f32,
+ * ek_adagrad_update_f32, ek_rowwise_adagrad_update_f32 or ek_adam_update_f32, bit for bit.
+ * rows / values / nnz as for those (coalesced; rows nullable). */
 ek_status ek_optimizer_update(const ek_table *table, int64_t nnz, const int64_t *rows, const float *values,
                               const ek_optimizer *optimizer);
 

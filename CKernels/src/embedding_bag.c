@@ -575,8 +575,9 @@ ek_status ek_bag_forward(const ek_table *table, const ek_bag_input *input, const
     eki_call a;
     ek_status s = eki_decode_forward("embedding_bag", table, input, options, 0, &a);
     if (!s && eki_quant_slot(a.dtype) >= 0) return eki_quant_bag_forward(&a, out, bag_size, max_indices); /* quant_forward.c */
-    return s ? s : bag_forward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.raw, a.stride, a.dtype, a.indices, a.offsets,
-                               a.include_last_offset, a.weights, a.mode, a.padding_idx, out, bag_size, max_indices);
+    return s ? s : bag_forward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.raw, a.stride, a.dtype, a.indices,
+                               a.offsets, a.include_last_offset, a.weights, a.mode, a.padding_idx, out, bag_size,
+                               max_indices);
 }
 
 ek_status ek_bag_backward_dense(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,
@@ -602,8 +603,9 @@ ek_status ek_bag_per_sample_weights_backward(const ek_table *table, const ek_bag
                                              const ek_bag_options *options, const float *grad_out, float *grad_weights) {
     eki_call a;
     ek_status s = eki_decode("embedding_bag_per_sample_weights_backward", table, input, options, 0, &a);
-    return s ? s : bag_weights_backward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.data, a.stride, a.indices, a.offsets,
-                                        a.include_last_offset, a.weights, a.mode, a.padding_idx, grad_out, grad_weights);
+    return s ? s : bag_weights_backward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.data, a.stride, a.indices,
+                                        a.offsets, a.include_last_offset, a.weights, a.mode, a.padding_idx, grad_out,
+                                        grad_weights);
 }
 
 ek_status ek_bag_backward_update(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options,

@@ -160,8 +160,8 @@ typedef struct {
 #define EKI_OPTIMIZER_SIZE_0_2 offsetof(ek_optimizer, rounding)
 ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, int64_t rows, int64_t dim, ek_dtype dtype,
                                 eki_opt *out);
-/* Updates row r (at table + r * o->stride) of `table` (of o->dtype). scratch: dim floats of the calling thread (half tables:
- * the widened row). */
+/* Updates row r (at table + r * o->stride) of `table` (of o->dtype). scratch: dim floats of the
+ * calling thread (half tables: the widened row). */
 void eki_optimizer_row(const eki_opt *o, int64_t r, int64_t dim, const float *g, void *table, float *scratch);
 
 /* ---- float32 to fp16 / bf16 with a rounding (half_round.c; header section 4 defines both) ---- */

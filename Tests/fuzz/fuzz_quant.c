@@ -36,8 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ek_bag_mode mode = (ek_bag_mode)(mode_b < 0xF8 ? mode_b % 3 : 3);
     int w32 = opt & 1, has_psw = (opt >> 1) & 1, ilo = (opt >> 2) & 1, has_off = ((opt >> 3) & 3) != 0;
     int64_t rb = quant ? packed_row(dt, dim) : 4 * dim;
-    /* 0, packed, too short, or padded (rows rb + 1..7 bytes apart) */
-    int64_t stride = (skind & 3) == 0 ? 0 : (skind & 3) == 1 ? rb : (skind & 3) == 2 ? rb - 1 : rb + 1 + (skind >> 2) % 7;
+    /* quantized: 0, packed, too short, or padded (rows rb + 1..7 bytes apart); other dtypes (in
+     * elements, within the buffer): 0, dim, dim - 1, negative */
+    int sk = skind & 3;
+    int64_t stride = quant ? (sk == 0 ? 0 : sk == 1 ? rb : sk == 2 ? rb - 1 : rb + 1 + (skind >> 2) % 7)
+                           : (sk == 0 ? 0 : sk == 1 ? dim : sk == 2 ? dim - 1 : -1);
 
     int64_t *ix = calloc((size_t)n + 1, sizeof *ix), *ox = calloc((size_t)B + 2, sizeof *ox);
     int32_t *ix32 = calloc((size_t)n + 1, 4), *ox32 = calloc((size_t)B + 2, 4);
@@ -100,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int64_t *bs1 = malloc(sizeof(int64_t) * (size_t)(nb + 1)), *bs2 = malloc(sizeof(int64_t) * (size_t)(nb + 1));
     /* a padded stride: the packed rows copied `stride` bytes apart, the gap 0xFF (never read) */
     uint8_t *wide = NULL;
-    if (stride > rb) {
+    if (quant && stride > rb) {
         wide = malloc((size_t)(rows * stride) + 1);
         memset(wide, 0xFF, (size_t)(rows * stride) + 1);
         for (int64_t r = 0; r < rows; r++) memcpy(wide + r * stride, packed + r * rb, (size_t)rb);
