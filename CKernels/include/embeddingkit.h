@@ -5,11 +5,12 @@
  *   - Every function returns an ek_status. EK_OK is 0. On any other code, ek_last_error() holds a
  *     thread-local message naming the argument, the position and the value, and NOTHING was written:
  *     every output buffer and every table is exactly as it was before the call.
- *   - Tables are fp32, row-major and contiguous: row r of a table with `dim` columns starts at
- *     table + r * dim. Sizes are int64_t. Lookups and bags take descriptors (ek_table, ek_bag_input,
- *     ek_bag_options, ek_optimizer; section 1) whose fields name the index width (int64 or int32;
- *     offsets have the same type as the indices they cut) and the element type; other functions
- *     take int64_t index arrays, or _i64 / _i32 variants.
+ *   - Tables are row-major: row r of a table with `dim` columns starts at table + r * dim, or at
+ *     data + r * row_stride for an ek_table with a row stride (section 1). Sizes are int64_t.
+ *     Lookups and bags take descriptors (ek_table, ek_bag_input, ek_bag_options, ek_optimizer;
+ *     section 1) whose fields name the index width (int64 or int32; offsets have the same type as
+ *     the indices they cut) and the element type; other functions take int64_t index arrays, or
+ *     _i64 / _i32 variants.
  *   - Argument order: sizes, then inputs, then nullable options, then outputs.
  *   - Results are deterministic: bit-identical for any thread count (no float atomics; scatter-adds
  *     group by destination row and add in input order).
@@ -23,7 +24,8 @@
  *   - Boolean flags (int32_t trans_a, trans_b, include_last_offset, scale_grad_by_freq, nesterov,
  *     approximate) are 0 or 1; any other value is EK_ERR_INVALID_ARGUMENT, not "true".
  *
- * Pseudocode below uses W for a weight table, N for the number of indices, D for dim, B for bags.
+ * Pseudocode below uses W for a weight table (W[r, d]: element d of row r, wherever the table's row
+ * stride puts it; W[r]: the row's D elements), N for the number of indices, D for dim, B for bags.
  */
 #ifndef EMBEDDINGKIT_H
 #define EMBEDDINGKIT_H
@@ -177,7 +179,7 @@ void ek_release_scratch(void);
  *     written back with the optimizer's rounding (nearest or stochastic; section 4, ek_rounding).
  * EK_DTYPE_Q8 / Q4 / Q2: row-wise quantized rows (section 12: the packed layout, FBGEMM's and
  * PyTorch's), in the forward verbs only, with the same rule (the fp32 forward of the table
- * ek_dequantize gives, bit for bit); their row_stride is in BYTES: 0 or the packed row size.
+ * ek_dequantize gives, bit for bit); their row_stride is in BYTES: 0 or >= the packed row size.
  * Any other verb or value is EK_ERR_INVALID_ARGUMENT naming table->dtype (ek_renorm and
  * ek_bag_per_sample_weights_backward take f32 tables only). */
 typedef enum ek_dtype {
@@ -202,16 +204,23 @@ ek_status ek_half_to_f32(ek_dtype dtype, int64_t n, const uint16_t *src, float *
 /* The integer type of indices and offsets (both have the same type). */
 typedef enum ek_index_type { EK_INDEX_I64 = 0, EK_INDEX_I32 = 1 } ek_index_type;
 
-/* A table of `rows` x `dim` elements. Row r starts at element r * row_stride of data.
- *   row_stride: 0 means dim (contiguous rows); in 0.2 it must be 0 or dim (else INVALID_ARGUMENT).
- *   data: rows * dim elements of dtype; NULL only when rows == 0. Functions that only need the
- *   shape (the backward to a gradient) do not read data and accept NULL there. */
+/* A table of `rows` x `dim` elements. Row r starts at element r * S of data, S = row_stride, or dim
+ * when row_stride is 0:
+ *   W[r, d] = data[r * S + d]        for 0 <= d < dim
+ * S > dim describes rows padded for alignment or a column slice of a wider matrix (PyTorch's
+ * weight[:, c0:c0 + dim]: data = base + c0, row_stride = the full width). Elements r * S + d with
+ * dim <= d < S are never read or written, by any verb. row_stride < 0, 0 < row_stride < dim and
+ * rows * S elements past PTRDIFF_MAX bytes are errors naming table->row_stride (INVALID_ARGUMENT,
+ * OVERFLOW), before anything is read or written. Quantized dtypes: S in bytes (see ek_dtype).
+ *   data: rows rows of dtype at that stride; NULL only when rows == 0. Functions that only need the
+ *   shape (the backward to a gradient) do not read data and accept NULL there; they also take any
+ *   valid row_stride (their gradients are dense rows x dim). */
 typedef struct ek_table {
     int64_t struct_size; /* sizeof(ek_table) */
     int64_t rows;        /* >= 0 (PyTorch's num_embeddings) */
     int64_t dim;         /* >= 1 */
     ek_dtype dtype;      /* EK_DTYPE_F32; F16 / BF16 / Q8 / Q4 / Q2 where the note above says */
-    int64_t row_stride;  /* in elements; 0: dim. Q8 / Q4 / Q2: in bytes, 0 or the packed row size */
+    int64_t row_stride;  /* elements, 0 (dim) or >= dim; Q8 / Q4 / Q2: bytes, 0 or >= the packed row */
     void *data;          /* written only by the functions whose name says so (update, renorm) */
 } ek_table;
 
@@ -516,9 +525,10 @@ ek_status ek_rowwise_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t n
                                         const float *values, float lr, float eps, float weight_decay,
                                         float *weight, float *state_sum);
 
-/* The update above that optimizer->kind names, with the descriptor's fields, on table->data (f32,
- * contiguous): ek_sgd_update_f32, ek_adagrad_update_f32, ek_rowwise_adagrad_update_f32 or
- * ek_adam_update_f32, bit for bit. rows / values / nnz as for those (coalesced; rows nullable). */
+/* The update above that optimizer->kind names, with the descriptor's fields, on table->data (f32 at
+ * any valid row stride; the state tables stay dense rows x dim): ek_sgd_update_f32,
+ * ek_adagrad_update_f32, ek_rowwise_adagrad_update_f32 or ek_adam_update_f32, bit for bit.
+ * rows / values / nnz as for those (coalesced; rows nullable). */
 ek_status ek_optimizer_update(const ek_table *table, int64_t nnz, const int64_t *rows, const float *values,
                               const ek_optimizer *optimizer);
 
@@ -844,8 +854,8 @@ ek_status ek_zero_masked_rows_f32(int64_t rows, int64_t cols, const float *x, fl
  *   EK_DTYPE_Q4:  ceil(D/2) bytes, element d in bits 4*(d%2) .. of byte d/2, then fp16 scale, fp16 bias
  *   EK_DTYPE_Q2:  ceil(D/4) bytes, element d in bits 2*(d%4) .. of byte d/4, then fp16 scale, fp16 bias
  *   (bits past element D-1 in the last byte are 0). A table of such rows is rows * row_bytes bytes;
- *   in an ek_table its row_stride is in bytes, 0 or row_bytes (anything else: INVALID_ARGUMENT naming
- *   row_stride and the packed size).
+ *   in an ek_table its row_stride is in bytes, 0 or >= row_bytes (padded rows; less: INVALID_ARGUMENT
+ *   naming row_stride and the packed size).
  * Value of element d: v = fma(q[d], scale, bias) in float32 (one rounding; for Q4 / Q2 q * scale is
  * exact, so this is also q * scale + bias), what PyTorch's embedding_bag_*_unpack give bit for bit.
  * The forward verbs reduce these values in the fp32 order: the results equal ek_bag_forward /

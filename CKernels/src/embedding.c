@@ -24,29 +24,31 @@ static ek_status check_embedding_args(const char *op, int64_t num_embeddings, in
     return eki_check_indices(op, indices, num_indices, num_embeddings, "embeddings");
 }
 
-/* ---- forward ---- */
+/* ---- forward ----
+ * Table row r starts at element r * stride (stride >= dim: a padded row or a column slice of a wider
+ * matrix); only its first dim elements are read. Output rows are dense. */
 
 /* An fp16 or bf16 table: each row converted exactly into its output row (the ISA's cvt), so the
  * output equals the fp32 lookup of the dequantised table bit for bit. */
-static void embedding_forward_half(int64_t dim, int64_t n, const uint16_t *weight, ek_dtype dtype, eki_index indices,
-                                   float *out) {
+static void embedding_forward_half(int64_t dim, int64_t stride, int64_t n, const uint16_t *weight, ek_dtype dtype,
+                                   eki_index indices, float *out) {
     size_t row_bytes = 2 * (size_t)dim;
     const eki_kernels *k = eki_dispatch();
     eki_cvt_fn cvt = dtype == EK_DTYPE_F16 ? k->cvt_f16 : k->cvt_bf16;
     EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < n; i++) {
-        if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 0);
-        cvt(dim, weight + eki_at(indices, i) * dim, out + i * dim);
+        if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * stride, row_bytes, 0);
+        cvt(dim, weight + eki_at(indices, i) * stride, out + i * dim);
     });
 }
 
-static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t n, const void *table, ek_dtype dtype,
-                                   eki_index indices, float *out) {
+static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t n, const void *table, int64_t stride,
+                                   ek_dtype dtype, eki_index indices, float *out) {
     ek_status s = check_embedding_args("embedding", num_embeddings, dim, n, indices, table, "weight",
                                        eki_dtype_size(dtype), out, "out");
     if (s) return s;
     if (dtype != EK_DTYPE_F32) {
-        embedding_forward_half(dim, n, table, dtype, indices, out);
+        embedding_forward_half(dim, stride, n, table, dtype, indices, out);
         return EK_OK;
     }
     const float *weight = table;
@@ -60,8 +62,8 @@ static ek_status embedding_forward(int64_t num_embeddings, int64_t dim, int64_t 
     EKI_PARALLEL_FOR(T > 1, (static, 1),
     for (int t = 0; t < T; t++) {
         for (int64_t i = eki_share(n, t, T), e = eki_share(n, t + 1, T); i < e; i++) {
-            if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 0);
-            copy(dim, weight + eki_at(indices, i) * dim, out + i * dim);
+            if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * stride, row_bytes, 0);
+            copy(dim, weight + eki_at(indices, i) * stride, out + i * dim);
         }
         eki_stream_fence();
     });
@@ -72,7 +74,7 @@ ek_status ek_lookup_forward(const ek_table *table, const ek_bag_input *input, fl
     eki_call a;
     ek_status s = eki_decode_forward("embedding", table, input, NULL, 1, &a);
     if (!s && eki_quant_slot(a.dtype) >= 0) return eki_quant_lookup_forward(&a, out); /* quant_forward.c */
-    return s ? s : embedding_forward(a.rows, a.dim, a.n, a.raw, a.dtype, a.indices, out);
+    return s ? s : embedding_forward(a.rows, a.dim, a.n, a.raw, a.stride, a.dtype, a.indices, out);
 }
 
 /* ---- dense backward ---- */

@@ -41,7 +41,7 @@ static ek_status check_bag_call_elem(const char *op, int64_t num_embeddings, int
         (s = eki_check_indices(op, indices, n, num_embeddings, "embeddings")) ||
         (s = eki_resolve_padding(op, padding_idx, num_embeddings, &c->pad)))
         return s;
-    c->num_embeddings = num_embeddings, c->dim = dim, c->n = n;
+    c->num_embeddings = num_embeddings, c->dim = dim, c->n = n, c->stride = dim; /* a verb with a table sets its own */
     c->indices = indices, c->weights = weights, c->mode = mode;
     c->prefetch_rows = eki_bag_prefetch_rows();
     return EK_OK;
@@ -66,7 +66,7 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
  * later passes hit L1). */
 
 static inline void prefetch_row(const eki_bag_call *c, const float *weight, int64_t j, int64_t pend) {
-    if (j < pend) EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j) * c->dim, sizeof(float) * (size_t)c->dim, 0);
+    if (j < pend) EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j) * c->stride, sizeof(float) * (size_t)c->dim, 0);
 }
 
 static void sum_range_scalar(const eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
@@ -82,7 +82,7 @@ static void sum_range_scalar(const eki_bag_call *c, const float *weight, int64_t
             int64_t r = eki_at(c->indices, j);
             if (r == c->pad) continue;
             count++;
-            const float *row = weight + r * dim;
+            const float *row = weight + r * c->stride;
             if (c->weights) {
                 float w = c->weights[j];
                 weight_sum += w;
@@ -111,7 +111,7 @@ static void max_range_scalar(const eki_bag_call *c, const float *weight, int64_t
             prefetch_row(c, weight, j + c->prefetch_rows, pend);
             int64_t r = eki_at(c->indices, j);
             if (r == c->pad) continue;
-            const float *row = weight + r * dim;
+            const float *row = weight + r * c->stride;
             if (count++ == 0) {
                 memcpy(o, row, sizeof(float) * (size_t)dim);
                 if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = r;
@@ -158,17 +158,17 @@ static void half_range(const eki_bag_call *c, const uint16_t *weight, eki_cvt_fn
         if (!is_max) memset(o, 0, sizeof(float) * (size_t)dim);
         for (int64_t j = begin; j < end; j++) {
             if (j + c->prefetch_rows < pend)
-                EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j + c->prefetch_rows) * dim, 2 * (size_t)dim, 0);
+                EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j + c->prefetch_rows) * c->stride, 2 * (size_t)dim, 0);
             int64_t r = eki_at(c->indices, j);
             if (r == c->pad) continue;
             if (is_max && count == 0) { /* the first row: converted straight into the output */
                 count++;
-                cvt(dim, weight + r * dim, o);
+                cvt(dim, weight + r * c->stride, o);
                 if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = r;
                 continue;
             }
             count++;
-            cvt(dim, weight + r * dim, row);
+            cvt(dim, weight + r * c->stride, row);
             if (is_max) {
                 for (int64_t d = 0; d < dim; d++) {
                     float v = row[d];
@@ -199,7 +199,7 @@ static void half_range(const eki_bag_call *c, const uint16_t *weight, eki_cvt_fn
 }
 
 static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags, int64_t num_weights,
-                             const void *table, ek_dtype dtype, eki_index indices, eki_index offsets,
+                             const void *table, int64_t stride, ek_dtype dtype, eki_index indices, eki_index offsets,
                              int32_t include_last_offset, const float *weights, ek_bag_mode mode, int64_t padding_idx,
                              float *out, int64_t *bag_size, int64_t *max_indices) {
     static const char op[] = "embedding_bag";
@@ -211,6 +211,7 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
         return s;
     if (max_indices && mode != EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: max_indices is only written in mode max; pass NULL", op);
+    c.stride = stride;
 
     /* slot t of T sums bags [b0, b1), a share of the indices and bags (internal.h: slots) */
     int T = (n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
@@ -449,7 +450,8 @@ static const float *max_row(const void *ctx, int64_t j, float *scratch) {
 static ek_status bag_backward_sgd(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags, int64_t num_weights,
                                   eki_index indices, eki_index offsets, int32_t include_last_offset, const float *weights,
                                   ek_bag_mode mode, int64_t padding_idx, int32_t scale_grad_by_freq,
-                                  const int64_t *max_indices, const float *grad_out, float lr, float *weight) {
+                                  const int64_t *max_indices, const float *grad_out, float lr, float *weight,
+                                  int64_t stride) {
     static const char op[] = "embedding_bag_backward_update";
     eki_bag_call c;
     bag_plan p;
@@ -469,7 +471,7 @@ static ek_status bag_backward_sgd(int64_t num_embeddings, int64_t dim, int64_t n
     max_source m = {&c, &p, max_indices, grad_out};
     eki_scatter_source source = mode == EK_BAG_MAX ? (eki_scatter_source){.row = max_row, .ctx = &m}
                                                    : (eki_scatter_source){.base = grad_out, .base_row = p.bag_of, .coef = p.coef};
-    s = eki_scatter_add_from(op, indices, n, num_embeddings, -1, dim, -lr, &source, weight);
+    s = eki_scatter_add_from(op, indices, n, num_embeddings, -1, dim, -lr, &source, weight, stride);
     eki_scratch_release(mark);
     return s;
 }
@@ -477,7 +479,8 @@ static ek_status bag_backward_sgd(int64_t num_embeddings, int64_t dim, int64_t n
 /* ---- gradient of the per-sample weights ---- */
 
 static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64_t n, int64_t num_bags,
-                                      int64_t num_weights, const float *weight, eki_index indices, eki_index offsets,
+                                      int64_t num_weights, const float *weight, int64_t stride, eki_index indices,
+                                      eki_index offsets,
                                       int32_t include_last_offset, const float *weights, ek_bag_mode mode,
                                       int64_t padding_idx, const float *grad_out, float *grad_weights) {
     static const char op[] = "embedding_bag_per_sample_weights_backward";
@@ -503,7 +506,7 @@ static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64
         for (int64_t j = begin; j < end; j++) {
             int64_t r = eki_at(indices, j);
             if (r == c.pad) continue;
-            const float *row = weight + r * dim;
+            const float *row = weight + r * stride;
             float t = 0.0f;
             for (int64_t d = 0; d < dim; d++) t += g[d] * row[d];
             grad_weights[j] = t;
@@ -591,8 +594,9 @@ static ek_status forward(const ek_table *table, const ek_bag_input *input, const
     eki_call a;
     ek_status s = eki_decode_forward("embedding_bag", table, input, options, 0, &a);
     if (!s && eki_quant_slot(a.dtype) >= 0) return eki_quant_bag_forward(&a, out, bag_size, max_indices); /* quant_forward.c */
-    return s ? s : bag_forward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.raw, a.dtype, a.indices, a.offsets,
-                               a.include_last_offset, a.weights, a.mode, a.padding_idx, out, bag_size, max_indices);
+    return s ? s : bag_forward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.raw, a.stride, a.dtype, a.indices,
+                               a.offsets, a.include_last_offset, a.weights, a.mode, a.padding_idx, out, bag_size,
+                               max_indices);
 }
 
 ek_status ek_bag_forward(const ek_table *table, const ek_bag_input *input, const ek_bag_options *options, float *out,
@@ -643,8 +647,9 @@ static ek_status weights_backward(const ek_table *table, const ek_bag_input *inp
                                   const float *grad_out, float *grad_weights) {
     eki_call a;
     ek_status s = eki_decode("embedding_bag_per_sample_weights_backward", table, input, options, 0, &a);
-    return s ? s : bag_weights_backward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.data, a.indices, a.offsets,
-                                        a.include_last_offset, a.weights, a.mode, a.padding_idx, grad_out, grad_weights);
+    return s ? s : bag_weights_backward(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.data, a.stride, a.indices,
+                                        a.offsets, a.include_last_offset, a.weights, a.mode, a.padding_idx, grad_out,
+                                        grad_weights);
 }
 
 ek_status ek_bag_per_sample_weights_backward(const ek_table *table, const ek_bag_input *input,
@@ -662,11 +667,12 @@ static ek_status backward_update(const ek_table *table, const ek_bag_input *inpu
     eki_opt o;
     ek_status s = eki_decode_training(op, table, input, options, 0, &a);
     if (s || (s = eki_prepare_optimizer(op, optimizer, a.rows, a.dim, a.dtype, &o))) return s;
+    o.stride = a.stride;
     /* plain SGD on f32 rows: entry by entry; half rows are coalesced first (one rounding per row) */
     if (o.o.kind == EK_OPT_SGD && o.o.momentum == 0.0f && o.o.weight_decay == 0.0f && a.dtype == EK_DTYPE_F32)
         return bag_backward_sgd(a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
                                 a.include_last_offset, a.weights, a.mode, a.padding_idx, a.scale_grad_by_freq,
-                                max_indices, grad_out, o.o.lr, a.data);
+                                max_indices, grad_out, o.o.lr, a.data, a.stride);
     eki_bag_call c;
     if ((s = check_bag_call(op, a.rows, a.dim, a.n, a.num_bags, a.num_weights, a.indices, a.offsets,
                             a.include_last_offset, a.weights, a.mode, a.padding_idx, &c)) ||

@@ -8,6 +8,7 @@
 /* The validated arguments every bag kernel shares. */
 typedef struct eki_bag_call {
     int64_t num_embeddings, dim, n;
+    int64_t stride; /* table row r at element r * stride (>= dim; dim unless the verb sets its table's) */
     eki_index indices;
     eki_bags bags;
     const float *weights; /* per-sample weights, NULL when absent */
@@ -25,20 +26,22 @@ typedef struct {
     const float *weight;  /* the table */
     const void *indices;  /* int32_t or int64_t */
     const float *psw;     /* per-sample weights or NULL */
-    int64_t dim, pad, pend; /* pend: end of this thread's indices (prefetches stop there) */
+    int64_t dim, stride, pad, pend; /* stride: of the table's rows; pend: end of this thread's indices
+                                     * (prefetches stop there) */
     int64_t ahead;          /* the prefetch distance in rows (run time: tuning.c) */
     int mean;
     /* where prefetch_ahead touches a narrow row a last time: its last byte when rows start mid-line
-     * (table or row size not a multiple of 64 bytes: such a row spans one line more), else 0 */
+     * (table, row size or stride not a multiple of 64 bytes: such a row spans one line more), else 0 */
     int64_t last_line;
 } row_loop;
 
 static inline __attribute__((always_inline)) row_loop make_row_loop(const eki_bag_call *c, const float *weight,
                                                                     int64_t b0, int64_t b1) {
-    row_loop L = {weight, c->indices.data, c->weights, c->dim, c->pad,
+    row_loop L = {weight, c->indices.data, c->weights, c->dim, c->stride, c->pad,
                   b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0, c->prefetch_rows, c->mode == EK_BAG_MEAN, 0};
     size_t bytes = sizeof(float) * (size_t)c->dim;
-    if (((uintptr_t)weight | (uintptr_t)bytes) % 64 != 0) L.last_line = (int64_t)bytes - 1;
+    if (((uintptr_t)weight | (uintptr_t)bytes | (uintptr_t)(sizeof(float) * (size_t)c->stride)) % 64 != 0)
+        L.last_line = (int64_t)bytes - 1;
     return L;
 }
 
@@ -52,7 +55,7 @@ static inline __attribute__((always_inline)) int64_t row_at(const row_loop *L, i
 static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop *L, int64_t j, const int is32,
                                                                  const int lines, const int wide) {
     if (j >= L->pend) return;
-    const char *p = (const char *)(L->weight + row_at(L, j, is32) * L->dim);
+    const char *p = (const char *)(L->weight + row_at(L, j, is32) * L->stride);
     for (int k = 0; k < lines; k++) __builtin_prefetch(p + 64 * k, 0, 3);
     if (wide) EKI_PREFETCH_SPAN(p + 256, sizeof(float) * (size_t)L->dim - 256, 0);
     else __builtin_prefetch(p + L->last_line, 0, 3);

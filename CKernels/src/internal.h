@@ -110,10 +110,12 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
 
 /* ---- descriptors (validate.c) ----
  * A lookup or bag call decoded from its ek_table / ek_bag_input / ek_bag_options: struct sizes,
- * dtype, row stride, index type and the lookup-only rules checked; every other check (sizes,
- * pointers, indices, offsets, padding) is left to the kernel's own, which keep their messages. */
+ * dtype, row stride (rows * stride in range), index type and the lookup-only rules checked; every
+ * other check (sizes, pointers, indices, offsets, padding) is left to the kernel's own, which keep
+ * their messages. */
 typedef struct {
     int64_t rows, dim;
+    int64_t stride;     /* row r at element r * stride of the rows (quantized dtypes: byte); >= dim */
     float *data;        /* the rows when dtype is EK_DTYPE_F32, else NULL (see raw) */
     void *raw;          /* the rows, any dtype (written only by the verbs that update) */
     ek_dtype dtype;     /* EK_DTYPE_F32, or (eki_decode_forward only) EK_DTYPE_F16 / EK_DTYPE_BF16 */
@@ -151,6 +153,7 @@ ek_status eki_copy_struct(const char *op, const char *arg, const char *type, con
 typedef struct {
     ek_optimizer o;
     ek_dtype dtype;                     /* of the table: f32, or fp16 / bf16 (rounded back, o.rounding) */
+    int64_t stride;                     /* of the table's rows (dim unless the caller sets its own) */
     const eki_kernels *k;               /* the rows of the ISA at the call */
     float step_size, bias2_sqrt, decay; /* Adam */
 } eki_opt;
@@ -160,8 +163,8 @@ typedef struct {
 #define EKI_BAG_INPUT_SIZE_0_3 offsetof(ek_bag_input, lengths)
 ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, int64_t rows, int64_t dim, ek_dtype dtype,
                                 eki_opt *out);
-/* Updates row r of `table` (of o->dtype). scratch: dim floats of the calling thread (half tables:
- * the widened row). */
+/* Updates row r (at table + r * o->stride) of `table` (of o->dtype). scratch: dim floats of the
+ * calling thread (half tables: the widened row). */
 void eki_optimizer_row(const eki_opt *o, int64_t r, int64_t dim, const float *g, void *table, float *scratch);
 /* Prefetches (for writing) what eki_optimizer_row(o, r, ...) touches: row r and its state. Sparse
  * rows are scattered over a large table: without this every row update waits on its misses. */
@@ -190,7 +193,8 @@ void eki_round_row_half(ek_dtype dtype, int64_t dim, const float *src, uint16_t 
 ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                int64_t dim, float a, const float *src, float *dst);
 /* The same with source rows that need not exist in memory (the fused bag backward + SGD step: entry
- * i's gradient is its bag's gradient row, scaled). Row i of the source is, by the first field set:
+ * i's gradient is its bag's gradient row, scaled), into rows dst_stride elements apart (a strided
+ * table; the source rows are dense). Row i of the source is, by the first field set:
  *   rows:  rows + i * dim;
  *   base:  coef[i] * (base + base_row[i] * dim), made inside the update (the table's axpy_scaled);
  *          base_row[i] < 0 skips entry i;
@@ -205,7 +209,7 @@ typedef struct {
     const void *ctx;
 } eki_scatter_source;
 ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
-                               int64_t dim, float a, const eki_scatter_source *src, float *dst);
+                               int64_t dim, float a, const eki_scatter_source *src, float *dst, int64_t dst_stride);
 
 /* ---- threading ---- */
 

@@ -102,9 +102,11 @@ void eki_adam_row_scalar(float *w, float *m, float *v, const float *g, int64_t d
 
 static inline int64_t row_at(const int64_t *rows, int64_t i) { return rows ? rows[i] : i; }
 
-ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
+/* The ek_*_update_f32 loops with the weight's rows `ws` elements apart (ek_optimizer_update's strided
+ * table; the public functions pass dim); state tables stay dense. */
+static ek_status sgd_update(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
                             float lr, float momentum, float dampening, float weight_decay, int32_t nesterov,
-                            float *weight, float *momentum_buffer) {
+                            float *weight, int64_t ws, float *momentum_buffer) {
     static const char op[] = "sgd_update";
     ek_status s = check_update(op, num_rows, dim, nnz, rows, values, weight);
     if (s || (s = check_hyper(op, "lr", lr, 0, 1, INFINITY, 0)) ||
@@ -122,12 +124,12 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
     EKI_PARALLEL_FOR(nnz * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz) { /* scattered rows: fetch them ahead (see adagrad) */
-            int64_t ahead = rows[i + EKI_PREFETCH_ROWS] * dim;
-            EKI_PREFETCH_SPAN(weight + ahead, sizeof(float) * (size_t)dim, 1);
-            if (momentum) EKI_PREFETCH_SPAN(momentum_buffer + ahead, sizeof(float) * (size_t)dim, 1);
+            int64_t ahead = rows[i + EKI_PREFETCH_ROWS];
+            EKI_PREFETCH_SPAN(weight + ahead * ws, sizeof(float) * (size_t)dim, 1);
+            if (momentum) EKI_PREFETCH_SPAN(momentum_buffer + ahead * dim, sizeof(float) * (size_t)dim, 1);
         }
         int64_t r = row_at(rows, i);
-        k->sgd_row(weight + r * dim, momentum ? momentum_buffer + r * dim : NULL, values + i * dim, dim, lr, momentum,
+        k->sgd_row(weight + r * ws, momentum ? momentum_buffer + r * dim : NULL, values + i * dim, dim, lr, momentum,
                    dampening, weight_decay, nesterov);
     });
     return EK_OK;
@@ -136,8 +138,8 @@ ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const in
 /* How many rows ahead the sparse updates prefetch (FBGEMM uses 16 for its row loops). */
 #define ADAGRAD_PREFETCH 8
 
-ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
-                                float lr, float eps, float weight_decay, float *weight, float *state_sum) {
+static ek_status adagrad_update(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
+                                float lr, float eps, float weight_decay, float *weight, int64_t ws, float *state_sum) {
     static const char op[] = "adagrad_update";
     ek_status s = check_update(op, num_rows, dim, nnz, rows, values, weight);
     if (s || (s = check_hyper(op, "lr", lr, 0, 1, INFINITY, 0)) || (s = check_hyper(op, "eps", eps, 0, 1, INFINITY, 0)) ||
@@ -151,21 +153,21 @@ ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, cons
         /* sparse rows are scattered over large tables: fetch the rows a few updates ahead, or every
          * update waits on two cache misses */
         if (rows && i + ADAGRAD_PREFETCH < nnz) {
-            int64_t ahead = rows[i + ADAGRAD_PREFETCH] * dim;
+            int64_t ahead = rows[i + ADAGRAD_PREFETCH];
             for (int64_t d = 0; d < dim; d += 16) {
-                __builtin_prefetch(weight + ahead + d, 1, 1);
-                __builtin_prefetch(state_sum + ahead + d, 1, 1);
+                __builtin_prefetch(weight + ahead * ws + d, 1, 1);
+                __builtin_prefetch(state_sum + ahead * dim + d, 1, 1);
             }
         }
         int64_t r = row_at(rows, i);
-        k->adagrad_row(weight + r * dim, state_sum + r * dim, values + i * dim, dim, lr, eps, weight_decay);
+        k->adagrad_row(weight + r * ws, state_sum + r * dim, values + i * dim, dim, lr, eps, weight_decay);
     });
     return EK_OK;
 }
 
-ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
+static ek_status adam_update(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
                              float lr, float beta1, float beta2, float eps, float weight_decay, int64_t step,
-                             float *weight, float *exp_avg, float *exp_avg_sq) {
+                             float *weight, int64_t ws, float *exp_avg, float *exp_avg_sq) {
     static const char op[] = "adam_update";
     ek_status s = check_update(op, num_rows, dim, nnz, rows, values, weight);
     if (s || (s = check_hyper(op, "lr", lr, 0, 1, INFINITY, 0)) || (s = check_hyper(op, "beta1", beta1, 0, 1, 1, 0)) ||
@@ -182,21 +184,21 @@ ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const i
     EKI_PARALLEL_FOR(nnz * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz) {
-            int64_t ahead = rows[i + EKI_PREFETCH_ROWS] * dim;
-            EKI_PREFETCH_SPAN(weight + ahead, sizeof(float) * (size_t)dim, 1);
-            EKI_PREFETCH_SPAN(exp_avg + ahead, sizeof(float) * (size_t)dim, 1);
-            EKI_PREFETCH_SPAN(exp_avg_sq + ahead, sizeof(float) * (size_t)dim, 1);
+            int64_t ahead = rows[i + EKI_PREFETCH_ROWS];
+            EKI_PREFETCH_SPAN(weight + ahead * ws, sizeof(float) * (size_t)dim, 1);
+            EKI_PREFETCH_SPAN(exp_avg + ahead * dim, sizeof(float) * (size_t)dim, 1);
+            EKI_PREFETCH_SPAN(exp_avg_sq + ahead * dim, sizeof(float) * (size_t)dim, 1);
         }
         int64_t r = row_at(rows, i);
-        k->adam_row(weight + r * dim, exp_avg + r * dim, exp_avg_sq + r * dim, values + i * dim, dim, beta1, beta2, eps,
+        k->adam_row(weight + r * ws, exp_avg + r * dim, exp_avg_sq + r * dim, values + i * dim, dim, beta1, beta2, eps,
                     weight_decay, step_size, bias2_sqrt, decay);
     });
     return EK_OK;
 }
 
-ek_status ek_rowwise_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows,
+static ek_status rowwise_adagrad_update(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows,
                                         const float *values, float lr, float eps, float weight_decay, float *weight,
-                                        float *state_sum) {
+                                        int64_t ws, float *state_sum) {
     static const char op[] = "rowwise_adagrad_update";
     ek_status s = check_update(op, num_rows, dim, nnz, rows, values, weight);
     if (s || (s = check_hyper(op, "lr", lr, 0, 1, INFINITY, 0)) || (s = check_hyper(op, "eps", eps, 0, 1, INFINITY, 0)) ||
@@ -208,11 +210,36 @@ ek_status ek_rowwise_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t n
     EKI_PARALLEL_FOR(nnz * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < nnz; i++) {
         if (rows && i + EKI_PREFETCH_ROWS < nnz)
-            EKI_PREFETCH_SPAN(weight + rows[i + EKI_PREFETCH_ROWS] * dim, sizeof(float) * (size_t)dim, 1);
+            EKI_PREFETCH_SPAN(weight + rows[i + EKI_PREFETCH_ROWS] * ws, sizeof(float) * (size_t)dim, 1);
         int64_t r = row_at(rows, i);
-        rowwise_adagrad_row(k, weight + r * dim, state_sum + r, values + i * dim, dim, lr, eps, weight_decay);
+        rowwise_adagrad_row(k, weight + r * ws, state_sum + r, values + i * dim, dim, lr, eps, weight_decay);
     });
     return EK_OK;
+}
+
+ek_status ek_sgd_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
+                            float lr, float momentum, float dampening, float weight_decay, int32_t nesterov,
+                            float *weight, float *momentum_buffer) {
+    return sgd_update(num_rows, dim, nnz, rows, values, lr, momentum, dampening, weight_decay, nesterov, weight, dim,
+                      momentum_buffer);
+}
+
+ek_status ek_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
+                                float lr, float eps, float weight_decay, float *weight, float *state_sum) {
+    return adagrad_update(num_rows, dim, nnz, rows, values, lr, eps, weight_decay, weight, dim, state_sum);
+}
+
+ek_status ek_adam_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
+                             float lr, float beta1, float beta2, float eps, float weight_decay, int64_t step,
+                             float *weight, float *exp_avg, float *exp_avg_sq) {
+    return adam_update(num_rows, dim, nnz, rows, values, lr, beta1, beta2, eps, weight_decay, step, weight, dim, exp_avg,
+                       exp_avg_sq);
+}
+
+ek_status ek_rowwise_adagrad_update_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows,
+                                        const float *values, float lr, float eps, float weight_decay, float *weight,
+                                        float *state_sum) {
+    return rowwise_adagrad_update(num_rows, dim, nnz, rows, values, lr, eps, weight_decay, weight, dim, state_sum);
 }
 
 /* ---- the optimizer descriptor ---- */
@@ -224,6 +251,7 @@ ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, i
     if (s) return s;
     const ek_optimizer *o = &out->o;
     out->dtype = dtype;
+    out->stride = dim;
     out->k = eki_dispatch();
     if (dtype != EK_DTYPE_F32) {
         if (o->rounding != EK_ROUND_NEAREST && o->rounding != EK_ROUND_STOCHASTIC)
@@ -300,10 +328,10 @@ static void update_row(const eki_opt *p, int64_t r, int64_t dim, const float *g,
 
 void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g, void *table, float *scratch) {
     if (p->dtype == EK_DTYPE_F32) {
-        update_row(p, r, dim, g, (float *)table + r * dim);
+        update_row(p, r, dim, g, (float *)table + r * p->stride);
         return;
     }
-    uint16_t *row = (uint16_t *)table + r * dim;
+    uint16_t *row = (uint16_t *)table + r * p->stride;
     (p->dtype == EK_DTYPE_F16 ? p->k->cvt_f16 : p->k->cvt_bf16)(dim, row, scratch);
     update_row(p, r, dim, g, scratch);
     eki_round_row_half(p->dtype, dim, scratch, row, p->o.rounding, p->o.seed, p->o.step, r);
@@ -312,7 +340,7 @@ void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g,
 void eki_optimizer_prefetch(const eki_opt *p, int64_t r, int64_t dim, const void *table) {
     const ek_optimizer *o = &p->o;
     size_t floats = sizeof(float) * (size_t)dim;
-    EKI_PREFETCH_SPAN((const char *)table + (size_t)r * (size_t)dim * eki_dtype_size(p->dtype),
+    EKI_PREFETCH_SPAN((const char *)table + (size_t)r * (size_t)p->stride * eki_dtype_size(p->dtype),
                       (size_t)dim * eki_dtype_size(p->dtype), 1);
     switch (o->kind) {
     case EK_OPT_SGD:
@@ -340,6 +368,7 @@ static ek_status half_update(const char *op, const eki_call *t, int64_t nnz, con
     if ((s = eki_prepare_optimizer(op, optimizer, t->rows, t->dim, t->dtype, &p)) ||
         (s = check_update(op, t->rows, t->dim, nnz, rows, values, (const float *)t->raw)))
         return s;
+    p.stride = t->stride;
     int64_t dim = t->dim;
     int T = nnz * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
     size_t mark = eki_scratch_mark();
@@ -371,16 +400,16 @@ ek_status ek_optimizer_update(const ek_table *table, int64_t nnz, const int64_t 
         return s;
     switch (o.kind) {
     case EK_OPT_SGD:
-        return ek_sgd_update_f32(t.rows, t.dim, nnz, rows, values, o.lr, o.momentum, o.dampening, o.weight_decay,
-                                 o.nesterov, t.data, o.momentum_buffer);
+        return sgd_update(t.rows, t.dim, nnz, rows, values, o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov,
+                          t.data, t.stride, o.momentum_buffer);
     case EK_OPT_ADAGRAD:
-        return ek_adagrad_update_f32(t.rows, t.dim, nnz, rows, values, o.lr, o.eps, o.weight_decay, t.data, o.state_sum);
+        return adagrad_update(t.rows, t.dim, nnz, rows, values, o.lr, o.eps, o.weight_decay, t.data, t.stride, o.state_sum);
     case EK_OPT_ROWWISE_ADAGRAD:
-        return ek_rowwise_adagrad_update_f32(t.rows, t.dim, nnz, rows, values, o.lr, o.eps, o.weight_decay, t.data,
-                                             o.state_sum);
+        return rowwise_adagrad_update(t.rows, t.dim, nnz, rows, values, o.lr, o.eps, o.weight_decay, t.data, t.stride,
+                                      o.state_sum);
     case EK_OPT_ADAM:
-        return ek_adam_update_f32(t.rows, t.dim, nnz, rows, values, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.step,
-                                  t.data, o.exp_avg, o.exp_avg_sq);
+        return adam_update(t.rows, t.dim, nnz, rows, values, o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.step,
+                           t.data, t.stride, o.exp_avg, o.exp_avg_sq);
     default:
         return eki_fail(EK_ERR_INVALID_ARGUMENT,
                         "%s: optimizer->kind=%d is not SGD (0), Adagrad (1), row-wise Adagrad (2) or Adam (3)", op,

@@ -68,6 +68,7 @@ typedef struct eki_qbag_call {
     eki_bags bags;
     const float *psw;    /* per-sample weights or NULL */
     int64_t n, dim, rb, pad; /* rb: packed row bytes; pad: padding row or -1 */
+    int64_t stride;      /* row r at byte r * stride of table (>= rb: the table's row_stride) */
     ek_bag_mode mode;
     eki_qrow_fn dq;      /* the ISA's row kernels (the row-at-a-time loop) */
     eki_qaxpy_fn axpy;

@@ -40,8 +40,8 @@ ek_status eki_quant_lookup_forward(const eki_call *a, float *out) {
     EKI_PARALLEL_FOR(n * dim >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < n; i++) {
         if (i + EKI_PREFETCH_ROWS < n)
-            EKI_PREFETCH_SPAN(table + eki_at(a->indices, i + EKI_PREFETCH_ROWS) * rb, (size_t)rb, 0);
-        dq(dim, table + eki_at(a->indices, i) * rb, out + i * dim);
+            EKI_PREFETCH_SPAN(table + eki_at(a->indices, i + EKI_PREFETCH_ROWS) * a->stride, (size_t)rb, 0);
+        dq(dim, table + eki_at(a->indices, i) * a->stride, out + i * dim);
     });
     return EK_OK;
 }
@@ -90,10 +90,10 @@ static void one_bag(const eki_qbag_call *q, eki_index ix, int64_t b, float *out,
     if (!is_max) memset(o, 0, sizeof(float) * (size_t)dim);
     for (int64_t j = begin; j < end; j++) {
         if (j + EKI_PREFETCH_ROWS < q->n) /* across bag ends too: a bag's first rows were misses */
-            EKI_PREFETCH_SPAN(q->table + eki_at(ix, j + EKI_PREFETCH_ROWS) * q->rb, (size_t)q->rb, 0);
+            EKI_PREFETCH_SPAN(q->table + eki_at(ix, j + EKI_PREFETCH_ROWS) * q->stride, (size_t)q->rb, 0);
         int64_t r = eki_at(ix, j);
         if (r == q->pad) continue;
-        const uint8_t *packed = q->table + r * q->rb;
+        const uint8_t *packed = q->table + r * q->stride;
         if (!is_max) {
             float w = q->psw ? q->psw[j] : 1.0f; /* 1 * v == v: the unweighted sum, bit for bit */
             weight_sum += w;
@@ -141,7 +141,7 @@ ek_status eki_quant_bag_forward(const eki_call *a, float *out, int64_t *bag_size
     static const char op[] = "embedding_bag";
     int slot = eki_quant_slot(a->dtype);
     eki_qbag_call q = {.table = a->raw, .indices = a->indices.data, .psw = a->weights, .n = a->n, .dim = a->dim,
-                       .mode = a->mode};
+                       .mode = a->mode, .stride = a->stride};
     ek_status s;
     if ((s = eki_check_size(op, "dim", a->dim, 1))) return s;
     q.rb = eki_quant_row_size(slot, a->dim);

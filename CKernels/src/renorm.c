@@ -41,8 +41,9 @@ static double row_norm(const float *row, int64_t dim, double p) {
     return pow(acc, 1.0 / p);
 }
 
+/* Row r of weight at element r * stride (>= dim); the elements past dim are never touched. */
 static ek_status embedding_renorm(int64_t num_embeddings, int64_t dim, int64_t n, eki_index indices, double max_norm,
-                                  double norm_type, float *weight) {
+                                  double norm_type, float *weight, int64_t stride) {
     static const char op[] = "embedding_renorm";
     ek_status s;
     if ((s = eki_check_size(op, "num_embeddings", num_embeddings, 0)) || (s = eki_check_size(op, "dim", dim, 1)) ||
@@ -106,9 +107,9 @@ static ek_status embedding_renorm(int64_t num_embeddings, int64_t dim, int64_t n
                 }
         }
         for (int64_t i = lo; i < e; i++) {
-            if (i + EKI_PREFETCH_ROWS < e) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
+            if (i + EKI_PREFETCH_ROWS < e) EKI_PREFETCH_SPAN(weight + eki_at(indices, i + EKI_PREFETCH_ROWS) * stride, row_bytes, 1);
             if (!first[i]) continue;
-            float *row = weight + eki_at(indices, i) * dim;
+            float *row = weight + eki_at(indices, i) * stride;
             double norm = norm2 ? norm2(row, dim) : row_norm(row, dim, norm_type);
             if (norm > max_norm) {
                 float scale = (float)(max_norm / (norm + 1e-7));
@@ -134,5 +135,5 @@ ek_status ek_renorm(const ek_table *table, const ek_bag_input *input, double max
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: input->index_type=%d is not EK_INDEX_I64 (0) or EK_INDEX_I32 (1)", op,
                         (int)in.index_type);
     return embedding_renorm(a.rows, a.dim, in.num_indices, (eki_index){in.indices, in.index_type == EK_INDEX_I32}, max_norm,
-                            norm_type, a.data);
+                            norm_type, a.data, a.stride);
 }

@@ -26,12 +26,12 @@ static inline void add_source_row(const eki_scatter_source *src, int64_t i, int6
 }
 
 static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim, float a, const eki_scatter_source *src,
-                           float *dst, const eki_kernels *kern, float *scratch) {
+                           float *dst, int64_t ds, const eki_kernels *kern, float *scratch) {
     size_t row_bytes = sizeof(float) * (size_t)dim;
     for (int64_t i = 0; i < n; i++) {
-        if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(dst + eki_at(rows, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
+        if (i + EKI_PREFETCH_ROWS < n) EKI_PREFETCH_SPAN(dst + eki_at(rows, i + EKI_PREFETCH_ROWS) * ds, row_bytes, 1);
         int64_t r = eki_at(rows, i);
-        if (r != skip) add_source_row(src, i, dim, a, dst + r * dim, kern, scratch);
+        if (r != skip) add_source_row(src, i, dim, a, dst + r * ds, kern, scratch);
     }
 }
 
@@ -44,8 +44,8 @@ static void scatter_serial(eki_index rows, int64_t n, int64_t skip, int64_t dim,
 static inline int has_row(const uint64_t *set, int64_t r) { return (int)(set[r >> 6] >> (r & 63)) & 1; }
 
 static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
-                                 int64_t dim, float a, const eki_scatter_source *src, float *dst, const eki_kernels *kern,
-                                 float *scratch, int chunks) {
+                                 int64_t dim, float a, const eki_scatter_source *src, float *dst, int64_t ds,
+                                 const eki_kernels *kern, float *scratch, int chunks) {
     int64_t words = eki_ceil_div(num_rows, 64);
     /* seen + c * words: chunk c's rows; earlier + (c - 1) * words: the union of chunks 0..c-1 */
     size_t mark = eki_scratch_mark(), seen_bytes = sizeof(uint64_t) * (size_t)(2 * (chunks - 1) * words);
@@ -79,11 +79,11 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
             for (int b = 0; b < c; b++)
                 for (int64_t w = 0; w < words; w++) before[w] = b ? before[w] | seen[b * words + w] : seen[w];
             for (int64_t i = lo; i < e; i++) {
-                if (i + EKI_PREFETCH_ROWS < e) EKI_PREFETCH_SPAN(dst + eki_at(rows, i + EKI_PREFETCH_ROWS) * dim, row_bytes, 1);
+                if (i + EKI_PREFETCH_ROWS < e) EKI_PREFETCH_SPAN(dst + eki_at(rows, i + EKI_PREFETCH_ROWS) * ds, row_bytes, 1);
                 int64_t r = eki_at(rows, i);
                 if (r == skip) continue;
                 if (before && has_row(before, r)) later[k++] = (uint32_t)i;
-                else add_source_row(src, i, dim, a, dst + r * dim, kern, mine_scratch);
+                else add_source_row(src, i, dim, a, dst + r * ds, kern, mine_scratch);
             }
             num_deferred[c] = k;
         }
@@ -97,11 +97,11 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
                     int64_t ahead = later[k + EKI_PREFETCH_ROWS], ahead_row = eki_at(rows, ahead);
                     if (ahead_row >= row_lo && ahead_row < row_hi) {
                         if (src->rows) EKI_PREFETCH_SPAN(src->rows + ahead * dim, row_bytes, 0);
-                        EKI_PREFETCH_SPAN(dst + ahead_row * dim, row_bytes, 1);
+                        EKI_PREFETCH_SPAN(dst + ahead_row * ds, row_bytes, 1);
                     }
                 }
                 int64_t i = later[k], r = eki_at(rows, i);
-                if (r >= row_lo && r < row_hi) add_source_row(src, i, dim, a, dst + r * dim, kern, mine_scratch);
+                if (r >= row_lo && r < row_hi) add_source_row(src, i, dim, a, dst + r * ds, kern, mine_scratch);
             }
         }
     }
@@ -110,7 +110,7 @@ static ek_status scatter_chunked(const char *op, eki_index rows, int64_t n, int6
 }
 
 ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
-                               int64_t dim, float a, const eki_scatter_source *src, float *dst) {
+                               int64_t dim, float a, const eki_scatter_source *src, float *dst, int64_t dst_stride) {
     const eki_kernels *kern = eki_dispatch(); /* the ISA's row primitives, read once per call */
     /* serial below the threshold (ek_set_tuning / EK_SCATTER_MIN_WORK can pin it: issue 16's W6 was
      * slower at 2 threads than at 1 on a memory-bound Zen 3, see Benchmarks/README.md) */
@@ -126,8 +126,8 @@ ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_
     float *scratch = made ? eki_scratch_alloc(sizeof(float) * (size_t)(chunks * dim)) : NULL;
     if (made && !scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows", op);
     ek_status s = EK_OK;
-    if (chunks > 1) s = scatter_chunked(op, rows, n, num_rows, skip, dim, a, src, dst, kern, scratch, chunks);
-    else scatter_serial(rows, n, skip, dim, a, src, dst, kern, scratch);
+    if (chunks > 1) s = scatter_chunked(op, rows, n, num_rows, skip, dim, a, src, dst, dst_stride, kern, scratch, chunks);
+    else scatter_serial(rows, n, skip, dim, a, src, dst, dst_stride, kern, scratch);
     eki_scratch_release(mark);
     return s;
 }
@@ -135,5 +135,5 @@ ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_
 ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                                int64_t dim, float a, const float *src, float *dst) {
     eki_scatter_source source = {.rows = src};
-    return eki_scatter_add_from(op, rows, n, num_rows, skip, dim, a, &source, dst);
+    return eki_scatter_add_from(op, rows, n, num_rows, skip, dim, a, &source, dst, dim);
 }

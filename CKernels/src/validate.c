@@ -135,24 +135,36 @@ static ek_status decode_table(const char *op, const ek_table *table, int accepts
                         "%s: table->dtype=%d is not supported (only EK_DTYPE_F32 (0) here; fp16 and bf16 tables are "
                         "taken by the forward, backward and update verbs, quantized ones by the forward verbs)",
                         op, (int)t.dtype);
+    /* row_stride: 0 (dense), else at least one row (elements; quantized: bytes of the packed row).
+     * Any larger value is a padded row or a column slice of a wider matrix: the gap is never read. */
+    if (t.row_stride < 0)
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: table->row_stride=%lld must not be negative (0 means dense rows)", op,
+                        (long long)t.row_stride);
+    int64_t row = t.dim, elem = quant ? 1 : (int64_t)eki_dtype_size(t.dtype);
     if (quant) {
-        /* row_stride in bytes: 0 or the packed row size (a mismatch means the bytes are not rows of dim) */
         if (t.dim >= 1 && t.dim <= INT64_MAX / 2) {
-            int64_t rb = eki_quant_row_size(eki_quant_slot(t.dtype), t.dim);
-            if (t.row_stride != 0 && t.row_stride != rb)
+            row = eki_quant_row_size(eki_quant_slot(t.dtype), t.dim);
+            if (t.row_stride != 0 && t.row_stride < row)
                 return eki_fail(EK_ERR_INVALID_ARGUMENT,
-                                "%s: table->row_stride=%lld bytes is not the packed row size %lld of a dtype=%d row "
+                                "%s: table->row_stride=%lld bytes is less than the packed row size %lld of a dtype=%d row "
                                 "of dim=%lld (0 means packed)",
-                                op, (long long)t.row_stride, (long long)rb, (int)t.dtype, (long long)t.dim);
+                                op, (long long)t.row_stride, (long long)row, (int)t.dtype, (long long)t.dim);
         } else if (t.row_stride != 0) {
             return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: table->row_stride=%lld with dim=%lld", op,
                             (long long)t.row_stride, (long long)t.dim);
         }
-    } else if (t.row_stride != 0 && t.row_stride != t.dim) {
-        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: table->row_stride=%lld must be 0 or dim=%lld in this version", op,
+    } else if (t.row_stride != 0 && t.row_stride < t.dim) {
+        return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: table->row_stride=%lld is less than dim=%lld (0 means dim)", op,
                         (long long)t.row_stride, (long long)t.dim);
     }
-    out->rows = t.rows, out->dim = t.dim, out->raw = t.data, out->dtype = t.dtype;
+    int64_t stride = t.row_stride ? t.row_stride : row, span;
+    /* a bad rows or dim is the kernel's to report (its messages); here only what the stride adds */
+    if (t.row_stride != 0 && t.rows > 0 &&
+        (__builtin_mul_overflow(t.rows, stride, &span) || __builtin_mul_overflow(span, elem, &span) ||
+         (uint64_t)span > (uint64_t)PTRDIFF_MAX))
+        return eki_fail(EK_ERR_OVERFLOW, "%s: table->row_stride=%lld: %lld rows of that stride overflow the address space",
+                        op, (long long)t.row_stride, (long long)t.rows);
+    out->rows = t.rows, out->dim = t.dim, out->stride = stride, out->raw = t.data, out->dtype = t.dtype;
     out->data = t.dtype == EK_DTYPE_F32 ? t.data : NULL;
     return EK_OK;
 }

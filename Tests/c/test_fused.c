@@ -143,8 +143,8 @@ TEST(descriptor_rules) {
     CHECK_ERROR(ek_lookup_forward(&t, &in, out), EK_ERR_INVALID_ARGUMENT, "set .struct_size = sizeof(ek_table)");
     t.struct_size = sizeof t, t.dtype = (ek_dtype)6; /* fp16 / bf16 / quantized: test_half.c, test_quant.c */
     CHECK_ERROR(ek_lookup_forward(&t, &in, out), EK_ERR_INVALID_ARGUMENT, "table->dtype=6 is not supported");
-    t.dtype = EK_DTYPE_F32, t.row_stride = 3;
-    CHECK_ERROR(ek_lookup_forward(&t, &in, out), EK_ERR_INVALID_ARGUMENT, "table->row_stride=3");
+    t.dtype = EK_DTYPE_F32, t.row_stride = 1; /* below dim; wider strides: test_row_stride.c */
+    CHECK_ERROR(ek_lookup_forward(&t, &in, out), EK_ERR_INVALID_ARGUMENT, "table->row_stride=1");
     t.row_stride = 2;
     CHECK_OK(ek_lookup_forward(&t, &in, out));
     in.index_type = (ek_index_type)5;

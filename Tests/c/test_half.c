@@ -253,8 +253,8 @@ TEST(half_forward_validation) {
     CHECK_ERROR(ek_bag_forward(&th, &bi, NULL, out, NULL, NULL), EK_ERR_INVALID_ARGUMENT, "table->dtype=9");
     th.dtype = EK_DTYPE_BF16, th.data = NULL;
     CHECK_ERROR(ek_lookup_forward(&th, &in, out), EK_ERR_NULL_POINTER, "weight");
-    th.data = h, th.row_stride = 8;
-    CHECK_ERROR(ek_lookup_forward(&th, &in, out), EK_ERR_INVALID_ARGUMENT, "row_stride");
+    th.data = h, th.row_stride = 3; /* below dim */
+    CHECK_ERROR(ek_lookup_forward(&th, &in, out), EK_ERR_INVALID_ARGUMENT, "table->row_stride=3 is less than dim=4");
     /* the byte count uses 2-byte elements: rows * dim * 2 fits where * 4 would not */
     ek_table big = {.struct_size = sizeof big, .rows = INT64_MAX / 4 + 1, .dim = 1, .dtype = EK_DTYPE_F32, .data = h};
     ek_bag_input zero = {.struct_size = sizeof zero, .indices = &good, .num_indices = 0};

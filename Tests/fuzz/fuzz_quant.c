@@ -1,7 +1,7 @@
 /* fuzz_quant.c — quantized tables (embeddingkit.h section 12, issue 18): ek_quantize, ek_dequantize,
  * ek_quant_validate, and ek_lookup_forward / ek_bag_forward on Q8 / Q4 / Q2 tables (and on dtypes
  * that are not: 6, -1, ...), int64 and int32 indices, every mode, weights, padding, include_last_offset,
- * row_stride 0, right or wrong, packed bytes straight from the input (so NaN / Inf scales and biases).
+ * row_stride 0, packed, padded or too short, packed bytes straight from the input (so NaN / Inf scales and biases).
  *
  * The forward verbs are checked differentially: the quantized call and the fp32 call on its
  * ek_dequantize table validate the same arguments, so they must return the same status; on success
@@ -36,7 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ek_bag_mode mode = (ek_bag_mode)(mode_b < 0xF8 ? mode_b % 3 : 3);
     int w32 = opt & 1, has_psw = (opt >> 1) & 1, ilo = (opt >> 2) & 1, has_off = ((opt >> 3) & 3) != 0;
     int64_t rb = quant ? packed_row(dt, dim) : 4 * dim;
-    int64_t stride = (skind & 3) == 0 ? 0 : (skind & 3) == 1 ? rb : (skind & 3) == 2 ? rb + 1 : dim;
+    /* quantized: 0, packed, too short, or padded (rows rb + 1..7 bytes apart); other dtypes (in
+     * elements, within the buffer): 0, dim, dim - 1, negative */
+    int sk = skind & 3;
+    int64_t stride = quant ? (sk == 0 ? 0 : sk == 1 ? rb : sk == 2 ? rb - 1 : rb + 1 + (skind >> 2) % 7)
+                           : (sk == 0 ? 0 : sk == 1 ? dim : sk == 2 ? dim - 1 : -1);
 
     int64_t *ix = calloc((size_t)n + 1, sizeof *ix), *ox = calloc((size_t)B + 2, sizeof *ox);
     int32_t *ix32 = calloc((size_t)n + 1, 4), *ox32 = calloc((size_t)B + 2, 4);
@@ -97,11 +101,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     float *o1 = malloc(out_bytes), *o2 = malloc(out_bytes);
     int64_t *m1 = malloc(sizeof(int64_t) * (size_t)(nb * dim + 1)), *m2 = malloc(sizeof(int64_t) * (size_t)(nb * dim + 1));
     int64_t *bs1 = malloc(sizeof(int64_t) * (size_t)(nb + 1)), *bs2 = malloc(sizeof(int64_t) * (size_t)(nb + 1));
-    ek_table tq = {.struct_size = sizeof tq, .rows = rows, .dim = dim, .dtype = dt, .row_stride = stride, .data = packed};
-    /* the fp32 twin: its stride is valid exactly when tq's is */
-    int stride_ok = stride == 0 || stride == rb;
+    /* a padded stride: the packed rows copied `stride` bytes apart, the gap 0xFF (never read) */
+    uint8_t *wide = NULL;
+    if (quant && stride > rb) {
+        wide = malloc((size_t)(rows * stride) + 1);
+        memset(wide, 0xFF, (size_t)(rows * stride) + 1);
+        for (int64_t r = 0; r < rows; r++) memcpy(wide + r * stride, packed + r * rb, (size_t)rb);
+    }
+    ek_table tq = {.struct_size = sizeof tq, .rows = rows, .dim = dim, .dtype = dt, .row_stride = stride,
+                   .data = wide ? wide : packed};
+    /* the fp32 twin (dense): its stride is valid exactly when tq's is */
+    int stride_ok = stride == 0 || stride >= rb;
     ek_table tf = {.struct_size = sizeof tf, .rows = rows, .dim = dim, .dtype = EK_DTYPE_F32,
-                   .row_stride = stride_ok ? 0 : dim + 1, .data = deq};
+                   .row_stride = stride_ok ? 0 : -1, .data = deq};
     for (int lookup = 0; lookup < 2; lookup++) {
         ek_bag_input in = {.struct_size = sizeof in, .index_type = w32 ? EK_INDEX_I32 : EK_INDEX_I64,
                            .indices = w32 ? (const void *)ix32 : (const void *)ix, .num_indices = n};
@@ -135,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fz_still_poisoned("out", o1, 0, out_bytes);
         }
     }
-    free(ix), free(ox), free(ix32), free(ox32), free(src), free(psw), free(packed), free(deq);
+    free(ix), free(ox), free(ix32), free(ox32), free(src), free(psw), free(packed), free(wide), free(deq);
     free(o1), free(o2), free(m1), free(m2), free(bs1), free(bs2);
     return 0;
 }

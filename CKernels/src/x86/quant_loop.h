@@ -14,7 +14,8 @@ typedef struct {
     const uint8_t *table;
     const void *indices;
     const float *psw;
-    int64_t rb, data, pad, pend; /* data: offset of scale and bias in a row; pend: end of the range's indices */
+    int64_t rb, stride, data, pad, pend; /* rb: packed row bytes; stride: between rows (>= rb); data: offset
+                                          * of scale and bias in a row; pend: end of the range's indices */
     int64_t mid, last; /* prefetch_row: whether a row may span 3 lines (then its byte 64 too), its last byte */
     int mean;
 } qloop;
@@ -27,7 +28,7 @@ EKI_QLOOP_INLINE int64_t row_at(const qloop *L, int64_t j, const int is32) {
  * and, where a row may span 3 lines, byte 64; pf 2, every line (longer rows). */
 EKI_QLOOP_INLINE void prefetch_row(const qloop *L, int64_t j, const int is32, const int pf) {
     if (j >= L->pend) return;
-    const char *p = (const char *)(L->table + row_at(L, j, is32) * L->rb);
+    const char *p = (const char *)(L->table + row_at(L, j, is32) * L->stride);
     if (pf == 1) {
         __builtin_prefetch(p, 0, 3);
         if (L->mid) __builtin_prefetch(p + 64, 0, 3); /* loop-invariant: predicted */
@@ -39,12 +40,12 @@ EKI_QLOOP_INLINE void prefetch_row(const qloop *L, int64_t j, const int is32, co
 
 /* The loop's fields for bags [.., b1) of call c. Prefetch (prefetch_row, pf 1): a row of <= 129
  * bytes is covered by its bytes 0, 64 and rb - 1 (no gap over 64); where every row starts at a
- * multiple of a (the table's and the row size's alignment) and rb <= 64 + a, no row spans 3 lines and
+ * multiple of a (the table's and the row stride's alignment) and rb <= 64 + a, no row spans 3 lines and
  * the first and last bytes suffice (mid = 0): W10's 72-byte rows, W11's 36-byte ones. */
 EKI_QLOOP_INLINE qloop make_qloop(const eki_qbag_call *c, int slot, int64_t b1) {
-    qloop L = {c->table, c->indices, c->psw, c->rb, eki_quant_data_bytes(slot, c->dim), c->pad,
+    qloop L = {c->table, c->indices, c->psw, c->rb, c->stride, eki_quant_data_bytes(slot, c->dim), c->pad,
                eki_bag_end(&c->bags, b1 - 1), 0, c->rb - 1, c->mode == EK_BAG_MEAN};
-    uintptr_t a = ((uintptr_t)c->table | (uintptr_t)c->rb | 64u);
+    uintptr_t a = ((uintptr_t)c->table | (uintptr_t)c->stride | 64u);
     a &= -a;
     L.mid = (uintptr_t)c->rb > 64 + a;
     return L;

@@ -37,7 +37,7 @@ EKI_INLINE2 void sum_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int6
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         count++;
-        const float *row = L.weight + r * L.dim + d0;
+        const float *row = L.weight + r * L.stride + d0;
         if (weighted) {
             float w = L.psw[j];
             weight_sum += w;
@@ -79,7 +79,7 @@ EKI_INLINE2 int max_bag_fast_avx2(row_loop L, int64_t begin, int64_t end, int64_
         if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
-        const float *row = L.weight + r * L.dim + d0;
+        const float *row = L.weight + r * L.stride + d0;
         for (int v = 0; v < nv; v++) acc[v] = load_avx2(row + 8 * v, v, nv, tail); /* masked lanes: 0 */
         count = 1;
     }
@@ -87,7 +87,7 @@ EKI_INLINE2 int max_bag_fast_avx2(row_loop L, int64_t begin, int64_t end, int64_
         if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
-        const float *row = L.weight + r * L.dim + d0;
+        const float *row = L.weight + r * L.stride + d0;
         for (int v = 0; v < nv; v += 2) {
             __m256 x = load_avx2(row + 8 * v, v, nv, tail);
             __m256 y = v + 1 < nv ? load_avx2(row + 8 * (v + 1), v + 1, nv, tail) : x;
@@ -118,7 +118,7 @@ EKI_INLINE2 void max_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int6
         if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
-        const float *row = L.weight + r * L.dim + d0;
+        const float *row = L.weight + r * L.stride + d0;
         for (int v = 0; v < nv; v++) {
             __m256 m = v == nv - 1 ? _mm256_castsi256_ps(tail) : full;
             __m256 x = load_avx2(row + 8 * v, v, nv, tail);

@@ -56,7 +56,7 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         count++;
-        const uint8_t *row = L.table + r * L.rb;
+        const uint8_t *row = L.table + r * L.stride;
         __m256 s, b;
         scale_bias(row + L.data, slot, &s, &b);
         if (weighted) {

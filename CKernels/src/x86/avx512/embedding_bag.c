@@ -28,7 +28,7 @@ EKI_INLINE512 void sum_bag_block_avx512(row_loop L, int64_t begin, int64_t end, 
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         count++;
-        const float *row = L.weight + r * L.dim + d0;
+        const float *row = L.weight + r * L.stride + d0;
         if (weighted) {
             float w = L.psw[j];
             weight_sum += w;
@@ -66,7 +66,7 @@ EKI_INLINE512 void max_rest_avx512(const row_loop *L, int64_t j0, int64_t end, i
         if (pf) prefetch_ahead(L, j + L->ahead, is32, nv, pf == 2);
         int64_t r = row_at(L, j, is32);
         if (r == L->pad) continue;
-        const float *row = L->weight + r * L->dim + d0;
+        const float *row = L->weight + r * L->stride + d0;
         for (int v = 0; v < nv; v++) {
             __mmask16 m = v == nv - 1 ? tail : (__mmask16)0xFFFF;
             __m512 x = v == nv - 1 ? _mm512_maskz_loadu_ps(tail, row + 16 * v) : _mm512_loadu_ps(row + 16 * v);
@@ -92,7 +92,7 @@ EKI_INLINE512 void max_bag_block_avx512(row_loop L, int64_t begin, int64_t end, 
         if (pf) prefetch_ahead(&L, j + L.ahead, is32, nv, pf == 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
-        const float *row = L.weight + r * L.dim + d0;
+        const float *row = L.weight + r * L.stride + d0;
         for (int v = 0; v < nv; v++) {
             __mmask16 m = v == nv - 1 ? tail : (__mmask16)0xFFFF;
             acc[v] = _mm512_maskz_loadu_ps(m, row + 16 * v);
