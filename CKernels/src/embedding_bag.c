@@ -141,13 +141,11 @@ void eki_bag_range_scalar(const eki_bag_call *c, const float *weight, int64_t b0
     else sum_range_scalar(c, weight, b0, b1, out, bag_size, max_indices);
 }
 
-/* A range of bags of an fp16 or bf16 table: each row converted exactly into `row` (dim floats of
- * this thread's scratch, by the ISA's cvt), then reduced as sum_range_scalar / max_range_scalar do,
- * in the same order with the same operations, so the result equals the fp32 forward of the
- * dequantised table bit for bit. The sums are plain loops in this file (compiled for baseline x86-64,
- * so never contracted to FMA): the AVX2 axpy's scalar tail is contracted to an FMA by clang (found
- * here: dim 1 differed under clang + AVX2). */
-static void half_range(const eki_bag_call *c, const uint16_t *weight, eki_cvt_fn cvt, int64_t b0,
+/* A range of bags of an fp16 or bf16 table, reduced as sum_range_scalar / max_range_scalar do, in the
+ * same order with the same operations, so the result equals the fp32 forward of the widened table
+ * bit for bit: sum and mean add w * row converted on the way (the ISA's axpy_f16 / axpy_bf16, never
+ * an FMA); max converts each row exactly into `row` (dim floats of this thread's scratch) first. */
+static void half_range(const eki_bag_call *c, const uint16_t *weight, eki_cvt_fn cvt, eki_half_axpy_fn axpy, int64_t b0,
                        int64_t b1, float *out, int64_t *bag_size, int64_t *max_indices, float *row) {
     int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
     int is_max = c->mode == EK_BAG_MAX;
@@ -168,21 +166,19 @@ static void half_range(const eki_bag_call *c, const uint16_t *weight, eki_cvt_fn
                 continue;
             }
             count++;
-            cvt(dim, weight + r * c->stride, row);
-            if (is_max) {
-                for (int64_t d = 0; d < dim; d++) {
-                    float v = row[d];
-                    if (v > o[d] || (isnan(v) && !isnan(o[d]))) {
-                        o[d] = v;
-                        if (argmax) argmax[d] = r;
-                    }
-                }
-            } else if (c->weights) {
-                float w = c->weights[j];
+            if (!is_max) { /* o += w * row, converted on the way (unweighted: w = 1, o + 1 * x == o + x) */
+                float w = c->weights ? c->weights[j] : 1.0f;
                 weight_sum += w;
-                for (int64_t d = 0; d < dim; d++) o[d] += w * row[d];
-            } else {
-                for (int64_t d = 0; d < dim; d++) o[d] += row[d];
+                axpy(dim, w, weight + r * c->stride, o);
+                continue;
+            }
+            cvt(dim, weight + r * c->stride, row);
+            for (int64_t d = 0; d < dim; d++) {
+                float v = row[d];
+                if (v > o[d] || (isnan(v) && !isnan(o[d]))) {
+                    o[d] = v;
+                    if (argmax) argmax[d] = r;
+                }
             }
         }
         if (is_max && count == 0) {
@@ -222,11 +218,12 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
         if (!scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate a row of scratch for %d threads", op, T);
         const eki_kernels *k = eki_dispatch();
         eki_cvt_fn cvt = dtype == EK_DTYPE_F16 ? k->cvt_f16 : k->cvt_bf16;
+        eki_half_axpy_fn axpy = dtype == EK_DTYPE_F16 ? k->axpy_f16 : k->axpy_bf16;
         EKI_PARALLEL_FOR(T > 1, (static, 1),
         for (int t = 0; t < T; t++) {
             int64_t b0 = eki_bag_split(&c.bags, n, t, T), b1 = eki_bag_split(&c.bags, n, t + 1, T);
             if (b0 < b1)
-                half_range(&c, table, cvt, b0, b1, out, bag_size, max_indices, scratch + (size_t)t * (size_t)dim);
+                half_range(&c, table, cvt, axpy, b0, b1, out, bag_size, max_indices, scratch + (size_t)t * (size_t)dim);
         });
         eki_scratch_release(mark);
         return EK_OK;

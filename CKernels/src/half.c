@@ -39,3 +39,11 @@ void eki_cvt_f16_scalar(int64_t n, const uint16_t *src, float *dst) {
 void eki_cvt_bf16_scalar(int64_t n, const uint16_t *src, float *dst) {
     for (int64_t i = 0; i < n; i++) dst[i] = eki_bf16_to_f32(src[i]);
 }
+
+void eki_axpy_f16_scalar(int64_t n, float w, const uint16_t *src, float *acc) {
+    for (int64_t i = 0; i < n; i++) acc[i] += w * eki_f16_to_f32(src[i]);
+}
+
+void eki_axpy_bf16_scalar(int64_t n, float w, const uint16_t *src, float *acc) {
+    for (int64_t i = 0; i < n; i++) acc[i] += w * eki_bf16_to_f32(src[i]);
+}

@@ -37,6 +37,8 @@ typedef void (*eki_row_scaled_fn)(int64_t dim, float a, float c, const float *sr
 typedef void (*eki_copy_fn)(int64_t dim, const float *src, float *dst);
 /* n fp16 or bf16 elements to float32, exactly (half.c): every ISA gives the same bits. */
 typedef void (*eki_cvt_fn)(int64_t n, const uint16_t *src, float *dst);
+/* acc[i] += w * (float)src[i] (a product, then a sum: never an FMA), for fp16 or bf16 src. */
+typedef void (*eki_half_axpy_fn)(int64_t n, float w, const uint16_t *src, float *acc);
 /* A row of float32 to bf16 with stochastic rounding, the coins of row key `key` (half_round.c). */
 typedef void (*eki_sround_fn)(int64_t dim, const float *src, uint16_t *dst, uint64_t key);
 
@@ -82,6 +84,7 @@ typedef struct {
     eki_bag_range_fn bag_range[2][2];
     /* half.c: fp16 / bf16 rows to float32 (the forward verbs on fp16 and bf16 tables) */
     eki_cvt_fn cvt_f16, cvt_bf16;
+    eki_half_axpy_fn axpy_f16, axpy_bf16; /* the sum / mean bag on fp16 and bf16 tables */
     /* half_round.c: stochastic rounding of a row to bf16 (the half-precision updates) */
     eki_sround_fn bf16_stochastic_row;
     /* optim.c: the optimizer row updates (the sparse updates and the fused bag updates) */
@@ -132,6 +135,8 @@ float eki_f16_to_f32(uint16_t h);  /* one element (also the vector variants' tai
 float eki_bf16_to_f32(uint16_t h);
 void eki_cvt_f16_scalar(int64_t n, const uint16_t *src, float *dst);
 void eki_cvt_bf16_scalar(int64_t n, const uint16_t *src, float *dst);
+void eki_axpy_f16_scalar(int64_t n, float w, const uint16_t *src, float *acc);
+void eki_axpy_bf16_scalar(int64_t n, float w, const uint16_t *src, float *acc);
 void eki_bf16_stochastic_row_scalar(int64_t dim, const float *src, uint16_t *dst, uint64_t key);
 void eki_sgd_row_scalar(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum, float dampening,
                         float weight_decay, int32_t nesterov);
@@ -160,6 +165,8 @@ void eki_bag_range_scalar(const struct eki_bag_call *c, const float *weight, int
     double eki_norm2_##isa(const float *row, int64_t dim);                                            \
     void eki_cvt_f16_##isa(int64_t n, const uint16_t *src, float *dst);                               \
     void eki_cvt_bf16_##isa(int64_t n, const uint16_t *src, float *dst);                              \
+    void eki_axpy_f16_##isa(int64_t n, float w, const uint16_t *src, float *acc);                     \
+    void eki_axpy_bf16_##isa(int64_t n, float w, const uint16_t *src, float *acc);                    \
     void eki_bf16_stochastic_row_##isa(int64_t dim, const float *src, uint16_t *dst, uint64_t key);   \
     void eki_sgd_row_##isa(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum,\
                            float dampening, float weight_decay, int32_t nesterov);                    \
