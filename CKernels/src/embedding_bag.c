@@ -559,11 +559,16 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
                 if (ahead < p.groups) eki_optimizer_prefetch(o, p.row_of_group[ahead], dim, weight);
                 int first = 1;
                 for (int64_t k = p.start[g]; k < p.start[g + 1]; k++) {
-                    /* positions come in row order, so their plan entries are scattered: fetch ahead */
-                    if (k + EKI_PREFETCH_ROWS < kept) {
-                        int64_t ahead = p.order[k + EKI_PREFETCH_ROWS];
+                    /* positions come in row order, so their plan entries and their bags' gradient
+                     * rows are scattered: fetch the entries 2 distances ahead, then the rows */
+                    if (k + 2 * EKI_PREFETCH_ROWS < kept) {
+                        int64_t ahead = p.order[k + 2 * EKI_PREFETCH_ROWS];
                         __builtin_prefetch(p.bag_of + ahead, 0, 3);
                         if (p.coef) __builtin_prefetch(p.coef + ahead, 0, 3);
+                    }
+                    if (k + EKI_PREFETCH_ROWS < kept) {
+                        int64_t bag = p.bag_of[p.order[k + EKI_PREFETCH_ROWS]];
+                        if (bag >= 0) EKI_PREFETCH_SPAN(grad_out + bag * dim, sizeof(float) * (size_t)dim, 0);
                     }
                     int64_t j = p.order[k];
                     if (p.bag_of[j] < 0) continue;
