@@ -17,14 +17,15 @@ static ek_status check_coo(const char *op, int64_t num_rows, int64_t dim, int64_
     return eki_check_indices(op, eki_i64(rows), nnz, num_rows, "rows");
 }
 
-/* Groups COO entries by row into the calling thread's scratch (the caller releases it). */
+/* Groups COO entries by row into the calling thread's scratch (the caller releases it); group_row
+ * (nullable) receives each group's row. */
 static ek_status group_entries(const char *op, int64_t num_rows, int64_t nnz, const int64_t *rows, int64_t **order,
-                               int64_t **start, int64_t *groups) {
+                               int64_t **start, int64_t *group_row, int64_t *groups) {
     *order = eki_scratch_alloc(sizeof(int64_t) * ((size_t)nnz + 1));
     *start = eki_scratch_alloc(sizeof(int64_t) * ((size_t)nnz + 2));
     if (!*order || !*start)
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for %lld entries", op, (long long)nnz);
-    return eki_group_by_row(op, eki_i64(rows), nnz, num_rows, -1, *order, *start, NULL, groups);
+    return eki_group_by_row(op, eki_i64(rows), nnz, num_rows, -1, *order, *start, group_row, groups);
 }
 
 ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const int64_t *rows, const float *values,
@@ -36,7 +37,8 @@ ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const 
         (s = eki_check_ptr(op, "out_values", out_values, nnz * dim)) || (s = eki_check_ptr(op, "out_nnz", out_nnz, 1)))
         return s;
     size_t mark = eki_scratch_mark();
-    if ((s = group_entries(op, num_rows, nnz, rows, &order, &start, &groups))) {
+    /* every check is done: the grouping writes the output rows (ascending) itself */
+    if ((s = group_entries(op, num_rows, nnz, rows, &order, &start, out_rows, &groups))) {
         eki_scratch_release(mark);
         return s;
     }
@@ -46,7 +48,6 @@ ek_status ek_coo_coalesce_f32(int64_t num_rows, int64_t dim, int64_t nnz, const 
     for (int64_t g = 0; g < groups; g++) {
         float *dst = out_values + g * dim;
         if (g + 8 < groups) EKI_PREFETCH_SPAN(values + order[start[g + 8]] * dim, sizeof(float) * (size_t)dim, 0);
-        out_rows[g] = rows[order[start[g]]];
         memcpy(dst, values + order[start[g]] * dim, sizeof(float) * (size_t)dim);
         for (int64_t k = start[g] + 1; k < start[g + 1]; k++) axpy(dim, 1.0f, values + order[k] * dim, dst);
     });
