@@ -138,7 +138,11 @@ ek_status ek_relu_backward_f32(int64_t n, const float *x, const float *grad_y, f
     ek_status s;
     if ((s = check_vector(op, n, x, "x", grad_y, "grad_y")) || (s = eki_check_ptr(op, "grad_x", grad_x, n))) return s;
     EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
-    for (int64_t i = 0; i < n; i++) grad_x[i] = x[i] <= 0.0f ? 0.0f : grad_y[i]); /* NaN passes, as relu(NaN) = NaN */
+    for (int64_t i = 0; i < n; i++) {
+        /* grad_y read unconditionally: a select, not a branch the random signs mispredict */
+        float g = grad_y[i];
+        grad_x[i] = x[i] <= 0.0f ? 0.0f : g; /* NaN passes, as relu(NaN) = NaN */
+    });
     return EK_OK;
 }
 
@@ -210,8 +214,11 @@ ek_status ek_dropout_forward_f32(int64_t n, const float *x, double p, uint64_t s
     float scale = p < 1.0 ? (float)(1.0 / (1.0 - p)) : 0.0f;
     EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t i = 0; i < n; i++) {
-        int keep = p < 1.0 && dropout_uniform(seed, i) >= p;
-        y[i] = keep ? x[i] * scale : 0.0f;
+        /* Branch-free: keep is a coin flip, and a branch on it mispredicts half the time (most of
+         * the demo's dropout time went there). */
+        int keep = (p < 1.0) & (dropout_uniform(seed, i) >= p);
+        float v = x[i] * scale;
+        y[i] = keep ? v : 0.0f;
         if (mask) mask[i] = (uint8_t)keep;
     });
     return EK_OK;
@@ -225,6 +232,9 @@ ek_status ek_dropout_backward_f32(int64_t n, const uint8_t *mask, double p, cons
         return s;
     float scale = p < 1.0 ? (float)(1.0 / (1.0 - p)) : 0.0f;
     EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
-    for (int64_t i = 0; i < n; i++) grad_x[i] = mask[i] ? grad_y[i] * scale : 0.0f);
+    for (int64_t i = 0; i < n; i++) {
+        float v = grad_y[i] * scale; /* computed unconditionally: a select, not a mispredicted branch */
+        grad_x[i] = mask[i] ? v : 0.0f;
+    });
     return EK_OK;
 }

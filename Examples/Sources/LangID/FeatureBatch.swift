@@ -22,18 +22,38 @@ public struct FeatureBatch: Sendable {
 
         public init() {}
 
-        /// Resizes the arrays to `count` offsets and `total` entries (keeping capacity) and lets
-        /// `body` write them.
-        mutating func fill(count: Int, total: Int,
-                           _ body: (UnsafeMutableBufferPointer<Int64>, UnsafeMutableBufferPointer<Int64>,
-                                    UnsafeMutableBufferPointer<Float>) -> Void) {
-            Self.resize(&indices, total, 0)
-            Self.resize(&offsets, count, 0)
-            Self.resize(&weights, total, 0)
-            indices.withUnsafeMutableBufferPointer { i in
-                offsets.withUnsafeMutableBufferPointer { o in
-                    weights.withUnsafeMutableBufferPointer { w in body(i, o, w) }
+        /// Where `fill(_:count:totals:_:)` lets one bag be written.
+        struct Buffers {
+            let indices: UnsafeMutableBufferPointer<Int64>
+            let offsets: UnsafeMutableBufferPointer<Int64>
+            let weights: UnsafeMutableBufferPointer<Float>
+        }
+
+        /// Resizes every bag of `bags` to `count` offsets and `totals[o]` entries (keeping capacity)
+        /// and lets `body` write them all at once: assembly goes sample by sample, across orders.
+        static func fill(_ bags: inout [Bag], count: Int, totals: [Int], _ body: ([Buffers]) -> Void) {
+            precondition(totals.count == bags.count, "FeatureBatch.Bag.fill: \(totals.count) totals for \(bags.count) bags")
+            for o in bags.indices {
+                resize(&bags[o].indices, totals[o], 0)
+                resize(&bags[o].offsets, count, 0)
+                resize(&bags[o].weights, totals[o], 0)
+            }
+            bags.withUnsafeMutableBufferPointer { all in
+                var buffers: [Buffers] = []
+                buffers.reserveCapacity(all.count)
+                // one bag's arrays at a time, nested, so every pointer stays valid while `body` runs
+                func open(_ o: Int) {
+                    guard o < all.count else { return body(buffers) }
+                    all[o].indices.withUnsafeMutableBufferPointer { i in
+                        all[o].offsets.withUnsafeMutableBufferPointer { f in
+                            all[o].weights.withUnsafeMutableBufferPointer { w in
+                                buffers.append(Buffers(indices: i, offsets: f, weights: w))
+                                open(o + 1)
+                            }
+                        }
+                    }
                 }
+                open(0)
             }
         }
 

@@ -101,17 +101,25 @@ public func trainLangID(_ configuration: LangIDConfiguration, features: FeatureS
     let stepsPerEpoch = (epochSamples.count + options.batchSize - 1) / options.batchSize
     let stride = Swift.max(1, stepsPerEpoch / 20)
     var batch = FeatureBatch()
+    let pipeline = BatchPipeline(features: features)
     var curve: [Float] = [], block: Float = 0, blockSteps = 0
     let start = Date()
     var seen = 0
     for epoch in 0..<options.epochs {
+        // drawn here, between the previous epoch's last dropout draw and this epoch's first, as always
         let order = Tensor.randperm(epochSamples.count, generator: generator).indices
+        func samples(ofStep step: Int) -> [Int] {
+            order[(step * options.batchSize)..<Swift.min(order.count, (step + 1) * options.batchSize)].map { epochSamples[Int($0)] }
+        }
         var epochLoss: Float = 0
+        var ids = samples(ofStep: 0)
+        features.assemble(ids, into: &batch)
         for step in 0..<stepsPerEpoch {
-            let ids = order[(step * options.batchSize)..<Swift.min(order.count, (step + 1) * options.batchSize)].map { epochSamples[Int($0)] }
-            features.assemble(ids, into: &batch)
             let target = Tensor(shape: [ids.count], indices: ids.map { labels[$0] })
+            // zeroGrad first: it drops the previous step's tensors, the last users of the spare batch's arrays
             optimizer.zeroGrad()
+            let nextIDs = step + 1 < stepsPerEpoch ? samples(ofStep: step + 1) : []
+            if !nextIDs.isEmpty { pipeline.prefetch(nextIDs) }
             let loss = try crossEntropy(try model(batch), target)
             loss.backward()
             try optimizer.step()
@@ -127,6 +135,10 @@ public func trainLangID(_ configuration: LangIDConfiguration, features: FeatureS
                 progress(TrainingProgress(epoch: epoch, epochs: options.epochs, step: step + 1, stepsPerEpoch: stepsPerEpoch,
                                           loss: epochLoss / Float(step + 1), samplesPerSecond: Double(seen) / Swift.max(elapsed, 1e-9),
                                           elapsed: elapsed))
+            }
+            if !nextIDs.isEmpty {
+                pipeline.take(into: &batch)
+                ids = nextIDs
             }
         }
     }
