@@ -189,6 +189,7 @@ static ek_status offsets_from_lengths(const char *op, const ek_bag_input *in, ek
                         (int)in->include_last_offset);
     if ((s = eki_check_size(op, "input->num_bags", in->num_bags, 0)) ||
         (s = eki_check_size(op, "input->num_indices", in->num_indices, 0)) ||
+        (s = eki_check_bytes(op, "input->num_bags", in->num_bags, 1, sizeof(int64_t))) ||
         (s = eki_check_ptr(op, "input->lengths", in->lengths, in->num_bags)))
         return s;
     eki_index lengths = {in->lengths, in->index_type == EK_INDEX_I32};

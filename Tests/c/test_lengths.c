@@ -117,7 +117,10 @@ TEST(lengths_bad_input_names_it_and_writes_nothing) {
     const int64_t good[] = {1, 2, 1};
     in.offsets = NULL, in.lengths = good, in.include_last_offset = 1;
     CHECK_ERROR(ek_bag_forward(&t, &in, NULL, out, NULL, NULL), EK_ERR_INVALID_ARGUMENT, "include_last_offset=1 with input->lengths");
-    in.include_last_offset = 0, in.lengths = NULL;
+    in.include_last_offset = 0;
+    in.num_bags = INT64_MAX / 4; /* offsets for that many bags cannot be made: an error, not a wrap-around */
+    CHECK_ERROR(ek_bag_forward(&t, &in, NULL, out, NULL, NULL), EK_ERR_OVERFLOW, "input->num_bags");
+    in.num_bags = 3, in.lengths = NULL;
     CHECK_ERROR(ek_bag_forward(&t, &in, NULL, out, NULL, NULL), EK_ERR_SHAPE, "4 indices cannot be split into 3 bags");
     in.lengths = good, in.num_bags = 3;
     float grad[4 * 2];
