@@ -1,9 +1,30 @@
 /* group.c — stable grouping of positions by row (LSD radix sort). Every scatter in the library
  * (dense backward, coalesce, scatter-add, bag backward) goes through it, which is what makes the
- * scatters deterministic: one row's contributions are always added in input order, by one thread. */
+ * scatters deterministic: one row's contributions are always added in input order, by one thread.
+ *
+ * Large inputs are sorted by T slots: slot t takes the t-th contiguous share of the entries, counts
+ * its digits, and scatters its share to offsets laid out bucket by bucket, slot by slot inside a
+ * bucket. Shares keep their input order, so every pass is the same stable counting sort as with one
+ * slot: the order is identical for any thread count. */
 #include <string.h>
 
 #include "internal.h"
+
+/* Below this many entries one slot sorts (the regions would cost more than they save). */
+#define GROUP_PARALLEL_MIN 16384
+
+/* A few entries: an insertion sort (stable: an entry moves only past larger rows) is cheaper than
+ * clearing and summing the radix passes' buckets (2 x 512 for 100k rows: most of a tiny fused
+ * update's time; Benchmarks/README.md, "Call overhead (W0)"). Same order either way. */
+enum { FEW = 32 };
+
+static void insertion_sort(int64_t *keys, int64_t *order, int64_t kept) {
+    for (int64_t i = 1; i < kept; i++) {
+        int64_t key = keys[i], pos = order[i], j = i;
+        for (; j > 0 && keys[j - 1] > key; j--) keys[j] = keys[j - 1], order[j] = order[j - 1];
+        keys[j] = key, order[j] = pos;
+    }
+}
 
 ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t num_rows, int64_t skip,
                            int64_t *order, int64_t *group_start, int64_t *group_row, int64_t *num_groups) {
@@ -12,51 +33,79 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
     int passes = (bits + 15) / 16;
     int digit_bits = (bits + passes - 1) / passes;
     int64_t buckets = INT64_C(1) << digit_bits;
-
-    /* A few entries: an insertion sort (stable: an entry moves only past larger rows) is cheaper than
-     * clearing and summing the radix passes' buckets (2 x 512 for 100k rows: most of a tiny fused
-     * update's time; Benchmarks/README.md, "Call overhead (W0)"). Same order either way. */
-    enum { FEW = 32 };
     int few = n <= FEW;
+    int T = n >= GROUP_PARALLEL_MIN ? eki_num_threads() : 1;
+
+    /* keys, then the other buffer of the ping-pong; count[t * buckets + digit] per slot; kept_at[t]:
+     * where slot t's kept entries start */
     size_t mark = eki_scratch_mark();
     int64_t *keys = eki_scratch_alloc(sizeof(int64_t) * (size_t)(2 * n + 1));
     int64_t *tmp_pos = few ? NULL : eki_scratch_alloc(sizeof(int64_t) * (size_t)(n + 1));
-    int64_t *count = few ? NULL : eki_scratch_alloc(sizeof(int64_t) * (size_t)(buckets + 1));
-    if (!keys || (!few && (!tmp_pos || !count))) {
+    int64_t *count = few ? NULL : eki_scratch_alloc(sizeof(int64_t) * (size_t)buckets * (size_t)T);
+    int64_t *kept_at = eki_scratch_alloc(sizeof(int64_t) * (size_t)(T + 1));
+    if (!keys || !kept_at || (!few && (!tmp_pos || !count))) {
         eki_scratch_release(mark);
         return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch for grouping %lld rows", op, (long long)n);
     }
     int64_t *tmp_keys = keys + n;
 
-    int64_t kept = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t r = eki_at(rows, i);
-        if (r == skip) continue;
-        keys[kept] = r;
-        order[kept] = i;
-        kept++;
+    /* the kept entries (row != skip), in input order; with several slots each share is counted
+     * first, so that it knows where its entries go */
+    kept_at[0] = 0;
+    if (T > 1) {
+        EKI_PARALLEL_FOR(1, (static, 1),
+        for (int t = 0; t < T; t++) {
+            int64_t k = 0;
+            for (int64_t i = eki_share(n, t, T), e = eki_share(n, t + 1, T); i < e; i++) k += eki_at(rows, i) != skip;
+            kept_at[t + 1] = k;
+        });
+        for (int t = 0; t < T; t++) kept_at[t + 1] += kept_at[t];
     }
+    EKI_PARALLEL_FOR(T > 1, (static, 1),
+    for (int t = 0; t < T; t++) {
+        int64_t at = kept_at[t];
+        for (int64_t i = eki_share(n, t, T), e = eki_share(n, t + 1, T); i < e; i++) {
+            int64_t r = eki_at(rows, i);
+            if (r == skip) continue;
+            keys[at] = r, order[at] = i;
+            at++;
+        }
+        if (T == 1) kept_at[1] = at;
+    });
+    int64_t kept = kept_at[T];
 
     /* Each pass is a stable counting sort on one digit; ping-pong between the two buffers. */
     int64_t *src_k = keys, *src_p = order, *dst_k = tmp_keys, *dst_p = tmp_pos;
-    if (few)
-        for (int64_t i = 1; i < kept; i++) {
-            int64_t key = keys[i], pos = order[i], j = i;
-            for (; j > 0 && keys[j - 1] > key; j--) keys[j] = keys[j - 1], order[j] = order[j - 1];
-            keys[j] = key, order[j] = pos;
-        }
+    if (few) insertion_sort(keys, order, kept);
     for (int pass = 0; pass < (few ? 0 : passes); pass++) {
         int shift = pass * digit_bits;
-        memset(count, 0, sizeof(int64_t) * (size_t)(buckets + 1));
-        for (int64_t i = 0; i < kept; i++) count[((src_k[i] >> shift) & (buckets - 1)) + 1]++;
-        for (int64_t b = 0; b < buckets; b++) count[b + 1] += count[b];
-        for (int64_t i = 0; i < kept; i++) {
-            int64_t at = count[(src_k[i] >> shift) & (buckets - 1)]++;
-            dst_k[at] = src_k[i];
-            dst_p[at] = src_p[i];
-        }
-        int64_t *t = src_k; src_k = dst_k; dst_k = t;
-        t = src_p; src_p = dst_p; dst_p = t;
+        const int64_t *sk = src_k, *sp = src_p;
+        int64_t *dk = dst_k, *dp = dst_p;
+        EKI_PARALLEL_FOR(T > 1, (static, 1),
+        for (int t = 0; t < T; t++) {
+            int64_t *c = count + (size_t)t * (size_t)buckets;
+            memset(c, 0, sizeof(int64_t) * (size_t)buckets);
+            for (int64_t i = eki_share(kept, t, T), e = eki_share(kept, t + 1, T); i < e; i++)
+                c[(sk[i] >> shift) & (buckets - 1)]++;
+        });
+        int64_t at = 0; /* bucket by bucket, slot by slot: where each slot's run of a bucket starts */
+        for (int64_t b = 0; b < buckets; b++)
+            for (int t = 0; t < T; t++) {
+                int64_t *c = count + (size_t)t * (size_t)buckets + b, here = *c;
+                *c = at;
+                at += here;
+            }
+        EKI_PARALLEL_FOR(T > 1, (static, 1),
+        for (int t = 0; t < T; t++) {
+            int64_t *c = count + (size_t)t * (size_t)buckets;
+            for (int64_t i = eki_share(kept, t, T), e = eki_share(kept, t + 1, T); i < e; i++) {
+                int64_t to = c[(sk[i] >> shift) & (buckets - 1)]++;
+                dk[to] = sk[i];
+                dp[to] = sp[i];
+            }
+        });
+        int64_t *swap = src_k; src_k = dst_k; dst_k = swap;
+        swap = src_p; src_p = dst_p; dst_p = swap;
     }
     if (src_p != order) memcpy(order, src_p, sizeof(int64_t) * (size_t)kept);
 
