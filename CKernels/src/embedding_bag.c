@@ -141,35 +141,53 @@ void eki_bag_range_scalar(const eki_bag_call *c, const float *weight, int64_t b0
     else sum_range_scalar(c, weight, b0, b1, out, bag_size, max_indices);
 }
 
-/* A range of bags of an fp16 or bf16 table, reduced as sum_range_scalar / max_range_scalar do, in the
+/* Ranges of bags of an fp16 or bf16 table, reduced as sum_range_scalar / max_range_scalar do, in the
  * same order with the same operations, so the result equals the fp32 forward of the widened table
- * bit for bit: sum and mean add w * row converted on the way (the ISA's axpy_f16 / axpy_bf16, never
- * an FMA); max converts each row exactly into `row` (dim floats of this thread's scratch) first. */
-static void half_range(const eki_bag_call *c, const uint16_t *weight, eki_cvt_fn cvt, eki_half_axpy_fn axpy, int64_t b0,
-                       int64_t b1, float *out, int64_t *bag_size, int64_t *max_indices, float *row) {
+ * bit for bit. Sum and mean: each row's w * row (w = 1 unweighted: o + 1 * x == o + x) added as it is
+ * widened (a product then a sum, never an FMA); the ISA's half_bag_sum, this is its scalar form. */
+void eki_half_bag_sum_scalar(const eki_bag_call *c, const uint16_t *weight, int bf16, int64_t b0, int64_t b1,
+                             float *out, int64_t *bag_size) {
     int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
-    int is_max = c->mode == EK_BAG_MAX;
+    void (*axpy)(int64_t, float, const uint16_t *, float *) = bf16 ? eki_axpy_bf16_scalar : eki_axpy_f16_scalar;
     for (int64_t b = b0; b < b1; b++) {
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
         float weight_sum = 0.0f, *o = out + b * dim;
-        int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
-        if (!is_max) memset(o, 0, sizeof(float) * (size_t)dim);
+        memset(o, 0, sizeof(float) * (size_t)dim);
         for (int64_t j = begin; j < end; j++) {
             if (j + c->prefetch_rows < pend)
                 EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j + c->prefetch_rows) * c->stride, 2 * (size_t)dim, 0);
             int64_t r = eki_at(c->indices, j);
             if (r == c->pad) continue;
-            if (is_max && count == 0) { /* the first row: converted straight into the output */
-                count++;
+            count++;
+            float w = c->weights ? c->weights[j] : 1.0f;
+            weight_sum += w;
+            axpy(dim, w, weight + r * c->stride, o);
+        }
+        if (c->mode == EK_BAG_MEAN) {
+            float denom = c->weights ? weight_sum : (float)count;
+            if (denom == 0.0f) memset(o, 0, sizeof(float) * (size_t)dim);
+            else for (int64_t d = 0; d < dim; d++) o[d] /= denom;
+        }
+        if (bag_size) bag_size[b] = count;
+    }
+}
+
+/* Max: each row converted exactly into `row` (dim floats of this thread's scratch), then compared. */
+static void half_max_range(const eki_bag_call *c, const uint16_t *weight, eki_cvt_fn cvt, int64_t b0, int64_t b1,
+                           float *out, int64_t *bag_size, int64_t *max_indices, float *row) {
+    int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
+    for (int64_t b = b0; b < b1; b++) {
+        int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
+        float *o = out + b * dim;
+        int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
+        for (int64_t j = begin; j < end; j++) {
+            if (j + c->prefetch_rows < pend)
+                EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j + c->prefetch_rows) * c->stride, 2 * (size_t)dim, 0);
+            int64_t r = eki_at(c->indices, j);
+            if (r == c->pad) continue;
+            if (count++ == 0) { /* the first row: converted straight into the output */
                 cvt(dim, weight + r * c->stride, o);
                 if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = r;
-                continue;
-            }
-            count++;
-            if (!is_max) { /* o += w * row, converted on the way (unweighted: w = 1, o + 1 * x == o + x) */
-                float w = c->weights ? c->weights[j] : 1.0f;
-                weight_sum += w;
-                axpy(dim, w, weight + r * c->stride, o);
                 continue;
             }
             cvt(dim, weight + r * c->stride, row);
@@ -181,14 +199,9 @@ static void half_range(const eki_bag_call *c, const uint16_t *weight, eki_cvt_fn
                 }
             }
         }
-        if (is_max && count == 0) {
+        if (count == 0) {
             memset(o, 0, sizeof(float) * (size_t)dim);
             if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = -1;
-        }
-        if (c->mode == EK_BAG_MEAN) {
-            float denom = c->weights ? weight_sum : (float)count;
-            if (denom == 0.0f) memset(o, 0, sizeof(float) * (size_t)dim);
-            else for (int64_t d = 0; d < dim; d++) o[d] /= denom;
         }
         if (bag_size) bag_size[b] = count;
     }
@@ -212,18 +225,21 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
     /* slot t of T sums bags [b0, b1), a share of the indices and bags (internal.h: slots) */
     int T = (n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
     if (dtype != EK_DTYPE_F32) {
-        /* one converted row per slot, allocated before anything is written */
+        /* max: one converted row per slot, allocated before anything is written */
+        int is_max = mode == EK_BAG_MAX;
         size_t mark = eki_scratch_mark();
-        float *scratch = eki_scratch_alloc(sizeof(float) * (size_t)dim * (size_t)T);
-        if (!scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate a row of scratch for %d threads", op, T);
+        float *scratch = is_max ? eki_scratch_alloc(sizeof(float) * (size_t)dim * (size_t)T) : NULL;
+        if (is_max && !scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate a row of scratch for %d threads", op, T);
         const eki_kernels *k = eki_dispatch();
         eki_cvt_fn cvt = dtype == EK_DTYPE_F16 ? k->cvt_f16 : k->cvt_bf16;
-        eki_half_axpy_fn axpy = dtype == EK_DTYPE_F16 ? k->axpy_f16 : k->axpy_bf16;
+        eki_half_bag_fn sum = k->half_bag_sum;
+        int bf16 = dtype == EK_DTYPE_BF16;
         EKI_PARALLEL_FOR(T > 1, (static, 1),
         for (int t = 0; t < T; t++) {
             int64_t b0 = eki_bag_split(&c.bags, n, t, T), b1 = eki_bag_split(&c.bags, n, t + 1, T);
-            if (b0 < b1)
-                half_range(&c, table, cvt, axpy, b0, b1, out, bag_size, max_indices, scratch + (size_t)t * (size_t)dim);
+            if (b0 >= b1) continue;
+            if (is_max) half_max_range(&c, table, cvt, b0, b1, out, bag_size, max_indices, scratch + (size_t)t * (size_t)dim);
+            else sum(&c, table, bf16, b0, b1, out, bag_size);
         });
         eki_scratch_release(mark);
         return EK_OK;

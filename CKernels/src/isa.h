@@ -37,8 +37,6 @@ typedef void (*eki_row_scaled_fn)(int64_t dim, float a, float c, const float *sr
 typedef void (*eki_copy_fn)(int64_t dim, const float *src, float *dst);
 /* n fp16 or bf16 elements to float32, exactly (half.c): every ISA gives the same bits. */
 typedef void (*eki_cvt_fn)(int64_t n, const uint16_t *src, float *dst);
-/* acc[i] += w * (float)src[i] (a product, then a sum: never an FMA), for fp16 or bf16 src. */
-typedef void (*eki_half_axpy_fn)(int64_t n, float w, const uint16_t *src, float *acc);
 /* A row of float32 to bf16 with stochastic rounding, the coins of row key `key` (half_round.c). */
 typedef void (*eki_sround_fn)(int64_t dim, const float *src, uint16_t *dst, uint64_t key);
 
@@ -63,6 +61,9 @@ typedef void (*eki_adam_row_fn)(float *w, float *m, float *v, const float *g, in
 struct eki_bag_call;
 typedef void (*eki_bag_range_fn)(const struct eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
                                  int64_t *bag_size, int64_t *max_indices);
+/* The same for sum and mean on an fp16 (bf16 = 0) or bf16 (bf16 = 1) table. */
+typedef void (*eki_half_bag_fn)(const struct eki_bag_call *c, const uint16_t *weight, int bf16, int64_t b0, int64_t b1,
+                                float *out, int64_t *bag_size);
 
 /* The dispatch table: one per ISA, every entry filled. Kernels read it once per call, before any
  * parallel region (`const eki_kernels *k = eki_dispatch();`), and call through it per row or per
@@ -84,7 +85,8 @@ typedef struct {
     eki_bag_range_fn bag_range[2][2];
     /* half.c: fp16 / bf16 rows to float32 (the forward verbs on fp16 and bf16 tables) */
     eki_cvt_fn cvt_f16, cvt_bf16;
-    eki_half_axpy_fn axpy_f16, axpy_bf16; /* the sum / mean bag on fp16 and bf16 tables */
+    /* embedding_bag.c: the sum / mean bag forward over a range of bags of an fp16 / bf16 table */
+    eki_half_bag_fn half_bag_sum;
     /* half_round.c: stochastic rounding of a row to bf16 (the half-precision updates) */
     eki_sround_fn bf16_stochastic_row;
     /* optim.c: the optimizer row updates (the sparse updates and the fused bag updates) */
@@ -137,6 +139,8 @@ void eki_cvt_f16_scalar(int64_t n, const uint16_t *src, float *dst);
 void eki_cvt_bf16_scalar(int64_t n, const uint16_t *src, float *dst);
 void eki_axpy_f16_scalar(int64_t n, float w, const uint16_t *src, float *acc);
 void eki_axpy_bf16_scalar(int64_t n, float w, const uint16_t *src, float *acc);
+void eki_half_bag_sum_scalar(const struct eki_bag_call *c, const uint16_t *weight, int bf16, int64_t b0, int64_t b1,
+                             float *out, int64_t *bag_size);
 void eki_bf16_stochastic_row_scalar(int64_t dim, const float *src, uint16_t *dst, uint64_t key);
 void eki_sgd_row_scalar(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum, float dampening,
                         float weight_decay, int32_t nesterov);
@@ -165,8 +169,8 @@ void eki_bag_range_scalar(const struct eki_bag_call *c, const float *weight, int
     double eki_norm2_##isa(const float *row, int64_t dim);                                            \
     void eki_cvt_f16_##isa(int64_t n, const uint16_t *src, float *dst);                               \
     void eki_cvt_bf16_##isa(int64_t n, const uint16_t *src, float *dst);                              \
-    void eki_axpy_f16_##isa(int64_t n, float w, const uint16_t *src, float *acc);                     \
-    void eki_axpy_bf16_##isa(int64_t n, float w, const uint16_t *src, float *acc);                    \
+    void eki_half_bag_sum_##isa(const struct eki_bag_call *c, const uint16_t *weight, int bf16,       \
+                                int64_t b0, int64_t b1, float *out, int64_t *bag_size);               \
     void eki_bf16_stochastic_row_##isa(int64_t dim, const float *src, uint16_t *dst, uint64_t key);   \
     void eki_sgd_row_##isa(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum,\
                            float dampening, float weight_decay, int32_t nesterov);                    \

@@ -26,27 +26,6 @@ EKI_TARGET_AVX2_F16C void eki_cvt_bf16_avx2(int64_t n, const uint16_t *src, floa
     for (; i < n; i++) dst[i] = eki_bf16_to_f32(src[i]);
 }
 
-EKI_TARGET_AVX2_F16C void eki_axpy_f16_avx2(int64_t n, float w, const uint16_t *src, float *acc) {
-    const __m256 wv = _mm256_set1_ps(w);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i)));
-        _mm256_storeu_ps(acc + i, _mm256_add_ps(_mm256_loadu_ps(acc + i), _mm256_mul_ps(wv, x)));
-    }
-    for (; i < n; i++) acc[i] += w * eki_f16_to_f32(src[i]);
-}
-
-EKI_TARGET_AVX2_F16C void eki_axpy_bf16_avx2(int64_t n, float w, const uint16_t *src, float *acc) {
-    const __m256 wv = _mm256_set1_ps(w);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(src + i)));
-        __m256 x = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
-        _mm256_storeu_ps(acc + i, _mm256_add_ps(_mm256_loadu_ps(acc + i), _mm256_mul_ps(wv, x)));
-    }
-    for (; i < n; i++) acc[i] += w * eki_bf16_to_f32(src[i]);
-}
-
 /* float32 rows to bf16 with stochastic rounding (half_round.c): the coins' SplitMix64 finaliser on
  * 4 64-bit lanes from 32 x 32 -> 64-bit products, the same integers as the scalar rule. */
 EKI_TARGET_AVX2 static inline __m256i mullo64(__m256i a, uint64_t c) {

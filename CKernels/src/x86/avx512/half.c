@@ -27,27 +27,6 @@ EKI_TARGET_AVX512 void eki_cvt_bf16_avx512(int64_t n, const uint16_t *src, float
     for (; i < n; i++) dst[i] = eki_bf16_to_f32(src[i]);
 }
 
-EKI_TARGET_AVX512 void eki_axpy_f16_avx512(int64_t n, float w, const uint16_t *src, float *acc) {
-    const __m512 wv = _mm512_set1_ps(w);
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i)));
-        _mm512_storeu_ps(acc + i, _mm512_add_ps(_mm512_loadu_ps(acc + i), _mm512_mul_ps(wv, x)));
-    }
-    for (; i < n; i++) acc[i] += w * eki_f16_to_f32(src[i]);
-}
-
-EKI_TARGET_AVX512 void eki_axpy_bf16_avx512(int64_t n, float w, const uint16_t *src, float *acc) {
-    const __m512 wv = _mm512_set1_ps(w);
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(src + i)));
-        __m512 x = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
-        _mm512_storeu_ps(acc + i, _mm512_add_ps(_mm512_loadu_ps(acc + i), _mm512_mul_ps(wv, x)));
-    }
-    for (; i < n; i++) acc[i] += w * eki_bf16_to_f32(src[i]);
-}
-
 /* The low 64 bits of a * c for each 64-bit lane (AVX-512DQ's vpmullq). */
 EKI_TARGET_AVX512 static inline __m512i mullo64(__m512i a, uint64_t c) {
     return _mm512_mullo_epi64(a, _mm512_set1_epi64((long long)c));
