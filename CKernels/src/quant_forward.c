@@ -1,7 +1,7 @@
 /* quant_forward.c — ek_lookup_forward and ek_bag_forward on a quantized table (EK_DTYPE_Q8 / Q4 / Q2;
  * embeddingkit.h, section 12). The same checks and messages as the fp32 verbs, all before any write;
  * then each row's values come from the ISA's q_dequant / q_axpy (isa.h) and are reduced in the fp32
- * order (as embedding_bag.c's half_range does for fp16), so every result equals the fp32 forward on
+ * order (as embedding_bag.c does for fp16 and bf16), so every result equals the fp32 forward on
  * the ek_dequantize table bit for bit, on every ISA and for any thread count (one thread per bag,
  * rows in input order). */
 #include <math.h>
