@@ -53,7 +53,7 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
      * first, so that it knows where its entries go */
     kept_at[0] = 0;
     if (T > 1) {
-        EKI_PARALLEL_FOR(1, (static, 1),
+        EKI_PARALLEL_FOR(T > 1, (static, 1),
         for (int t = 0; t < T; t++) {
             int64_t k = 0;
             for (int64_t i = eki_share(n, t, T), e = eki_share(n, t + 1, T); i < e; i++) k += eki_at(rows, i) != skip;

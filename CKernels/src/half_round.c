@@ -62,24 +62,26 @@ static inline uint16_t choose(uint16_t lo, double ax, double vlo, double vhi, ek
     return (lo & 1u) ? (uint16_t)(lo + 1) : lo;
 }
 
-uint16_t eki_f32_to_f16_rounded(float x, ek_rounding rounding, uint32_t bits) {
+/* Both formats by one rule; they differ in the quiet NaN, the truncation and the value one step past
+ * the largest finite half (`inf`). */
+static inline uint16_t round_to_half(float x, ek_rounding rounding, uint32_t bits, const int bf16) {
     uint32_t u = float_bits(x), a = u & 0x7fffffffu;
-    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
-    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((a >> 13) & 0x3ffu)); /* NaN, quiet */
-    uint16_t lo = f16_truncate(a);
-    if (lo == 0x7c00u) return sign | 0x7c00u;
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u), inf = bf16 ? 0x7f80u : 0x7c00u;
+    if (a > 0x7f800000u) /* NaN, quiet */
+        return (uint16_t)(sign | (bf16 ? 0x7fc0u | ((a >> 16) & 0x7fu) : 0x7e00u | ((a >> 13) & 0x3ffu)));
+    uint16_t lo = bf16 ? bf16_truncate(a) : f16_truncate(a);
+    if (lo == inf) return sign | inf;
     double ax = (double)(x < 0 ? -x : x);
-    return sign | choose(lo, ax, f16_magnitude(lo), f16_magnitude((uint16_t)(lo + 1)), rounding, bits);
+    double (*magnitude)(uint16_t) = bf16 ? bf16_magnitude : f16_magnitude;
+    return sign | choose(lo, ax, magnitude(lo), magnitude((uint16_t)(lo + 1)), rounding, bits);
+}
+
+uint16_t eki_f32_to_f16_rounded(float x, ek_rounding rounding, uint32_t bits) {
+    return round_to_half(x, rounding, bits, 0);
 }
 
 uint16_t eki_f32_to_bf16_rounded(float x, ek_rounding rounding, uint32_t bits) {
-    uint32_t u = float_bits(x), a = u & 0x7fffffffu;
-    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
-    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7fc0u | ((a >> 16) & 0x7fu)); /* NaN, quiet */
-    uint16_t lo = bf16_truncate(a);
-    if (lo == 0x7f80u) return sign | 0x7f80u;
-    double ax = (double)(x < 0 ? -x : x);
-    return sign | choose(lo, ax, bf16_magnitude(lo), bf16_magnitude((uint16_t)(lo + 1)), rounding, bits);
+    return round_to_half(x, rounding, bits, 1);
 }
 
 /* bf16 by integers: lo is the top half of the bits, the dropped 16 bits are p * 2^16 exactly. */
