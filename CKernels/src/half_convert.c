@@ -22,7 +22,7 @@ ek_status ek_half_from_f32(ek_dtype dtype, int64_t n, const float *src, uint16_t
     EKI_PARALLEL_FOR(n >= EKI_PARALLEL_MIN_WORK, (static),
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t first = b * BLOCK, len = n - first < BLOCK ? n - first : BLOCK;
-        eki_round_row_half(dtype, len, src + first, dst + first, EK_ROUND_NEAREST, 0, 0, 0);
+        eki_round_row_half(dtype, len, src + first, dst + first, EK_ROUND_NEAREST, 0, 0);
     });
     return EK_OK;
 }

@@ -25,17 +25,22 @@ static inline uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-/* The chain up to the row: the first three links of eki_round_bits, shared by a row's columns. */
-uint64_t eki_round_row_key(uint64_t seed, int64_t step, int64_t row) {
-    uint64_t h = mix64(seed ^ 0x9e3779b97f4a7c15ull);
-    h = mix64(h ^ (uint64_t)step);
-    return mix64(h ^ (uint64_t)row);
+/* The chain up to the step (the first two links of eki_round_bits), the same for every row of a call. */
+uint64_t eki_round_step_key(uint64_t seed, int64_t step) { return mix64(mix64(seed ^ 0x9e3779b97f4a7c15ull) ^ (uint64_t)step); }
+
+/* The chain up to the row: its columns' coins come from it. */
+static inline uint64_t row_key(uint64_t step_key, int64_t row) { return mix64(step_key ^ (uint64_t)row); }
+uint64_t eki_round_row_key(uint64_t step_key, int64_t row) { return row_key(step_key, row); }
+
+/* One hash serves two neighbouring columns: the low 32 bits the even one, the high 32 the odd one, so
+ * a vector of 64-bit hashes read as 32-bit lanes holds the coins of consecutive columns in order. */
+static inline uint32_t column_bits(uint64_t key, int64_t col) {
+    uint64_t h = mix64(key ^ ((uint64_t)col >> 1));
+    return (uint32_t)(col & 1 ? h >> 32 : h);
 }
 
-static inline uint32_t column_bits(uint64_t key, int64_t col) { return (uint32_t)(mix64(key ^ (uint64_t)col) >> 32); }
-
 uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col) {
-    return column_bits(eki_round_row_key(seed, step, row), col);
+    return column_bits(row_key(eki_round_step_key(seed, step), row), col);
 }
 
 /* |x| truncated toward zero, as a half's magnitude bits (|x| finite). 0x7c00 (fp16) / 0x7f80 (bf16)
@@ -107,12 +112,34 @@ void eki_bf16_stochastic_cols(int64_t d0, int64_t d1, const float *src, uint16_t
     for (int64_t d = d0; d < d1; d++) dst[d] = bf16_stochastic(src[d], column_bits(key, d));
 }
 
+void eki_f16_stochastic_cols(int64_t d0, int64_t d1, const float *src, uint16_t *dst, uint64_t key) {
+    for (int64_t d = d0; d < d1; d++) dst[d] = f16_stochastic(src[d], column_bits(key, d));
+}
+
 void eki_bf16_stochastic_row_scalar(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
     eki_bf16_stochastic_cols(0, dim, src, dst, key);
 }
 
+void eki_f16_stochastic_row_scalar(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
+    eki_f16_stochastic_cols(0, dim, src, dst, key);
+}
+
+/* Plain SGD on bf16 columns [d0, d1): widen, w - lr * (g + weight_decay * w) as ek_sgd_update_f32
+ * computes it, round stochastically. */
+void eki_bf16_sgd_cols(int64_t d0, int64_t d1, uint16_t *row, const float *g, float lr, float weight_decay, uint64_t key) {
+    for (int64_t d = d0; d < d1; d++) {
+        float w = eki_bf16_to_f32(row[d]), step = g[d] + weight_decay * w;
+        w -= lr * step;
+        row[d] = bf16_stochastic(w, column_bits(key, d));
+    }
+}
+
+void eki_bf16_sgd_row_scalar(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay, uint64_t key) {
+    eki_bf16_sgd_cols(0, dim, row, g, lr, weight_decay, key);
+}
+
 void eki_round_row_half(ek_dtype dtype, int64_t dim, const float *src, uint16_t *dst, ek_rounding rounding,
-                        uint64_t seed, int64_t step, int64_t row) {
+                        uint64_t step_key, int64_t row) {
     if (rounding != EK_ROUND_STOCHASTIC) {
         if (dtype == EK_DTYPE_BF16)
             for (int64_t d = 0; d < dim; d++) dst[d] = bf16_nearest(src[d]);
@@ -120,9 +147,6 @@ void eki_round_row_half(ek_dtype dtype, int64_t dim, const float *src, uint16_t 
             for (int64_t d = 0; d < dim; d++) dst[d] = eki_f32_to_f16_rounded(src[d], EK_ROUND_NEAREST, 0);
         return;
     }
-    uint64_t key = eki_round_row_key(seed, step, row);
-    if (dtype == EK_DTYPE_BF16)
-        eki_dispatch()->bf16_stochastic_row(dim, src, dst, key);
-    else
-        for (int64_t d = 0; d < dim; d++) dst[d] = f16_stochastic(src[d], column_bits(key, d));
+    const eki_kernels *k = eki_dispatch();
+    (dtype == EK_DTYPE_BF16 ? k->bf16_stochastic_row : k->f16_stochastic_row)(dim, src, dst, row_key(step_key, row));
 }

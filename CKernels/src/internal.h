@@ -156,6 +156,8 @@ typedef struct {
     int64_t stride;                     /* of the table's rows (dim unless the caller sets its own) */
     const eki_kernels *k;               /* the rows of the ISA at the call */
     float step_size, bias2_sqrt, decay; /* Adam */
+    uint64_t round_key;                 /* stochastic rounding: eki_round_step_key(o.seed, o.step) */
+    int fused_bf16_sgd;                 /* bf16, stochastic, SGD without momentum: one pass per row */
 } eki_opt;
 /* The size of ek_optimizer in 0.2 (before `rounding`): callers compiled then still pass it. */
 #define EKI_OPTIMIZER_SIZE_0_2 offsetof(ek_optimizer, rounding)
@@ -172,16 +174,23 @@ void eki_optimizer_prefetch(const eki_opt *o, int64_t r, int64_t dim, const void
 
 /* ---- float32 to fp16 / bf16 with a rounding (half_round.c; header section 4 defines both) ---- */
 uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col);
-/* The chain up to the row (the first three links of eki_round_bits); column d's bits are then the
- * top half of mix64(key ^ d) (half_round.c, and the vector rows of x86/<isa>/half.c). */
-uint64_t eki_round_row_key(uint64_t seed, int64_t step, int64_t row);
-/* Columns [d0, d1) of a row to bf16, stochastically (the scalar rule; the vector rows' tails). */
+/* The chain up to the step (the first two links of eki_round_bits): what eki_round_row_half takes.
+ * Row r's key is mix64(step_key ^ r); columns 2i and 2i + 1 take the low and high halves of
+ * mix64(key ^ i) (half_round.c, and the vector rows of x86/<isa>/half.c). */
+uint64_t eki_round_step_key(uint64_t seed, int64_t step);
+uint64_t eki_round_row_key(uint64_t step_key, int64_t row);
+/* Columns [d0, d1) of a row to bf16 / fp16, stochastically (the scalar rule; the vector rows' tails). */
 void eki_bf16_stochastic_cols(int64_t d0, int64_t d1, const float *src, uint16_t *dst, uint64_t key);
+void eki_f16_stochastic_cols(int64_t d0, int64_t d1, const float *src, uint16_t *dst, uint64_t key);
+/* Plain SGD (no momentum) on bf16 columns [d0, d1) of a row, fused: widened, updated as the f32 SGD
+ * row does, rounded stochastically with row key `key` (the scalar rule; the vector rows' tails). */
+void eki_bf16_sgd_cols(int64_t d0, int64_t d1, uint16_t *row, const float *g, float lr, float weight_decay, uint64_t key);
 uint16_t eki_f32_to_f16_rounded(float x, ek_rounding rounding, uint32_t bits);
 uint16_t eki_f32_to_bf16_rounded(float x, ek_rounding rounding, uint32_t bits);
-/* dst[d] = src[d] rounded to dtype (EK_DTYPE_F16 or EK_DTYPE_BF16), the coin of column d of `row`. */
+/* dst[d] = src[d] rounded to dtype (EK_DTYPE_F16 or EK_DTYPE_BF16), the coin of column d of `row`
+ * (step_key: eki_round_step_key; unused with EK_ROUND_NEAREST). */
 void eki_round_row_half(ek_dtype dtype, int64_t dim, const float *src, uint16_t *dst, ek_rounding rounding,
-                        uint64_t seed, int64_t step, int64_t row);
+                        uint64_t step_key, int64_t row);
 
 /* ---- the parallel scatter-add (scatter.c) ----
  * dst[rows[i]] += a * src[i] for i in input order, skipping rows equal to `skip` (-1 for none): the

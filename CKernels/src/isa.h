@@ -37,8 +37,11 @@ typedef void (*eki_row_scaled_fn)(int64_t dim, float a, float c, const float *sr
 typedef void (*eki_copy_fn)(int64_t dim, const float *src, float *dst);
 /* n fp16 or bf16 elements to float32, exactly (half.c): every ISA gives the same bits. */
 typedef void (*eki_cvt_fn)(int64_t n, const uint16_t *src, float *dst);
-/* A row of float32 to bf16 with stochastic rounding, the coins of row key `key` (half_round.c). */
+/* A row of float32 to bf16 / fp16 with stochastic rounding, the coins of row key `key` (half_round.c). */
 typedef void (*eki_sround_fn)(int64_t dim, const float *src, uint16_t *dst, uint64_t key);
+/* Plain SGD (no momentum) on a bf16 row in one pass: widen, the f32 SGD row's arithmetic, stochastic
+ * rounding with row key `key` (half_round.c: eki_bf16_sgd_cols is the rule). */
+typedef void (*eki_bf16_sgd_fn)(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay, uint64_t key);
 
 /* A packed quantized row (quant.h): its values, or acc += w * its values. */
 typedef void (*eki_qrow_fn)(int64_t dim, const uint8_t *row, float *dst);
@@ -87,8 +90,9 @@ typedef struct {
     eki_cvt_fn cvt_f16, cvt_bf16;
     /* embedding_bag.c: the sum / mean bag forward over a range of bags of an fp16 / bf16 table */
     eki_half_bag_fn half_bag_sum;
-    /* half_round.c: stochastic rounding of a row to bf16 (the half-precision updates) */
-    eki_sround_fn bf16_stochastic_row;
+    /* half_round.c: stochastic rounding of a row to bf16 / fp16 (the half-precision updates) */
+    eki_sround_fn bf16_stochastic_row, f16_stochastic_row;
+    eki_bf16_sgd_fn bf16_sgd_row;
     /* optim.c: the optimizer row updates (the sparse updates and the fused bag updates) */
     eki_sgd_row_fn sgd_row;
     eki_adagrad_row_fn adagrad_row;
@@ -142,6 +146,8 @@ void eki_axpy_bf16_scalar(int64_t n, float w, const uint16_t *src, float *acc);
 void eki_half_bag_sum_scalar(const struct eki_bag_call *c, const uint16_t *weight, int bf16, int64_t b0, int64_t b1,
                              float *out, int64_t *bag_size);
 void eki_bf16_stochastic_row_scalar(int64_t dim, const float *src, uint16_t *dst, uint64_t key);
+void eki_f16_stochastic_row_scalar(int64_t dim, const float *src, uint16_t *dst, uint64_t key);
+void eki_bf16_sgd_row_scalar(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay, uint64_t key);
 void eki_sgd_row_scalar(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum, float dampening,
                         float weight_decay, int32_t nesterov);
 void eki_adagrad_row_scalar(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim, float lr,
@@ -172,6 +178,9 @@ void eki_bag_range_scalar(const struct eki_bag_call *c, const float *weight, int
     void eki_half_bag_sum_##isa(const struct eki_bag_call *c, const uint16_t *weight, int bf16,       \
                                 int64_t b0, int64_t b1, float *out, int64_t *bag_size);               \
     void eki_bf16_stochastic_row_##isa(int64_t dim, const float *src, uint16_t *dst, uint64_t key);   \
+    void eki_f16_stochastic_row_##isa(int64_t dim, const float *src, uint16_t *dst, uint64_t key);    \
+    void eki_bf16_sgd_row_##isa(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay, \
+                                uint64_t key);                                                        \
     void eki_sgd_row_##isa(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum,\
                            float dampening, float weight_decay, int32_t nesterov);                    \
     void eki_adagrad_row_##isa(float *restrict w, float *restrict acc, const float *restrict g,       \

@@ -253,6 +253,7 @@ ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, i
     out->dtype = dtype;
     out->stride = dim;
     out->k = eki_dispatch();
+    out->round_key = 0, out->fused_bf16_sgd = 0;
     if (dtype != EK_DTYPE_F32) {
         if (o->rounding != EK_ROUND_NEAREST && o->rounding != EK_ROUND_STOCHASTIC)
             return eki_fail(EK_ERR_INVALID_ARGUMENT,
@@ -262,6 +263,9 @@ ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, i
             return eki_fail(EK_ERR_INVALID_ARGUMENT,
                             "%s: optimizer->step=%lld must be >= 1 with stochastic rounding (the step counter keys the "
                             "random stream)", op, (long long)o->step);
+        out->round_key = eki_round_step_key(o->seed, o->step);
+        out->fused_bf16_sgd = dtype == EK_DTYPE_BF16 && o->rounding == EK_ROUND_STOCHASTIC && o->kind == EK_OPT_SGD &&
+                              o->momentum == 0.0f;
     }
     int64_t cells;
     if (__builtin_mul_overflow(rows, dim, &cells)) cells = INT64_MAX; /* the table's own check reports it */
@@ -332,9 +336,13 @@ void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g,
         return;
     }
     uint16_t *row = (uint16_t *)table + r * p->stride;
+    if (p->fused_bf16_sgd) {
+        p->k->bf16_sgd_row(dim, row, g, p->o.lr, p->o.weight_decay, eki_round_row_key(p->round_key, r));
+        return;
+    }
     (p->dtype == EK_DTYPE_F16 ? p->k->cvt_f16 : p->k->cvt_bf16)(dim, row, scratch);
     update_row(p, r, dim, g, scratch);
-    eki_round_row_half(p->dtype, dim, scratch, row, p->o.rounding, p->o.seed, p->o.step, r);
+    eki_round_row_half(p->dtype, dim, scratch, row, p->o.rounding, p->round_key, r);
 }
 
 void eki_optimizer_prefetch(const eki_opt *p, int64_t r, int64_t dim, const void *table) {

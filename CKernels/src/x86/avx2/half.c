@@ -26,8 +26,9 @@ EKI_TARGET_AVX2_F16C void eki_cvt_bf16_avx2(int64_t n, const uint16_t *src, floa
     for (; i < n; i++) dst[i] = eki_bf16_to_f32(src[i]);
 }
 
-/* float32 rows to bf16 with stochastic rounding (half_round.c): the coins' SplitMix64 finaliser on
- * 4 64-bit lanes from 32 x 32 -> 64-bit products, the same integers as the scalar rule. */
+/* float32 rows to bf16 / fp16 with stochastic rounding (half_round.c): 8 columns at a time, their
+ * coins the SplitMix64 finaliser on 4 64-bit lanes (one hash per column pair; products from 32 x 32
+ * -> 64-bit multiplies) read as 8 32-bit lanes: the same integers as the scalar rule. */
 EKI_TARGET_AVX2 static inline __m256i mullo64(__m256i a, uint64_t c) {
     __m256i clo = _mm256_set1_epi64x((long long)(c & 0xffffffffu)), chi = _mm256_set1_epi64x((long long)(c >> 32));
     __m256i lolo = _mm256_mul_epu32(a, clo);
@@ -41,28 +42,85 @@ EKI_TARGET_AVX2 static inline __m256i mix64_x4(__m256i z) {
     return _mm256_xor_si256(z, _mm256_srli_epi64(z, 31));
 }
 
-/* 4 columns at a time (see x86/avx512/half.c); both compared values are below 2^32, so the signed
- * 64-bit compare is the unsigned one. A chunk with an infinity or NaN goes to the scalar rule. */
+/* The coins of columns d .. d + 7 (d even) of row key `keyv`, column d + i's in 32-bit lane i. */
+EKI_TARGET_AVX2 static inline __m256i coins_x8(__m256i keyv, int64_t d) {
+    const __m256i pair = _mm256_add_epi64(_mm256_set_epi64x(3, 2, 1, 0), _mm256_set1_epi64x(d >> 1));
+    return mix64_x4(_mm256_xor_si256(keyv, pair));
+}
+
+/* -1 in the lanes where a < b as unsigned 32-bit integers (AVX2 compares signed: flip the sign bits). */
+EKI_TARGET_AVX2 static inline __m256i below_u32(__m256i a, __m256i b) {
+    const __m256i flip = _mm256_set1_epi32((int)0x80000000u);
+    return _mm256_cmpgt_epi32(_mm256_xor_si256(b, flip), _mm256_xor_si256(a, flip));
+}
+
+/* 8 values below 2^16 in 32-bit lanes, stored as 8 uint16. */
+EKI_TARGET_AVX2 static inline void store_u16x8(uint16_t *dst, __m256i h) {
+    __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(h, h), 0x08);
+    _mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(packed));
+}
+
+/* bf16 = (u >> 16) + (coin < u << 16) (x86/avx512/half.c); a chunk with an infinity or NaN, and the
+ * last dim % 8 columns, go to the scalar rule. */
 EKI_TARGET_AVX2 void eki_bf16_stochastic_row_avx2(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
-    const __m256i lane = _mm256_set_epi64x(3, 2, 1, 0), keyv = _mm256_set1_epi64x((long long)key);
-    const __m256i low32 = _mm256_set1_epi64x(0xffffffffll), absmask = _mm256_set1_epi64x(0x7fffffffll),
-                  finite_max = _mm256_set1_epi64x(0x7f7fffffll);
+    const __m256i keyv = _mm256_set1_epi64x((long long)key), absmask = _mm256_set1_epi32(0x7fffffff),
+                  finite_max = _mm256_set1_epi32(0x7f7fffff);
     int64_t d = 0;
-    for (; d + 4 <= dim; d += 4) {
-        __m256i u = _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(src + d)));
-        if (_mm256_movemask_epi8(_mm256_cmpgt_epi64(_mm256_and_si256(u, absmask), finite_max))) {
-            eki_bf16_stochastic_cols(d, d + 4, src, dst, key);
+    for (; d + 8 <= dim; d += 8) {
+        __m256i u = _mm256_loadu_si256((const __m256i *)(src + d));
+        if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_and_si256(u, absmask), finite_max))) {
+            eki_bf16_stochastic_cols(d, d + 8, src, dst, key);
             continue;
         }
-        __m256i coin = _mm256_srli_epi64(mix64_x4(_mm256_xor_si256(keyv, _mm256_add_epi64(lane, _mm256_set1_epi64x(d)))), 32);
-        __m256i thr = _mm256_and_si256(_mm256_slli_epi64(u, 16), low32);
-        __m256i up = _mm256_cmpgt_epi64(thr, coin); /* coin < thr: all ones, i.e. -1 */
-        __m256i h = _mm256_sub_epi64(_mm256_srli_epi64(u, 16), up);
-        int64_t lanes[4];
-        _mm256_storeu_si256((__m256i *)lanes, h);
-        for (int i = 0; i < 4; i++) dst[d + i] = (uint16_t)lanes[i];
+        __m256i up = below_u32(coins_x8(keyv, d), _mm256_slli_epi32(u, 16)); /* -1 where rounding up */
+        store_u16x8(dst + d, _mm256_sub_epi32(_mm256_srli_epi32(u, 16), up));
     }
     eki_bf16_stochastic_cols(d, dim, src, dst, key);
+}
+
+/* fp16 where every |x| of the chunk lies in [2^-14, 2^16) (x86/avx512/half.c); other chunks and the
+ * last dim % 8 columns go to the scalar rule. */
+EKI_TARGET_AVX2 void eki_f16_stochastic_row_avx2(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
+    const __m256i keyv = _mm256_set1_epi64x((long long)key), absmask = _mm256_set1_epi32(0x7fffffff),
+                  smallest = _mm256_set1_epi32(0x38800000), largest = _mm256_set1_epi32(0x477fffff),
+                  rebias = _mm256_set1_epi32(112 << 10), signbit = _mm256_set1_epi32(0x8000);
+    int64_t d = 0;
+    for (; d + 8 <= dim; d += 8) {
+        __m256i u = _mm256_loadu_si256((const __m256i *)(src + d)), a = _mm256_and_si256(u, absmask);
+        __m256i outside = _mm256_or_si256(_mm256_cmpgt_epi32(smallest, a), _mm256_cmpgt_epi32(a, largest));
+        if (_mm256_movemask_epi8(outside)) {
+            eki_f16_stochastic_cols(d, d + 8, src, dst, key);
+            continue;
+        }
+        __m256i up = below_u32(coins_x8(keyv, d), _mm256_slli_epi32(a, 19));
+        __m256i lo = _mm256_sub_epi32(_mm256_srli_epi32(a, 13), rebias);
+        __m256i sign = _mm256_and_si256(_mm256_srli_epi32(u, 16), signbit);
+        store_u16x8(dst + d, _mm256_or_si256(sign, _mm256_sub_epi32(lo, up)));
+    }
+    eki_f16_stochastic_cols(d, dim, src, dst, key);
+}
+
+/* Plain SGD on a bf16 row in one pass (x86/avx512/half.c); a chunk whose result holds an infinity or
+ * NaN, and the last dim % 8 columns, go to the scalar rule. */
+EKI_TARGET_AVX2 void eki_bf16_sgd_row_avx2(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay,
+                                           uint64_t key) {
+    const __m256i keyv = _mm256_set1_epi64x((long long)key), absmask = _mm256_set1_epi32(0x7fffffff),
+                  finite_max = _mm256_set1_epi32(0x7f7fffff);
+    const __m256 lrv = _mm256_set1_ps(lr), wdv = _mm256_set1_ps(weight_decay);
+    int64_t d = 0;
+    for (; d + 8 <= dim; d += 8) {
+        __m256i bits = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + d)));
+        __m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(bits, 16));
+        __m256 step = _mm256_add_ps(_mm256_loadu_ps(g + d), _mm256_mul_ps(wdv, w));
+        __m256i u = _mm256_castps_si256(_mm256_sub_ps(w, _mm256_mul_ps(lrv, step)));
+        if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_and_si256(u, absmask), finite_max))) {
+            eki_bf16_sgd_cols(d, d + 8, row, g, lr, weight_decay, key);
+            continue;
+        }
+        __m256i up = below_u32(coins_x8(keyv, d), _mm256_slli_epi32(u, 16));
+        store_u16x8(row + d, _mm256_sub_epi32(_mm256_srli_epi32(u, 16), up));
+    }
+    eki_bf16_sgd_cols(d, dim, row, g, lr, weight_decay, key);
 }
 
 #endif

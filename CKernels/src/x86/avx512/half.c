@@ -1,7 +1,8 @@
 /* x86/avx512/half.c — fp16 and bf16 rows to float32 with AVX-512 (semantics: half.c): vcvtph2ps on
  * 16 lanes for fp16, a zero-extend and shift for bf16, then the scalar tail. Bit-identical to the
- * scalar conversion (both are exact). And float32 rows to bf16 with stochastic rounding
- * (half_round.c), the coins' SplitMix64 finaliser on 8 64-bit lanes: the same integers. */
+ * scalar conversion (both are exact). And float32 rows to bf16 / fp16 with stochastic rounding
+ * (half_round.c): 16 columns at a time, their coins the SplitMix64 finaliser on 8 64-bit lanes (one
+ * hash per column pair) read as 16 32-bit lanes: the same integers as the scalar rule. */
 #include "internal.h"
 
 #if EKI_X86
@@ -38,26 +39,77 @@ EKI_TARGET_AVX512 static inline __m512i mix64_x8(__m512i z) {
     return _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
 }
 
-/* 8 columns at a time: bf16 = (u >> 16) + (coin < (u << 16) mod 2^32), coin = mix64(key ^ d) >> 32;
- * a chunk holding an infinity or NaN goes to the scalar row. */
+/* The coins of columns d .. d + 15 (d even) of row key `keyv`, column d + i's in 32-bit lane i. */
+EKI_TARGET_AVX512 static inline __m512i coins_x16(__m512i keyv, int64_t d) {
+    const __m512i pair = _mm512_add_epi64(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi64(d >> 1));
+    return mix64_x8(_mm512_xor_si512(keyv, pair));
+}
+
+/* The lanes of columns d .. min(d + 16, dim) - 1. */
+static inline __mmask16 columns_from(int64_t d, int64_t dim) {
+    return dim - d >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (dim - d)) - 1u);
+}
+
+/* bf16 = (u >> 16) + (coin < u << 16): the dropped 16 bits are the probability of rounding away
+ * from zero. A chunk holding an infinity or NaN goes to the scalar rule. */
 EKI_TARGET_AVX512 void eki_bf16_stochastic_row_avx512(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
-    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), keyv = _mm512_set1_epi64((long long)key);
-    const __m512i low32 = _mm512_set1_epi64(0xffffffffll), absmask = _mm512_set1_epi64(0x7fffffffll),
-                  inf = _mm512_set1_epi64(0x7f800000ll);
-    int64_t d = 0;
-    for (; d + 8 <= dim; d += 8) {
-        __m512i u = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(src + d)));
-        if (_mm512_cmpge_epu64_mask(_mm512_and_si512(u, absmask), inf)) {
-            eki_bf16_stochastic_cols(d, d + 8, src, dst, key);
+    const __m512i keyv = _mm512_set1_epi64((long long)key), absmask = _mm512_set1_epi32(0x7fffffff),
+                  inf = _mm512_set1_epi32(0x7f800000), one = _mm512_set1_epi32(1);
+    for (int64_t d = 0; d < dim; d += 16) {
+        __mmask16 m = columns_from(d, dim);
+        __m512i u = _mm512_maskz_loadu_epi32(m, src + d);
+        if (_mm512_mask_cmpge_epu32_mask(m, _mm512_and_si512(u, absmask), inf)) {
+            eki_bf16_stochastic_cols(d, d + 16 < dim ? d + 16 : dim, src, dst, key);
             continue;
         }
-        __m512i coin = _mm512_srli_epi64(mix64_x8(_mm512_xor_si512(keyv, _mm512_add_epi64(lane, _mm512_set1_epi64(d)))), 32);
-        __m512i thr = _mm512_and_si512(_mm512_slli_epi64(u, 16), low32);
-        __mmask8 up = _mm512_cmplt_epu64_mask(coin, thr);
-        __m512i h = _mm512_mask_add_epi64(_mm512_srli_epi64(u, 16), up, _mm512_srli_epi64(u, 16), _mm512_set1_epi64(1));
-        _mm_storeu_si128((__m128i *)(dst + d), _mm512_cvtepi64_epi16(h));
+        __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(keyv, d), _mm512_slli_epi32(u, 16));
+        __m512i lo = _mm512_srli_epi32(u, 16);
+        _mm512_mask_cvtepi32_storeu_epi16(dst + d, m, _mm512_mask_add_epi32(lo, up, lo, one));
     }
-    eki_bf16_stochastic_cols(d, dim, src, dst, key);
+}
+
+/* fp16 where every |x| of the chunk is a normal half or rounds to the largest one or to infinity
+ * (2^-14 <= |x| < 2^16): lo = (|x| >> 13) rebased to fp16's exponent bias, 13 dropped bits. Other
+ * chunks (subnormal results, zeros, infinities, NaN) go to the scalar rule. */
+EKI_TARGET_AVX512 void eki_f16_stochastic_row_avx512(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
+    const __m512i keyv = _mm512_set1_epi64((long long)key), absmask = _mm512_set1_epi32(0x7fffffff),
+                  smallest = _mm512_set1_epi32(0x38800000), past = _mm512_set1_epi32(0x47800000),
+                  rebias = _mm512_set1_epi32(112 << 10), signbit = _mm512_set1_epi32(0x8000), one = _mm512_set1_epi32(1);
+    for (int64_t d = 0; d < dim; d += 16) {
+        __mmask16 m = columns_from(d, dim);
+        __m512i u = _mm512_maskz_loadu_epi32(m, src + d), a = _mm512_and_si512(u, absmask);
+        if (_mm512_mask_cmplt_epu32_mask(m, a, smallest) | _mm512_mask_cmpge_epu32_mask(m, a, past)) {
+            eki_f16_stochastic_cols(d, d + 16 < dim ? d + 16 : dim, src, dst, key);
+            continue;
+        }
+        __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(keyv, d), _mm512_slli_epi32(a, 19));
+        __m512i lo = _mm512_sub_epi32(_mm512_srli_epi32(a, 13), rebias);
+        __m512i h = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), signbit), _mm512_mask_add_epi32(lo, up, lo, one));
+        _mm512_mask_cvtepi32_storeu_epi16(dst + d, m, h);
+    }
+}
+
+/* Plain SGD on a bf16 row in one pass (half_round.c: eki_bf16_sgd_cols): widen, the f32 SGD row's
+ * arithmetic in its order, the bf16 rounding above. A chunk whose result holds an infinity or NaN is
+ * done again by the scalar rule from the untouched inputs. */
+EKI_TARGET_AVX512 void eki_bf16_sgd_row_avx512(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay,
+                                               uint64_t key) {
+    const __m512i keyv = _mm512_set1_epi64((long long)key), absmask = _mm512_set1_epi32(0x7fffffff),
+                  inf = _mm512_set1_epi32(0x7f800000), one = _mm512_set1_epi32(1);
+    const __m512 lrv = _mm512_set1_ps(lr), wdv = _mm512_set1_ps(weight_decay);
+    for (int64_t d = 0; d < dim; d += 16) {
+        __mmask16 m = columns_from(d, dim);
+        __m512 w = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, row + d)), 16));
+        __m512 step = _mm512_add_ps(_mm512_maskz_loadu_ps(m, g + d), _mm512_mul_ps(wdv, w));
+        __m512i u = _mm512_castps_si512(_mm512_sub_ps(w, _mm512_mul_ps(lrv, step)));
+        if (_mm512_mask_cmpge_epu32_mask(m, _mm512_and_si512(u, absmask), inf)) {
+            eki_bf16_sgd_cols(d, d + 16 < dim ? d + 16 : dim, row, g, lr, weight_decay, key);
+            continue;
+        }
+        __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(keyv, d), _mm512_slli_epi32(u, 16));
+        __m512i lo = _mm512_srli_epi32(u, 16);
+        _mm512_mask_cvtepi32_storeu_epi16(row + d, m, _mm512_mask_add_epi32(lo, up, lo, one));
+    }
 }
 
 #endif
