@@ -542,6 +542,17 @@ static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64
  * makes it from ek_bag_backward_sparse's entries (the first entry's row as written, then += each
  * later one in input order), and the optimizer's row update runs on it (eki_optimizer_row, the
  * code of the ek_*_update_f32 loops). Rows are independent: parallel over rows, exact. */
+/* The first group starting at or after `position` (groups if none): start is ascending. */
+static int64_t first_group_at(const int64_t *start, int64_t groups, int64_t position) {
+    int64_t lo = 0, hi = groups;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (start[mid] < position) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c, int32_t scale_grad_by_freq,
                                          const int64_t *max_indices, const float *grad_out, const eki_opt *o,
                                          void *weight) {
@@ -561,44 +572,43 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
     eki_row_fn scale = k->scale, axpy = k->axpy;
     eki_row_scaled_fn axpy_scaled = k->axpy_scaled;
     int is_max = c->mode == EK_BAG_MAX;
-    /* slot t (internal.h: slots) takes the blocks t, t + T, ... of 64 groups, as schedule(static, 64)
-     * would, with its own 3 scratch rows */
-    const int64_t block = 64, kept = p.start[p.groups];
+    /* slot t (internal.h: slots) takes one run of consecutive groups holding about kept / T positions,
+     * with its own 3 scratch rows: the rows it writes rise through the table, away from the other
+     * slots' (block-cyclic runs were slower at 2 threads) */
+    const int64_t kept = p.start[p.groups];
     EKI_PARALLEL_FOR(T > 1, (static, 1),
     for (int t = 0; t < T; t++) {
         float *acc = scratch + 3 * (size_t)dim * (size_t)t, *tmp = acc + dim, *row = tmp + dim;
-        for (int64_t g0 = block * t; g0 < p.groups; g0 += block * T)
-            for (int64_t g = g0; g < g0 + block && g < p.groups; g++) {
-                /* the row (and its state) a few groups ahead, within the slot's blocks */
-                int64_t ahead = g + EKI_PREFETCH_ROWS;
-                if (ahead >= g0 + block) ahead += block * (T - 1);
-                if (ahead < p.groups) eki_optimizer_prefetch(o, p.row_of_group[ahead], dim, weight);
-                int first = 1;
-                for (int64_t k = p.start[g]; k < p.start[g + 1]; k++) {
-                    /* positions come in row order, so their plan entries and their bags' gradient
-                     * rows are scattered: fetch the entries 2 distances ahead, then the rows */
-                    if (k + 2 * EKI_PREFETCH_ROWS < kept) {
-                        int64_t ahead = p.order[k + 2 * EKI_PREFETCH_ROWS];
-                        __builtin_prefetch(p.bag_of + ahead, 0, 3);
-                        if (p.coef) __builtin_prefetch(p.coef + ahead, 0, 3);
-                    }
-                    if (k + EKI_PREFETCH_ROWS < kept) {
-                        int64_t bag = p.bag_of[p.order[k + EKI_PREFETCH_ROWS]];
-                        if (bag >= 0) EKI_PREFETCH_SPAN(grad_out + bag * dim, sizeof(float) * (size_t)dim, 0);
-                    }
-                    int64_t j = p.order[k];
-                    if (p.bag_of[j] < 0) continue;
-                    if (first) entry_gradient(c, &p, max_indices, grad_out, j, 0, scale, acc);
-                    else if (is_max) {
-                        entry_gradient(c, &p, max_indices, grad_out, j, 0, NULL, tmp);
-                        axpy(dim, 1.0f, tmp, acc);
-                    } else {
-                        axpy_scaled(dim, 1.0f, p.coef[j], grad_out + p.bag_of[j] * dim, acc);
-                    }
-                    first = 0;
+        const int64_t g_end = t == T - 1 ? p.groups : first_group_at(p.start, p.groups, eki_share(kept, t + 1, T));
+        for (int64_t g = first_group_at(p.start, p.groups, eki_share(kept, t, T)); g < g_end; g++) {
+            /* the row (and its state) a few groups ahead */
+            if (g + EKI_PREFETCH_ROWS < g_end) eki_optimizer_prefetch(o, p.row_of_group[g + EKI_PREFETCH_ROWS], dim, weight);
+            int first = 1;
+            for (int64_t k = p.start[g]; k < p.start[g + 1]; k++) {
+                /* positions come in row order, so their plan entries and their bags' gradient
+                 * rows are scattered: fetch the entries 2 distances ahead, then the rows */
+                if (k + 2 * EKI_PREFETCH_ROWS < kept) {
+                    int64_t ahead = p.order[k + 2 * EKI_PREFETCH_ROWS];
+                    __builtin_prefetch(p.bag_of + ahead, 0, 3);
+                    if (p.coef) __builtin_prefetch(p.coef + ahead, 0, 3);
                 }
-                if (!first) eki_optimizer_row(o, p.row_of_group[g], dim, acc, weight, row);
+                if (k + EKI_PREFETCH_ROWS < kept) {
+                    int64_t bag = p.bag_of[p.order[k + EKI_PREFETCH_ROWS]];
+                    if (bag >= 0) EKI_PREFETCH_SPAN(grad_out + bag * dim, sizeof(float) * (size_t)dim, 0);
+                }
+                int64_t j = p.order[k];
+                if (p.bag_of[j] < 0) continue;
+                if (first) entry_gradient(c, &p, max_indices, grad_out, j, 0, scale, acc);
+                else if (is_max) {
+                    entry_gradient(c, &p, max_indices, grad_out, j, 0, NULL, tmp);
+                    axpy(dim, 1.0f, tmp, acc);
+                } else {
+                    axpy_scaled(dim, 1.0f, p.coef[j], grad_out + p.bag_of[j] * dim, acc);
+                }
+                first = 0;
             }
+            if (!first) eki_optimizer_row(o, p.row_of_group[g], dim, acc, weight, row);
+        }
     });
     eki_scratch_release(mark);
     return EK_OK;
