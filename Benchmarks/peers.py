@@ -227,14 +227,16 @@ def w_cross_entropy():
     return step
 
 
-def w_text_classifier():
-    """W9: EmbeddingBag(mean, 200k x 64, sparse) -> Linear(64, 100) -> cross-entropy -> SGD, 256 bags x 20."""
+def w_text_classifier(optimizer="sgd"):
+    """W9: EmbeddingBag(mean, 200k x 64, sparse) -> Linear(64, 100) -> cross-entropy -> SGD, 256 bags x 20;
+    W9a: the same with Adagrad(lr 0.1)."""
     g = gen()
     torch.manual_seed(SEED)
     vocab, dim, classes, batch, tokens = 200_000, 64, 100, 256, 20
     emb = torch.nn.EmbeddingBag(vocab, dim, mode="mean", sparse=True)
     head = torch.nn.Linear(dim, classes)
-    opt = torch.optim.SGD(list(emb.parameters()) + list(head.parameters()), lr=0.1)
+    params = list(emb.parameters()) + list(head.parameters())
+    opt = torch.optim.Adagrad(params, lr=0.1) if optimizer == "adagrad" else torch.optim.SGD(params, lr=0.1)
     idx = [torch.randint(0, vocab, (batch, tokens), generator=g, dtype=torch.int64) for _ in range(NBATCH)]
     tgt = [torch.randint(0, classes, (batch,), generator=g, dtype=torch.int64) for _ in range(NBATCH)]
 
@@ -263,6 +265,7 @@ WORKLOADS = {
     "W8": w_softmax,
     "W8b": w_cross_entropy,
     "W9": w_text_classifier,
+    "W9a": lambda: w_text_classifier("adagrad"),
     "W10": lambda: w_quant_bag(8),
     "W11": lambda: w_quant_bag(4),
     "W2@64MiB": lambda: w_bag("sum", rows=262_144),

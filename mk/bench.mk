@@ -19,7 +19,7 @@ BENCH_ARGS ?=
 
 .PHONY: bench bench-peers
 
-# W5-swift and W9 run through the Swift API: ek-swift-bench (Examples/Sources/ek-swift-bench/main.swift, in
+# W5-swift, W9 and W9a run through the Swift API: ek-swift-bench (Examples/Sources/ek-swift-bench/main.swift, in
 # the examples package), built in release mode in its own scratch path at the root (.build-bench, where
 # ek_bench looks by default); without a Swift toolchain the bench says so and runs the C-ABI rows.
 SWIFT_BENCH_SCRATCH := .build-bench
@@ -30,8 +30,8 @@ bench: $(BENCH_BIN)
 	    $(MAKE) --no-print-directory check-openmp && \
 	    echo "$(SWIFT) build -c release --package-path $(EXAMPLES) --scratch-path $(SWIFT_BENCH_SCRATCH) --product ek-swift-bench" && \
 	    $(SWIFT) build -c release --package-path $(EXAMPLES) --scratch-path $(CURDIR)/$(SWIFT_BENCH_SCRATCH) --product ek-swift-bench \
-	        || echo "bench: the Swift build failed; W5-swift and W9 will be missing" >&2; \
-	else echo "bench: no Swift toolchain ($(SWIFT)); W5-swift and W9 will be missing" >&2; fi
+	        || echo "bench: the Swift build failed; W5-swift, W9 and W9a will be missing" >&2; \
+	else echo "bench: no Swift toolchain ($(SWIFT)); W5-swift, W9 and W9a will be missing" >&2; fi
 	$(BENCH_BIN) --python $(BENCH_VENV_PYTHON) --peers Benchmarks/peers.py --swift $(SWIFT_BENCH_BIN) \
 	    --results Benchmarks/results $(BENCH_ARGS)
 	@# W13: the W5 step row-wise sharded over 2 MPI ranks (mk/mpi.mk, Benchmarks/mpi/); NOT AVAILABLE without MPI

@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
     if (swift_bench && wants_swift) swift_start(swift_bench);
     else if (!swift_bench) snprintf(swift_absent, sizeof swift_absent, "--no-swift");
     if (swift.in)
-        printf("Swift API: %s --serve (ISA %s) runs W5-swift and W9 in a second co-process, checked first.\n",
+        printf("Swift API: %s --serve (ISA %s) runs W5-swift, W9 and W9a in a second co-process, checked first.\n",
                swift_bench, swift_isa);
     else if (wants_swift)
         printf("Swift API: NOT AVAILABLE (%s): no W5-swift / W9 figures.\n", swift_absent);

@@ -1,4 +1,4 @@
-// ek-swift-bench: W5 and W9 of `make bench` written against the public Swift API, as a user would
+// ek-swift-bench: W5, W9 and W9a of `make bench` written against the public Swift API, as a user would
 // write them (Benchmarks/README.md). The same sizes and measurement rule as ek_bench (Benchmarks/harness/) and peers.py:
 // 8 index batches rotated between calls, warm-up (>= 8 calls and >= 0.2 s), then every call timed on
 // its own until >= SECONDS have passed and >= MIN_REPEATS calls were made (or >= 8 calls and
@@ -9,13 +9,14 @@
 //   ek-swift-bench --serve     co-process of ek_bench, the protocol of peers.py: a hello line, then
 //                              "run ID THREADS SECONDS MIN_REPEATS" lines answered by result lines and
 //                              {"kind": "done"}; "quit" ends it.
-//   ek-swift-bench [--workload W5,W9] [--threads 1,2] [--seconds 1.5]
+//   ek-swift-bench [--workload W5-swift,W9,W9a] [--threads 1,2] [--seconds 1.5]
 //                              standalone: JSON lines on stdout.
 //
 // W5-swift  EmbeddingBag(1M x 64, mode sum, sparse) forward over 4,096 bags x 40 (offsets), backward
 //           from a fixed grad_out, SGD(lr 0.01).step(), zeroGrad().
 // W9        EmbeddingBag(200k x 64, mode mean, sparse) -> Linear(64, 100) -> crossEntropy (mean),
 //           backward, SGD(lr 0.1) over both modules, zeroGrad(); batch 256 bags x 20 tokens ([256, 20]).
+// W9a       W9 with Adagrad(lr 0.1) in place of SGD.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -118,12 +119,14 @@ func sparseStep() throws -> Step {
 
 enum BenchCheck: Error { case mismatch(String) }
 
-func textClassifierStep() throws -> Step {
+func textClassifierStep(adagrad: Bool) throws -> Step {
     manualSeed(20240601)
     let vocab = 200_000, dim = 64, classes = 100, batch = 256, tokens = 20
     let bag = try EmbeddingBag(count: vocab, dimension: dim, mode: .mean, sparse: true)
     let head = try Linear(dim, classes)
-    let optimizer = try SGD(bag.parameters() + head.parameters(), learningRate: 0.1)
+    let parameters = bag.parameters() + head.parameters()
+    let optimizer: any Optimizer =
+        adagrad ? try Adagrad(parameters, learningRate: 0.1) : try SGD(parameters, learningRate: 0.1)
     let inputs = (0..<nbatch).map {
         Tensor(shape: [batch, tokens], indices: randomIndices(batch * tokens, below: vocab, seed: 900 + UInt64($0)))
     }
@@ -156,7 +159,9 @@ func textClassifierStep() throws -> Step {
     }
 }
 
-let workloads: [String: () throws -> Step] = ["W5-swift": sparseStep, "W9": textClassifierStep]
+let workloads: [String: () throws -> Step] = [
+    "W5-swift": sparseStep, "W9": { try textClassifierStep(adagrad: false) }, "W9a": { try textClassifierStep(adagrad: true) },
+]
 
 func measure(_ call: Step, seconds: Double, minRepeats: Int) throws -> [(String, String)] {
     var calls = 0
@@ -237,11 +242,11 @@ if args.contains("--serve") {
         emit([("kind", str("done"))])
     }
 } else {
-    var opts = ["--workload": "W5-swift,W9", "--threads": "1,2", "--seconds": "1.5", "--min-repeats": "24"]
+    var opts = ["--workload": "W5-swift,W9,W9a", "--threads": "1,2", "--seconds": "1.5", "--min-repeats": "24"]
     var i = 0
     while i < args.count {
         guard opts[args[i]] != nil, i + 1 < args.count else {
-            print("usage: ek-swift-bench [--serve] [--workload W5-swift,W9] [--threads 1,2] [--seconds S]")
+            print("usage: ek-swift-bench [--serve] [--workload W5-swift,W9,W9a] [--threads 1,2] [--seconds S]")
             exit(1)
         }
         opts[args[i]] = args[i + 1]
