@@ -14,18 +14,21 @@
 
 #define EKI_INLINE2 EKI_TARGET_AVX2 static inline __attribute__((always_inline))
 
+/* softmax.h's method, arranged for a short dependency chain (the loop is latency-bound on AVX2):
+ * n rounded by adding and subtracting 1.5 * 2^23 (x log2 e lies far inside +-2^22), the polynomial
+ * in Estrin's scheme (three independent pairs, then two steps in r^2). */
 EKI_INLINE2 __m256 exp_avx2(__m256 x) {
+    const __m256 shifter = _mm256_set1_ps(0x1.8p23f);
     x = _mm256_max_ps(_mm256_set1_ps(EKI_EXP_LO), _mm256_min_ps(_mm256_set1_ps(EKI_EXP_HI), x));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(EKI_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(EKI_LOG2E), shifter), shifter);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EKI_LN2_HI), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EKI_LN2_LO), r);
-    __m256 p = _mm256_set1_ps(EKI_EXP_P0);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EKI_EXP_P1));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EKI_EXP_P2));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EKI_EXP_P3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EKI_EXP_P4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(EKI_EXP_P5));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256 r2 = _mm256_mul_ps(r, r);
+    __m256 p01 = _mm256_fmadd_ps(_mm256_set1_ps(EKI_EXP_P0), r, _mm256_set1_ps(EKI_EXP_P1));
+    __m256 p23 = _mm256_fmadd_ps(_mm256_set1_ps(EKI_EXP_P2), r, _mm256_set1_ps(EKI_EXP_P3));
+    __m256 p45 = _mm256_fmadd_ps(_mm256_set1_ps(EKI_EXP_P4), r, _mm256_set1_ps(EKI_EXP_P5));
+    __m256 p = _mm256_fmadd_ps(_mm256_fmadd_ps(p01, r2, p23), r2, p45);
+    p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     /* n in [-150, 128]: n1 = n >> 1 and n2 = n - n1 both lie in [-75, 64], normal exponents */
     __m256i ni = _mm256_cvtps_epi32(n);
     __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
