@@ -536,12 +536,6 @@ static ek_status bag_weights_backward(int64_t num_embeddings, int64_t dim, int64
     return EK_OK;
 }
 
-/* ---- the backward fused with an optimizer step other than plain SGD ----
- *
- * Each row's coalesced gradient is made in the thread's scratch row exactly as ek_coo_coalesce_f32
- * makes it from ek_bag_backward_sparse's entries (the first entry's row as written, then += each
- * later one in input order), and the optimizer's row update runs on it (eki_optimizer_row, the
- * code of the ek_*_update_f32 loops). Rows are independent: parallel over rows, exact. */
 /* The first group starting at or after `position` (groups if none): start is ascending. */
 static int64_t first_group_at(const int64_t *start, int64_t groups, int64_t position) {
     int64_t lo = 0, hi = groups;
@@ -553,6 +547,12 @@ static int64_t first_group_at(const int64_t *start, int64_t groups, int64_t posi
     return lo;
 }
 
+/* ---- the backward fused with an optimizer step other than plain SGD ----
+ *
+ * Each row's coalesced gradient is made in the thread's scratch row exactly as ek_coo_coalesce_f32
+ * makes it from ek_bag_backward_sparse's entries (the first entry's row as written, then += each
+ * later one in input order), and the optimizer's row update runs on it (eki_optimizer_row, the
+ * code of the ek_*_update_f32 loops). Rows are independent: parallel over rows, exact. */
 static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c, int32_t scale_grad_by_freq,
                                          const int64_t *max_indices, const float *grad_out, const eki_opt *o,
                                          void *weight) {
@@ -573,8 +573,8 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
     eki_row_scaled_fn axpy_scaled = k->axpy_scaled;
     int is_max = c->mode == EK_BAG_MAX;
     /* slot t (internal.h: slots) takes one run of consecutive groups holding about kept / T positions,
-     * with its own 3 scratch rows: the rows it writes rise through the table, away from the other
-     * slots' (block-cyclic runs were slower at 2 threads) */
+     * with its own 3 scratch rows: the rows each thread writes rise through its own part of the
+     * table instead of interleaving with the other threads' */
     const int64_t kept = p.start[p.groups];
     EKI_PARALLEL_FOR(T > 1, (static, 1),
     for (int t = 0; t < T; t++) {
