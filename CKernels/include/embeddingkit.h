@@ -392,11 +392,13 @@ typedef enum ek_optimizer_kind {
 typedef enum ek_rounding { EK_ROUND_NEAREST = 0, EK_ROUND_STOCHASTIC = 1 } ek_rounding;
 
 /* The stochastic rounding bits: SplitMix64's finaliser m(z) = the xor-shift-multiply chain
- * z ^= z >> 30; z *= 0xbf58476d1ce4e5b9; z ^= z >> 27; z *= 0x94d049bb133111eb; z ^= z >> 31, applied as
- *   h = m(seed ^ 0x9e3779b97f4a7c15); h = m(h ^ step); h = m(h ^ row); h = m(h ^ (column >> 1));
- *   bits = the low 32 bits of h for an even column, the high 32 bits for an odd one
- * (step, row and column as 64-bit two's complement, column shifted as unsigned): one hash serves two
- * neighbouring columns. Changed in 0.4 (0.3 hashed every column: bits = m(h ^ column) >> 32).
+ * z ^= z >> 30; z *= 0xbf58476d1ce4e5b9; z ^= z >> 27; z *= 0x94d049bb133111eb; z ^= z >> 31 keys the row,
+ *   k = m(m(m(seed ^ 0x9e3779b97f4a7c15) ^ step) ^ row)
+ * and MurmurHash3's 32-bit finaliser f(x) = x ^= x >> 16; x *= 0x85ebca6b; x ^= x >> 13; x *= 0xc2b2ae35;
+ * x ^= x >> 16 (all mod 2^32) makes the column's bits from it:
+ *   bits = f(low32(k) + column * 0x9e3779b9) ^ high32(k)
+ * (step, row and column as 64-bit two's complement; column truncated to 32 bits). Changed in 0.4
+ * (0.3: bits = m(k ^ column) >> 32): 32-bit multiplies, 8 or 16 columns per vector instruction.
  * Exported so other runtimes can reproduce it. */
 uint32_t ek_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t column);
 

@@ -175,8 +175,11 @@ void eki_optimizer_prefetch(const eki_opt *o, int64_t r, int64_t dim, const void
 /* ---- float32 to fp16 / bf16 with a rounding (half_round.c; header section 4 defines both) ---- */
 uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col);
 /* The chain up to the step (the first two links of eki_round_bits): what eki_round_row_half takes.
- * Row r's key is mix64(step_key ^ r); columns 2i and 2i + 1 take the low and high halves of
- * mix64(key ^ i) (half_round.c, and the vector rows of x86/<isa>/half.c). */
+ * Row r's key is mix64(step_key ^ r); column d's coin is fmix32(lo32(key) + d * EKI_ROUND_COLUMN_STEP)
+ * ^ hi32(key) (half_round.c, and the vector rows of x86/<isa>/half.c). */
+#define EKI_ROUND_COLUMN_STEP 0x9e3779b9u
+#define EKI_ROUND_FMIX_1 0x85ebca6bu
+#define EKI_ROUND_FMIX_2 0xc2b2ae35u
 uint64_t eki_round_step_key(uint64_t seed, int64_t step);
 uint64_t eki_round_row_key(uint64_t step_key, int64_t row);
 /* Columns [d0, d1) of a row to bf16 / fp16, stochastically (the scalar rule; the vector rows' tails). */

@@ -27,25 +27,27 @@ EKI_TARGET_AVX2_F16C void eki_cvt_bf16_avx2(int64_t n, const uint16_t *src, floa
 }
 
 /* float32 rows to bf16 / fp16 with stochastic rounding (half_round.c): 8 columns at a time, their
- * coins the SplitMix64 finaliser on 4 64-bit lanes (one hash per column pair; products from 32 x 32
- * -> 64-bit multiplies) read as 8 32-bit lanes: the same integers as the scalar rule. */
-EKI_TARGET_AVX2 static inline __m256i mullo64(__m256i a, uint64_t c) {
-    __m256i clo = _mm256_set1_epi64x((long long)(c & 0xffffffffu)), chi = _mm256_set1_epi64x((long long)(c >> 32));
-    __m256i lolo = _mm256_mul_epu32(a, clo);
-    __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), clo), _mm256_mul_epu32(a, chi));
-    return _mm256_add_epi64(lolo, _mm256_slli_epi64(cross, 32));
+ * coins the 32-bit column hash on 8 lanes: the same integers as the scalar rule. */
+typedef struct {
+    __m256i lo, hi, lanes; /* the key's halves; i * EKI_ROUND_COLUMN_STEP in lane i */
+} coin_key;
+
+EKI_TARGET_AVX2 static inline coin_key coin_key_of(uint64_t key) {
+    const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return (coin_key){_mm256_set1_epi32((int)(uint32_t)key), _mm256_set1_epi32((int)(uint32_t)(key >> 32)),
+                      _mm256_mullo_epi32(i, _mm256_set1_epi32((int)EKI_ROUND_COLUMN_STEP))};
 }
 
-EKI_TARGET_AVX2 static inline __m256i mix64_x4(__m256i z) {
-    z = mullo64(_mm256_xor_si256(z, _mm256_srli_epi64(z, 30)), 0xbf58476d1ce4e5b9ull);
-    z = mullo64(_mm256_xor_si256(z, _mm256_srli_epi64(z, 27)), 0x94d049bb133111ebull);
-    return _mm256_xor_si256(z, _mm256_srli_epi64(z, 31));
-}
-
-/* The coins of columns d .. d + 7 (d even) of row key `keyv`, column d + i's in 32-bit lane i. */
-EKI_TARGET_AVX2 static inline __m256i coins_x8(__m256i keyv, int64_t d) {
-    const __m256i pair = _mm256_add_epi64(_mm256_set_epi64x(3, 2, 1, 0), _mm256_set1_epi64x(d >> 1));
-    return mix64_x4(_mm256_xor_si256(keyv, pair));
+/* The coins of columns d .. d + 7, column d + i's in lane i. */
+EKI_TARGET_AVX2 static inline __m256i coins_x8(const coin_key *k, int64_t d) {
+    __m256i x = _mm256_add_epi32(_mm256_add_epi32(k->lo, k->lanes),
+                                 _mm256_set1_epi32((int)((uint32_t)(uint64_t)d * EKI_ROUND_COLUMN_STEP)));
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32((int)EKI_ROUND_FMIX_1));
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 13));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32((int)EKI_ROUND_FMIX_2));
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+    return _mm256_xor_si256(x, k->hi);
 }
 
 /* -1 in the lanes where a < b as unsigned 32-bit integers (AVX2 compares signed: flip the sign bits). */
@@ -63,7 +65,8 @@ EKI_TARGET_AVX2 static inline void store_u16x8(uint16_t *dst, __m256i h) {
 /* bf16 = (u >> 16) + (coin < u << 16) (x86/avx512/half.c); a chunk with an infinity or NaN, and the
  * last dim % 8 columns, go to the scalar rule. */
 EKI_TARGET_AVX2 void eki_bf16_stochastic_row_avx2(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
-    const __m256i keyv = _mm256_set1_epi64x((long long)key), absmask = _mm256_set1_epi32(0x7fffffff),
+    const coin_key ck = coin_key_of(key);
+    const __m256i absmask = _mm256_set1_epi32(0x7fffffff),
                   finite_max = _mm256_set1_epi32(0x7f7fffff);
     int64_t d = 0;
     for (; d + 8 <= dim; d += 8) {
@@ -72,7 +75,7 @@ EKI_TARGET_AVX2 void eki_bf16_stochastic_row_avx2(int64_t dim, const float *src,
             eki_bf16_stochastic_cols(d, d + 8, src, dst, key);
             continue;
         }
-        __m256i up = below_u32(coins_x8(keyv, d), _mm256_slli_epi32(u, 16)); /* -1 where rounding up */
+        __m256i up = below_u32(coins_x8(&ck, d), _mm256_slli_epi32(u, 16)); /* -1 where rounding up */
         store_u16x8(dst + d, _mm256_sub_epi32(_mm256_srli_epi32(u, 16), up));
     }
     eki_bf16_stochastic_cols(d, dim, src, dst, key);
@@ -81,7 +84,8 @@ EKI_TARGET_AVX2 void eki_bf16_stochastic_row_avx2(int64_t dim, const float *src,
 /* fp16 where every |x| of the chunk lies in [2^-14, 2^16) (x86/avx512/half.c); other chunks and the
  * last dim % 8 columns go to the scalar rule. */
 EKI_TARGET_AVX2 void eki_f16_stochastic_row_avx2(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
-    const __m256i keyv = _mm256_set1_epi64x((long long)key), absmask = _mm256_set1_epi32(0x7fffffff),
+    const coin_key ck = coin_key_of(key);
+    const __m256i absmask = _mm256_set1_epi32(0x7fffffff),
                   smallest = _mm256_set1_epi32(0x38800000), largest = _mm256_set1_epi32(0x477fffff),
                   rebias = _mm256_set1_epi32(112 << 10), signbit = _mm256_set1_epi32(0x8000);
     int64_t d = 0;
@@ -92,7 +96,7 @@ EKI_TARGET_AVX2 void eki_f16_stochastic_row_avx2(int64_t dim, const float *src, 
             eki_f16_stochastic_cols(d, d + 8, src, dst, key);
             continue;
         }
-        __m256i up = below_u32(coins_x8(keyv, d), _mm256_slli_epi32(a, 19));
+        __m256i up = below_u32(coins_x8(&ck, d), _mm256_slli_epi32(a, 19));
         __m256i lo = _mm256_sub_epi32(_mm256_srli_epi32(a, 13), rebias);
         __m256i sign = _mm256_and_si256(_mm256_srli_epi32(u, 16), signbit);
         store_u16x8(dst + d, _mm256_or_si256(sign, _mm256_sub_epi32(lo, up)));
@@ -104,7 +108,8 @@ EKI_TARGET_AVX2 void eki_f16_stochastic_row_avx2(int64_t dim, const float *src, 
  * NaN, and the last dim % 8 columns, go to the scalar rule. */
 EKI_TARGET_AVX2 void eki_bf16_sgd_row_avx2(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay,
                                            uint64_t key) {
-    const __m256i keyv = _mm256_set1_epi64x((long long)key), absmask = _mm256_set1_epi32(0x7fffffff),
+    const coin_key ck = coin_key_of(key);
+    const __m256i absmask = _mm256_set1_epi32(0x7fffffff),
                   finite_max = _mm256_set1_epi32(0x7f7fffff);
     const __m256 lrv = _mm256_set1_ps(lr), wdv = _mm256_set1_ps(weight_decay);
     int64_t d = 0;
@@ -117,7 +122,7 @@ EKI_TARGET_AVX2 void eki_bf16_sgd_row_avx2(int64_t dim, uint16_t *row, const flo
             eki_bf16_sgd_cols(d, d + 8, row, g, lr, weight_decay, key);
             continue;
         }
-        __m256i up = below_u32(coins_x8(keyv, d), _mm256_slli_epi32(u, 16));
+        __m256i up = below_u32(coins_x8(&ck, d), _mm256_slli_epi32(u, 16));
         store_u16x8(row + d, _mm256_sub_epi32(_mm256_srli_epi32(u, 16), up));
     }
     eki_bf16_sgd_cols(d, dim, row, g, lr, weight_decay, key);

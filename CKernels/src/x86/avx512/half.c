@@ -1,8 +1,8 @@
 /* x86/avx512/half.c — fp16 and bf16 rows to float32 with AVX-512 (semantics: half.c): vcvtph2ps on
  * 16 lanes for fp16, a zero-extend and shift for bf16, then the scalar tail. Bit-identical to the
  * scalar conversion (both are exact). And float32 rows to bf16 / fp16 with stochastic rounding
- * (half_round.c): 16 columns at a time, their coins the SplitMix64 finaliser on 8 64-bit lanes (one
- * hash per column pair) read as 16 32-bit lanes: the same integers as the scalar rule. */
+ * (half_round.c): 16 columns at a time, their coins the 32-bit column hash on 16 lanes: the same
+ * integers as the scalar rule. */
 #include "internal.h"
 
 #if EKI_X86
@@ -28,21 +28,27 @@ EKI_TARGET_AVX512 void eki_cvt_bf16_avx512(int64_t n, const uint16_t *src, float
     for (; i < n; i++) dst[i] = eki_bf16_to_f32(src[i]);
 }
 
-/* The low 64 bits of a * c for each 64-bit lane (AVX-512DQ's vpmullq). */
-EKI_TARGET_AVX512 static inline __m512i mullo64(__m512i a, uint64_t c) {
-    return _mm512_mullo_epi64(a, _mm512_set1_epi64((long long)c));
+/* The coins of columns d .. d + 15 for row key `key` (half_round.c: column_bits), column d + i's in
+ * lane i. */
+typedef struct {
+    __m512i lo, hi, lanes; /* the key's halves; i * EKI_ROUND_COLUMN_STEP in lane i */
+} coin_key;
+
+EKI_TARGET_AVX512 static inline coin_key coin_key_of(uint64_t key) {
+    const __m512i i = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    return (coin_key){_mm512_set1_epi32((int)(uint32_t)key), _mm512_set1_epi32((int)(uint32_t)(key >> 32)),
+                      _mm512_mullo_epi32(i, _mm512_set1_epi32((int)EKI_ROUND_COLUMN_STEP))};
 }
 
-EKI_TARGET_AVX512 static inline __m512i mix64_x8(__m512i z) {
-    z = mullo64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), 0xbf58476d1ce4e5b9ull);
-    z = mullo64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)), 0x94d049bb133111ebull);
-    return _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
-}
-
-/* The coins of columns d .. d + 15 (d even) of row key `keyv`, column d + i's in 32-bit lane i. */
-EKI_TARGET_AVX512 static inline __m512i coins_x16(__m512i keyv, int64_t d) {
-    const __m512i pair = _mm512_add_epi64(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi64(d >> 1));
-    return mix64_x8(_mm512_xor_si512(keyv, pair));
+EKI_TARGET_AVX512 static inline __m512i coins_x16(const coin_key *k, int64_t d) {
+    __m512i x = _mm512_add_epi32(_mm512_add_epi32(k->lo, k->lanes),
+                                 _mm512_set1_epi32((int)((uint32_t)(uint64_t)d * EKI_ROUND_COLUMN_STEP)));
+    x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
+    x = _mm512_mullo_epi32(x, _mm512_set1_epi32((int)EKI_ROUND_FMIX_1));
+    x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 13));
+    x = _mm512_mullo_epi32(x, _mm512_set1_epi32((int)EKI_ROUND_FMIX_2));
+    x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
+    return _mm512_xor_si512(x, k->hi);
 }
 
 /* The lanes of columns d .. min(d + 16, dim) - 1. */
@@ -53,7 +59,8 @@ static inline __mmask16 columns_from(int64_t d, int64_t dim) {
 /* bf16 = (u >> 16) + (coin < u << 16): the dropped 16 bits are the probability of rounding away
  * from zero. A chunk holding an infinity or NaN goes to the scalar rule. */
 EKI_TARGET_AVX512 void eki_bf16_stochastic_row_avx512(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
-    const __m512i keyv = _mm512_set1_epi64((long long)key), absmask = _mm512_set1_epi32(0x7fffffff),
+    const coin_key ck = coin_key_of(key);
+    const __m512i absmask = _mm512_set1_epi32(0x7fffffff),
                   inf = _mm512_set1_epi32(0x7f800000), one = _mm512_set1_epi32(1);
     for (int64_t d = 0; d < dim; d += 16) {
         __mmask16 m = columns_from(d, dim);
@@ -62,7 +69,7 @@ EKI_TARGET_AVX512 void eki_bf16_stochastic_row_avx512(int64_t dim, const float *
             eki_bf16_stochastic_cols(d, d + 16 < dim ? d + 16 : dim, src, dst, key);
             continue;
         }
-        __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(keyv, d), _mm512_slli_epi32(u, 16));
+        __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(&ck, d), _mm512_slli_epi32(u, 16));
         __m512i lo = _mm512_srli_epi32(u, 16);
         _mm512_mask_cvtepi32_storeu_epi16(dst + d, m, _mm512_mask_add_epi32(lo, up, lo, one));
     }
@@ -72,7 +79,8 @@ EKI_TARGET_AVX512 void eki_bf16_stochastic_row_avx512(int64_t dim, const float *
  * (2^-14 <= |x| < 2^16): lo = (|x| >> 13) rebased to fp16's exponent bias, 13 dropped bits. Other
  * chunks (subnormal results, zeros, infinities, NaN) go to the scalar rule. */
 EKI_TARGET_AVX512 void eki_f16_stochastic_row_avx512(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
-    const __m512i keyv = _mm512_set1_epi64((long long)key), absmask = _mm512_set1_epi32(0x7fffffff),
+    const coin_key ck = coin_key_of(key);
+    const __m512i absmask = _mm512_set1_epi32(0x7fffffff),
                   smallest = _mm512_set1_epi32(0x38800000), past = _mm512_set1_epi32(0x47800000),
                   rebias = _mm512_set1_epi32(112 << 10), signbit = _mm512_set1_epi32(0x8000), one = _mm512_set1_epi32(1);
     for (int64_t d = 0; d < dim; d += 16) {
@@ -82,7 +90,7 @@ EKI_TARGET_AVX512 void eki_f16_stochastic_row_avx512(int64_t dim, const float *s
             eki_f16_stochastic_cols(d, d + 16 < dim ? d + 16 : dim, src, dst, key);
             continue;
         }
-        __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(keyv, d), _mm512_slli_epi32(a, 19));
+        __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(&ck, d), _mm512_slli_epi32(a, 19));
         __m512i lo = _mm512_sub_epi32(_mm512_srli_epi32(a, 13), rebias);
         __m512i h = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), signbit), _mm512_mask_add_epi32(lo, up, lo, one));
         _mm512_mask_cvtepi32_storeu_epi16(dst + d, m, h);
@@ -94,7 +102,8 @@ EKI_TARGET_AVX512 void eki_f16_stochastic_row_avx512(int64_t dim, const float *s
  * done again by the scalar rule from the untouched inputs. */
 EKI_TARGET_AVX512 void eki_bf16_sgd_row_avx512(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay,
                                                uint64_t key) {
-    const __m512i keyv = _mm512_set1_epi64((long long)key), absmask = _mm512_set1_epi32(0x7fffffff),
+    const coin_key ck = coin_key_of(key);
+    const __m512i absmask = _mm512_set1_epi32(0x7fffffff),
                   inf = _mm512_set1_epi32(0x7f800000), one = _mm512_set1_epi32(1);
     const __m512 lrv = _mm512_set1_ps(lr), wdv = _mm512_set1_ps(weight_decay);
     for (int64_t d = 0; d < dim; d += 16) {
@@ -106,7 +115,7 @@ EKI_TARGET_AVX512 void eki_bf16_sgd_row_avx512(int64_t dim, uint16_t *row, const
             eki_bf16_sgd_cols(d, d + 16 < dim ? d + 16 : dim, row, g, lr, weight_decay, key);
             continue;
         }
-        __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(keyv, d), _mm512_slli_epi32(u, 16));
+        __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(&ck, d), _mm512_slli_epi32(u, 16));
         __m512i lo = _mm512_srli_epi32(u, 16);
         _mm512_mask_cvtepi32_storeu_epi16(row + d, m, _mm512_mask_add_epi32(lo, up, lo, one));
     }
