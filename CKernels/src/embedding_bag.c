@@ -547,6 +547,21 @@ static int64_t first_group_at(const int64_t *start, int64_t groups, int64_t posi
     return lo;
 }
 
+/* The rows loop's prefetches for position k (of `kept`, in row order): positions come in row order,
+ * so their plan entries and their bags' gradient rows are scattered: fetch the entries 2 distances
+ * ahead, then the rows. */
+static inline void prefetch_positions(const bag_plan *p, int64_t k, int64_t kept, const float *grad_out, int64_t dim) {
+    if (k + 2 * EKI_PREFETCH_ROWS < kept) {
+        int64_t ahead = p->order[k + 2 * EKI_PREFETCH_ROWS];
+        __builtin_prefetch(p->bag_of + ahead, 0, 3);
+        if (p->coef) __builtin_prefetch(p->coef + ahead, 0, 3);
+    }
+    if (k + EKI_PREFETCH_ROWS < kept) {
+        int64_t bag = p->bag_of[p->order[k + EKI_PREFETCH_ROWS]];
+        if (bag >= 0) EKI_PREFETCH_SPAN(grad_out + bag * dim, sizeof(float) * (size_t)dim, 0);
+    }
+}
+
 /* ---- the backward fused with an optimizer step other than plain SGD ----
  *
  * Each row's coalesced gradient is made in the thread's scratch row exactly as ek_coo_coalesce_f32
@@ -583,19 +598,17 @@ static ek_status bag_backward_update_rows(const char *op, const eki_bag_call *c,
         for (int64_t g = first_group_at(p.start, p.groups, eki_share(kept, t, T)); g < g_end; g++) {
             /* the row (and its state) a few groups ahead */
             if (g + EKI_PREFETCH_ROWS < g_end) eki_optimizer_prefetch(o, p.row_of_group[g + EKI_PREFETCH_ROWS], dim, weight);
+            if (o->fused_bf16_sgd && !is_max && p.start[g + 1] - p.start[g] == 1) {
+                /* one position: its gradient row, scaled inside the one-pass row update */
+                int64_t k = p.start[g], j = p.order[k];
+                prefetch_positions(&p, k, kept, grad_out, dim);
+                if (p.bag_of[j] >= 0)
+                    eki_bf16_sgd_row(o, p.row_of_group[g], dim, p.coef[j], grad_out + p.bag_of[j] * dim, weight);
+                continue;
+            }
             int first = 1;
             for (int64_t k = p.start[g]; k < p.start[g + 1]; k++) {
-                /* positions come in row order, so their plan entries and their bags' gradient
-                 * rows are scattered: fetch the entries 2 distances ahead, then the rows */
-                if (k + 2 * EKI_PREFETCH_ROWS < kept) {
-                    int64_t ahead = p.order[k + 2 * EKI_PREFETCH_ROWS];
-                    __builtin_prefetch(p.bag_of + ahead, 0, 3);
-                    if (p.coef) __builtin_prefetch(p.coef + ahead, 0, 3);
-                }
-                if (k + EKI_PREFETCH_ROWS < kept) {
-                    int64_t bag = p.bag_of[p.order[k + EKI_PREFETCH_ROWS]];
-                    if (bag >= 0) EKI_PREFETCH_SPAN(grad_out + bag * dim, sizeof(float) * (size_t)dim, 0);
-                }
+                prefetch_positions(&p, k, kept, grad_out, dim);
                 int64_t j = p.order[k];
                 if (p.bag_of[j] < 0) continue;
                 if (first) entry_gradient(c, &p, max_indices, grad_out, j, 0, scale, acc);

@@ -129,18 +129,21 @@ void eki_f16_stochastic_row_scalar(int64_t dim, const float *src, uint16_t *dst,
     eki_f16_stochastic_cols(0, dim, src, dst, key);
 }
 
-/* Plain SGD on bf16 columns [d0, d1): widen, w - lr * (g + weight_decay * w) as ek_sgd_update_f32
+/* Plain SGD on bf16 columns [d0, d1) with the gradient row c * g (c * g[d] rounded to float, as the
+ * sparse gradient's entry is): widen, w - lr * (c * g + weight_decay * w) as ek_sgd_update_f32
  * computes it, round stochastically. */
-void eki_bf16_sgd_cols(int64_t d0, int64_t d1, uint16_t *row, const float *g, float lr, float weight_decay, uint64_t key) {
+void eki_bf16_sgd_cols(int64_t d0, int64_t d1, uint16_t *row, const float *g, float c, float lr, float weight_decay,
+                       uint64_t key) {
     for (int64_t d = d0; d < d1; d++) {
-        float w = eki_bf16_to_f32(row[d]), step = g[d] + weight_decay * w;
+        float w = eki_bf16_to_f32(row[d]), grad = c * g[d], step = grad + weight_decay * w;
         w -= lr * step;
         row[d] = bf16_stochastic(w, column_bits(key, d));
     }
 }
 
-void eki_bf16_sgd_row_scalar(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay, uint64_t key) {
-    eki_bf16_sgd_cols(0, dim, row, g, lr, weight_decay, key);
+void eki_bf16_sgd_row_scalar(int64_t dim, uint16_t *row, const float *g, float c, float lr, float weight_decay,
+                             uint64_t key) {
+    eki_bf16_sgd_cols(0, dim, row, g, c, lr, weight_decay, key);
 }
 
 void eki_round_row_half(ek_dtype dtype, int64_t dim, const float *src, uint16_t *dst, ek_rounding rounding,

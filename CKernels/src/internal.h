@@ -168,6 +168,8 @@ ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, i
 /* Updates row r (at table + r * o->stride) of `table` (of o->dtype). scratch: dim floats of the
  * calling thread (half tables: the widened row). */
 void eki_optimizer_row(const eki_opt *o, int64_t r, int64_t dim, const float *g, void *table, float *scratch);
+/* o->fused_bf16_sgd only: row r updated from the gradient row c * g in one pass (no scratch row). */
+void eki_bf16_sgd_row(const eki_opt *o, int64_t r, int64_t dim, float c, const float *g, void *table);
 /* Prefetches (for writing) what eki_optimizer_row(o, r, ...) touches: row r and its state. Sparse
  * rows are scattered over a large table: without this every row update waits on its misses. */
 void eki_optimizer_prefetch(const eki_opt *o, int64_t r, int64_t dim, const void *table);
@@ -185,9 +187,11 @@ uint64_t eki_round_row_key(uint64_t step_key, int64_t row);
 /* Columns [d0, d1) of a row to bf16 / fp16, stochastically (the scalar rule; the vector rows' tails). */
 void eki_bf16_stochastic_cols(int64_t d0, int64_t d1, const float *src, uint16_t *dst, uint64_t key);
 void eki_f16_stochastic_cols(int64_t d0, int64_t d1, const float *src, uint16_t *dst, uint64_t key);
-/* Plain SGD (no momentum) on bf16 columns [d0, d1) of a row, fused: widened, updated as the f32 SGD
- * row does, rounded stochastically with row key `key` (the scalar rule; the vector rows' tails). */
-void eki_bf16_sgd_cols(int64_t d0, int64_t d1, uint16_t *row, const float *g, float lr, float weight_decay, uint64_t key);
+/* Plain SGD (no momentum) on bf16 columns [d0, d1) of a row from the gradient row c * g, fused:
+ * widened, updated as the f32 SGD row does, rounded stochastically with row key `key` (the scalar
+ * rule; the vector rows' tails). */
+void eki_bf16_sgd_cols(int64_t d0, int64_t d1, uint16_t *row, const float *g, float c, float lr, float weight_decay,
+                       uint64_t key);
 uint16_t eki_f32_to_f16_rounded(float x, ek_rounding rounding, uint32_t bits);
 uint16_t eki_f32_to_bf16_rounded(float x, ek_rounding rounding, uint32_t bits);
 /* dst[d] = src[d] rounded to dtype (EK_DTYPE_F16 or EK_DTYPE_BF16), the coin of column d of `row`

@@ -39,9 +39,11 @@ typedef void (*eki_copy_fn)(int64_t dim, const float *src, float *dst);
 typedef void (*eki_cvt_fn)(int64_t n, const uint16_t *src, float *dst);
 /* A row of float32 to bf16 / fp16 with stochastic rounding, the coins of row key `key` (half_round.c). */
 typedef void (*eki_sround_fn)(int64_t dim, const float *src, uint16_t *dst, uint64_t key);
-/* Plain SGD (no momentum) on a bf16 row in one pass: widen, the f32 SGD row's arithmetic, stochastic
- * rounding with row key `key` (half_round.c: eki_bf16_sgd_cols is the rule). */
-typedef void (*eki_bf16_sgd_fn)(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay, uint64_t key);
+/* Plain SGD (no momentum) on a bf16 row in one pass from the gradient row c * g (c = 1: g itself):
+ * widen, the f32 SGD row's arithmetic, stochastic rounding with row key `key` (half_round.c:
+ * eki_bf16_sgd_cols is the rule). */
+typedef void (*eki_bf16_sgd_fn)(int64_t dim, uint16_t *row, const float *g, float c, float lr, float weight_decay,
+                                uint64_t key);
 
 /* A packed quantized row (quant.h): its values, or acc += w * its values. */
 typedef void (*eki_qrow_fn)(int64_t dim, const uint8_t *row, float *dst);
@@ -147,7 +149,8 @@ void eki_half_bag_sum_scalar(const struct eki_bag_call *c, const uint16_t *weigh
                              float *out, int64_t *bag_size);
 void eki_bf16_stochastic_row_scalar(int64_t dim, const float *src, uint16_t *dst, uint64_t key);
 void eki_f16_stochastic_row_scalar(int64_t dim, const float *src, uint16_t *dst, uint64_t key);
-void eki_bf16_sgd_row_scalar(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay, uint64_t key);
+void eki_bf16_sgd_row_scalar(int64_t dim, uint16_t *row, const float *g, float c, float lr, float weight_decay,
+                             uint64_t key);
 void eki_sgd_row_scalar(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum, float dampening,
                         float weight_decay, int32_t nesterov);
 void eki_adagrad_row_scalar(float *restrict w, float *restrict acc, const float *restrict g, int64_t dim, float lr,
@@ -179,7 +182,7 @@ void eki_bag_range_scalar(const struct eki_bag_call *c, const float *weight, int
                                 int64_t b0, int64_t b1, float *out, int64_t *bag_size);               \
     void eki_bf16_stochastic_row_##isa(int64_t dim, const float *src, uint16_t *dst, uint64_t key);   \
     void eki_f16_stochastic_row_##isa(int64_t dim, const float *src, uint16_t *dst, uint64_t key);    \
-    void eki_bf16_sgd_row_##isa(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay, \
+    void eki_bf16_sgd_row_##isa(int64_t dim, uint16_t *row, const float *g, float c, float lr, float weight_decay, \
                                 uint64_t key);                                                        \
     void eki_sgd_row_##isa(float *w, float *buf, const float *g, int64_t dim, float lr, float momentum,\
                            float dampening, float weight_decay, int32_t nesterov);                    \

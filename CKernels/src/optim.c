@@ -330,6 +330,11 @@ static void update_row(const eki_opt *p, int64_t r, int64_t dim, const float *g,
     }
 }
 
+void eki_bf16_sgd_row(const eki_opt *p, int64_t r, int64_t dim, float c, const float *g, void *table) {
+    uint16_t *row = (uint16_t *)table + r * p->stride;
+    p->k->bf16_sgd_row(dim, row, g, c, p->o.lr, p->o.weight_decay, eki_round_row_key(p->round_key, r));
+}
+
 void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g, void *table, float *scratch) {
     if (p->dtype == EK_DTYPE_F32) {
         update_row(p, r, dim, g, (float *)table + r * p->stride);
@@ -337,7 +342,7 @@ void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g,
     }
     uint16_t *row = (uint16_t *)table + r * p->stride;
     if (p->fused_bf16_sgd) {
-        p->k->bf16_sgd_row(dim, row, g, p->o.lr, p->o.weight_decay, eki_round_row_key(p->round_key, r));
+        eki_bf16_sgd_row(p, r, dim, 1.0f, g, table);
         return;
     }
     (p->dtype == EK_DTYPE_F16 ? p->k->cvt_f16 : p->k->cvt_bf16)(dim, row, scratch);

@@ -106,26 +106,26 @@ EKI_TARGET_AVX2 void eki_f16_stochastic_row_avx2(int64_t dim, const float *src, 
 
 /* Plain SGD on a bf16 row in one pass (x86/avx512/half.c); a chunk whose result holds an infinity or
  * NaN, and the last dim % 8 columns, go to the scalar rule. */
-EKI_TARGET_AVX2 void eki_bf16_sgd_row_avx2(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay,
-                                           uint64_t key) {
+EKI_TARGET_AVX2 void eki_bf16_sgd_row_avx2(int64_t dim, uint16_t *row, const float *g, float c, float lr,
+                                           float weight_decay, uint64_t key) {
     const coin_key ck = coin_key_of(key);
     const __m256i absmask = _mm256_set1_epi32(0x7fffffff),
                   finite_max = _mm256_set1_epi32(0x7f7fffff);
-    const __m256 lrv = _mm256_set1_ps(lr), wdv = _mm256_set1_ps(weight_decay);
+    const __m256 cv = _mm256_set1_ps(c), lrv = _mm256_set1_ps(lr), wdv = _mm256_set1_ps(weight_decay);
     int64_t d = 0;
     for (; d + 8 <= dim; d += 8) {
         __m256i bits = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + d)));
         __m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(bits, 16));
-        __m256 step = _mm256_add_ps(_mm256_loadu_ps(g + d), _mm256_mul_ps(wdv, w));
+        __m256 step = _mm256_add_ps(_mm256_mul_ps(cv, _mm256_loadu_ps(g + d)), _mm256_mul_ps(wdv, w));
         __m256i u = _mm256_castps_si256(_mm256_sub_ps(w, _mm256_mul_ps(lrv, step)));
         if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_and_si256(u, absmask), finite_max))) {
-            eki_bf16_sgd_cols(d, d + 8, row, g, lr, weight_decay, key);
+            eki_bf16_sgd_cols(d, d + 8, row, g, c, lr, weight_decay, key);
             continue;
         }
         __m256i up = below_u32(coins_x8(&ck, d), _mm256_slli_epi32(u, 16));
         store_u16x8(row + d, _mm256_sub_epi32(_mm256_srli_epi32(u, 16), up));
     }
-    eki_bf16_sgd_cols(d, dim, row, g, lr, weight_decay, key);
+    eki_bf16_sgd_cols(d, dim, row, g, c, lr, weight_decay, key);
 }
 
 #endif

@@ -100,19 +100,19 @@ EKI_TARGET_AVX512 void eki_f16_stochastic_row_avx512(int64_t dim, const float *s
 /* Plain SGD on a bf16 row in one pass (half_round.c: eki_bf16_sgd_cols): widen, the f32 SGD row's
  * arithmetic in its order, the bf16 rounding above. A chunk whose result holds an infinity or NaN is
  * done again by the scalar rule from the untouched inputs. */
-EKI_TARGET_AVX512 void eki_bf16_sgd_row_avx512(int64_t dim, uint16_t *row, const float *g, float lr, float weight_decay,
-                                               uint64_t key) {
+EKI_TARGET_AVX512 void eki_bf16_sgd_row_avx512(int64_t dim, uint16_t *row, const float *g, float c, float lr,
+                                               float weight_decay, uint64_t key) {
     const coin_key ck = coin_key_of(key);
     const __m512i absmask = _mm512_set1_epi32(0x7fffffff),
                   inf = _mm512_set1_epi32(0x7f800000), one = _mm512_set1_epi32(1);
-    const __m512 lrv = _mm512_set1_ps(lr), wdv = _mm512_set1_ps(weight_decay);
+    const __m512 cv = _mm512_set1_ps(c), lrv = _mm512_set1_ps(lr), wdv = _mm512_set1_ps(weight_decay);
     for (int64_t d = 0; d < dim; d += 16) {
         __mmask16 m = columns_from(d, dim);
         __m512 w = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, row + d)), 16));
-        __m512 step = _mm512_add_ps(_mm512_maskz_loadu_ps(m, g + d), _mm512_mul_ps(wdv, w));
+        __m512 step = _mm512_add_ps(_mm512_mul_ps(cv, _mm512_maskz_loadu_ps(m, g + d)), _mm512_mul_ps(wdv, w));
         __m512i u = _mm512_castps_si512(_mm512_sub_ps(w, _mm512_mul_ps(lrv, step)));
         if (_mm512_mask_cmpge_epu32_mask(m, _mm512_and_si512(u, absmask), inf)) {
-            eki_bf16_sgd_cols(d, d + 16 < dim ? d + 16 : dim, row, g, lr, weight_decay, key);
+            eki_bf16_sgd_cols(d, d + 16 < dim ? d + 16 : dim, row, g, c, lr, weight_decay, key);
             continue;
         }
         __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(&ck, d), _mm512_slli_epi32(u, 16));
