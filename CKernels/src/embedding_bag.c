@@ -234,6 +234,9 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
         eki_cvt_fn cvt = dtype == EK_DTYPE_F16 ? k->cvt_f16 : k->cvt_bf16;
         eki_half_bag_fn sum = k->half_bag_sum;
         int bf16 = dtype == EK_DTYPE_BF16;
+        /* the distance was chosen for fp32 rows: a half row is half the cache lines, so twice the rows
+         * keep as many lines in flight */
+        c.prefetch_rows *= 2;
         EKI_PARALLEL_FOR(T > 1, (static, 1),
         for (int t = 0; t < T; t++) {
             int64_t b0 = eki_bag_split(&c.bags, n, t, T), b1 = eki_bag_split(&c.bags, n, t + 1, T);
