@@ -100,6 +100,29 @@ static void sum_range_scalar(const eki_bag_call *c, const float *weight, int64_t
     }
 }
 
+/* Max, shared by the fp32 and the half ranges: the bag's first row r is copied (`row` already in
+ * o when NULL), every later one merged element by element; an empty bag is zeros (argmax -1). */
+static inline void max_first_row(const float *row, int64_t r, int64_t dim, float *o, int64_t *argmax) {
+    if (row) memcpy(o, row, sizeof(float) * (size_t)dim);
+    if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = r;
+}
+
+static inline void max_merge_row(const float *row, int64_t r, int64_t dim, float *o, int64_t *argmax) {
+    for (int64_t d = 0; d < dim; d++) {
+        float v = row[d];
+        /* strict > keeps the first of equal values; a NaN beats any number and stays */
+        if (v > o[d] || (isnan(v) && !isnan(o[d]))) {
+            o[d] = v;
+            if (argmax) argmax[d] = r;
+        }
+    }
+}
+
+static inline void max_empty_bag(int64_t dim, float *o, int64_t *argmax) {
+    memset(o, 0, sizeof(float) * (size_t)dim);
+    if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = -1;
+}
+
 static void max_range_scalar(const eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
                              int64_t *bag_size, int64_t *max_indices) {
     int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
@@ -112,24 +135,10 @@ static void max_range_scalar(const eki_bag_call *c, const float *weight, int64_t
             int64_t r = eki_at(c->indices, j);
             if (r == c->pad) continue;
             const float *row = weight + r * c->stride;
-            if (count++ == 0) {
-                memcpy(o, row, sizeof(float) * (size_t)dim);
-                if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = r;
-                continue;
-            }
-            for (int64_t d = 0; d < dim; d++) {
-                float v = row[d];
-                /* strict > keeps the first of equal values; a NaN beats any number and stays */
-                if (v > o[d] || (isnan(v) && !isnan(o[d]))) {
-                    o[d] = v;
-                    if (argmax) argmax[d] = r;
-                }
-            }
+            if (count++ == 0) max_first_row(row, r, dim, o, argmax);
+            else max_merge_row(row, r, dim, o, argmax);
         }
-        if (count == 0) {
-            memset(o, 0, sizeof(float) * (size_t)dim);
-            if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = -1;
-        }
+        if (count == 0) max_empty_bag(dim, o, argmax);
         if (bag_size) bag_size[b] = count;
     }
 }
@@ -187,22 +196,13 @@ static void half_max_range(const eki_bag_call *c, const uint16_t *weight, eki_cv
             if (r == c->pad) continue;
             if (count++ == 0) { /* the first row: converted straight into the output */
                 cvt(dim, weight + r * c->stride, o);
-                if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = r;
+                max_first_row(NULL, r, dim, o, argmax);
                 continue;
             }
             cvt(dim, weight + r * c->stride, row);
-            for (int64_t d = 0; d < dim; d++) {
-                float v = row[d];
-                if (v > o[d] || (isnan(v) && !isnan(o[d]))) {
-                    o[d] = v;
-                    if (argmax) argmax[d] = r;
-                }
-            }
+            max_merge_row(row, r, dim, o, argmax);
         }
-        if (count == 0) {
-            memset(o, 0, sizeof(float) * (size_t)dim);
-            if (argmax) for (int64_t d = 0; d < dim; d++) argmax[d] = -1;
-        }
+        if (count == 0) max_empty_bag(dim, o, argmax);
         if (bag_size) bag_size[b] = count;
     }
 }

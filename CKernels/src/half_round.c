@@ -29,8 +29,7 @@ static inline uint64_t mix64(uint64_t z) {
 uint64_t eki_round_step_key(uint64_t seed, int64_t step) { return mix64(mix64(seed ^ 0x9e3779b97f4a7c15ull) ^ (uint64_t)step); }
 
 /* The chain up to the row: its columns' coins come from it. */
-static inline uint64_t row_key(uint64_t step_key, int64_t row) { return mix64(step_key ^ (uint64_t)row); }
-uint64_t eki_round_row_key(uint64_t step_key, int64_t row) { return row_key(step_key, row); }
+uint64_t eki_round_row_key(uint64_t step_key, int64_t row) { return mix64(step_key ^ (uint64_t)row); }
 
 /* Column d's coin: MurmurHash3's 32-bit finaliser of the row key's low half plus d times the golden
  * ratio, xor the key's high half. 32-bit multiplies: 16 (AVX-512) or 8 (AVX2) columns per vector. */
@@ -45,7 +44,7 @@ static inline uint32_t column_bits(uint64_t key, int64_t col) {
 }
 
 uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col) {
-    return column_bits(row_key(eki_round_step_key(seed, step), row), col);
+    return column_bits(eki_round_row_key(eki_round_step_key(seed, step), row), col);
 }
 
 /* |x| truncated toward zero, as a half's magnitude bits (|x| finite). 0x7c00 (fp16) / 0x7f80 (bf16)
@@ -156,5 +155,6 @@ void eki_round_row_half(ek_dtype dtype, int64_t dim, const float *src, uint16_t 
         return;
     }
     const eki_kernels *k = eki_dispatch();
-    (dtype == EK_DTYPE_BF16 ? k->bf16_stochastic_row : k->f16_stochastic_row)(dim, src, dst, row_key(step_key, row));
+    eki_sround_fn round_row = dtype == EK_DTYPE_BF16 ? k->bf16_stochastic_row : k->f16_stochastic_row;
+    round_row(dim, src, dst, eki_round_row_key(step_key, row));
 }

@@ -62,8 +62,13 @@ EKI_TARGET_AVX2 static inline void store_u16x8(uint16_t *dst, __m256i h) {
     _mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(packed));
 }
 
-/* bf16 = (u >> 16) + (coin < u << 16) (x86/avx512/half.c); a chunk with an infinity or NaN, and the
- * last dim % 8 columns, go to the scalar rule. */
+/* Finite floats u (as bits) to 8 bf16: (u >> 16) + (coin < u << 16) (x86/avx512/half.c). */
+EKI_TARGET_AVX2 static inline void store_bf16_stochastic(uint16_t *dst, __m256i u, __m256i coins) {
+    __m256i up = below_u32(coins, _mm256_slli_epi32(u, 16)); /* -1 where rounding up */
+    store_u16x8(dst, _mm256_sub_epi32(_mm256_srli_epi32(u, 16), up));
+}
+
+/* A chunk with an infinity or NaN, and the last dim % 8 columns, go to the scalar rule. */
 EKI_TARGET_AVX2 void eki_bf16_stochastic_row_avx2(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
     const coin_key ck = coin_key_of(key);
     const __m256i absmask = _mm256_set1_epi32(0x7fffffff),
@@ -75,8 +80,7 @@ EKI_TARGET_AVX2 void eki_bf16_stochastic_row_avx2(int64_t dim, const float *src,
             eki_bf16_stochastic_cols(d, d + 8, src, dst, key);
             continue;
         }
-        __m256i up = below_u32(coins_x8(&ck, d), _mm256_slli_epi32(u, 16)); /* -1 where rounding up */
-        store_u16x8(dst + d, _mm256_sub_epi32(_mm256_srli_epi32(u, 16), up));
+        store_bf16_stochastic(dst + d, u, coins_x8(&ck, d));
     }
     eki_bf16_stochastic_cols(d, dim, src, dst, key);
 }
@@ -122,8 +126,7 @@ EKI_TARGET_AVX2 void eki_bf16_sgd_row_avx2(int64_t dim, uint16_t *row, const flo
             eki_bf16_sgd_cols(d, d + 8, row, g, c, lr, weight_decay, key);
             continue;
         }
-        __m256i up = below_u32(coins_x8(&ck, d), _mm256_slli_epi32(u, 16));
-        store_u16x8(row + d, _mm256_sub_epi32(_mm256_srli_epi32(u, 16), up));
+        store_bf16_stochastic(row + d, u, coins_x8(&ck, d));
     }
     eki_bf16_sgd_cols(d, dim, row, g, c, lr, weight_decay, key);
 }

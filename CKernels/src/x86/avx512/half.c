@@ -56,12 +56,19 @@ static inline __mmask16 columns_from(int64_t d, int64_t dim) {
     return dim - d >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (dim - d)) - 1u);
 }
 
-/* bf16 = (u >> 16) + (coin < u << 16): the dropped 16 bits are the probability of rounding away
- * from zero. A chunk holding an infinity or NaN goes to the scalar rule. */
+/* Finite floats u (as bits) to bf16 in dst's lanes m: (u >> 16) + (coin < u << 16), the dropped 16
+ * bits being the probability of rounding away from zero. */
+EKI_TARGET_AVX512 static inline void store_bf16_stochastic(uint16_t *dst, __mmask16 m, __m512i u, __m512i coins) {
+    __mmask16 up = _mm512_cmplt_epu32_mask(coins, _mm512_slli_epi32(u, 16));
+    __m512i lo = _mm512_srli_epi32(u, 16);
+    _mm512_mask_cvtepi32_storeu_epi16(dst, m, _mm512_mask_add_epi32(lo, up, lo, _mm512_set1_epi32(1)));
+}
+
+/* A chunk holding an infinity or NaN goes to the scalar rule. */
 EKI_TARGET_AVX512 void eki_bf16_stochastic_row_avx512(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
     const coin_key ck = coin_key_of(key);
     const __m512i absmask = _mm512_set1_epi32(0x7fffffff),
-                  inf = _mm512_set1_epi32(0x7f800000), one = _mm512_set1_epi32(1);
+                  inf = _mm512_set1_epi32(0x7f800000);
     for (int64_t d = 0; d < dim; d += 16) {
         __mmask16 m = columns_from(d, dim);
         __m512i u = _mm512_maskz_loadu_epi32(m, src + d);
@@ -69,9 +76,7 @@ EKI_TARGET_AVX512 void eki_bf16_stochastic_row_avx512(int64_t dim, const float *
             eki_bf16_stochastic_cols(d, d + 16 < dim ? d + 16 : dim, src, dst, key);
             continue;
         }
-        __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(&ck, d), _mm512_slli_epi32(u, 16));
-        __m512i lo = _mm512_srli_epi32(u, 16);
-        _mm512_mask_cvtepi32_storeu_epi16(dst + d, m, _mm512_mask_add_epi32(lo, up, lo, one));
+        store_bf16_stochastic(dst + d, m, u, coins_x16(&ck, d));
     }
 }
 
@@ -98,13 +103,13 @@ EKI_TARGET_AVX512 void eki_f16_stochastic_row_avx512(int64_t dim, const float *s
 }
 
 /* Plain SGD on a bf16 row in one pass (half_round.c: eki_bf16_sgd_cols): widen, the f32 SGD row's
- * arithmetic in its order, the bf16 rounding above. A chunk whose result holds an infinity or NaN is
+ * arithmetic in its order, store_bf16_stochastic. A chunk whose result holds an infinity or NaN is
  * done again by the scalar rule from the untouched inputs. */
 EKI_TARGET_AVX512 void eki_bf16_sgd_row_avx512(int64_t dim, uint16_t *row, const float *g, float c, float lr,
                                                float weight_decay, uint64_t key) {
     const coin_key ck = coin_key_of(key);
     const __m512i absmask = _mm512_set1_epi32(0x7fffffff),
-                  inf = _mm512_set1_epi32(0x7f800000), one = _mm512_set1_epi32(1);
+                  inf = _mm512_set1_epi32(0x7f800000);
     const __m512 cv = _mm512_set1_ps(c), lrv = _mm512_set1_ps(lr), wdv = _mm512_set1_ps(weight_decay);
     for (int64_t d = 0; d < dim; d += 16) {
         __mmask16 m = columns_from(d, dim);
@@ -115,9 +120,7 @@ EKI_TARGET_AVX512 void eki_bf16_sgd_row_avx512(int64_t dim, uint16_t *row, const
             eki_bf16_sgd_cols(d, d + 16 < dim ? d + 16 : dim, row, g, c, lr, weight_decay, key);
             continue;
         }
-        __mmask16 up = _mm512_cmplt_epu32_mask(coins_x16(&ck, d), _mm512_slli_epi32(u, 16));
-        __m512i lo = _mm512_srli_epi32(u, 16);
-        _mm512_mask_cvtepi32_storeu_epi16(row + d, m, _mm512_mask_add_epi32(lo, up, lo, one));
+        store_bf16_stochastic(row + d, m, u, coins_x16(&ck, d));
     }
 }
 
