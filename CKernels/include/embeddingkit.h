@@ -109,7 +109,8 @@ const char *ek_isa_name(ek_isa isa);
  * ek_set_tuning's value; its environment variable (read once; a value that is not a decimal number
  * in range is ignored); the CPU's rule.
  *   EK_TUNE_BAG_PREFETCH_ROWS (EK_BAG_PREFETCH_ROWS): how many indices ahead the bag forward
- *     prefetches a row, 0..1024.
+ *     prefetches a row, 0..1024, counted in 256-byte rows (4 cache lines): a bag over other rows
+ *     (fp16 / bf16, quantized, other D) goes as many cache lines ahead.
  *   EK_TUNE_STREAM_MIN_BYTES (EK_STREAM_MIN_BYTES): outputs of at least this many bytes are written
  *     with non-temporal stores where a kernel offers them (gathers, large element-wise outputs), >= 0.
  *   EK_TUNE_SCATTER_MIN_WORK (EK_SCATTER_MIN_WORK): below this many entries x dim the scatter-adds

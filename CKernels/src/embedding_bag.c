@@ -43,7 +43,7 @@ static ek_status check_bag_call_elem(const char *op, int64_t num_embeddings, int
         return s;
     c->num_embeddings = num_embeddings, c->dim = dim, c->n = n, c->stride = dim; /* a verb with a table sets its own */
     c->indices = indices, c->weights = weights, c->mode = mode;
-    c->prefetch_rows = eki_bag_prefetch_rows();
+    c->prefetch_rows = 0; /* the forward's: bag_forward sets it from the table's row size */
     return EK_OK;
 }
 
@@ -58,12 +58,13 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
 /* ---- forward ----
  *
  * Each thread takes one contiguous range of bags, balanced by indices + bags (bag_range), and walks
- * it in order, prefetching the row c->prefetch_rows positions ahead (chosen at run time for the CPU:
- * tuning.c; within its range). A bag is reduced by one thread, rows added in input order:
+ * it in order, prefetching the row c->prefetch_rows positions ahead (chosen at run time for the CPU
+ * and the row's size: tuning.c; within its range). A bag is reduced by one thread, rows added in input order:
  * the same result for any thread count, and for any ISA (the vector paths add and multiply lane by
  * lane in the scalar order, without FMA). The
- * columns go in blocks of 64 floats held in registers; a wider row is walked once per block (the
- * later passes hit L1). */
+ * columns go in blocks of up to 16 vectors held in registers (embedding_bag.h:
+ * EKI_BAG_BLOCK_FLOATS_<ISA>); a wider row is walked once per block, each pass prefetching its own
+ * columns of the rows ahead. */
 
 static inline void prefetch_row(const eki_bag_call *c, const float *weight, int64_t j, int64_t pend) {
     if (j < pend) EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j) * c->stride, sizeof(float) * (size_t)c->dim, 0);
@@ -221,6 +222,9 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
     if (max_indices && mode != EK_BAG_MAX)
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: max_indices is only written in mode max; pass NULL", op);
     c.stride = stride;
+    /* the distance for the bytes one pass reads of a row (the ISA's block, or the whole row) */
+    int64_t esize = (int64_t)eki_dtype_size(dtype), block = dtype == EK_DTYPE_F32 ? eki_dispatch()->bag_block_floats : 0;
+    c.prefetch_rows = eki_bag_prefetch_rows_for(esize * (block > 0 && block < dim ? block : dim), esize * stride, table);
 
     /* slot t of T sums bags [b0, b1), a share of the indices and bags (internal.h: slots) */
     int T = (n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;
@@ -234,9 +238,6 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
         eki_cvt_fn cvt = dtype == EK_DTYPE_F16 ? k->cvt_f16 : k->cvt_bf16;
         eki_half_bag_fn sum = k->half_bag_sum;
         int bf16 = dtype == EK_DTYPE_BF16;
-        /* the distance was chosen for fp32 rows: a half row is half the cache lines, so twice the rows
-         * keep as many lines in flight */
-        c.prefetch_rows *= 2;
         EKI_PARALLEL_FOR(T > 1, (static, 1),
         for (int t = 0; t < T; t++) {
             int64_t b0 = eki_bag_split(&c.bags, n, t, T), b1 = eki_bag_split(&c.bags, n, t + 1, T);

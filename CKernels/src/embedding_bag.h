@@ -14,7 +14,7 @@ typedef struct eki_bag_call {
     const float *weights; /* per-sample weights, NULL when absent */
     ek_bag_mode mode;
     int64_t pad; /* resolved padding row, -1 for none */
-    int64_t prefetch_rows; /* the forward's prefetch distance (eki_bag_prefetch_rows(), read once per call) */
+    int64_t prefetch_rows; /* the forward's prefetch distance (eki_bag_prefetch_rows_for, once per call) */
 } eki_bag_call;
 
 /* The vector row loops read the call's fields as locals (`row_loop`, passed by value into
@@ -30,35 +30,44 @@ typedef struct {
                                      * (prefetches stop there) */
     int64_t ahead;          /* the prefetch distance in rows (run time: tuning.c) */
     int mean;
-    /* where prefetch_ahead touches a narrow row a last time: its last byte when rows start mid-line
-     * (table, row size or stride not a multiple of 64 bytes: such a row spans one line more), else 0 */
+    /* rows start mid-line (table, row size or stride not a multiple of 64 bytes): a block of a row
+     * then spans one line more */
+    int misaligned;
+    /* where prefetch_ahead touches the current block a last time: its last byte when misaligned,
+     * else 0 (set_block) */
     int64_t last_line;
 } row_loop;
 
 static inline __attribute__((always_inline)) row_loop make_row_loop(const eki_bag_call *c, const float *weight,
                                                                     int64_t b0, int64_t b1) {
     row_loop L = {weight, c->indices.data, c->weights, c->dim, c->stride, c->pad,
-                  b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0, c->prefetch_rows, c->mode == EK_BAG_MEAN, 0};
+                  b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0, c->prefetch_rows, c->mode == EK_BAG_MEAN, 0, 0};
     size_t bytes = sizeof(float) * (size_t)c->dim;
-    if (((uintptr_t)weight | (uintptr_t)bytes | (uintptr_t)(sizeof(float) * (size_t)c->stride)) % 64 != 0)
-        L.last_line = (int64_t)bytes - 1;
+    L.misaligned = ((uintptr_t)weight | (uintptr_t)bytes | (uintptr_t)(sizeof(float) * (size_t)c->stride)) % 64 != 0;
     return L;
+}
+
+/* Before a block of `width` floats (the range loop; L is then passed on by value). */
+static inline __attribute__((always_inline)) void set_block(row_loop *L, int64_t width) {
+    L->last_line = L->misaligned ? (int64_t)sizeof(float) * width - 1 : 0;
 }
 
 static inline __attribute__((always_inline)) int64_t row_at(const row_loop *L, int64_t j, const int is32) {
     return is32 ? (int64_t)((const int32_t *)L->indices)[j] : ((const int64_t *)L->indices)[j];
 }
 
-/* Prefetches row j as straight-line code (a loop or a branch per row here cost W2 20-30 %): the
- * `lines` cache lines of its first 64 floats, then the rest of a `wide` row (more than 64 floats), or
- * the line at `last_line` (see row_loop). `lines` and `wide` are compile-time constants. */
-static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop *L, int64_t j, const int is32,
-                                                                 const int lines, const int wide) {
+/* Prefetches the current block (columns d0 .., `lines` cache lines: a compile-time constant) of row j
+ * as straight-line code (a loop or a branch per row here cost W2 20-30 %), and the block's last byte
+ * (last_line: the line a misaligned block spills into; 0 touches the first line again). Each pass
+ * over a bag prefetches its own block of the rows ahead, so a wide row's lines are asked for at the
+ * pace they are read: asking for the whole row in the first pass and nothing in the others left the
+ * memory system idle half the time (D = 128 read 22 GB/s where D = 64 read 37; Zen 5, 1 thread). */
+static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop *L, int64_t j, int64_t d0,
+                                                                 const int is32, const int lines) {
     if (j >= L->pend) return;
-    const char *p = (const char *)(L->weight + row_at(L, j, is32) * L->stride);
+    const char *p = (const char *)(L->weight + row_at(L, j, is32) * L->stride + d0);
     for (int k = 0; k < lines; k++) __builtin_prefetch(p + 64 * k, 0, 3);
-    if (wide) EKI_PREFETCH_SPAN(p + 256, sizeof(float) * (size_t)L->dim - 256, 0);
-    else __builtin_prefetch(p + L->last_line, 0, 3);
+    __builtin_prefetch(p + L->last_line, 0, 3);
 }
 
 /* Bags prefetch further ahead than the other kernels: their loop is shorter per row, so 16 rows
@@ -80,6 +89,14 @@ static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop 
 #define EKI_BAG_PREFETCH_ROWS_AVX2 32
 #endif
 
+/* Columns per pass of the vector range functions: 16 registers of sums (all of AVX2's; half of
+ * AVX-512's). A row is read once per pass, so the wider the block the fewer passes; two passes over
+ * 256-byte blocks read 22-28 GB/s where one pass over the whole row read 37 (D = 128, Zen 5, 1 thread,
+ * either ISA): a row's two halves, asked for at different times, cost the memory system more than
+ * the whole row at once. */
+#define EKI_BAG_BLOCK_FLOATS_AVX512 256
+#define EKI_BAG_BLOCK_FLOATS_AVX2 128
+
 /* One range function per (index width, weighted) for an ISA, eki_bag_range_<isa>_i64, _i64w, _i32,
  * _i32w (isa.h declares them; the table holds them as bag_range[is32][weighted]). */
 #define EKI_BAG_RANGE_VARIANTS(isa, TARGET)                                                                   \
@@ -100,17 +117,12 @@ static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop 
         bag_range_##isa##_impl(c, weight, b0, b1, out, bag_size, max_indices, 1, 1);                         \
     }
 
-/* In bag_range_<isa>_impl: ISA's max or sum block for k vectors with prefetch mode PF, a
- * compile-time constant (the switch over nv and pf instantiates each combination once). */
-#define EKI_BAG_BLOCK(isa, k, PF)                                                                       \
-    do {                                                                                                \
-        if (is_max) max_bag_block_##isa(L, begin, end, d0, k, tail, o, argmax, &count, is32, PF);       \
-        else sum_bag_block_##isa(L, begin, end, d0, k, tail, o, &count, is32, weighted, PF);            \
-    } while (0)
+/* In bag_range_<isa>_impl: ISA's max or sum block for k vectors, a compile-time constant (the
+ * switch over nv instantiates each once). */
 #define EKI_BAG_CASE(isa, k)                                                                            \
     case k:                                                                                             \
-        if (pf == 1) EKI_BAG_BLOCK(isa, k, 1);                                                          \
-        else EKI_BAG_BLOCK(isa, k, 0);                                                                  \
+        if (is_max) max_bag_block_##isa(L, begin, end, d0, k, tail, o, argmax, &count, is32);           \
+        else sum_bag_block_##isa(L, begin, end, d0, k, tail, o, &count, is32, weighted);                \
         break;
 
 #endif

@@ -103,14 +103,14 @@ typedef struct {
     /* the bag prefetch distance in rows for CPUs without a rule of their own (tuning.c chooses the
      * distance at run time; embedding_bag.h: EKI_BAG_PREFETCH_ROWS_<ISA>; scalar: EKI_PREFETCH_ROWS) */
     int bag_prefetch_rows;
+    /* columns per pass of bag_range (embedding_bag.h: EKI_BAG_BLOCK_FLOATS_<ISA>; 0: the whole row) */
+    int bag_block_floats;
     /* ---- quantized tables (issue 18, quant.c; x86/<isa>/quant.c), by format: [0] Q8, [1] Q4, [2] Q2 ----
      * q_dequant: a packed row's dim values (fma(q, scale, bias)); q_axpy: acc[d] += w * value(d) */
     eki_qrow_fn q_dequant[3];
     eki_qaxpy_fn q_axpy[3];
-    /* q_bag_range[format][int32 indices][per-sample weights]: the bag forward, sum / mean; and the
-     * prefetch distance of the vector ones in rows (quant.h: EKI_QBAG_PREFETCH_ROWS_<ISA>; 0: scalar) */
+    /* q_bag_range[format][int32 indices][per-sample weights]: the bag forward, sum / mean */
     eki_qbag_range_fn q_bag_range[3][2][2];
-    int q_bag_prefetch_rows;
     /* ---- end of the quantized block ---- */
 } eki_kernels;
 

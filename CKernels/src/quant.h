@@ -72,22 +72,8 @@ typedef struct eki_qbag_call {
     ek_bag_mode mode;
     eki_qrow_fn dq;      /* the ISA's row kernels (the row-at-a-time loop) */
     eki_qaxpy_fn axpy;
+    int64_t ahead;       /* the vector range functions' prefetch distance in rows (eki_bag_prefetch_rows_for) */
 } eki_qbag_call;
-
-/* How far ahead the vector range functions prefetch, in rows (a compile-time constant in each;
- * -DEKI_QBAG_PREFETCH_ROWS_<ISA>=N pins another). A packed row is 1-2 cache lines (W10: 2, W11: 1.5
- * on average) where an fp32 W2 row is 4, so these reach further in rows than the fp32 bag's
- * EKI_BAG_PREFETCH_ROWS_<ISA>. AVX-512: 96, the best on the Zen 5 (a bare 72-byte-row gather probe,
- * 1 thread, ms per W10-sized call: 0.69 at 64 rows, 0.63 at 96, 0.63 at 128, 0.68 at 192; W10 / W11
- * themselves: 96 ahead of 64 and 128). AVX2: 64 rows = 128 lines of W10, inside the 32-128 lines
- * that were best on the AVX2-only Zen 3 (issue 16: 8-32 fp32 rows); on the Zen 5 proxy 64, 96 and
- * 128 were within noise (Benchmarks/README.md, issue 18 section). */
-#ifndef EKI_QBAG_PREFETCH_ROWS_AVX512
-#define EKI_QBAG_PREFETCH_ROWS_AVX512 96
-#endif
-#ifndef EKI_QBAG_PREFETCH_ROWS_AVX2
-#define EKI_QBAG_PREFETCH_ROWS_AVX2 64
-#endif
 
 /* The row-at-a-time range (every slot of the scalar table; mode max on every ISA). scratch: dim floats
  * of this thread's (mode max). */

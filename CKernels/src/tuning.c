@@ -155,6 +155,26 @@ int64_t eki_bag_prefetch_rows(void) {
     return value_of(EK_TUNE_BAG_PREFETCH_ROWS, &why);
 }
 
+/* What a prefetch keeps in flight is cache lines, not rows: a row of 256 bytes, the rules' unit, is 4
+ * lines; a 36-byte 4-bit row 1.5 on average, a 72-byte 8-bit row 2, a 512-byte one 8. The same lines
+ * ahead was the best for each on the Zen 5 (1 thread, W2-sized calls; Benchmarks/README.md, session
+ * 11): fp32 D = 32 (2 lines) 0.78 ms at 48 rows, 0.58 at 96, 0.60 at 192; W11 (1.5 lines) 0.54 ms at
+ * 96, 0.48-0.50 at 128; W10 (2 lines) best at 96-128; D = 128 (8 lines, one pass) 2.15 ms at 12
+ * rows, 2.21 at 24, 2.25 at 48. */
+int64_t eki_bag_prefetch_rows_for(int64_t row_bytes, int64_t row_stride_bytes, const void *table) {
+    int64_t rows = eki_bag_prefetch_rows();
+    if (row_bytes <= 0 || rows == 0) return rows;
+    /* row r starts at table + r * stride: within a line, at the table's offset modulo g (the largest
+     * power of two dividing the stride, at most 64) plus multiples of g; average the lines over those */
+    uintptr_t g = (uintptr_t)row_stride_bytes | 64u;
+    g &= -g;
+    int64_t starts = 0, lines = 0;
+    for (int64_t o = (int64_t)((uintptr_t)table % g); o < 64; o += (int64_t)g, starts++)
+        lines += (o + row_bytes - 1) / 64 + 1;
+    int64_t scaled = (rows * 4 * starts + lines / 2) / lines;
+    return scaled > 0 ? scaled : 1;
+}
+
 int64_t eki_scatter_min_work(void) {
     const char *why;
     return value_of(EK_TUNE_SCATTER_MIN_WORK, &why);

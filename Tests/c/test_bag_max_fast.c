@@ -63,7 +63,7 @@ static void max_case(ek_rng *rng, int64_t dim, int nan_rate, int threads) {
 TEST(bag_max_without_argmax_matches_scalar_bit_for_bit) {
     int32_t threads_was = ek_get_num_threads();
     ek_rng rng = {404};
-    const int64_t dims[] = {1, 2, 7, 8, 9, 15, 16, 17, 24, 31, 63, 64, 65, 100, 128, 129, 200};
+    const int64_t dims[] = {1, 2, 7, 8, 9, 15, 16, 17, 24, 31, 63, 64, 65, 100, 127, 128, 129, 200, 256, 257, 300};
     for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++)
         for (int nan_rate = 0; nan_rate <= 3; nan_rate += 3) max_case(&rng, dims[k], nan_rate, 1);
     max_case(&rng, 64, 1, 2);

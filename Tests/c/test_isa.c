@@ -150,7 +150,7 @@ TEST(isa_bag_forward_is_bit_identical_across_isas) {
     ek_isa was = ek_get_isa();
     int32_t threads_was = ek_get_num_threads();
     ek_rng rng = {41};
-    const int64_t dims[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 48, 63, 64, 65, 100, 128, 129, 200};
+    const int64_t dims[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 48, 63, 64, 65, 100, 127, 128, 129, 200, 255, 256, 257, 300, 520};
     for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++)
         for (int mode = 0; mode < 3; mode++)
             for (int weighted = 0; weighted <= (mode != EK_BAG_MAX); weighted++) {

@@ -53,7 +53,7 @@ static void run_bag(const bag_problem *p, ek_bag_mode mode, int weighted, int is
  * padding, narrow (<= 64 floats: the unrolled prefetch) and wide rows, 1 and 2 threads. */
 TEST(tuning_bag_prefetch_distance_changes_no_bit) {
     int32_t threads_was = ek_get_num_threads();
-    const int64_t dims[] = {1, 17, 64, 100, 200};
+    const int64_t dims[] = {1, 17, 64, 100, 200, 300};
     const int64_t distances[] = {0, 1, 5, 24, 48, 1024};
     for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++) {
         bag_problem p = make_problem(900 + k, 3000, dims[k], 400, 40);
@@ -86,6 +86,80 @@ TEST(tuning_bag_prefetch_distance_changes_no_bit) {
         free(ref), free(out), free(ref_size), free(size), free(ref_arg), free(arg);
         free_problem(&p);
     }
+    CHECK_OK(ek_set_tuning(EK_TUNE_BAG_PREFETCH_ROWS, -1));
+    ek_set_num_threads(threads_was);
+}
+
+/* The distance by row size, from the rule in tuning.h worked by hand: the pinned distance counts
+ * 4-line rows; a row goes (4 / its mean lines over the starts a line allows) times as far. */
+TEST(tuning_bag_prefetch_rows_follow_cache_lines) {
+    static char table[4096] __attribute__((aligned(64)));
+    CHECK_OK(ek_set_tuning(EK_TUNE_BAG_PREFETCH_ROWS, 48));
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(256, 256, table), 48);  /* 4 lines: the unit */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(512, 512, table), 24);  /* 8 lines: half the rows */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(240, 240, table), 43);  /* starts at 0/16/32/48: 4.5 lines */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(1 << 20, 1 << 20, table), 1); /* never 0 */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(128, 128, table), 96);  /* fp32 D = 32, bf16 D = 64: 2 lines */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(64, 64, table), 192);   /* 1 line */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(72, 72, table), 96);    /* Q8 D = 64: 2 lines at every start */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(36, 36, table), 128);   /* Q4 D = 64: 1 line at 8 of 16 starts, 2 at 8 */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(20, 20, table), 154);   /* 1 line at 12 of 16 starts: 192 * 16 / 20 */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(36, 36, table + 4), 128); /* starts 4, 8, ..., 0: the same set */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(64, 64, table + 32), 96);  /* every row at 32: 2 lines */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(64, 96, table), 128);      /* starts at 0 / 32: 1.5 lines */
+    CHECK_OK(ek_set_tuning(EK_TUNE_BAG_PREFETCH_ROWS, 0));
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(36, 36, table), 0); /* no prefetch stays none */
+    CHECK_OK(ek_set_tuning(EK_TUNE_BAG_PREFETCH_ROWS, -1));
+}
+
+/* The quantized bags (their vector loops have the distance as a run-time value too): the same
+ * bytes at every distance, sum and mean, weighted, int32 / int64, padding, 1 and 2 threads. */
+TEST(tuning_quantized_bag_prefetch_distance_changes_no_bit) {
+    int32_t threads_was = ek_get_num_threads();
+    const ek_dtype formats[] = {EK_DTYPE_Q8, EK_DTYPE_Q4, EK_DTYPE_Q2};
+    const int64_t dims[] = {13, 64, 200};
+    const int64_t distances[] = {0, 1, 5, 48, 1024};
+    for (size_t f = 0; f < 3; f++)
+        for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++) {
+            bag_problem p = make_problem(700 + 10 * f + k, 3000, dims[k], 400, 40);
+            for (int64_t i = 0; i < p.num * p.dim; i++)
+                if (isnan(p.w[i])) p.w[i] = 0.5f; /* quantization needs finite rows */
+            int64_t rb = 0;
+            CHECK_OK(ek_quant_row_bytes(formats[f], p.dim, &rb));
+            uint8_t *packed = malloc((size_t)(rb * p.num));
+            CHECK_OK(ek_quantize(formats[f], p.num, p.dim, p.w, packed));
+            ek_table t = {.struct_size = sizeof t, .rows = p.num, .dim = p.dim, .dtype = formats[f], .data = packed};
+            size_t cells = (size_t)(p.B * p.dim);
+            float *ref = malloc(sizeof(float) * cells), *out = malloc(sizeof(float) * cells);
+            for (int mode = 0; mode < 2; mode++)
+                for (int weighted = 0; weighted <= 1; weighted++)
+                    for (int is32 = 0; is32 <= 1; is32++) {
+                        int pad = (mode + weighted + is32) % 2;
+                        ek_bag_input in = {.struct_size = sizeof in, .index_type = is32 ? EK_INDEX_I32 : EK_INDEX_I64,
+                                           .indices = is32 ? (const void *)p.idx32 : (const void *)p.idx,
+                                           .num_indices = p.n,
+                                           .offsets = is32 ? (const void *)p.off32 : (const void *)p.off,
+                                           .num_bags = p.B, .per_sample_weights = weighted ? p.psw : NULL,
+                                           .num_weights = weighted ? p.n : 0, .has_padding = pad, .padding_idx = pad ? 7 : 0};
+                        ek_bag_options o = {.struct_size = sizeof o, .mode = (ek_bag_mode)mode};
+                        CHECK_OK(ek_set_tuning(EK_TUNE_BAG_PREFETCH_ROWS, -1));
+                        ek_set_num_threads(1);
+                        CHECK_OK(ek_bag_forward(&t, &in, &o, ref, NULL, NULL));
+                        for (size_t d = 0; d < sizeof distances / sizeof distances[0]; d++)
+                            for (int threads = 1; threads <= 2; threads++) {
+                                CHECK_OK(ek_set_tuning(EK_TUNE_BAG_PREFETCH_ROWS, distances[d]));
+                                ek_set_num_threads(threads);
+                                memset(out, 0xff, sizeof(float) * cells);
+                                CHECK_OK(ek_bag_forward(&t, &in, &o, out, NULL, NULL));
+                                if (!CHECK_SAME_BYTES(out, ref, sizeof(float) * cells))
+                                    CHECK_MSG(0, "isa %s dtype %d dim %lld mode %d weighted %d i32 %d distance %lld threads %d",
+                                              ek_isa_name(ek_get_isa()), (int)formats[f], (long long)p.dim, mode,
+                                              weighted, is32, (long long)distances[d], threads);
+                            }
+                    }
+            free(ref), free(out), free(packed);
+            free_problem(&p);
+        }
     CHECK_OK(ek_set_tuning(EK_TUNE_BAG_PREFETCH_ROWS, -1));
     ek_set_num_threads(threads_was);
 }

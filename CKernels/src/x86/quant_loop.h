@@ -16,6 +16,7 @@ typedef struct {
     const float *psw;
     int64_t rb, stride, data, pad, pend; /* rb: packed row bytes; stride: between rows (>= rb); data: offset
                                           * of scale and bias in a row; pend: end of the range's indices */
+    int64_t ahead;     /* prefetch distance in rows */
     int64_t mid, last; /* prefetch_row: whether a row may span 3 lines (then its byte 64 too), its last byte */
     int mean;
 } qloop;
@@ -44,7 +45,7 @@ EKI_QLOOP_INLINE void prefetch_row(const qloop *L, int64_t j, const int is32, co
  * the first and last bytes suffice (mid = 0): W10's 72-byte rows, W11's 36-byte ones. */
 EKI_QLOOP_INLINE qloop make_qloop(const eki_qbag_call *c, int slot, int64_t b1) {
     qloop L = {c->table, c->indices, c->psw, c->rb, c->stride, eki_quant_data_bytes(slot, c->dim), c->pad,
-               eki_bag_end(&c->bags, b1 - 1), 0, c->rb - 1, c->mode == EK_BAG_MEAN};
+               eki_bag_end(&c->bags, b1 - 1), c->ahead, 0, c->rb - 1, c->mode == EK_BAG_MEAN};
     uintptr_t a = ((uintptr_t)c->table | (uintptr_t)c->stride | 64u);
     a &= -a;
     L.mid = (uintptr_t)c->rb > 64 + a;

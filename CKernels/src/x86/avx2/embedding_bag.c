@@ -13,7 +13,7 @@
  * make the leftover elements differ from the scalar path (gcc -std=c11 does not contract). */
 #pragma STDC FP_CONTRACT OFF
 
-/* ---- AVX2: blocks of up to 8 x 8 floats; the last vector of a block is masked ---- */
+/* ---- AVX2: blocks of up to 16 x 8 floats; the last vector of a block is masked ---- */
 
 #define EKI_INLINE2 EKI_TARGET_AVX2 static inline __attribute__((always_inline))
 
@@ -26,14 +26,13 @@ EKI_INLINE2 __m256 load_avx2(const float *p, int v, int nv, __m256i tail) {
 }
 
 EKI_INLINE2 void sum_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int64_t d0, const int nv, __m256i tail,
-                                    float *o, int64_t *count_out, const int is32, const int weighted,
-                                    const int pf) {
+                                    float *o, int64_t *count_out, const int is32, const int weighted) {
     int64_t count = 0;
     float weight_sum = 0.0f;
-    __m256 acc[8];
-    for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
+    __m256 acc[16];
+    for (int v = 0; v < 16; v++) acc[v] = _mm256_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
+        prefetch_ahead(&L, j + L.ahead, d0, is32, (nv + 1) / 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         count++;
@@ -71,12 +70,12 @@ EKI_INLINE2 void store_argmax_avx2(int64_t *p, __m256 take, int64_t r) {
  * vectors are also tested for NaN, in pairs (vcmpps unordered), and a bag that has one is redone by
  * the exact loop: the same result bit for bit, NaN or not. Returns 0 when it must be redone. */
 EKI_INLINE2 int max_bag_fast_avx2(row_loop L, int64_t begin, int64_t end, int64_t d0, const int nv, __m256i tail,
-                                  float *o, int64_t *count_out, const int is32, const int pf) {
+                                  float *o, int64_t *count_out, const int is32) {
     int64_t count = 0, j = begin;
-    __m256 acc[8], nan = _mm256_setzero_ps();
-    for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
+    __m256 acc[16], nan = _mm256_setzero_ps();
+    for (int v = 0; v < 16; v++) acc[v] = _mm256_setzero_ps();
     for (; j < end && count == 0; j++) { /* the first row that is not padding starts the maximum */
-        if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
+        prefetch_ahead(&L, j + L.ahead, d0, is32, (nv + 1) / 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         const float *row = L.weight + r * L.stride + d0;
@@ -84,7 +83,7 @@ EKI_INLINE2 int max_bag_fast_avx2(row_loop L, int64_t begin, int64_t end, int64_
         count = 1;
     }
     for (; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
+        prefetch_ahead(&L, j + L.ahead, d0, is32, (nv + 1) / 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         const float *row = L.weight + r * L.stride + d0;
@@ -107,15 +106,14 @@ EKI_INLINE2 int max_bag_fast_avx2(row_loop L, int64_t begin, int64_t end, int64_
 }
 
 EKI_INLINE2 void max_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int64_t d0, const int nv, __m256i tail,
-                                    float *o, int64_t *argmax, int64_t *count_out, const int is32,
-                                    const int pf) {
-    if (!argmax && max_bag_fast_avx2(L, begin, end, d0, nv, tail, o, count_out, is32, pf)) return;
+                                    float *o, int64_t *argmax, int64_t *count_out, const int is32) {
+    if (!argmax && max_bag_fast_avx2(L, begin, end, d0, nv, tail, o, count_out, is32)) return;
     int64_t count = 0;
-    __m256 acc[8];
+    __m256 acc[16];
     __m256 full = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
-    for (int v = 0; v < 8; v++) acc[v] = _mm256_setzero_ps();
+    for (int v = 0; v < 16; v++) acc[v] = _mm256_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + L.ahead, is32, (nv + 1) / 2, pf == 2);
+        prefetch_ahead(&L, j + L.ahead, d0, is32, (nv + 1) / 2);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         const float *row = L.weight + r * L.stride + d0;
@@ -148,19 +146,18 @@ EKI_INLINE2 void bag_range_avx2_impl(const eki_bag_call *c, const float *weight,
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
         float *o = out + b * dim;
         int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
-        for (int64_t d0 = 0; d0 < dim; d0 += 64) {
+        for (int64_t d0 = 0; d0 < dim; d0 += EKI_BAG_BLOCK_FLOATS_AVX2) {
             int64_t left = dim - d0;
-            int nv = left >= 64 ? 8 : (int)((left + 7) / 8);
+            int nv = left >= EKI_BAG_BLOCK_FLOATS_AVX2 ? 16 : (int)((left + 7) / 8);
             __m256i tail = tail_mask_avx2(left - 8 * (nv - 1));
-            /* prefetch mode (a compile-time constant in each block): none after the first block,
-             * narrow rows (<= 64 floats), wide rows */
-            int pf = d0 > 0 ? 0 : dim <= 64 ? 1 : 2;
-            if (pf == 2) EKI_BAG_BLOCK(avx2, 8, 2);
-            else switch (nv) {
+            set_block(&L, left < EKI_BAG_BLOCK_FLOATS_AVX2 ? left : EKI_BAG_BLOCK_FLOATS_AVX2);
+            switch (nv) {
                 EKI_BAG_CASE(avx2, 1) EKI_BAG_CASE(avx2, 2) EKI_BAG_CASE(avx2, 3) EKI_BAG_CASE(avx2, 4)
                 EKI_BAG_CASE(avx2, 5) EKI_BAG_CASE(avx2, 6) EKI_BAG_CASE(avx2, 7)
+                EKI_BAG_CASE(avx2, 8) EKI_BAG_CASE(avx2, 9) EKI_BAG_CASE(avx2, 10) EKI_BAG_CASE(avx2, 11)
+                EKI_BAG_CASE(avx2, 12) EKI_BAG_CASE(avx2, 13) EKI_BAG_CASE(avx2, 14) EKI_BAG_CASE(avx2, 15)
             default:
-                EKI_BAG_CASE(avx2, 8)
+                EKI_BAG_CASE(avx2, 16)
             }
         }
         if (bag_size) bag_size[b] = count;

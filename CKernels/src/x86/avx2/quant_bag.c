@@ -52,7 +52,7 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
     int64_t count = 0;
     float weight_sum = 0.0f;
     for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_row(&L, j + EKI_QBAG_PREFETCH_ROWS_AVX2, is32, pf);
+        if (pf) prefetch_row(&L, j + L.ahead, is32, pf);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         count++;
@@ -80,7 +80,7 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
     *count_out = count;
 }
 
-#define BLOCK(k, PF) sum_block(L, begin, end, d0, k, tail, o, &count, slot, is32, weighted, PF)
+#define BLOCK(k, PF) sum_block(L, begin, end, (PF) ? 0 : d0, k, tail, o, &count, slot, is32, weighted, PF)
 #define CASE(k)                                                                                               \
     case k:                                                                                                   \
         if (pf) BLOCK(k, 1);                                                                                  \
@@ -100,7 +100,9 @@ INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, 
             int nv = left >= 64 ? 8 : (int)((left + 7) / 8);
             int last = (int)(left - 8 * (nv - 1)); /* 1..8 */
             __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(last), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-            int pf = d0 > 0 ? 0 : pf_first; /* later blocks: the rows are in L1 */
+            /* later blocks: the rows are in L1; the first (d0 = 0, a constant for the compiler: the
+             * column offsets become displacements, which leaves registers for the prefetch) */
+            int pf = d0 > 0 ? 0 : pf_first;
             if (pf == 2) BLOCK(8, 2); /* rb > 129 only where dim > 121: the first block is 8 vectors */
             else switch (nv) {
                 CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)

@@ -13,18 +13,18 @@
  * make the leftover elements differ from the scalar path (gcc -std=c11 does not contract). */
 #pragma STDC FP_CONTRACT OFF
 
-/* ---- AVX-512: blocks of up to 4 x 16 floats; the last vector of a block is masked ---- */
+/* ---- AVX-512: blocks of up to 16 x 16 floats; the last vector of a block is masked ---- */
 
 #define EKI_INLINE512 EKI_TARGET_AVX512 static inline __attribute__((always_inline))
 
 EKI_INLINE512 void sum_bag_block_avx512(row_loop L, int64_t begin, int64_t end, int64_t d0, const int nv,
-                                        __mmask16 tail, float *o, int64_t *count_out, const int is32,
-                                        const int weighted, const int pf) {
+                                        __mmask16 tail, float *o, int64_t *count_out, const int is32, const int weighted) {
     int64_t count = 0;
     float weight_sum = 0.0f;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    __m512 acc[16];
+    for (int v = 0; v < 16; v++) acc[v] = _mm512_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
-        if (pf) prefetch_ahead(&L, j + L.ahead, is32, nv, pf == 2);
+        prefetch_ahead(&L, j + L.ahead, d0, is32, nv);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         count++;
@@ -60,10 +60,9 @@ EKI_INLINE512 void sum_bag_block_avx512(row_loop L, int64_t begin, int64_t end, 
  * (unordered: true) and acc ordered; strict, so the first of equal values stays. `track` (a
  * compile-time constant) writes the argmax; without it the loop has no branch but padding. */
 EKI_INLINE512 void max_rest_avx512(const row_loop *L, int64_t j0, int64_t end, int64_t d0, const int nv,
-                                   __mmask16 tail, __m512 *acc, int64_t *argmax, int64_t *count, const int is32,
-                                   const int pf, const int track) {
+                                   __mmask16 tail, __m512 *acc, int64_t *argmax, int64_t *count, const int is32, const int track) {
     for (int64_t j = j0; j < end; j++) {
-        if (pf) prefetch_ahead(L, j + L->ahead, is32, nv, pf == 2);
+        prefetch_ahead(L, j + L->ahead, d0, is32, nv);
         int64_t r = row_at(L, j, is32);
         if (r == L->pad) continue;
         const float *row = L->weight + r * L->stride + d0;
@@ -85,11 +84,12 @@ EKI_INLINE512 void max_rest_avx512(const row_loop *L, int64_t j0, int64_t end, i
 
 EKI_INLINE512 void max_bag_block_avx512(row_loop L, int64_t begin, int64_t end, int64_t d0, const int nv,
                                         __mmask16 tail, float *o, int64_t *argmax, int64_t *count_out,
-                                        const int is32, const int pf) {
+                                        const int is32) {
     int64_t count = 0, j = begin;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    __m512 acc[16];
+    for (int v = 0; v < 16; v++) acc[v] = _mm512_setzero_ps();
     for (; j < end && count == 0; j++) { /* the first row that is not padding starts the maximum */
-        if (pf) prefetch_ahead(&L, j + L.ahead, is32, nv, pf == 2);
+        prefetch_ahead(&L, j + L.ahead, d0, is32, nv);
         int64_t r = row_at(&L, j, is32);
         if (r == L.pad) continue;
         const float *row = L.weight + r * L.stride + d0;
@@ -104,8 +104,8 @@ EKI_INLINE512 void max_bag_block_avx512(row_loop L, int64_t begin, int64_t end, 
         }
         count = 1;
     }
-    if (argmax) max_rest_avx512(&L, j, end, d0, nv, tail, acc, argmax, &count, is32, pf, 1);
-    else max_rest_avx512(&L, j, end, d0, nv, tail, acc, NULL, &count, is32, pf, 0);
+    if (argmax) max_rest_avx512(&L, j, end, d0, nv, tail, acc, argmax, &count, is32, 1);
+    else max_rest_avx512(&L, j, end, d0, nv, tail, acc, NULL, &count, is32, 0);
     for (int v = 0; v < nv; v++) {
         __mmask16 m = v == nv - 1 ? tail : (__mmask16)0xFFFF;
         _mm512_mask_storeu_ps(o + d0 + 16 * v, m, acc[v]); /* zeros when the bag is empty */
@@ -127,19 +127,19 @@ EKI_INLINE512 void bag_range_avx512_impl(const eki_bag_call *c, const float *wei
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
         float *o = out + b * dim;
         int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
-        for (int64_t d0 = 0; d0 < dim; d0 += 64) {
+        for (int64_t d0 = 0; d0 < dim; d0 += EKI_BAG_BLOCK_FLOATS_AVX512) {
             int64_t left = dim - d0;
-            int nv = left >= 64 ? 4 : (int)((left + 15) / 16);
+            int nv = left >= EKI_BAG_BLOCK_FLOATS_AVX512 ? 16 : (int)((left + 15) / 16);
             int64_t last = left - 16 * (nv - 1); /* 1..16 */
             __mmask16 tail = (__mmask16)(last >= 16 ? 0xFFFF : (1u << last) - 1);
-            /* prefetch mode (a compile-time constant in each block): none after the first block,
-             * narrow rows (<= 64 floats), wide rows */
-            int pf = d0 > 0 ? 0 : dim <= 64 ? 1 : 2;
-            if (pf == 2) EKI_BAG_BLOCK(avx512, 4, 2);
-            else switch (nv) {
-                EKI_BAG_CASE(avx512, 1) EKI_BAG_CASE(avx512, 2) EKI_BAG_CASE(avx512, 3)
+            set_block(&L, left < EKI_BAG_BLOCK_FLOATS_AVX512 ? left : EKI_BAG_BLOCK_FLOATS_AVX512);
+            switch (nv) {
+                EKI_BAG_CASE(avx512, 1) EKI_BAG_CASE(avx512, 2) EKI_BAG_CASE(avx512, 3) EKI_BAG_CASE(avx512, 4)
+                EKI_BAG_CASE(avx512, 5) EKI_BAG_CASE(avx512, 6) EKI_BAG_CASE(avx512, 7) EKI_BAG_CASE(avx512, 8)
+                EKI_BAG_CASE(avx512, 9) EKI_BAG_CASE(avx512, 10) EKI_BAG_CASE(avx512, 11) EKI_BAG_CASE(avx512, 12)
+                EKI_BAG_CASE(avx512, 13) EKI_BAG_CASE(avx512, 14) EKI_BAG_CASE(avx512, 15)
             default:
-                EKI_BAG_CASE(avx512, 4)
+                EKI_BAG_CASE(avx512, 16)
             }
         }
         if (bag_size) bag_size[b] = count;
