@@ -23,12 +23,14 @@ typedef struct eki_bag_call {
  * instantiated once per combination, see EKI_BAG_RANGE_VARIANTS). The loop over a bag's rows then
  * branches only on padding and the prefetch bound: W2 went from ~15 to ~9 ns per row. */
 typedef struct {
-    const float *weight;  /* the table */
+    const float *weight;  /* the table (fp32; a half table's rows are reached through `table`) */
+    const char *table;    /* the same table in bytes */
     const void *indices;  /* int32_t or int64_t */
     const float *psw;     /* per-sample weights or NULL */
-    int64_t dim, stride, pad, pend; /* stride: of the table's rows; pend: end of this thread's indices
-                                     * (prefetches stop there) */
+    int64_t dim, stride, pad, pend; /* stride: of the table's rows, in elements; pend: end of this
+                                     * thread's indices (prefetches stop there) */
     int64_t ahead;          /* the prefetch distance in rows (run time: tuning.c) */
+    int64_t esize;          /* bytes per element: 4, or 2 (fp16 / bf16) */
     int mean;
     /* rows start mid-line (table, row size or stride not a multiple of 64 bytes): a block of a row
      * then spans one line more */
@@ -38,18 +40,22 @@ typedef struct {
     int64_t last_line;
 } row_loop;
 
-static inline __attribute__((always_inline)) row_loop make_row_loop(const eki_bag_call *c, const float *weight,
-                                                                    int64_t b0, int64_t b1) {
-    row_loop L = {weight, c->indices.data, c->weights, c->dim, c->stride, c->pad,
-                  b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0, c->prefetch_rows, c->mode == EK_BAG_MEAN, 0, 0};
-    size_t bytes = sizeof(float) * (size_t)c->dim;
-    L.misaligned = ((uintptr_t)weight | (uintptr_t)bytes | (uintptr_t)(sizeof(float) * (size_t)c->stride)) % 64 != 0;
+static inline __attribute__((always_inline)) row_loop make_row_loop_of(const eki_bag_call *c, const void *table,
+                                                                       int64_t esize, int64_t b0, int64_t b1) {
+    row_loop L = {(const float *)table, (const char *)table, c->indices.data, c->weights, c->dim, c->stride, c->pad,
+                  b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0, c->prefetch_rows, esize, c->mode == EK_BAG_MEAN, 0, 0};
+    L.misaligned = ((uintptr_t)table | (uintptr_t)(esize * c->dim) | (uintptr_t)(esize * c->stride)) % 64 != 0;
     return L;
 }
 
-/* Before a block of `width` floats (the range loop; L is then passed on by value). */
+static inline __attribute__((always_inline)) row_loop make_row_loop(const eki_bag_call *c, const float *weight,
+                                                                    int64_t b0, int64_t b1) {
+    return make_row_loop_of(c, weight, (int64_t)sizeof(float), b0, b1);
+}
+
+/* Before a block of `width` elements (the range loop; L is then passed on by value). */
 static inline __attribute__((always_inline)) void set_block(row_loop *L, int64_t width) {
-    L->last_line = L->misaligned ? (int64_t)sizeof(float) * width - 1 : 0;
+    L->last_line = L->misaligned ? L->esize * width - 1 : 0;
 }
 
 static inline __attribute__((always_inline)) int64_t row_at(const row_loop *L, int64_t j, const int is32) {
@@ -65,7 +71,7 @@ static inline __attribute__((always_inline)) int64_t row_at(const row_loop *L, i
 static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop *L, int64_t j, int64_t d0,
                                                                  const int is32, const int lines) {
     if (j >= L->pend) return;
-    const char *p = (const char *)(L->weight + row_at(L, j, is32) * L->stride + d0);
+    const char *p = L->table + (row_at(L, j, is32) * L->stride + d0) * L->esize;
     for (int k = 0; k < lines; k++) __builtin_prefetch(p + 64 * k, 0, 3);
     __builtin_prefetch(p + L->last_line, 0, 3);
 }

@@ -179,7 +179,7 @@ static void forward_cases(int threads) {
     int32_t was = ek_get_num_threads();
     CHECK_OK(ek_set_num_threads(threads));
     ek_rng rng = {1234 + (uint64_t)threads};
-    static const int64_t dims[] = {1, 7, 8, 16, 33, 64, 100, 200};
+    static const int64_t dims[] = {1, 7, 8, 15, 16, 33, 64, 100, 128, 129, 200, 255, 256, 257, 300};
     for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
         int64_t dim = dims[di];
         half_tables T = make_tables(&rng, 97, dim);

@@ -1,7 +1,9 @@
 /* x86/avx512/half_bag.c — the bag sum and mean of an fp16 / bf16 table with AVX-512 (semantics:
  * embedding_bag.c, eki_half_bag_sum_scalar): each row widened in registers (exact) and added to
  * accumulators held across the bag, w * row as a product then a sum (never an FMA), in the rows'
- * order: bit-identical to the scalar loop. Blocks of up to 64 columns, the last vector masked. */
+ * order: bit-identical to the scalar loop. The loop is the fp32 bag's (embedding_bag.h: row_loop,
+ * index width and weights compile-time constants, straight-line prefetch of each pass's own columns);
+ * blocks of up to 16 vectors (256 columns), the last vector masked. */
 #include "embedding_bag.h"
 
 #if EKI_X86
@@ -10,6 +12,7 @@
 #pragma STDC FP_CONTRACT OFF
 
 #define EKI_INLINE512 EKI_TARGET_AVX512 static inline __attribute__((always_inline))
+#define HALF_BLOCK 256 /* columns per pass */
 
 EKI_INLINE512 __m512 widen(const uint16_t *p, __mmask16 m, const int bf16) {
     __m256i h = _mm256_maskz_loadu_epi16(m, p);
@@ -17,21 +20,21 @@ EKI_INLINE512 __m512 widen(const uint16_t *p, __mmask16 m, const int bf16) {
 }
 
 /* One block of nv vectors (a compile-time constant) of bag [begin, end); returns its count. */
-EKI_INLINE512 int64_t block(const eki_bag_call *c, const uint16_t *weight, int64_t begin, int64_t end, int64_t pend,
-                            int64_t d0, __mmask16 tail, float *o, const int nv, const int bf16, const int weighted) {
-    int64_t count = 0, ahead = c->prefetch_rows;
-    size_t row_bytes = 2 * (size_t)c->dim;
+EKI_INLINE512 int64_t block(row_loop L, int64_t begin, int64_t end, int64_t d0, __mmask16 tail, float *o,
+                            const int nv, const int bf16, const int is32, const int weighted) {
+    const uint16_t *weight = (const uint16_t *)L.table;
+    int64_t count = 0;
     float weight_sum = 0.0f;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    __m512 acc[16];
+    for (int v = 0; v < 16; v++) acc[v] = _mm512_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
-        if (d0 == 0 && j + ahead < pend) /* later blocks find the row in the cache */
-            EKI_PREFETCH_SPAN(weight + eki_at(c->indices, j + ahead) * c->stride, row_bytes, 0);
-        int64_t r = eki_at(c->indices, j);
-        if (r == c->pad) continue;
+        prefetch_ahead(&L, j + L.ahead, d0, is32, (nv + 1) / 2);
+        int64_t r = row_at(&L, j, is32);
+        if (r == L.pad) continue;
         count++;
-        const uint16_t *row = weight + r * c->stride + d0;
+        const uint16_t *row = weight + r * L.stride + d0;
         if (weighted) {
-            float w = c->weights[j];
+            float w = L.psw[j];
             weight_sum += w;
             __m512 wv = _mm512_set1_ps(w);
             for (int v = 0; v < nv; v++)
@@ -40,7 +43,7 @@ EKI_INLINE512 int64_t block(const eki_bag_call *c, const uint16_t *weight, int64
             for (int v = 0; v < nv; v++) acc[v] = _mm512_add_ps(acc[v], widen(row + 16 * v, v == nv - 1 ? tail : 0xFFFF, bf16));
         }
     }
-    if (c->mode == EK_BAG_MEAN) {
+    if (L.mean) {
         float denom = weighted ? weight_sum : (float)count;
         for (int v = 0; v < nv; v++)
             acc[v] = denom == 0.0f ? _mm512_setzero_ps() : _mm512_div_ps(acc[v], _mm512_set1_ps(denom));
@@ -49,34 +52,44 @@ EKI_INLINE512 int64_t block(const eki_bag_call *c, const uint16_t *weight, int64
     return count;
 }
 
+#define CASE(k) \
+    case k: count = block(L, begin, end, d0, tail, o, k, bf16, is32, weighted); break;
+
 EKI_INLINE512 void range(const eki_bag_call *c, const uint16_t *weight, int64_t b0, int64_t b1, float *out,
-                         int64_t *bag_size, const int bf16, const int weighted) {
-    int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;
+                         int64_t *bag_size, const int bf16, const int is32, const int weighted) {
+    row_loop L = make_row_loop_of(c, weight, 2, b0, b1);
+    int64_t dim = c->dim;
     for (int64_t b = b0; b < b1; b++) {
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
         float *o = out + b * dim;
-        for (int64_t d0 = 0; d0 < dim; d0 += 64) {
-            int64_t left = dim - d0, last = left >= 64 ? 16 : left - 16 * ((left - 1) / 16);
+        for (int64_t d0 = 0; d0 < dim; d0 += HALF_BLOCK) {
+            int64_t left = dim - d0;
+            int nv = left >= HALF_BLOCK ? 16 : (int)((left + 15) / 16);
+            int64_t last = left - 16 * (nv - 1); /* 1..16 */
             __mmask16 tail = (__mmask16)(last >= 16 ? 0xFFFF : (1u << last) - 1);
-            switch (left >= 64 ? 4 : (int)((left + 15) / 16)) {
-            case 1: count = block(c, weight, begin, end, pend, d0, tail, o, 1, bf16, weighted); break;
-            case 2: count = block(c, weight, begin, end, pend, d0, tail, o, 2, bf16, weighted); break;
-            case 3: count = block(c, weight, begin, end, pend, d0, tail, o, 3, bf16, weighted); break;
-            default: count = block(c, weight, begin, end, pend, d0, tail, o, 4, bf16, weighted); break;
+            set_block(&L, left < HALF_BLOCK ? left : HALF_BLOCK);
+            switch (nv) {
+                CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8)
+                CASE(9) CASE(10) CASE(11) CASE(12) CASE(13) CASE(14) CASE(15)
+            default:
+                CASE(16)
             }
         }
         if (bag_size) bag_size[b] = count;
     }
 }
 
+#define RANGE(bf16, is32, weighted) range(c, weight, b0, b1, out, bag_size, bf16, is32, weighted)
+
 EKI_TARGET_AVX512 void eki_half_bag_sum_avx512(const eki_bag_call *c, const uint16_t *weight, int bf16, int64_t b0,
                                                int64_t b1, float *out, int64_t *bag_size) {
+    int is32 = c->indices.is32 != 0, weighted = c->weights != NULL;
     if (bf16) {
-        if (c->weights) range(c, weight, b0, b1, out, bag_size, 1, 1);
-        else range(c, weight, b0, b1, out, bag_size, 1, 0);
+        if (is32) weighted ? RANGE(1, 1, 1) : RANGE(1, 1, 0);
+        else weighted ? RANGE(1, 0, 1) : RANGE(1, 0, 0);
     } else {
-        if (c->weights) range(c, weight, b0, b1, out, bag_size, 0, 1);
-        else range(c, weight, b0, b1, out, bag_size, 0, 0);
+        if (is32) weighted ? RANGE(0, 1, 1) : RANGE(0, 1, 0);
+        else weighted ? RANGE(0, 0, 1) : RANGE(0, 0, 0);
     }
 }
 
