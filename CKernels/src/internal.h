@@ -212,8 +212,9 @@ ek_status eki_scatter_add_rows(const char *op, eki_index rows, int64_t n, int64_
  * i's gradient is its bag's gradient row, scaled), into rows dst_stride elements apart (a strided
  * table; the source rows are dense). Row i of the source is, by the first field set:
  *   rows:  rows + i * dim;
- *   base:  coef[i] * (base + base_row[i] * dim), made inside the update (the table's axpy_scaled);
- *          base_row[i] < 0 skips entry i;
+ *   base_row: coef[i] * (base + base_row[i] * dim), made inside the update (the table's
+ *          axpy_scaled); base_row[i] < 0 skips entry i (base may then be NULL: a bag call without
+ *          bags has no gradient rows, and its grad_out may be NULL);
  *   row:   row(ctx, i, scratch): in place, or made in `scratch` (dim floats), or NULL to skip
  *          entry i; called from several threads at once. */
 typedef struct {

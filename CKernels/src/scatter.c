@@ -16,7 +16,7 @@ static inline void add_source_row(const eki_scatter_source *src, int64_t i, int6
                                   const eki_kernels *kern, float *scratch) {
     if (src->rows) {
         kern->axpy(dim, a, src->rows + i * dim, out);
-    } else if (src->base) {
+    } else if (src->base_row) {
         int64_t b = src->base_row[i];
         if (b >= 0) kern->axpy_scaled(dim, a, src->coef[i], src->base + b * dim, out);
     } else {
@@ -121,7 +121,7 @@ ek_status eki_scatter_add_from(const char *op, eki_index rows, int64_t n, int64_
     if (budget < ((size_t)16 << 20)) budget = (size_t)16 << 20;
     while (chunks > 1 && 2 * (size_t)(chunks - 1) * set_bytes > budget) chunks--;
     /* one row of scratch per thread, for sources that make their rows */
-    int made = !src->rows && !src->base;
+    int made = !src->rows && !src->base_row;
     size_t mark = eki_scratch_mark();
     float *scratch = made ? eki_scratch_alloc(sizeof(float) * (size_t)(chunks * dim)) : NULL;
     if (made && !scratch) return eki_fail(EK_ERR_ALLOC, "%s: cannot allocate scratch rows", op);

@@ -130,6 +130,52 @@ TEST(fused_bag_update_checks_before_writing) {
     for (int i = 0; i < 8; i++) CHECK(state[i] == 0);
 }
 
+/* Indices but no bags (an offsets array of num_bags = 0 entries): no entry has a gradient,
+ * grad_out may be NULL, and every backward verb succeeds and writes nothing (the fused SGD step
+ * once called a source it had not set: found by fuzz_bag). fp32 and bf16 tables, every optimizer,
+ * sum / mean / max. */
+TEST(backward_without_bags_writes_nothing) {
+    const int64_t idx[] = {0, 1, 3}, off[1] = {0}; /* none of it read */
+    int64_t mx[1] = {0}, rows[3], nnz = -1;
+    float values[3 * 2], gw[4 * 2] = {0}, state[8] = {0}, state2[8] = {0};
+    for (int bf16 = 0; bf16 <= 1; bf16++)
+        for (int mode = 0; mode < 3; mode++)
+            for (int kind = 0; kind < 5; kind++) { /* 4: SGD with momentum */
+                float w[4 * 2] = {1, 2, 3, 4, 5, 6, 7, 8};
+                uint16_t h[4 * 2];
+                CHECK_OK(ek_half_from_f32(EK_DTYPE_BF16, 8, w, h));
+                float keep[8];
+                uint16_t keep_h[8];
+                memcpy(keep, w, sizeof w), memcpy(keep_h, h, sizeof h);
+                ek_table t = {.struct_size = sizeof t, .rows = 4, .dim = 2,
+                              .dtype = bf16 ? EK_DTYPE_BF16 : EK_DTYPE_F32, .data = bf16 ? (void *)h : (void *)w};
+                ek_bag_input in = {.struct_size = sizeof in, .indices = idx, .num_indices = 3, .offsets = off, .num_bags = 0};
+                ek_bag_options o = {.struct_size = sizeof o, .mode = (ek_bag_mode)mode};
+                const int64_t *m = mode == EK_BAG_MAX ? mx : NULL;
+                ek_optimizer opt = {.struct_size = sizeof opt, .kind = kind == 4 ? EK_OPT_SGD : (ek_optimizer_kind)kind,
+                                    .lr = 0.5f, .eps = 1e-8f, .beta1 = 0.9f, .beta2 = 0.99f, .step = 1,
+                                    .momentum = kind == 4 ? 0.9f : 0.0f, .momentum_buffer = state,
+                                    .state_sum = state, .exp_avg = state, .exp_avg_sq = state2};
+                CHECK_OK(ek_bag_backward_update(&t, &in, &o, m, NULL, &opt));
+                if (!bf16) {
+                    CHECK_OK(ek_bag_backward_dense(&t, &in, &o, m, NULL, gw));
+                    CHECK_OK(ek_bag_backward_sparse(&t, &in, &o, m, NULL, rows, values, &nnz));
+                    CHECK_EQ_I64(nnz, 0);
+                    if (mode != EK_BAG_MAX) { /* per-sample weights: 0 for entries outside every bag */
+                        const float psw[3] = {1, 2, 3};
+                        float gpsw[3] = {9, 9, 9};
+                        ek_bag_input wi = in;
+                        wi.per_sample_weights = psw, wi.num_weights = 3;
+                        CHECK_OK(ek_bag_per_sample_weights_backward(&t, &wi, &o, NULL, gpsw));
+                        CHECK(gpsw[0] == 0 && gpsw[1] == 0 && gpsw[2] == 0);
+                    }
+                }
+                CHECK_SAME_BYTES(w, keep, sizeof w);
+                CHECK_SAME_BYTES(h, keep_h, sizeof h);
+            }
+    for (int i = 0; i < 8; i++) CHECK(gw[i] == 0 && state[i] == 0 && state2[i] == 0);
+}
+
 TEST(descriptor_rules) {
     float w[4] = {1, 2, 3, 4}, out[4];
     const int64_t idx[] = {1, 0}, off[] = {0};
