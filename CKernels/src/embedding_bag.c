@@ -63,7 +63,7 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
  * the same result for any thread count, and for any ISA (the vector paths add and multiply lane by
  * lane in the scalar order, without FMA). The
  * columns go in blocks of up to 16 vectors held in registers (embedding_bag.h:
- * EKI_BAG_BLOCK_FLOATS_<ISA>); a wider row is walked once per block, each pass prefetching its own
+ * EKI_BAG_BLOCK_ELEMS_<ISA>); a wider row is walked once per block, each pass prefetching its own
  * columns of the rows ahead. */
 
 static inline void prefetch_row(const eki_bag_call *c, const float *weight, int64_t j, int64_t pend) {
@@ -223,7 +223,7 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
         return eki_fail(EK_ERR_INVALID_ARGUMENT, "%s: max_indices is only written in mode max; pass NULL", op);
     c.stride = stride;
     /* the distance for the bytes one pass reads of a row (the ISA's block, or the whole row) */
-    int64_t esize = (int64_t)eki_dtype_size(dtype), block = dtype == EK_DTYPE_F32 ? eki_dispatch()->bag_block_floats : 0;
+    int64_t esize = (int64_t)eki_dtype_size(dtype), block = eki_dispatch()->bag_block_elems;
     c.prefetch_rows = eki_bag_prefetch_rows_for(esize * (block > 0 && block < dim ? block : dim), esize * stride, table);
 
     /* slot t of T sums bags [b0, b1), a share of the indices and bags (internal.h: slots) */

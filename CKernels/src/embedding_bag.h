@@ -95,13 +95,13 @@ static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop 
 #define EKI_BAG_PREFETCH_ROWS_AVX2 32
 #endif
 
-/* Columns per pass of the vector range functions: 16 registers of sums (all of AVX2's; half of
- * AVX-512's). A row is read once per pass, so the wider the block the fewer passes; two passes over
+/* Columns per pass of the vector range functions, fp32 and fp16 / bf16 alike (x86/<isa>/half_bag.c):
+ * 16 registers of sums (all of AVX2's; half of AVX-512's). A row is read once per pass, so the wider the block the fewer passes; two passes over
  * 256-byte blocks read 22-28 GB/s where one pass over the whole row read 37 (D = 128, Zen 5, 1 thread,
  * either ISA): a row's two halves, asked for at different times, cost the memory system more than
  * the whole row at once. */
-#define EKI_BAG_BLOCK_FLOATS_AVX512 256
-#define EKI_BAG_BLOCK_FLOATS_AVX2 128
+#define EKI_BAG_BLOCK_ELEMS_AVX512 256
+#define EKI_BAG_BLOCK_ELEMS_AVX2 128
 
 /* One range function per (index width, weighted) for an ISA, eki_bag_range_<isa>_i64, _i64w, _i32,
  * _i32w (isa.h declares them; the table holds them as bag_range[is32][weighted]). */

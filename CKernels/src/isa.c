@@ -131,7 +131,7 @@ static const eki_kernels tables[] = {
         .adam_row = eki_adam_row_avx2,
         .bag_range = {{eki_bag_range_avx2_i64, eki_bag_range_avx2_i64w}, {eki_bag_range_avx2_i32, eki_bag_range_avx2_i32w}},
         .bag_prefetch_rows = EKI_BAG_PREFETCH_ROWS_AVX2,
-        .bag_block_floats = EKI_BAG_BLOCK_FLOATS_AVX2,
+        .bag_block_elems = EKI_BAG_BLOCK_ELEMS_AVX2,
         /* ---- quantized tables (issue 18) ---- */
         .q_dequant = {eki_q8_dequant_avx2, eki_q4_dequant_avx2, eki_q2_dequant_avx2},
         .q_axpy = {eki_q8_axpy_avx2, eki_q4_axpy_avx2, eki_q2_axpy_avx2},
@@ -152,7 +152,7 @@ static const eki_kernels tables[] = {
         .bag_range = {{eki_bag_range_avx512_i64, eki_bag_range_avx512_i64w},
                       {eki_bag_range_avx512_i32, eki_bag_range_avx512_i32w}},
         .bag_prefetch_rows = EKI_BAG_PREFETCH_ROWS_AVX512,
-        .bag_block_floats = EKI_BAG_BLOCK_FLOATS_AVX512,
+        .bag_block_elems = EKI_BAG_BLOCK_ELEMS_AVX512,
         /* ---- quantized tables (issue 18) ---- */
         .q_dequant = {eki_q8_dequant_avx512, eki_q4_dequant_avx512, eki_q2_dequant_avx512},
         .q_axpy = {eki_q8_axpy_avx512, eki_q4_axpy_avx512, eki_q2_axpy_avx512},

@@ -103,8 +103,9 @@ typedef struct {
     /* the bag prefetch distance in rows for CPUs without a rule of their own (tuning.c chooses the
      * distance at run time; embedding_bag.h: EKI_BAG_PREFETCH_ROWS_<ISA>; scalar: EKI_PREFETCH_ROWS) */
     int bag_prefetch_rows;
-    /* columns per pass of bag_range (embedding_bag.h: EKI_BAG_BLOCK_FLOATS_<ISA>; 0: the whole row) */
-    int bag_block_floats;
+    /* columns per pass of bag_range and half_bag_sum (embedding_bag.h: EKI_BAG_BLOCK_ELEMS_<ISA>; 0: the
+     * whole row) */
+    int bag_block_elems;
     /* ---- quantized tables (issue 18, quant.c; x86/<isa>/quant.c), by format: [0] Q8, [1] Q4, [2] Q2 ----
      * q_dequant: a packed row's dim values (fma(q, scale, bias)); q_axpy: acc[d] += w * value(d) */
     eki_qrow_fn q_dequant[3];

@@ -146,11 +146,11 @@ EKI_INLINE2 void bag_range_avx2_impl(const eki_bag_call *c, const float *weight,
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
         float *o = out + b * dim;
         int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
-        for (int64_t d0 = 0; d0 < dim; d0 += EKI_BAG_BLOCK_FLOATS_AVX2) {
+        for (int64_t d0 = 0; d0 < dim; d0 += EKI_BAG_BLOCK_ELEMS_AVX2) {
             int64_t left = dim - d0;
-            int nv = left >= EKI_BAG_BLOCK_FLOATS_AVX2 ? 16 : (int)((left + 7) / 8);
+            int nv = left >= EKI_BAG_BLOCK_ELEMS_AVX2 ? 16 : (int)((left + 7) / 8);
             __m256i tail = tail_mask_avx2(left - 8 * (nv - 1));
-            set_block(&L, left < EKI_BAG_BLOCK_FLOATS_AVX2 ? left : EKI_BAG_BLOCK_FLOATS_AVX2);
+            set_block(&L, left < EKI_BAG_BLOCK_ELEMS_AVX2 ? left : EKI_BAG_BLOCK_ELEMS_AVX2);
             switch (nv) {
                 EKI_BAG_CASE(avx2, 1) EKI_BAG_CASE(avx2, 2) EKI_BAG_CASE(avx2, 3) EKI_BAG_CASE(avx2, 4)
                 EKI_BAG_CASE(avx2, 5) EKI_BAG_CASE(avx2, 6) EKI_BAG_CASE(avx2, 7)

@@ -12,7 +12,7 @@
 #pragma STDC FP_CONTRACT OFF
 
 #define EKI_INLINE2 EKI_TARGET_AVX2_F16C static inline __attribute__((always_inline))
-#define HALF_BLOCK 128 /* columns per pass */
+#define HALF_BLOCK EKI_BAG_BLOCK_ELEMS_AVX2 /* columns per pass */
 
 /* 8 halves at p (only `n` of them when n < 8, read without reaching past them) widened to float32.
  * No call and no stack buffer here: the block's sums then stay in registers. */

@@ -127,12 +127,12 @@ EKI_INLINE512 void bag_range_avx512_impl(const eki_bag_call *c, const float *wei
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
         float *o = out + b * dim;
         int64_t *argmax = max_indices ? max_indices + b * dim : NULL;
-        for (int64_t d0 = 0; d0 < dim; d0 += EKI_BAG_BLOCK_FLOATS_AVX512) {
+        for (int64_t d0 = 0; d0 < dim; d0 += EKI_BAG_BLOCK_ELEMS_AVX512) {
             int64_t left = dim - d0;
-            int nv = left >= EKI_BAG_BLOCK_FLOATS_AVX512 ? 16 : (int)((left + 15) / 16);
+            int nv = left >= EKI_BAG_BLOCK_ELEMS_AVX512 ? 16 : (int)((left + 15) / 16);
             int64_t last = left - 16 * (nv - 1); /* 1..16 */
             __mmask16 tail = (__mmask16)(last >= 16 ? 0xFFFF : (1u << last) - 1);
-            set_block(&L, left < EKI_BAG_BLOCK_FLOATS_AVX512 ? left : EKI_BAG_BLOCK_FLOATS_AVX512);
+            set_block(&L, left < EKI_BAG_BLOCK_ELEMS_AVX512 ? left : EKI_BAG_BLOCK_ELEMS_AVX512);
             switch (nv) {
                 EKI_BAG_CASE(avx512, 1) EKI_BAG_CASE(avx512, 2) EKI_BAG_CASE(avx512, 3) EKI_BAG_CASE(avx512, 4)
                 EKI_BAG_CASE(avx512, 5) EKI_BAG_CASE(avx512, 6) EKI_BAG_CASE(avx512, 7) EKI_BAG_CASE(avx512, 8)

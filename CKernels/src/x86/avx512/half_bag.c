@@ -12,7 +12,7 @@
 #pragma STDC FP_CONTRACT OFF
 
 #define EKI_INLINE512 EKI_TARGET_AVX512 static inline __attribute__((always_inline))
-#define HALF_BLOCK 256 /* columns per pass */
+#define HALF_BLOCK EKI_BAG_BLOCK_ELEMS_AVX512 /* columns per pass */
 
 EKI_INLINE512 __m512 widen(const uint16_t *p, __mmask16 m, const int bf16) {
     __m256i h = _mm256_maskz_loadu_epi16(m, p);
