@@ -103,6 +103,30 @@ static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop 
 #define EKI_BAG_BLOCK_ELEMS_AVX512 256
 #define EKI_BAG_BLOCK_ELEMS_AVX2 128
 
+/* The cases of a switch over a block's vector count (1..16; 16 is the default: a full block). */
+#define EKI_CASES_1_TO_15(CASE)                                                                          \
+    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) \
+    CASE(13) CASE(14) CASE(15)
+
+/* An ISA's fp16 / bf16 bag sum (isa.h: half_bag_sum) over its always-inline
+ * range(c, weight, b0, b1, out, bag_size, bf16, is32, weighted), one instantiation per combination. */
+#define EKI_HALF_BAG_SUM(isa, TARGET)                                                                     \
+    TARGET void eki_half_bag_sum_##isa(const eki_bag_call *c, const uint16_t *weight, int bf16, int64_t b0, \
+                                       int64_t b1, float *out, int64_t *bag_size) {                        \
+        int is32 = c->indices.is32 != 0, weighted = c->weights != NULL;                                    \
+        if (bf16) {                                                                                         \
+            if (is32) weighted ? range(c, weight, b0, b1, out, bag_size, 1, 1, 1)                          \
+                               : range(c, weight, b0, b1, out, bag_size, 1, 1, 0);                         \
+            else weighted ? range(c, weight, b0, b1, out, bag_size, 1, 0, 1)                               \
+                          : range(c, weight, b0, b1, out, bag_size, 1, 0, 0);                              \
+        } else {                                                                                            \
+            if (is32) weighted ? range(c, weight, b0, b1, out, bag_size, 0, 1, 1)                          \
+                               : range(c, weight, b0, b1, out, bag_size, 0, 1, 0);                         \
+            else weighted ? range(c, weight, b0, b1, out, bag_size, 0, 0, 1)                               \
+                          : range(c, weight, b0, b1, out, bag_size, 0, 0, 0);                              \
+        }                                                                                                   \
+    }
+
 /* One range function per (index width, weighted) for an ISA, eki_bag_range_<isa>_i64, _i64w, _i32,
  * _i32w (isa.h declares them; the table holds them as bag_range[is32][weighted]). */
 #define EKI_BAG_RANGE_VARIANTS(isa, TARGET)                                                                   \

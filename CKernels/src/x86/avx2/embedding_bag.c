@@ -137,6 +137,8 @@ EKI_INLINE2 void max_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int6
     *count_out = count;
 }
 
+#define CASE(k) EKI_BAG_CASE(avx2, k)
+
 EKI_INLINE2 void bag_range_avx2_impl(const eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
                                      int64_t *bag_size, int64_t *max_indices, const int is32, const int weighted) {
     row_loop L = make_row_loop(c, weight, b0, b1);
@@ -152,10 +154,7 @@ EKI_INLINE2 void bag_range_avx2_impl(const eki_bag_call *c, const float *weight,
             __m256i tail = tail_mask_avx2(left - 8 * (nv - 1));
             set_block(&L, left < EKI_BAG_BLOCK_ELEMS_AVX2 ? left : EKI_BAG_BLOCK_ELEMS_AVX2);
             switch (nv) {
-                EKI_BAG_CASE(avx2, 1) EKI_BAG_CASE(avx2, 2) EKI_BAG_CASE(avx2, 3) EKI_BAG_CASE(avx2, 4)
-                EKI_BAG_CASE(avx2, 5) EKI_BAG_CASE(avx2, 6) EKI_BAG_CASE(avx2, 7)
-                EKI_BAG_CASE(avx2, 8) EKI_BAG_CASE(avx2, 9) EKI_BAG_CASE(avx2, 10) EKI_BAG_CASE(avx2, 11)
-                EKI_BAG_CASE(avx2, 12) EKI_BAG_CASE(avx2, 13) EKI_BAG_CASE(avx2, 14) EKI_BAG_CASE(avx2, 15)
+                EKI_CASES_1_TO_15(CASE)
             default:
                 EKI_BAG_CASE(avx2, 16)
             }
@@ -163,6 +162,8 @@ EKI_INLINE2 void bag_range_avx2_impl(const eki_bag_call *c, const float *weight,
         if (bag_size) bag_size[b] = count;
     }
 }
+
+#undef CASE
 
 EKI_BAG_RANGE_VARIANTS(avx2, EKI_TARGET_AVX2)
 #endif

@@ -118,6 +118,8 @@ EKI_INLINE512 void max_bag_block_avx512(row_loop L, int64_t begin, int64_t end, 
     *count_out = count;
 }
 
+#define CASE(k) EKI_BAG_CASE(avx512, k)
+
 EKI_INLINE512 void bag_range_avx512_impl(const eki_bag_call *c, const float *weight, int64_t b0, int64_t b1, float *out,
                                          int64_t *bag_size, int64_t *max_indices, const int is32, const int weighted) {
     row_loop L = make_row_loop(c, weight, b0, b1);
@@ -134,10 +136,7 @@ EKI_INLINE512 void bag_range_avx512_impl(const eki_bag_call *c, const float *wei
             __mmask16 tail = (__mmask16)(last >= 16 ? 0xFFFF : (1u << last) - 1);
             set_block(&L, left < EKI_BAG_BLOCK_ELEMS_AVX512 ? left : EKI_BAG_BLOCK_ELEMS_AVX512);
             switch (nv) {
-                EKI_BAG_CASE(avx512, 1) EKI_BAG_CASE(avx512, 2) EKI_BAG_CASE(avx512, 3) EKI_BAG_CASE(avx512, 4)
-                EKI_BAG_CASE(avx512, 5) EKI_BAG_CASE(avx512, 6) EKI_BAG_CASE(avx512, 7) EKI_BAG_CASE(avx512, 8)
-                EKI_BAG_CASE(avx512, 9) EKI_BAG_CASE(avx512, 10) EKI_BAG_CASE(avx512, 11) EKI_BAG_CASE(avx512, 12)
-                EKI_BAG_CASE(avx512, 13) EKI_BAG_CASE(avx512, 14) EKI_BAG_CASE(avx512, 15)
+                EKI_CASES_1_TO_15(CASE)
             default:
                 EKI_BAG_CASE(avx512, 16)
             }
@@ -145,6 +144,8 @@ EKI_INLINE512 void bag_range_avx512_impl(const eki_bag_call *c, const float *wei
         if (bag_size) bag_size[b] = count;
     }
 }
+
+#undef CASE
 
 EKI_BAG_RANGE_VARIANTS(avx512, EKI_TARGET_AVX512)
 #endif

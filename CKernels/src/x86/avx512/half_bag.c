@@ -69,8 +69,7 @@ EKI_INLINE512 void range(const eki_bag_call *c, const uint16_t *weight, int64_t 
             __mmask16 tail = (__mmask16)(last >= 16 ? 0xFFFF : (1u << last) - 1);
             set_block(&L, left < HALF_BLOCK ? left : HALF_BLOCK);
             switch (nv) {
-                CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8)
-                CASE(9) CASE(10) CASE(11) CASE(12) CASE(13) CASE(14) CASE(15)
+                EKI_CASES_1_TO_15(CASE)
             default:
                 CASE(16)
             }
@@ -79,18 +78,6 @@ EKI_INLINE512 void range(const eki_bag_call *c, const uint16_t *weight, int64_t 
     }
 }
 
-#define RANGE(bf16, is32, weighted) range(c, weight, b0, b1, out, bag_size, bf16, is32, weighted)
-
-EKI_TARGET_AVX512 void eki_half_bag_sum_avx512(const eki_bag_call *c, const uint16_t *weight, int bf16, int64_t b0,
-                                               int64_t b1, float *out, int64_t *bag_size) {
-    int is32 = c->indices.is32 != 0, weighted = c->weights != NULL;
-    if (bf16) {
-        if (is32) weighted ? RANGE(1, 1, 1) : RANGE(1, 1, 0);
-        else weighted ? RANGE(1, 0, 1) : RANGE(1, 0, 0);
-    } else {
-        if (is32) weighted ? RANGE(0, 1, 1) : RANGE(0, 1, 0);
-        else weighted ? RANGE(0, 0, 1) : RANGE(0, 0, 0);
-    }
-}
+EKI_HALF_BAG_SUM(avx512, EKI_TARGET_AVX512)
 
 #endif
