@@ -224,7 +224,7 @@ static ek_status bag_forward(int64_t num_embeddings, int64_t dim, int64_t n, int
     c.stride = stride;
     /* the distance for the bytes one pass reads of a row (the ISA's block, or the whole row) */
     int64_t esize = (int64_t)eki_dtype_size(dtype), block = eki_dispatch()->bag_block_elems;
-    c.prefetch_rows = eki_bag_prefetch_rows_for(esize * (block > 0 && block < dim ? block : dim), esize * stride, table);
+    c.prefetch_rows = eki_bag_prefetch_rows_for(block > 0 && block < dim ? block : dim, esize, stride, table);
 
     /* slot t of T sums bags [b0, b1), a share of the indices and bags (internal.h: slots) */
     int T = (n + num_bags) * dim >= EKI_PARALLEL_MIN_WORK ? eki_num_threads() : 1;

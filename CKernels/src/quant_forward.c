@@ -161,7 +161,7 @@ ek_status eki_quant_bag_forward(const eki_call *a, float *out, int64_t *bag_size
     const eki_kernels *k = eki_dispatch();
     q.dq = k->q_dequant[slot], q.axpy = k->q_axpy[slot];
     q.is32 = is32;
-    q.ahead = eki_bag_prefetch_rows_for(q.rb, q.stride, q.table);
+    q.ahead = eki_bag_prefetch_rows_for(q.rb, 1, q.stride, q.table);
     eki_qbag_range_fn range = k->q_bag_range[slot][is32][a->weights != NULL];
     EKI_PARALLEL_FOR(T > 1, (static, 1),
     for (int t = 0; t < T; t++) {

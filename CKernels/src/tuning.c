@@ -161,12 +161,17 @@ int64_t eki_bag_prefetch_rows(void) {
  * 11): fp32 D = 32 (2 lines) 0.78 ms at 48 rows, 0.58 at 96, 0.60 at 192; W11 (1.5 lines) 0.54 ms at
  * 96, 0.48-0.50 at 128; W10 (2 lines) best at 96-128; D = 128 (8 lines, one pass) 2.15 ms at 12
  * rows, 2.21 at 24, 2.25 at 48. */
-int64_t eki_bag_prefetch_rows_for(int64_t row_bytes, int64_t row_stride_bytes, const void *table) {
-    int64_t rows = eki_bag_prefetch_rows();
-    if (row_bytes <= 0 || rows == 0) return rows;
+int64_t eki_bag_prefetch_rows_for(int64_t row_elems, int64_t elem_bytes, int64_t row_stride_elems, const void *table) {
+    int64_t rows = eki_bag_prefetch_rows(), row_bytes;
+    if (row_elems <= 0 || rows == 0) return rows;
+    /* a row past 1 GiB gets 1 row whatever its exact size (and no product here can overflow: a table
+     * of no rows may have any dim) */
+    if (__builtin_mul_overflow(row_elems, elem_bytes, &row_bytes) || row_bytes > ((int64_t)1 << 30))
+        row_bytes = (int64_t)1 << 30;
+    uint64_t row_stride_bytes = (uint64_t)row_stride_elems * (uint64_t)elem_bytes; /* only its low bits count */
     /* row r starts at table + r * stride: within a line, at the table's offset modulo g (the largest
      * power of two dividing the stride, at most 64) plus multiples of g; average the lines over those */
-    uintptr_t g = (uintptr_t)row_stride_bytes | 64u;
+    uintptr_t g = (uintptr_t)(row_stride_bytes | 64u);
     g &= -g;
     int64_t starts = 0, lines = 0;
     for (int64_t o = (int64_t)((uintptr_t)table % g); o < 64; o += (int64_t)g, starts++)

@@ -95,20 +95,22 @@ TEST(tuning_bag_prefetch_distance_changes_no_bit) {
 TEST(tuning_bag_prefetch_rows_follow_cache_lines) {
     static char table[4096] __attribute__((aligned(64)));
     CHECK_OK(ek_set_tuning(EK_TUNE_BAG_PREFETCH_ROWS, 48));
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(256, 256, table), 48);  /* 4 lines: the unit */
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(512, 512, table), 24);  /* 8 lines: half the rows */
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(240, 240, table), 43);  /* starts at 0/16/32/48: 4.5 lines */
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(1 << 20, 1 << 20, table), 1); /* never 0 */
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(128, 128, table), 96);  /* fp32 D = 32, bf16 D = 64: 2 lines */
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(64, 64, table), 192);   /* 1 line */
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(72, 72, table), 96);    /* Q8 D = 64: 2 lines at every start */
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(36, 36, table), 128);   /* Q4 D = 64: 1 line at 8 of 16 starts, 2 at 8 */
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(20, 20, table), 154);   /* 1 line at 12 of 16 starts: 192 * 16 / 20 */
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(36, 36, table + 4), 128); /* starts 4, 8, ..., 0: the same set */
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(64, 64, table + 32), 96);  /* every row at 32: 2 lines */
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(64, 96, table), 128);      /* starts at 0 / 32: 1.5 lines */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(256, 1, 256, table), 48);  /* 4 lines: the unit */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(512, 1, 512, table), 24);  /* 8 lines: half the rows */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(240, 1, 240, table), 43);  /* starts at 0/16/32/48: 4.5 lines */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(1 << 20, 1, 1 << 20, table), 1); /* never 0 */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(INT64_MAX / 2, 4, INT64_MAX / 2, table), 1); /* no overflow */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(32, 4, 32, table), 96); /* fp32 D = 32 */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(128, 1, 128, table), 96);  /* fp32 D = 32, bf16 D = 64: 2 lines */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(64, 1, 64, table), 192);   /* 1 line */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(72, 1, 72, table), 96);    /* Q8 D = 64: 2 lines at every start */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(36, 1, 36, table), 128);   /* Q4 D = 64: 1 line at 8 of 16 starts, 2 at 8 */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(20, 1, 20, table), 154);   /* 1 line at 12 of 16 starts: 192 * 16 / 20 */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(36, 1, 36, table + 4), 128); /* starts 4, 8, ..., 0: the same set */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(64, 1, 64, table + 32), 96);  /* every row at 32: 2 lines */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(64, 1, 96, table), 128);      /* starts at 0 / 32: 1.5 lines */
     CHECK_OK(ek_set_tuning(EK_TUNE_BAG_PREFETCH_ROWS, 0));
-    CHECK_EQ_I64(eki_bag_prefetch_rows_for(36, 36, table), 0); /* no prefetch stays none */
+    CHECK_EQ_I64(eki_bag_prefetch_rows_for(36, 1, 36, table), 0); /* no prefetch stays none */
     CHECK_OK(ek_set_tuning(EK_TUNE_BAG_PREFETCH_ROWS, -1));
 }
 
