@@ -103,11 +103,6 @@ static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop 
 #define EKI_BAG_BLOCK_ELEMS_AVX512 256
 #define EKI_BAG_BLOCK_ELEMS_AVX2 128
 
-/* The cases of a switch over a block's vector count (1..16; 16 is the default: a full block). */
-#define EKI_CASES_1_TO_15(CASE)                                                                          \
-    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) \
-    CASE(13) CASE(14) CASE(15)
-
 /* An ISA's fp16 / bf16 bag sum (isa.h: half_bag_sum) over its always-inline
  * range(c, weight, b0, b1, out, bag_size, bf16, is32, weighted), one instantiation per combination. */
 #define EKI_HALF_BAG_SUM(isa, TARGET)                                                                     \

@@ -237,6 +237,12 @@ size_t eki_scratch_mark(void);
 void *eki_scratch_alloc(size_t bytes);
 void eki_scratch_release(size_t mark);
 
+/* The cases of a switch over a block's vector count in the vector kernels (1..16; 16 is the
+ * default: a full block). */
+#define EKI_CASES_1_TO_15(CASE)                                                                          \
+    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) \
+    CASE(13) CASE(14) CASE(15)
+
 /* Below this much work (elements touched) a kernel stays serial: forking costs more than it saves. */
 #define EKI_PARALLEL_MIN_WORK 32768
 

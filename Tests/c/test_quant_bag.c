@@ -12,11 +12,13 @@
 
 #include "ek_test.h"
 
-/* AVX-512 blocks are 16-lane vectors, 8 per block; AVX2 8-lane, 8 per block. These dims give every
- * vector count 1..8 of both, tails of < 8 and >= 8 lanes, several blocks (130, 200, 257) and rows
- * over 129 bytes (Q8 from 122, Q4 from 252, Q2 from 504: every line prefetched). */
-static const int64_t DIMS[] = {1,  3,  7,  8,  9,  15, 16,  17,  24,  31,  32,  33,  40,  47,  48,  56,  63, 64,
-                               65, 72, 79, 80, 96, 100, 112, 120, 122, 127, 128, 129, 130, 200, 256, 257, 520};
+/* AVX-512 blocks are 16-lane vectors, 16 per block; AVX2 8-lane, 8 per block. These dims give every
+ * vector count 1..16 of AVX-512 and 1..8 of AVX2, tails of < 8 and >= 8 lanes, several blocks (130,
+ * 200, 257, 520) and rows over 129 bytes (Q8 from 122, Q4 from 252, Q2 from 504: every line
+ * prefetched). */
+static const int64_t DIMS[] = {1,   3,   7,   8,   9,   15,  16,  17,  24,  31,  32,  33,  40,  47,  48,  56,
+                               63,  64,  65,  72,  79,  80,  96,  100, 112, 120, 122, 127, 128, 129, 130, 144,
+                               160, 176, 192, 200, 208, 224, 240, 255, 256, 257, 520};
 enum { ROWS = 23, N = 300, B = 9, PAD = 4 };
 
 static void bag(const ek_table *t, const void *idx, const void *off, int is32, const float *psw, ek_bag_mode mode,

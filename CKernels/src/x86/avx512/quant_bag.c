@@ -1,6 +1,6 @@
 /* x86/avx512/quant_bag.c — the quantized bag forward (sum, mean) over a thread's range of bags with
  * AVX-512 (semantics and order: quant_forward.c; the call: quant.h). A bag's columns go in blocks of
- * up to 128 (8 x 16 floats) held in registers, one function per (format, index width, weighted) with
+ * up to 256 (16 x 16 floats) held in registers, one function per (format, index width, weighted) with
  * the block width a compile-time constant, nothing called per row; a wider row is walked once per
  * block (the later passes hit L1). Per element: fma(q, scale, bias) (one rounding, as fmaf), then
  * multiply by the weight and add, without FMA: bit-identical to the scalar loop and so to the fp32
@@ -14,6 +14,9 @@
 #include <immintrin.h>
 
 #define INL EKI_TARGET_AVX512 static inline __attribute__((always_inline))
+/* values per pass: 16 registers of sums. A row is read once per pass (its scale and bias in each),
+ * and one pass over a wide row reads faster than several (the fp32 bag's lesson, embedding_bag.h) */
+#define QBLOCK 256
 
 INL void scale_bias(const uint8_t *sb, const int slot, __m512 *s, __m512 *b) {
     if (slot == 0) {
@@ -69,7 +72,7 @@ INL __m512i nbit_index(const uint8_t *row, int64_t d, int short_tail, const int 
  * compile-time constants; tail: the lanes of the last vector in the row, short_tail: fewer than 8. */
 INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv, __mmask16 tail, int short_tail,
                    float *o, int64_t *count_out, const int slot, const int is32, const int weighted, const int pf) {
-    __m512 acc[8];
+    __m512 acc[16];
     for (int v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
     int64_t count = 0;
     float weight_sum = 0.0f;
@@ -114,9 +117,11 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
 }
 
 #define BLOCK(k, PF) sum_block(L, begin, end, (PF) ? 0 : d0, k, tail, last < 8, o, &count, slot, is32, weighted, PF)
+/* pf 2 (rows over 129 bytes) only where dim > 121: the first block has >= 8 vectors */
 #define CASE(k)                                                                                               \
     case k:                                                                                                   \
-        if (pf) BLOCK(k, 1);                                                                                  \
+        if (pf == 1) BLOCK(k, 1);                                                                             \
+        else if ((k) >= 8 && pf == 2) BLOCK(k, 2);                                                            \
         else BLOCK(k, 0);                                                                                     \
         break;
 
@@ -128,19 +133,18 @@ INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, 
     for (int64_t b = b0; b < b1; b++) {
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
         float *o = out + b * dim;
-        for (int64_t d0 = 0; d0 < dim; d0 += 128) {
+        for (int64_t d0 = 0; d0 < dim; d0 += QBLOCK) {
             int64_t left = dim - d0;
-            int nv = left >= 128 ? 8 : (int)((left + 15) / 16);
+            int nv = left >= QBLOCK ? 16 : (int)((left + 15) / 16);
             int last = (int)(left - 16 * (nv - 1)); /* 1..16 */
             __mmask16 tail = (__mmask16)(last >= 16 ? 0xFFFF : (1u << last) - 1);
             /* later blocks: the rows are in L1; the first (d0 = 0, a constant for the compiler: the
              * column offsets become displacements, which leaves registers for the prefetch) */
             int pf = d0 > 0 ? 0 : pf_first;
-            if (pf == 2) BLOCK(8, 2); /* rb > 129 only where dim > 121: the first block is 8 vectors */
-            else switch (nv) {
-                CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
+            switch (nv) {
+                EKI_CASES_1_TO_15(CASE)
             default:
-                CASE(8)
+                CASE(16)
             }
         }
         if (bag_size) bag_size[b] = count;
