@@ -18,6 +18,7 @@ typedef struct {
                                           * of scale and bias in a row; pend: end of the range's indices */
     int64_t ahead;     /* prefetch distance in rows */
     int64_t mid, last; /* prefetch_row: whether a row may span 3 lines (then its byte 64 too), its last byte */
+    int64_t block_first, block_last; /* prefetch_row pf 3: the current block's first and last code byte */
     int mean;
 } qloop;
 
@@ -26,7 +27,10 @@ EKI_QLOOP_INLINE int64_t row_at(const qloop *L, int64_t j, const int is32) {
 }
 
 /* Row j's cache lines, straight-line code: pf 1 (rows of <= 129 bytes), its first and last bytes
- * and, where a row may span 3 lines, byte 64; pf 2, every line (longer rows). */
+ * and, where a row may span 3 lines, byte 64; pf 2, every line (longer rows); pf 3 (longer rows
+ * walked in blocks of <= 64 code bytes), the current block's first and last code bytes, and in the
+ * first block the row's last byte (scale and bias): each pass asks for what it reads, as the fp32
+ * bag does (embedding_bag.h: prefetch_ahead). */
 EKI_QLOOP_INLINE void prefetch_row(const qloop *L, int64_t j, const int is32, const int pf) {
     if (j >= L->pend) return;
     const char *p = (const char *)(L->table + row_at(L, j, is32) * L->stride);
@@ -34,6 +38,10 @@ EKI_QLOOP_INLINE void prefetch_row(const qloop *L, int64_t j, const int is32, co
         __builtin_prefetch(p, 0, 3);
         if (L->mid) __builtin_prefetch(p + 64, 0, 3); /* loop-invariant: predicted */
         __builtin_prefetch(p + L->last, 0, 3);
+    } else if (pf == 3) {
+        __builtin_prefetch(p + L->block_first, 0, 3);
+        __builtin_prefetch(p + L->block_last, 0, 3);
+        if (L->block_first == 0) __builtin_prefetch(p + L->last, 0, 3); /* loop-invariant: predicted */
     } else {
         EKI_PREFETCH_SPAN(p, (size_t)L->rb, 0);
     }
@@ -45,7 +53,7 @@ EKI_QLOOP_INLINE void prefetch_row(const qloop *L, int64_t j, const int is32, co
  * the first and last bytes suffice (mid = 0): W10's 72-byte rows, W11's 36-byte ones. */
 EKI_QLOOP_INLINE qloop make_qloop(const eki_qbag_call *c, int slot, int64_t b1) {
     qloop L = {c->table, c->indices, c->psw, c->rb, c->stride, eki_quant_data_bytes(slot, c->dim), c->pad,
-               eki_bag_end(&c->bags, b1 - 1), c->ahead, 0, c->rb - 1, c->mode == EK_BAG_MEAN};
+               eki_bag_end(&c->bags, b1 - 1), c->ahead, 0, c->rb - 1, 0, 0, c->mode == EK_BAG_MEAN};
     uintptr_t a = ((uintptr_t)c->table | (uintptr_t)c->stride | 64u);
     a &= -a;
     L.mid = (uintptr_t)c->rb > 64 + a;

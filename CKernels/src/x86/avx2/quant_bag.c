@@ -80,10 +80,11 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
     *count_out = count;
 }
 
-#define BLOCK(k, PF) sum_block(L, begin, end, (PF) ? 0 : d0, k, tail, o, &count, slot, is32, weighted, PF)
+#define BLOCK(k, PF) sum_block(L, begin, end, (PF) == 1 ? 0 : d0, k, tail, o, &count, slot, is32, weighted, PF)
 #define CASE(k)                                                                                               \
     case k:                                                                                                   \
-        if (pf) BLOCK(k, 1);                                                                                  \
+        if (pf == 1) BLOCK(k, 1);                                                                             \
+        else if (pf == 3) BLOCK(k, 3);                                                                        \
         else BLOCK(k, 0);                                                                                     \
         break;
 
@@ -91,7 +92,7 @@ INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, 
                     const int is32, const int weighted) {
     int64_t dim = c->dim;
     qloop L = make_qloop(c, slot, b1);
-    int pf_first = c->rb <= 129 ? 1 : 2;
+    int wide = c->rb > 129, bits = eki_quant_bits(slot);
     for (int64_t b = b0; b < b1; b++) {
         int64_t begin = eki_bag_begin(&c->bags, b), end = eki_bag_end(&c->bags, b), count = 0;
         float *o = out + b * dim;
@@ -100,11 +101,13 @@ INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, 
             int nv = left >= 64 ? 8 : (int)((left + 7) / 8);
             int last = (int)(left - 8 * (nv - 1)); /* 1..8 */
             __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(last), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-            /* later blocks: the rows are in L1; the first (d0 = 0, a constant for the compiler: the
-             * column offsets become displacements, which leaves registers for the prefetch) */
-            int pf = d0 > 0 ? 0 : pf_first;
-            if (pf == 2) BLOCK(8, 2); /* rb > 129 only where dim > 121: the first block is 8 vectors */
-            else switch (nv) {
+            /* a row of <= 129 bytes: prefetched whole by the first block (d0 = 0, a constant for the
+             * compiler: the column offsets become displacements, which leaves registers for the
+             * prefetch), in L1 for the later ones; a longer row: each block its own code bytes */
+            int pf = wide ? 3 : d0 > 0 ? 0 : 1;
+            L.block_first = d0 * bits / 8, L.block_last = (d0 + 8 * nv) * bits / 8 - 1;
+            if (L.block_last >= L.data) L.block_last = L.data - 1;
+            switch (nv) {
                 CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
             default:
                 CASE(8)
