@@ -23,8 +23,7 @@ typedef struct eki_bag_call {
  * instantiated once per combination, see EKI_BAG_RANGE_VARIANTS). The loop over a bag's rows then
  * branches only on padding and the prefetch bound: W2 went from ~15 to ~9 ns per row. */
 typedef struct {
-    const float *weight;  /* the table (fp32; a half table's rows are reached through `table`) */
-    const char *table;    /* the same table in bytes */
+    const float *weight;  /* the table (fp16 / bf16: the half kernels cast it back; esize says which) */
     const void *indices;  /* int32_t or int64_t */
     const float *psw;     /* per-sample weights or NULL */
     int64_t dim, stride, pad, pend; /* stride: of the table's rows, in elements; pend: end of this
@@ -42,7 +41,7 @@ typedef struct {
 
 static inline __attribute__((always_inline)) row_loop make_row_loop_of(const eki_bag_call *c, const void *table,
                                                                        int64_t esize, int64_t b0, int64_t b1) {
-    row_loop L = {(const float *)table, (const char *)table, c->indices.data, c->weights, c->dim, c->stride, c->pad,
+    row_loop L = {(const float *)table, c->indices.data, c->weights, c->dim, c->stride, c->pad,
                   b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0, c->prefetch_rows, esize, c->mode == EK_BAG_MEAN, 0, 0};
     L.misaligned = ((uintptr_t)table | (uintptr_t)(esize * c->dim) | (uintptr_t)(esize * c->stride)) % 64 != 0;
     return L;
@@ -71,7 +70,7 @@ static inline __attribute__((always_inline)) int64_t row_at(const row_loop *L, i
 static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop *L, int64_t j, int64_t d0,
                                                                  const int is32, const int lines) {
     if (j >= L->pend) return;
-    const char *p = L->table + (row_at(L, j, is32) * L->stride + d0) * L->esize;
+    const char *p = (const char *)L->weight + (row_at(L, j, is32) * L->stride + d0) * L->esize;
     for (int k = 0; k < lines; k++) __builtin_prefetch(p + 64 * k, 0, 3);
     __builtin_prefetch(p + L->last_line, 0, 3);
 }

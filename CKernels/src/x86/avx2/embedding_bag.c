@@ -30,7 +30,7 @@ EKI_INLINE2 void sum_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int6
     int64_t count = 0;
     float weight_sum = 0.0f;
     __m256 acc[16];
-    for (int v = 0; v < 16; v++) acc[v] = _mm256_setzero_ps();
+    for (int v = 0; v < nv; v++) acc[v] = _mm256_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
         prefetch_ahead(&L, j + L.ahead, d0, is32, (nv + 1) / 2);
         int64_t r = row_at(&L, j, is32);
@@ -73,7 +73,7 @@ EKI_INLINE2 int max_bag_fast_avx2(row_loop L, int64_t begin, int64_t end, int64_
                                   float *o, int64_t *count_out, const int is32) {
     int64_t count = 0, j = begin;
     __m256 acc[16], nan = _mm256_setzero_ps();
-    for (int v = 0; v < 16; v++) acc[v] = _mm256_setzero_ps();
+    for (int v = 0; v < nv; v++) acc[v] = _mm256_setzero_ps();
     for (; j < end && count == 0; j++) { /* the first row that is not padding starts the maximum */
         prefetch_ahead(&L, j + L.ahead, d0, is32, (nv + 1) / 2);
         int64_t r = row_at(&L, j, is32);
@@ -111,7 +111,7 @@ EKI_INLINE2 void max_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int6
     int64_t count = 0;
     __m256 acc[16];
     __m256 full = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
-    for (int v = 0; v < 16; v++) acc[v] = _mm256_setzero_ps();
+    for (int v = 0; v < nv; v++) acc[v] = _mm256_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
         prefetch_ahead(&L, j + L.ahead, d0, is32, (nv + 1) / 2);
         int64_t r = row_at(&L, j, is32);

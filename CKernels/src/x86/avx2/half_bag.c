@@ -32,7 +32,7 @@ EKI_INLINE2 __m256 widen(const uint16_t *p, int n, const int bf16) {
 /* One block of nv vectors (a compile-time constant), the last holding `last` columns (1..8). */
 EKI_INLINE2 int64_t block(row_loop L, int64_t begin, int64_t end, int64_t d0, int last, float *o, const int nv,
                           const int bf16, const int is32, const int weighted) {
-    const uint16_t *weight = (const uint16_t *)L.table;
+    const uint16_t *weight = (const uint16_t *)(const void *)L.weight;
     int64_t count = 0;
     float weight_sum = 0.0f;
     __m256 acc[16];

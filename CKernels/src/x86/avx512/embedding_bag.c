@@ -22,7 +22,7 @@ EKI_INLINE512 void sum_bag_block_avx512(row_loop L, int64_t begin, int64_t end, 
     int64_t count = 0;
     float weight_sum = 0.0f;
     __m512 acc[16];
-    for (int v = 0; v < 16; v++) acc[v] = _mm512_setzero_ps();
+    for (int v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
         prefetch_ahead(&L, j + L.ahead, d0, is32, nv);
         int64_t r = row_at(&L, j, is32);
@@ -87,7 +87,7 @@ EKI_INLINE512 void max_bag_block_avx512(row_loop L, int64_t begin, int64_t end, 
                                         const int is32) {
     int64_t count = 0, j = begin;
     __m512 acc[16];
-    for (int v = 0; v < 16; v++) acc[v] = _mm512_setzero_ps();
+    for (int v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
     for (; j < end && count == 0; j++) { /* the first row that is not padding starts the maximum */
         prefetch_ahead(&L, j + L.ahead, d0, is32, nv);
         int64_t r = row_at(&L, j, is32);

@@ -22,11 +22,11 @@ EKI_INLINE512 __m512 widen(const uint16_t *p, __mmask16 m, const int bf16) {
 /* One block of nv vectors (a compile-time constant) of bag [begin, end); returns its count. */
 EKI_INLINE512 int64_t block(row_loop L, int64_t begin, int64_t end, int64_t d0, __mmask16 tail, float *o,
                             const int nv, const int bf16, const int is32, const int weighted) {
-    const uint16_t *weight = (const uint16_t *)L.table;
+    const uint16_t *weight = (const uint16_t *)(const void *)L.weight;
     int64_t count = 0;
     float weight_sum = 0.0f;
     __m512 acc[16];
-    for (int v = 0; v < 16; v++) acc[v] = _mm512_setzero_ps();
+    for (int v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
     for (int64_t j = begin; j < end; j++) {
         prefetch_ahead(&L, j + L.ahead, d0, is32, (nv + 1) / 2);
         int64_t r = row_at(&L, j, is32);
