@@ -79,9 +79,10 @@ typedef struct {
     eki_row_scaled_fn axpy_scaled;
     eki_copy_fn copy, copy_stream;
     /* softmax.c: a row's maximum (NaN ignored); Σ exp(x[c] - m), storing each term in e unless e is
-     * NULL; y[c] = (y[c] * a - b) * s; y[i] = exp(x[i]) with this ISA's exp (for the tests) */
+     * NULL and prefetching the row `next` (cols floats, or NULL) the caller reads after it;
+     * y[c] = (y[c] * a - b) * s; y[i] = exp(x[i]) with this ISA's exp (for the tests) */
     float (*row_max)(const float *x, int64_t cols);
-    float (*row_exp_sum)(const float *x, int64_t cols, float m, float *e);
+    float (*row_exp_sum)(const float *x, int64_t cols, float m, float *e, const float *next);
     void (*row_affine)(float *y, int64_t cols, float a, float b, float s);
     void (*vexp)(int64_t n, const float *x, float *y);
     /* renorm.c: the 2-norm of a row, in double */
@@ -136,7 +137,7 @@ void eki_axpy_scaled_scalar(int64_t dim, float a, float c, const float *src, flo
 void eki_scale_scalar(int64_t dim, float a, const float *src, float *dst); /* also scale_stream */
 void eki_copy_scalar(int64_t dim, const float *src, float *dst);          /* every ISA's copy; scalar copy_stream */
 float eki_row_max_scalar(const float *x, int64_t cols);
-float eki_row_exp_sum_scalar(const float *x, int64_t cols, float m, float *e);
+float eki_row_exp_sum_scalar(const float *x, int64_t cols, float m, float *e, const float *next);
 void eki_row_affine_scalar(float *y, int64_t cols, float a, float b, float s);
 void eki_vexp_scalar(int64_t n, const float *x, float *y);
 double eki_norm2_scalar(const float *row, int64_t dim);
@@ -173,7 +174,7 @@ void eki_bag_range_scalar(const struct eki_bag_call *c, const float *weight, int
     void eki_scale_stream_##isa(int64_t dim, float a, const float *src, float *dst);                  \
     void eki_copy_stream_##isa(int64_t dim, const float *src, float *dst);                            \
     float eki_row_max_##isa(const float *x, int64_t cols);                                            \
-    float eki_row_exp_sum_##isa(const float *x, int64_t cols, float m, float *e);                     \
+    float eki_row_exp_sum_##isa(const float *x, int64_t cols, float m, float *e, const float *next);  \
     void eki_row_affine_##isa(float *y, int64_t cols, float a, float b, float s);                     \
     void eki_vexp_##isa(int64_t n, const float *x, float *y);                                         \
     double eki_norm2_##isa(const float *row, int64_t dim);                                            \

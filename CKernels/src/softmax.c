@@ -22,14 +22,17 @@ static ek_status check_matrix(const char *op, int64_t rows, int64_t cols, const 
 /* The row primitives of isa.h's table (softmax part), scalar versions; the vector ones, with their
  * exp, are in x86/<isa>/softmax.c.
  *   row_max:     the largest x[c], NaN ignored (a NaN then poisons the sum)
- *   row_exp_sum: Σ exp(x[c] - m), each term stored in e[c] unless e is NULL
+ *   row_exp_sum: Σ exp(x[c] - m), each term stored in e[c] unless e is NULL; m is row_max(x)
+ *                (the vector versions rely on x[c] - m <= 0); the vector versions prefetch
+ *                `next` (the row read after this one, or NULL) while the exp keeps the core busy
  *   row_affine:  y[c] = (y[c] * a - b) * s */
 float eki_row_max_scalar(const float *x, int64_t cols) {
     float m = -INFINITY;
     for (int64_t c = 0; c < cols; c++) m = x[c] > m ? x[c] : m;
     return m;
 }
-float eki_row_exp_sum_scalar(const float *x, int64_t cols, float m, float *e) {
+float eki_row_exp_sum_scalar(const float *x, int64_t cols, float m, float *e, const float *next) {
+    (void)next;
     float sum = 0.0f;
     for (int64_t c = 0; c < cols; c++) {
         float v = expf(x[c] - m);
@@ -59,11 +62,11 @@ static ek_status softmax_forward(int64_t rows, int64_t cols, const float *x, flo
         float m = k->row_max(xi, cols);
         if (log_space) {
             /* (x - m) - log Σ, in this order: folding log Σ into m first loses it when |m| is large */
-            float log_sum = logf(k->row_exp_sum(xi, cols, m, NULL));
+            float log_sum = logf(k->row_exp_sum(xi, cols, m, NULL, i + 1 < rows ? xi + cols : NULL));
             for (int64_t c = 0; c < cols; c++) yi[c] = (xi[c] - m) - log_sum;
         } else {
             /* exp once, into y; then y * (1 / Σ) */
-            float sum = k->row_exp_sum(xi, cols, m, yi);
+            float sum = k->row_exp_sum(xi, cols, m, yi, i + 1 < rows ? xi + cols : NULL);
             k->row_affine(yi, cols, 1.0f / sum, 0.0f, 1.0f);
         }
     });
@@ -147,7 +150,7 @@ static ek_status cross_entropy(int64_t rows, int64_t classes, const float *logit
             continue;
         }
         float m = k->row_max(xi, classes);
-        float sum = k->row_exp_sum(xi, classes, m, gi); /* gi (when wanted) holds exp(x - m) until the end */
+        float sum = k->row_exp_sum(xi, classes, m, gi, i + 1 < rows ? xi + classes : NULL); /* gi (when wanted) holds exp(x - m) until the end */
         float log_sum = logf(sum); /* log-probability of c: (x_c - m) - log_sum, as in log_softmax */
         float l = -(1.0f - eps) * ((xi[t] - m) - log_sum);
         if (eps > 0.0f) {

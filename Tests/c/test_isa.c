@@ -259,6 +259,49 @@ TEST(isa_softmax_and_cross_entropy_tolerance) {
     ek_set_isa(was);
 }
 
+/* Rows whose entries lie up to 120 below their max: the exp's results cross from normal into the
+ * denormal range and to 0 at every lane position (the vector exp takes its one-multiply path only
+ * while every lane is within 86.5 of the max); one row holds a NaN, whose row must come out NaN. */
+TEST(isa_softmax_far_below_max) {
+    ek_isa was = ek_get_isa();
+    ek_rng rng = {44};
+    const int64_t colss[] = {7, 16, 37, 1024};
+    const double denormal_unit = ldexp(1.0, -149);
+    for (size_t k = 0; k < sizeof colss / sizeof colss[0]; k++) {
+        int64_t rows = 9, cols = colss[k], cells = rows * cols;
+        float *x = malloc(sizeof(float) * (size_t)cells);
+        int64_t *t = malloc(sizeof(int64_t) * (size_t)rows);
+        for (int64_t i = 0; i < rows; i++) {
+            float reach = i == 0 ? 80.0f : i == 1 ? 86.4f : i == 2 ? 86.6f : 120.0f; /* how far below the max */
+            for (int64_t c = 0; c < cols; c++) x[i * cols + c] = 5.0f - ek_rng_float(&rng, 0, reach);
+            x[i * cols + ek_rng_int(&rng, 0, cols - 1)] = 5.0f;
+            t[i] = ek_rng_int(&rng, 0, cols - 1);
+        }
+        x[4 * cols + ek_rng_int(&rng, 0, cols - 1)] = NAN;
+        float *y[3], *ly[3], *g[3], loss[3][9];
+        for (int isa = EK_ISA_SCALAR; isa <= EK_ISA_AVX512; isa++) {
+            y[isa] = ly[isa] = g[isa] = NULL;
+            if (!isa_supported(isa)) continue;
+            ek_set_isa((ek_isa)isa);
+            y[isa] = malloc(sizeof(float) * (size_t)cells), ly[isa] = malloc(sizeof(float) * (size_t)cells);
+            g[isa] = malloc(sizeof(float) * (size_t)cells);
+            CHECK_OK(ek_softmax_forward_f32(rows, cols, x, y[isa]));
+            CHECK_OK(ek_log_softmax_forward_f32(rows, cols, x, ly[isa]));
+            CHECK_OK(ek_cross_entropy_f32_i64(rows, cols, x, t, -100, 0.0f, EK_REDUCTION_NONE, loss[isa], g[isa]));
+            for (int64_t c = 0; c < cols; c++) CHECK(isnan(y[isa][4 * cols + c]) && isnan(g[isa][4 * cols + c]));
+            CHECK(isnan(loss[isa][4]));
+            if (isa == EK_ISA_SCALAR) continue;
+            if (!CHECK_CLOSE(y[isa], y[0], cells, 4 * denormal_unit, 4e-6) ||
+                !CHECK_CLOSE(g[isa], g[0], cells, 4 * denormal_unit, 4e-6) ||
+                !CHECK_CLOSE(ly[isa], ly[0], cells, 1e-5, 1e-6) || !CHECK_CLOSE(loss[isa], loss[0], rows, 1e-5, 1e-6))
+                CHECK_MSG(0, "softmax far below the max: isa=%s cols=%lld", ek_isa_name((ek_isa)isa), (long long)cols);
+        }
+        for (int isa = 0; isa < 3; isa++) free(y[isa]), free(ly[isa]), free(g[isa]);
+        free(x), free(t);
+    }
+    ek_set_isa(was);
+}
+
 /* ---- scatters and backward passes: bit-identical across ISAs and threads, close to the reference;
  * the large case (> 16 MiB of sparse gradient) takes the non-temporal-store path ---- */
 

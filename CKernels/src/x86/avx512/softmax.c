@@ -48,10 +48,11 @@ EKI_TARGET_AVX512 float eki_row_max_avx512(const float *x, int64_t cols) {
     return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
 }
 
-EKI_TARGET_AVX512 float eki_row_exp_sum_avx512(const float *x, int64_t cols, float m, float *e) {
+EKI_TARGET_AVX512 float eki_row_exp_sum_avx512(const float *x, int64_t cols, float m, float *e, const float *next) {
     __m512 mv = _mm512_set1_ps(m), s0 = _mm512_setzero_ps(), s1 = s0;
     int64_t c = 0;
     for (; c + 32 <= cols; c += 32) {
+        if (next) _mm_prefetch((const char *)(next + c), _MM_HINT_T0), _mm_prefetch((const char *)(next + c + 16), _MM_HINT_T0);
         __m512 e0 = exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + c), mv));
         __m512 e1 = exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + c + 16), mv));
         if (e) _mm512_storeu_ps(e + c, e0), _mm512_storeu_ps(e + c + 16, e1);
