@@ -73,8 +73,12 @@ void *bench_alloc(size_t bytes); /* 64-byte aligned; dies on failure */
 #define ALLOC(type, count) ((type *)bench_alloc(sizeof(type) * (size_t)(count)))
 /* Tables of the C-ABI rows: ek_alloc (zeroed, 64-byte aligned, huge pages from 4 MiB: the policy of
  * the Swift tensors, so both sides of the bench get the same one); free with bench_table_free. */
-float *bench_table_alloc(int64_t count);
-void bench_table_free(float *p);
+void *bench_table_alloc(int64_t count, size_t elem_bytes);
+void bench_table_free(void *p);
+/* The note of the informational "-thp" rows (peer id "<id>+thp"). */
+#define THP_NOTE                                                                                              \
+    "PyTorch in a co-process started with THP_MEM_ALLOC_ENABLE=1 (its tables on huge pages, as EK's ek_alloc " \
+    "tables are)"
 void bench_ok(ek_status s, const char *what); /* dies (exit 3) with ek_last_error() unless EK_OK */
 /* Counter-based: the same values for any thread count. */
 void fill_uniform(float *p, int64_t n, uint64_t seed, float lo, float hi);

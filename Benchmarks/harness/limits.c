@@ -59,7 +59,7 @@ static void gather_call(int T, int batch, int pf) {
 
 static void gather_init(void) {
     if (g_table) return;
-    g_table = bench_table_alloc((int64_t)G_ROWS * G_DIM); /* the memory policy of the tables it bounds */
+    g_table = bench_table_alloc((int64_t)G_ROWS * G_DIM, sizeof(float)); /* the memory policy of the tables it bounds */
     g_out = ALLOC(float, (size_t)G_BAGS * G_DIM);
 #pragma omp parallel for schedule(static) num_threads(2)
     for (size_t i = 0; i < (size_t)G_ROWS * G_DIM; i++) g_table[i] = (float)(i % 7);

@@ -35,14 +35,15 @@ void *bench_alloc(size_t bytes) {
     return p;
 }
 
-float *bench_table_alloc(int64_t count) {
+void *bench_table_alloc(int64_t count, size_t elem_bytes) {
     void *p = NULL;
-    ek_status s = ek_alloc(count, sizeof(float), &p);
-    if (s != EK_OK) bench_die(1, "cannot allocate a table of %lld floats: %s", (long long)count, ek_last_error());
+    ek_status s = ek_alloc(count, (int64_t)elem_bytes, &p);
+    if (s != EK_OK)
+        bench_die(1, "cannot allocate a table of %lld x %zu bytes: %s", (long long)count, elem_bytes, ek_last_error());
     return p;
 }
 
-void bench_table_free(float *p) {
+void bench_table_free(void *p) {
     ek_status s = ek_free(p);
     if (s != EK_OK) bench_die(3, "ek_free failed: %s", ek_last_error());
 }
@@ -96,7 +97,7 @@ void bench_table_inputs_init(bench_table_inputs *in, const bench_workload *w, in
     memset(in, 0, sizeof *in);
     int64_t R = w->rows, D = w->dim, N = w->n, B = w->bags;
     uint64_t seed = BENCH_SEED;
-    in->table = bench_table_alloc(R * D);
+    in->table = bench_table_alloc(R * D, sizeof(float));
     fill_uniform(in->table, R * D, seed, -1.0f, 1.0f);
     for (int b = 0; b < NBATCH; b++) {
         in->idx[b] = ALLOC(int64_t, N);

@@ -65,8 +65,7 @@ static const bench_workload bag_workloads[] = {
     {.order = 21, .id = "W2-thp", .name = "bag sum, PyTorch with huge pages", .params = "as W2",
      .peer_call = "F.embedding_bag(sum), THP_MEM_ALLOC_ENABLE=1", BAG_ROW(1000000), .mode = EK_BAG_SUM,
      .target_text = "(info)", .peer_id = "W2+thp", .reuse_ek = "W2",
-     .note = "PyTorch in a co-process started with THP_MEM_ALLOC_ENABLE=1 (its tables on huge pages, as EK's ek_alloc "
-             "tables are)"},
+     .note = THP_NOTE},
     {.order = 30, .id = "W3", .name = "bag sum, weighted", .params = "W2 + per_sample_weights",
      .peer_call = "F.embedding_bag(sum, psw)", BAG_ROW(1000000), .mode = EK_BAG_SUM, .weighted = 1, W2_TARGET,
      .peer_id = "W3", BAG_FUNCS},

@@ -20,7 +20,7 @@ static void *dense_setup(const bench_workload *w) {
     d->out = ALLOC(float, N * D);
     d->grad_out = ALLOC(float, N * D);
     fill_uniform(d->grad_out, N * D, BENCH_SEED + 300, -1.0f, 1.0f);
-    d->grad_weight = bench_table_alloc(R * D); /* a table-sized gradient: the tables' policy */
+    d->grad_weight = bench_table_alloc(R * D, sizeof(float)); /* a table-sized gradient: the tables' policy */
     return d;
 }
 

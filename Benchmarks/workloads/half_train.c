@@ -24,7 +24,7 @@ static void *half_setup(const bench_workload *w) {
     int64_t R = w->rows, D = w->dim, B = w->bags;
     d->w = w;
     bench_table_inputs_init(&d->in, w, 0);
-    d->table = ALLOC(uint16_t, R * D);
+    d->table = bench_table_alloc(R * D, sizeof(uint16_t)); /* the tables' policy: ek_alloc */
     d->table0 = ALLOC(uint16_t, R * D);
     bench_ok(ek_half_from_f32(EK_DTYPE_BF16, R * D, d->in.table, d->table0), "ek_half_from_f32");
     memcpy(d->table, d->table0, sizeof(uint16_t) * (size_t)(R * D));
@@ -37,7 +37,8 @@ static void *half_setup(const bench_workload *w) {
 static void half_release(void *data) {
     half_data *d = data;
     bench_table_inputs_free(&d->in);
-    free(d->table), free(d->table0), free(d->out), free(d->grad_out);
+    bench_table_free(d->table);
+    free(d->table0), free(d->out), free(d->grad_out);
     free(d);
 }
 
@@ -93,6 +94,10 @@ static const bench_workload half_train_workloads[] = {
              "PyTorch's table is bf16 if its sparse bf16 step runs, else fp32 (peers.py says which)",
      .setup = half_setup, .call = half_step_call, .check = half_check, .release = half_release,
      .work = work_index_elems},
+    {.order = 57, .id = "W12-thp", .name = "bf16 sparse train step, PyTorch with huge pages", .params = "as W12",
+     .peer_call = "W12's PyTorch step, THP_MEM_ALLOC_ENABLE=1", .rows = 1000000, .dim = 64, .n = 4096 * 40,
+     .bags = 4096, .mode = EK_BAG_SUM, .unit = UNIT_ELEMS, .target_text = "(info)", .peer_id = "W12+thp",
+     .reuse_ek = "W12", .work = work_index_elems, .note = THP_NOTE},
     {.order = 56, .id = "W12-vs-fp32", .name = "bf16 sparse train step vs fp32 PyTorch", .params = "as W12",
      .peer_call = "(the W5 PyTorch figure, fp32 table)", .rows = 1000000, .dim = 64, .n = 4096 * 40, .bags = 4096,
      .mode = EK_BAG_SUM, .unit = UNIT_ELEMS, .target_text = "(info)", .peer_id = "W5", .reuse_ek = "W12",

@@ -25,7 +25,7 @@ static void *qbag_setup(const bench_workload *w) {
     d->dtype = dtype_of(w);
     bench_table_inputs_init(&d->in, w, 0);
     bench_ok(ek_quant_row_bytes(d->dtype, w->dim, &d->row_bytes), "ek_quant_row_bytes");
-    d->packed = ALLOC(uint8_t, w->rows * d->row_bytes);
+    d->packed = bench_table_alloc(w->rows * d->row_bytes, 1); /* the tables' policy: ek_alloc */
     bench_ok(ek_quantize(d->dtype, w->rows, w->dim, d->in.table, d->packed), "ek_quantize");
     d->out = ALLOC(float, w->bags * w->dim);
     return d;
@@ -34,7 +34,8 @@ static void *qbag_setup(const bench_workload *w) {
 static void qbag_release(void *data) {
     qbag_data *d = data;
     bench_table_inputs_free(&d->in);
-    free(d->packed), free(d->out), free(d);
+    bench_table_free(d->packed);
+    free(d->out), free(d);
 }
 
 static void qbag_call(void *data, int b) {
@@ -80,11 +81,17 @@ static const bench_workload quant_workloads[] = {
     {.order = 100, .id = "W10", .name = "int8 rows, bag sum", .params = "W2, 8-bit row-wise table (72 B rows)",
      .peer_call = "quantized.embedding_bag_byte_rowwise_offsets", QBAG_ROW, .target_ratio = 1.5,
      .target_text = ">= 1.5x", .peer_id = "W10", QBAG_FUNCS},
+    {.order = 102, .id = "W10-thp", .name = "int8 rows, PyTorch with huge pages", .params = "as W10",
+     .peer_call = "quantized.embedding_bag_byte_rowwise_offsets, THP_MEM_ALLOC_ENABLE=1", QBAG_ROW,
+     .target_text = "(info)", .peer_id = "W10+thp", .reuse_ek = "W10", .note = THP_NOTE},
     {.order = 101, .id = "W10-fp32", .name = "int8 rows vs fp32 W2", .params = "W10's EK time, PyTorch's W2 time",
      .peer_call = "F.embedding_bag(sum) fp32", QBAG_ROW, .target_ratio = 3.0, .target_text = ">= 3x PyTorch fp32 W2",
      .peer_id = "W2", .reuse_ek = "W10"},
     {.order = 110, .id = "W11", .name = "int4 rows, bag sum", .params = "W2, 4-bit row-wise table (36 B rows)",
      .peer_call = "quantized.embedding_bag_4bit_rowwise_offsets", QBAG_ROW, .target_ratio = 3.0,
      .target_text = ">= 3x", .peer_id = "W11", QBAG_FUNCS},
+    {.order = 111, .id = "W11-thp", .name = "int4 rows, PyTorch with huge pages", .params = "as W11",
+     .peer_call = "quantized.embedding_bag_4bit_rowwise_offsets, THP_MEM_ALLOC_ENABLE=1", QBAG_ROW,
+     .target_text = "(info)", .peer_id = "W11+thp", .reuse_ek = "W11", .note = THP_NOTE},
 };
 BENCH_FAMILY(quant_workloads);

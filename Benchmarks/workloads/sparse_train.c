@@ -151,8 +151,7 @@ static const bench_workload sparse_train_workloads[] = {
     {.order = 54, .id = "W5-thp", .name = "sparse train step, PyTorch with huge pages", .params = "as W5",
      .peer_call = "W5's PyTorch step, THP_MEM_ALLOC_ENABLE=1", W5_SIZES, .target_text = "(info)",
      .peer_id = "W5+thp", .reuse_ek = "W5", .work = work_index_elems,
-     .note = "PyTorch in a co-process started with THP_MEM_ALLOC_ENABLE=1 (its tables on huge pages, as EK's ek_alloc "
-             "tables are)"},
+     .note = THP_NOTE},
     {.order = 52, .id = "W5-coo", .name = "sparse train step, COO gradient", .params = "as W5",
      .peer_call = "(the W5 PyTorch figure)", W5_SIZES, .target_text = "(info)", .peer_id = "W5",
      .note = "the gradient materialised as PyTorch's is: pos_embedding_bag_backward_sparse_i64 + ek_coo_scatter_add_f32",
