@@ -17,7 +17,8 @@ typedef struct {
     float *out;
 } qbag_data;
 
-static ek_dtype dtype_of(const bench_workload *w) { return strcmp(w->id, "W11") == 0 ? EK_DTYPE_Q4 : EK_DTYPE_Q8; }
+/* W11 and its -thp row: 4-bit; W10 and its rows: 8-bit */
+static ek_dtype dtype_of(const bench_workload *w) { return strncmp(w->id, "W11", 3) == 0 ? EK_DTYPE_Q4 : EK_DTYPE_Q8; }
 
 static void *qbag_setup(const bench_workload *w) {
     qbag_data *d = calloc(1, sizeof *d);
