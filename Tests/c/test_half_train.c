@@ -218,7 +218,7 @@ TEST(stochastic_rounding_accumulates_small_updates) {
 
 /* ---- every optimizer on a half table: widen, f32 update, round (nearest: half_ref's) ---- */
 
-enum { R = 120, D = 13, N = 700, B = 30 };
+enum { R = 120, D = 45, N = 700, B = 30 }; /* D: two 16-column chunks, one of 8, 5 scalar columns */
 
 typedef struct {
     uint16_t w[R * D];
@@ -246,6 +246,14 @@ static void fill_half_state(half_state *st, ek_rng *rng, int bf) {
         st->w[i] = bf ? to_bf16(v) : to_f16(v);
         st->s0[i] = ek_rng_float(rng, 0, 0.5f);
         st->s1[i] = ek_rng_float(rng, 0, 0.5f);
+    }
+    /* non-finite weights in a 16-column chunk, an 8-column one and the scalar tail: their chunks take
+     * the scalar rule */
+    const float odd[] = {INFINITY, -INFINITY, NAN};
+    const int at[][2] = {{3, 5}, {4, 20}, {5, 33}, {6, 42}};
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        float v = odd[k % 3];
+        st->w[at[k][0] * D + at[k][1]] = bf ? to_bf16(v) : to_f16(v);
     }
 }
 

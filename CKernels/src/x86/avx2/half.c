@@ -27,33 +27,32 @@ EKI_TARGET_AVX2_F16C void eki_cvt_bf16_avx2(int64_t n, const uint16_t *src, floa
 }
 
 /* float32 rows to bf16 / fp16 with stochastic rounding (half_round.c): 8 columns at a time, their
- * coins the 32-bit column hash on 8 lanes: the same integers as the scalar rule. */
+ * coins the 32-bit column hash on 8 lanes: the same integers as the scalar rule. A rounding reads
+ * only the top k bits of its coin (16 for bf16, 13 for fp16): coin < L << (32 - k), with L < 2^k the
+ * k bits the rounding drops, holds iff coin >> (32 - k) < L, a signed compare; and as the hash's
+ * last step is x ^= x >> 16, coin >> s = (x >> s) ^ (hi >> s) for s >= 16 without that step. */
 typedef struct {
-    __m256i lo, hi, lanes; /* the key's halves; i * EKI_ROUND_COLUMN_STEP in lane i */
-} coin_key;
+    __m256i next;   /* the hash's input for the next 8 columns: lo32(key) + (d + i) * STEP in lane i */
+    __m256i hi_top; /* the key's high half >> s */
+} coin_stream;
 
-EKI_TARGET_AVX2 static inline coin_key coin_key_of(uint64_t key) {
+EKI_TARGET_AVX2 static inline coin_stream coins_from(uint64_t key, int64_t d, const int s) {
     const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return (coin_key){_mm256_set1_epi32((int)(uint32_t)key), _mm256_set1_epi32((int)(uint32_t)(key >> 32)),
-                      _mm256_mullo_epi32(i, _mm256_set1_epi32((int)EKI_ROUND_COLUMN_STEP))};
+    uint32_t first = (uint32_t)key + (uint32_t)(uint64_t)d * EKI_ROUND_COLUMN_STEP;
+    return (coin_stream){_mm256_add_epi32(_mm256_set1_epi32((int)first),
+                                          _mm256_mullo_epi32(i, _mm256_set1_epi32((int)EKI_ROUND_COLUMN_STEP))),
+                         _mm256_set1_epi32((int)((uint32_t)(key >> 32) >> s))};
 }
 
-/* The coins of columns d .. d + 7, column d + i's in lane i. */
-EKI_TARGET_AVX2 static inline __m256i coins_x8(const coin_key *k, int64_t d) {
-    __m256i x = _mm256_add_epi32(_mm256_add_epi32(k->lo, k->lanes),
-                                 _mm256_set1_epi32((int)((uint32_t)(uint64_t)d * EKI_ROUND_COLUMN_STEP)));
+/* coin >> s of the next 8 columns (column i's in lane i); the stream moves on by 8 columns. */
+EKI_TARGET_AVX2 static inline __m256i next_coins(coin_stream *cs, const int s) {
+    __m256i x = cs->next;
+    cs->next = _mm256_add_epi32(x, _mm256_set1_epi32((int)(8u * EKI_ROUND_COLUMN_STEP)));
     x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
     x = _mm256_mullo_epi32(x, _mm256_set1_epi32((int)EKI_ROUND_FMIX_1));
     x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 13));
     x = _mm256_mullo_epi32(x, _mm256_set1_epi32((int)EKI_ROUND_FMIX_2));
-    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
-    return _mm256_xor_si256(x, k->hi);
-}
-
-/* -1 in the lanes where a < b as unsigned 32-bit integers (AVX2 compares signed: flip the sign bits). */
-EKI_TARGET_AVX2 static inline __m256i below_u32(__m256i a, __m256i b) {
-    const __m256i flip = _mm256_set1_epi32((int)0x80000000u);
-    return _mm256_cmpgt_epi32(_mm256_xor_si256(b, flip), _mm256_xor_si256(a, flip));
+    return _mm256_xor_si256(_mm256_srli_epi32(x, s), cs->hi_top);
 }
 
 /* 8 values below 2^16 in 32-bit lanes, stored as 8 uint16. */
@@ -62,25 +61,28 @@ EKI_TARGET_AVX2 static inline void store_u16x8(uint16_t *dst, __m256i h) {
     _mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(packed));
 }
 
-/* Finite floats u (as bits) to 8 bf16: (u >> 16) + (coin < u << 16) (x86/avx512/half.c). */
-EKI_TARGET_AVX2 static inline void store_bf16_stochastic(uint16_t *dst, __m256i u, __m256i coins) {
-    __m256i up = below_u32(coins, _mm256_slli_epi32(u, 16)); /* -1 where rounding up */
-    store_u16x8(dst, _mm256_sub_epi32(_mm256_srli_epi32(u, 16), up));
+/* -1 in the lanes of u (float bits) that hold an infinity or NaN */
+EKI_TARGET_AVX2 static inline __m256i not_finite(__m256i u) {
+    return _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f7fffff));
+}
+
+/* Finite floats u (as bits) to bf16 in 32-bit lanes: (u >> 16) + (coin < u << 16); top: coin >> 16. */
+EKI_TARGET_AVX2 static inline __m256i bf16_stochastic(__m256i u, __m256i top) {
+    __m256i up = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0xffff)), top); /* -1: round up */
+    return _mm256_sub_epi32(_mm256_srli_epi32(u, 16), up);
 }
 
 /* A chunk with an infinity or NaN, and the last dim % 8 columns, go to the scalar rule. */
 EKI_TARGET_AVX2 void eki_bf16_stochastic_row_avx2(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
-    const coin_key ck = coin_key_of(key);
-    const __m256i absmask = _mm256_set1_epi32(0x7fffffff),
-                  finite_max = _mm256_set1_epi32(0x7f7fffff);
+    coin_stream cs = coins_from(key, 0, 16);
     int64_t d = 0;
     for (; d + 8 <= dim; d += 8) {
-        __m256i u = _mm256_loadu_si256((const __m256i *)(src + d));
-        if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_and_si256(u, absmask), finite_max))) {
+        __m256i u = _mm256_loadu_si256((const __m256i *)(src + d)), top = next_coins(&cs, 16);
+        if (_mm256_movemask_epi8(not_finite(u))) {
             eki_bf16_stochastic_cols(d, d + 8, src, dst, key);
             continue;
         }
-        store_bf16_stochastic(dst + d, u, coins_x8(&ck, d));
+        store_u16x8(dst + d, bf16_stochastic(u, top));
     }
     eki_bf16_stochastic_cols(d, dim, src, dst, key);
 }
@@ -88,19 +90,20 @@ EKI_TARGET_AVX2 void eki_bf16_stochastic_row_avx2(int64_t dim, const float *src,
 /* fp16 where every |x| of the chunk lies in [2^-14, 2^16) (x86/avx512/half.c); other chunks and the
  * last dim % 8 columns go to the scalar rule. */
 EKI_TARGET_AVX2 void eki_f16_stochastic_row_avx2(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
-    const coin_key ck = coin_key_of(key);
+    coin_stream cs = coins_from(key, 0, 19);
     const __m256i absmask = _mm256_set1_epi32(0x7fffffff),
                   smallest = _mm256_set1_epi32(0x38800000), largest = _mm256_set1_epi32(0x477fffff),
                   rebias = _mm256_set1_epi32(112 << 10), signbit = _mm256_set1_epi32(0x8000);
     int64_t d = 0;
     for (; d + 8 <= dim; d += 8) {
         __m256i u = _mm256_loadu_si256((const __m256i *)(src + d)), a = _mm256_and_si256(u, absmask);
+        __m256i top = next_coins(&cs, 19); /* coin >> 19 */
         __m256i outside = _mm256_or_si256(_mm256_cmpgt_epi32(smallest, a), _mm256_cmpgt_epi32(a, largest));
         if (_mm256_movemask_epi8(outside)) {
             eki_f16_stochastic_cols(d, d + 8, src, dst, key);
             continue;
         }
-        __m256i up = below_u32(coins_x8(&ck, d), _mm256_slli_epi32(a, 19));
+        __m256i up = _mm256_cmpgt_epi32(_mm256_and_si256(a, _mm256_set1_epi32(0x1fff)), top); /* coin < a << 19 */
         __m256i lo = _mm256_sub_epi32(_mm256_srli_epi32(a, 13), rebias);
         __m256i sign = _mm256_and_si256(_mm256_srli_epi32(u, 16), signbit);
         store_u16x8(dst + d, _mm256_or_si256(sign, _mm256_sub_epi32(lo, up)));
@@ -108,27 +111,54 @@ EKI_TARGET_AVX2 void eki_f16_stochastic_row_avx2(int64_t dim, const float *src, 
     eki_f16_stochastic_cols(d, dim, src, dst, key);
 }
 
-/* Plain SGD on a bf16 row in one pass (x86/avx512/half.c); a chunk whose result holds an infinity or
- * NaN, and the last dim % 8 columns, go to the scalar rule. */
-EKI_TARGET_AVX2 void eki_bf16_sgd_row_avx2(int64_t dim, uint16_t *row, const float *g, float c, float lr,
-                                           float weight_decay, uint64_t key) {
-    const coin_key ck = coin_key_of(key);
-    const __m256i absmask = _mm256_set1_epi32(0x7fffffff),
-                  finite_max = _mm256_set1_epi32(0x7f7fffff);
-    const __m256 cv = _mm256_set1_ps(c), lrv = _mm256_set1_ps(lr), wdv = _mm256_set1_ps(weight_decay);
+/* Plain SGD on a bf16 row in one pass (x86/avx512/half.c), 16 columns at a time, then 8; a chunk whose
+ * result holds an infinity or NaN, and the last dim % 8 columns, go to the scalar rule. Without weight
+ * decay the step is c g alone: bit for bit c g + 0 w wherever w is finite (0 w is a zero of w's sign,
+ * and w - lr (c g + 0 w) equals w - lr c g for either zero), and a non-finite w makes both results
+ * non-finite, which the scalar rule then decides. */
+typedef struct {
+    __m256 c, lr, weight_decay;
+} sgd_consts;
+
+/* The updated columns d .. d + 7 as float bits. */
+EKI_TARGET_AVX2 static inline __attribute__((always_inline)) __m256i
+sgd_x8(const uint16_t *row, const float *g, const sgd_consts *k, const int decays) {
+    __m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)row)), 16));
+    __m256 step = _mm256_mul_ps(k->c, _mm256_loadu_ps(g));
+    if (decays) step = _mm256_add_ps(step, _mm256_mul_ps(k->weight_decay, w));
+    return _mm256_castps_si256(_mm256_sub_ps(w, _mm256_mul_ps(k->lr, step)));
+}
+
+EKI_TARGET_AVX2 static inline __attribute__((always_inline)) void
+bf16_sgd_row(int64_t dim, uint16_t *row, const float *g, float c, float lr, float weight_decay, uint64_t key,
+             const int decays) {
+    coin_stream cs = coins_from(key, 0, 16);
+    const sgd_consts k = {_mm256_set1_ps(c), _mm256_set1_ps(lr), _mm256_set1_ps(weight_decay)};
     int64_t d = 0;
-    for (; d + 8 <= dim; d += 8) {
-        __m256i bits = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + d)));
-        __m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(bits, 16));
-        __m256 step = _mm256_add_ps(_mm256_mul_ps(cv, _mm256_loadu_ps(g + d)), _mm256_mul_ps(wdv, w));
-        __m256i u = _mm256_castps_si256(_mm256_sub_ps(w, _mm256_mul_ps(lrv, step)));
-        if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_and_si256(u, absmask), finite_max))) {
-            eki_bf16_sgd_cols(d, d + 8, row, g, c, lr, weight_decay, key);
+    for (; d + 16 <= dim; d += 16) {
+        __m256i top0 = next_coins(&cs, 16), top1 = next_coins(&cs, 16);
+        __m256i u0 = sgd_x8(row + d, g + d, &k, decays), u1 = sgd_x8(row + d + 8, g + d + 8, &k, decays);
+        if (_mm256_movemask_epi8(_mm256_or_si256(not_finite(u0), not_finite(u1)))) {
+            eki_bf16_sgd_cols(d, d + 16, row, g, c, lr, weight_decay, key);
             continue;
         }
-        store_bf16_stochastic(row + d, u, coins_x8(&ck, d));
+        /* two vectors packed into one 16-column store */
+        __m256i h = _mm256_packus_epi32(bf16_stochastic(u0, top0), bf16_stochastic(u1, top1));
+        _mm256_storeu_si256((__m256i *)(row + d), _mm256_permute4x64_epi64(h, 0xD8));
+    }
+    if (d + 8 <= dim) {
+        __m256i top = next_coins(&cs, 16), u = sgd_x8(row + d, g + d, &k, decays);
+        if (_mm256_movemask_epi8(not_finite(u))) eki_bf16_sgd_cols(d, d + 8, row, g, c, lr, weight_decay, key);
+        else store_u16x8(row + d, bf16_stochastic(u, top));
+        d += 8;
     }
     eki_bf16_sgd_cols(d, dim, row, g, c, lr, weight_decay, key);
+}
+
+EKI_TARGET_AVX2 void eki_bf16_sgd_row_avx2(int64_t dim, uint16_t *row, const float *g, float c, float lr,
+                                           float weight_decay, uint64_t key) {
+    if (weight_decay == 0.0f) bf16_sgd_row(dim, row, g, c, lr, weight_decay, key, 0);
+    else bf16_sgd_row(dim, row, g, c, lr, weight_decay, key, 1);
 }
 
 #endif
