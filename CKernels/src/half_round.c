@@ -18,18 +18,11 @@ static inline uint32_t float_bits(float x) {
     return u;
 }
 
-/* The SplitMix64 finaliser: a bijection that spreads every input bit over the output. */
-static inline uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+/* The chain up to the step (the first two links of eki_round_bits), the same for every row of a call. */
+uint64_t eki_round_step_key(uint64_t seed, int64_t step) {
+    return eki_mix64(eki_mix64(seed ^ 0x9e3779b97f4a7c15ull) ^ (uint64_t)step);
 }
 
-/* The chain up to the step (the first two links of eki_round_bits), the same for every row of a call. */
-uint64_t eki_round_step_key(uint64_t seed, int64_t step) { return mix64(mix64(seed ^ 0x9e3779b97f4a7c15ull) ^ (uint64_t)step); }
-
-/* The chain up to the row: its columns' coins come from it. */
-uint64_t eki_round_row_key(uint64_t step_key, int64_t row) { return mix64(step_key ^ (uint64_t)row); }
 
 /* Column d's coin: MurmurHash3's 32-bit finaliser of the row key's low half plus d times the golden
  * ratio, xor the key's high half. 32-bit multiplies: 16 (AVX-512) or 8 (AVX2) columns per vector. */

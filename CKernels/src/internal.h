@@ -168,11 +168,15 @@ ek_status eki_prepare_optimizer(const char *op, const ek_optimizer *optimizer, i
 /* Updates row r (at table + r * o->stride) of `table` (of o->dtype). scratch: dim floats of the
  * calling thread (half tables: the widened row). */
 void eki_optimizer_row(const eki_opt *o, int64_t r, int64_t dim, const float *g, void *table, float *scratch);
-/* o->fused_bf16_sgd only: row r updated from the gradient row c * g in one pass (no scratch row). */
-void eki_bf16_sgd_row(const eki_opt *o, int64_t r, int64_t dim, float c, const float *g, void *table);
 /* Prefetches (for writing) what eki_optimizer_row(o, r, ...) touches: row r and its state. Sparse
- * rows are scattered over a large table: without this every row update waits on its misses. */
-void eki_optimizer_prefetch(const eki_opt *o, int64_t r, int64_t dim, const void *table);
+ * rows are scattered over a large table: without this every row update waits on its misses. Inline:
+ * the rows loops call it once per row. */
+void eki_optimizer_prefetch_state(const eki_opt *o, int64_t r, int64_t dim);
+static inline void eki_optimizer_prefetch(const eki_opt *o, int64_t r, int64_t dim, const void *table) {
+    size_t elem = eki_dtype_size(o->dtype);
+    EKI_PREFETCH_SPAN((const char *)table + (size_t)r * (size_t)o->stride * elem, (size_t)dim * elem, 1);
+    if (o->o.kind != EK_OPT_SGD || o->o.momentum != 0.0f) eki_optimizer_prefetch_state(o, r, dim);
+}
 
 /* ---- float32 to fp16 / bf16 with a rounding (half_round.c; header section 4 defines both) ---- */
 uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col);
@@ -183,7 +187,19 @@ uint32_t eki_round_bits(uint64_t seed, int64_t step, int64_t row, int64_t col);
 #define EKI_ROUND_FMIX_1 0x85ebca6bu
 #define EKI_ROUND_FMIX_2 0xc2b2ae35u
 uint64_t eki_round_step_key(uint64_t seed, int64_t step);
-uint64_t eki_round_row_key(uint64_t step_key, int64_t row);
+/* The SplitMix64 finaliser: a bijection that spreads every input bit over the output. */
+static inline uint64_t eki_mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+/* The chain up to the row: its columns' coins come from it. */
+static inline uint64_t eki_round_row_key(uint64_t step_key, int64_t row) { return eki_mix64(step_key ^ (uint64_t)row); }
+/* o->fused_bf16_sgd only: row r updated from the gradient row c * g in one pass (no scratch row). */
+static inline void eki_bf16_sgd_row(const eki_opt *o, int64_t r, int64_t dim, float c, const float *g, void *table) {
+    uint16_t *row = (uint16_t *)table + r * o->stride;
+    o->k->bf16_sgd_row(dim, row, g, c, o->o.lr, o->o.weight_decay, eki_round_row_key(o->round_key, r));
+}
 /* Columns [d0, d1) of a row to bf16 / fp16, stochastically (the scalar rule; the vector rows' tails). */
 void eki_bf16_stochastic_cols(int64_t d0, int64_t d1, const float *src, uint16_t *dst, uint64_t key);
 void eki_f16_stochastic_cols(int64_t d0, int64_t d1, const float *src, uint16_t *dst, uint64_t key);

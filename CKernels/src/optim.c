@@ -330,11 +330,6 @@ static void update_row(const eki_opt *p, int64_t r, int64_t dim, const float *g,
     }
 }
 
-void eki_bf16_sgd_row(const eki_opt *p, int64_t r, int64_t dim, float c, const float *g, void *table) {
-    uint16_t *row = (uint16_t *)table + r * p->stride;
-    p->k->bf16_sgd_row(dim, row, g, c, p->o.lr, p->o.weight_decay, eki_round_row_key(p->round_key, r));
-}
-
 void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g, void *table, float *scratch) {
     if (p->dtype == EK_DTYPE_F32) {
         update_row(p, r, dim, g, (float *)table + r * p->stride);
@@ -350,11 +345,9 @@ void eki_optimizer_row(const eki_opt *p, int64_t r, int64_t dim, const float *g,
     eki_round_row_half(p->dtype, dim, scratch, row, p->o.rounding, p->round_key, r);
 }
 
-void eki_optimizer_prefetch(const eki_opt *p, int64_t r, int64_t dim, const void *table) {
+void eki_optimizer_prefetch_state(const eki_opt *p, int64_t r, int64_t dim) {
     const ek_optimizer *o = &p->o;
     size_t floats = sizeof(float) * (size_t)dim;
-    EKI_PREFETCH_SPAN((const char *)table + (size_t)r * (size_t)p->stride * eki_dtype_size(p->dtype),
-                      (size_t)dim * eki_dtype_size(p->dtype), 1);
     switch (o->kind) {
     case EK_OPT_SGD:
         if (o->momentum != 0.0f) EKI_PREFETCH_SPAN(o->momentum_buffer + r * dim, floats, 1);

@@ -152,7 +152,7 @@ bf16_sgd_row(int64_t dim, uint16_t *row, const float *g, float c, float lr, floa
         else store_u16x8(row + d, bf16_stochastic(u, top));
         d += 8;
     }
-    eki_bf16_sgd_cols(d, dim, row, g, c, lr, weight_decay, key);
+    if (d < dim) eki_bf16_sgd_cols(d, dim, row, g, c, lr, weight_decay, key);
 }
 
 EKI_TARGET_AVX2 void eki_bf16_sgd_row_avx2(int64_t dim, uint16_t *row, const float *g, float c, float lr,
