@@ -43,10 +43,37 @@ INL __m256 codes(const uint8_t *row, int64_t d, const int slot) {
     return _mm256_cvtepi32_ps(q);
 }
 
-/* Columns d0 .. d0 + 8 nv of bag [begin, end) into o: nv, slot, is32, weighted and pf are
- * compile-time constants; tail: the lanes of the last vector in the row (all ones: stored). */
+/* 64 4-bit codes (32 bytes) in 8 vectors of floats, in the column order that costs no cross-lane
+ * moves: the low (half 0) or the high (half 1) nibbles of all 32 bytes, then each vector takes 4
+ * bytes of each 128-bit half (vpshufb, zero-filled dwords). Vector 2k + half holds columns
+ * 8k + 2j + half (lane j < 4) and 32 + 8k + 2j + half (lane 4 + j); store_q4x64 puts them back.
+ * The codes are loaded once per half: kept, they and the 8 sums leave too few of AVX2's 16
+ * registers (the sums were spilled). */
+INL __m256 code_q4x64(const uint8_t *codes, const int half, const int k) {
+    const __m256i nibble = _mm256_set1_epi8(0x0f);
+    __m256i v = _mm256_loadu_si256((const __m256i *)codes);
+    __m256i x = _mm256_and_si256(half ? _mm256_srli_epi16(v, 4) : v, nibble);
+    const char z = (char)0x80, b = (char)(4 * k);
+    __m256i pick = _mm256_setr_epi8(b, z, z, z, b + 1, z, z, z, b + 2, z, z, z, b + 3, z, z, z,
+                                    b, z, z, z, b + 1, z, z, z, b + 2, z, z, z, b + 3, z, z, z);
+    return _mm256_cvtepi32_ps(_mm256_shuffle_epi8(x, pick));
+}
+
+/* The 8 sums of codes_q4x64's order stored as columns 0 .. 63 of o. */
+INL void store_q4x64(float *o, const __m256 acc[8]) {
+    for (int k = 0; k < 4; k++) {
+        __m256 a = _mm256_unpacklo_ps(acc[2 * k], acc[2 * k + 1]), b = _mm256_unpackhi_ps(acc[2 * k], acc[2 * k + 1]);
+        _mm256_storeu_ps(o + 8 * k, _mm256_permute2f128_ps(a, b, 0x20));
+        _mm256_storeu_ps(o + 32 + 8 * k, _mm256_permute2f128_ps(a, b, 0x31));
+    }
+}
+
+/* Columns d0 .. d0 + 8 nv of bag [begin, end) into o: nv, slot, is32, weighted, pf and q4x64 (4-bit
+ * codes, a whole block of 64 columns: codes_q4x64's order) are compile-time constants; tail: the
+ * lanes of the last vector in the row (all ones: stored). */
 INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv, __m256i tail, float *o,
-                   int64_t *count_out, const int slot, const int is32, const int weighted, const int pf) {
+                   int64_t *count_out, const int slot, const int is32, const int weighted, const int pf,
+                   const int q4x64) {
     __m256 acc[8];
     for (int v = 0; v < nv; v++) acc[v] = _mm256_setzero_ps();
     int64_t count = 0;
@@ -59,15 +86,13 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
         const uint8_t *row = L.table + r * L.stride;
         __m256 s, b;
         scale_bias(row + L.data, slot, &s, &b);
-        if (weighted) {
-            float w = L.psw[j];
-            weight_sum += w;
-            __m256 wv = _mm256_set1_ps(w);
-            for (int v = 0; v < nv; v++)
-                acc[v] = _mm256_add_ps(acc[v], _mm256_mul_ps(wv, _mm256_fmadd_ps(codes(row, d0 + 8 * v, slot), s, b)));
-        } else {
-            for (int v = 0; v < nv; v++)
-                acc[v] = _mm256_add_ps(acc[v], _mm256_fmadd_ps(codes(row, d0 + 8 * v, slot), s, b));
+        __m256 wv = weighted ? _mm256_set1_ps(L.psw[j]) : s;
+        if (weighted) weight_sum += L.psw[j];
+        for (int v = 0; v < nv; v++) {
+            int at = q4x64 ? v % 4 * 2 + v / 4 : v; /* q4x64: the low nibbles' 4 vectors first */
+            __m256 q = q4x64 ? code_q4x64(row + d0 / 2, v / 4, v % 4) : codes(row, d0 + 8 * v, slot);
+            __m256 x = _mm256_fmadd_ps(q, s, b);
+            acc[at] = _mm256_add_ps(acc[at], weighted ? _mm256_mul_ps(wv, x) : x);
         }
     }
     if (L.mean) {
@@ -75,17 +100,23 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
         __m256 dv = _mm256_set1_ps(denom);
         for (int v = 0; v < nv; v++) acc[v] = denom == 0.0f ? _mm256_setzero_ps() : _mm256_div_ps(acc[v], dv);
     }
-    for (int v = 0; v < nv - 1; v++) _mm256_storeu_ps(o + d0 + 8 * v, acc[v]);
-    _mm256_maskstore_ps(o + d0 + 8 * (nv - 1), tail, acc[nv - 1]);
+    if (q4x64) {
+        store_q4x64(o + d0, acc);
+    } else {
+        for (int v = 0; v < nv - 1; v++) _mm256_storeu_ps(o + d0 + 8 * v, acc[v]);
+        _mm256_maskstore_ps(o + d0 + 8 * (nv - 1), tail, acc[nv - 1]);
+    }
     *count_out = count;
 }
 
-#define BLOCK(k, PF) sum_block(L, begin, end, (PF) == 1 ? 0 : d0, k, tail, o, &count, slot, is32, weighted, PF)
+#define BLOCK(k, PF, Q4) sum_block(L, begin, end, (PF) == 1 ? 0 : d0, k, tail, o, &count, slot, is32, weighted, PF, Q4)
+#define BLOCKS(k, Q4)                                                                                         \
+    if (pf == 1) BLOCK(k, 1, Q4);                                                                             \
+    else if (pf == 3) BLOCK(k, 3, Q4);                                                                        \
+    else BLOCK(k, 0, Q4);
 #define CASE(k)                                                                                               \
     case k:                                                                                                   \
-        if (pf == 1) BLOCK(k, 1);                                                                             \
-        else if (pf == 3) BLOCK(k, 3);                                                                        \
-        else BLOCK(k, 0);                                                                                     \
+        BLOCKS(k, 0)                                                                                          \
         break;
 
 INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, int64_t *bag_size, const int slot,
@@ -110,7 +141,11 @@ INL void range_impl(const eki_qbag_call *c, int64_t b0, int64_t b1, float *out, 
             switch (nv) {
                 CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
             default:
-                CASE(8)
+                if (slot == 1 && left >= 64) {
+                    BLOCKS(8, 1)
+                } else {
+                    BLOCKS(8, 0)
+                }
             }
         }
         if (bag_size) bag_size[b] = count;
