@@ -335,6 +335,7 @@ ek_status ek_coo_scatter_add_f32(int64_t num_rows, int64_t dim, int64_t nnz,
  *
  * Forward. Entries equal to the padding row are skipped. Let J(b) be bag b's non-padding positions.
  *   sum:  out[b] = Σ_{j∈J(b)} w_j * W[indices[j]]          (w_j = per_sample_weights[j], or 1)
+ *         in input order, one rounding per term: fma(w_j, W[indices[j], d], sum) where weighted
  *   mean: unweighted: out[b] = Σ W[indices[j]] / |J(b)|     (0 if J(b) is empty)
  *         weighted:   out[b] = Σ w_j W[indices[j]] / Σ w_j  (0 if Σ w_j == 0)
  *   max:  out[b, d] = max_{j∈J(b)} W[indices[j], d]         (0 if J(b) is empty)

@@ -60,8 +60,8 @@ static ek_status check_bag_call(const char *op, int64_t num_embeddings, int64_t 
  * Each thread takes one contiguous range of bags, balanced by indices + bags (bag_range), and walks
  * it in order, prefetching the row c->prefetch_rows positions ahead (chosen at run time for the CPU
  * and the row's size: tuning.c; within its range). A bag is reduced by one thread, rows added in input order:
- * the same result for any thread count, and for any ISA (the vector paths add and multiply lane by
- * lane in the scalar order, without FMA). The
+ * the same result for any thread count, and for any ISA (the vector paths do the scalar loop's
+ * operations lane by lane in its order: o + x unweighted, fma(w, x, o) weighted, as FBGEMM does). The
  * columns go in blocks of up to 16 vectors held in registers (embedding_bag.h:
  * EKI_BAG_BLOCK_ELEMS_<ISA>); a wider row is walked once per block, each pass prefetching its own
  * columns of the rows ahead. */
@@ -87,7 +87,7 @@ static void sum_range_scalar(const eki_bag_call *c, const float *weight, int64_t
             if (c->weights) {
                 float w = c->weights[j];
                 weight_sum += w;
-                for (int64_t d = 0; d < dim; d++) o[d] += w * row[d];
+                for (int64_t d = 0; d < dim; d++) o[d] = fmaf(w, row[d], o[d]);
             } else {
                 for (int64_t d = 0; d < dim; d++) o[d] += row[d];
             }
@@ -153,8 +153,8 @@ void eki_bag_range_scalar(const eki_bag_call *c, const float *weight, int64_t b0
 
 /* Ranges of bags of an fp16 or bf16 table, reduced as sum_range_scalar / max_range_scalar do, in the
  * same order with the same operations, so the result equals the fp32 forward of the widened table
- * bit for bit. Sum and mean: each row's w * row (w = 1 unweighted: o + 1 * x == o + x) added as it is
- * widened (a product then a sum, never an FMA); the ISA's half_bag_sum, this is its scalar form. */
+ * bit for bit. Sum and mean: each row's fma(w, row, o) as it is widened (w = 1 unweighted:
+ * fma(1, x, o) == o + x); the ISA's half_bag_sum, this is its scalar form. */
 void eki_half_bag_sum_scalar(const eki_bag_call *c, const uint16_t *weight, int bf16, int64_t b0, int64_t b1,
                              float *out, int64_t *bag_size) {
     int64_t dim = c->dim, pend = b1 > b0 ? eki_bag_end(&c->bags, b1 - 1) : 0;

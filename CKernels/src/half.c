@@ -5,6 +5,8 @@
  *        and NaN convert to the same value in float32; a NaN keeps its sign and payload (shifted
  *        into the top of the float's fraction) and comes out quiet, as the F16C instruction does;
  *   bf16: the top 16 bits of a float32, so the conversion is a shift (NaNs kept as they are). */
+#include <math.h>
+
 #include "internal.h"
 
 #include <string.h>
@@ -41,9 +43,9 @@ void eki_cvt_bf16_scalar(int64_t n, const uint16_t *src, float *dst) {
 }
 
 void eki_axpy_f16_scalar(int64_t n, float w, const uint16_t *src, float *acc) {
-    for (int64_t i = 0; i < n; i++) acc[i] += w * eki_f16_to_f32(src[i]);
+    for (int64_t i = 0; i < n; i++) acc[i] = fmaf(w, eki_f16_to_f32(src[i]), acc[i]);
 }
 
 void eki_axpy_bf16_scalar(int64_t n, float w, const uint16_t *src, float *acc) {
-    for (int64_t i = 0; i < n; i++) acc[i] += w * eki_bf16_to_f32(src[i]);
+    for (int64_t i = 0; i < n; i++) acc[i] = fmaf(w, eki_bf16_to_f32(src[i]), acc[i]);
 }

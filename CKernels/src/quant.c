@@ -249,7 +249,7 @@ void eki_q8_dequant_scalar(int64_t dim, const uint8_t *row, float *dst) {
 void eki_q8_axpy_scalar(int64_t dim, float w, const uint8_t *row, float *acc) {
     float scale, bias;
     eki_quant_scale_bias(0, dim, row, &scale, &bias);
-    for (int64_t d = 0; d < dim; d++) acc[d] += w * eki_quant_value(row[d], scale, bias);
+    for (int64_t d = 0; d < dim; d++) acc[d] = fmaf(w, eki_quant_value(row[d], scale, bias), acc[d]);
 }
 
 /* Q4 / Q2: q * scale is exact in float32 (11 significant bits times 4 or 2), so the fma is a multiply
@@ -263,7 +263,7 @@ void eki_q8_axpy_scalar(int64_t dim, float w, const uint8_t *row, float *acc) {
     void eki_##name##_axpy_scalar(int64_t dim, float w, const uint8_t *row, float *acc) {              \
         float scale, bias;                                                                             \
         eki_quant_scale_bias(slot, dim, row, &scale, &bias);                                           \
-        for (int64_t d = 0; d < dim; d++) acc[d] += w * ((float)eki_quant_q(slot, row, d) * scale + bias); \
+        for (int64_t d = 0; d < dim; d++) acc[d] = fmaf(w, (float)eki_quant_q(slot, row, d) * scale + bias, acc[d]); \
     }
 EKI_NBIT_KERNELS(q4, 1)
 EKI_NBIT_KERNELS(q2, 2)

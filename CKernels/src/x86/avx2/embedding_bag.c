@@ -1,6 +1,6 @@
 /* x86/avx2/embedding_bag.c — the AVX2 bag forward over a thread's range of bags (semantics and
- * order: embedding_bag.c; building blocks: embedding_bag.h). Adds and multiplies lane by lane in the
- * scalar order, without FMA: bit-identical to the scalar range. */
+ * order: embedding_bag.c; building blocks: embedding_bag.h). The scalar range's operations lane by
+ * lane in its order (weighted: fma(w, row, sum)): bit-identical to it. */
 #include <math.h>
 #include <string.h>
 
@@ -41,7 +41,7 @@ EKI_INLINE2 void sum_bag_block_avx2(row_loop L, int64_t begin, int64_t end, int6
             float w = L.psw[j];
             weight_sum += w;
             __m256 wv = _mm256_set1_ps(w);
-            for (int v = 0; v < nv; v++) acc[v] = _mm256_add_ps(acc[v], _mm256_mul_ps(wv, load_avx2(row + 8 * v, v, nv, tail)));
+            for (int v = 0; v < nv; v++) acc[v] = _mm256_fmadd_ps(wv, load_avx2(row + 8 * v, v, nv, tail), acc[v]);
         } else {
             for (int v = 0; v < nv; v++) acc[v] = _mm256_add_ps(acc[v], load_avx2(row + 8 * v, v, nv, tail));
         }

@@ -1,7 +1,7 @@
 /* x86/avx2/half_bag.c — the bag sum and mean of an fp16 / bf16 table with AVX2 + F16C (semantics:
  * embedding_bag.c, eki_half_bag_sum_scalar): each row widened in registers (exact) and added to
- * accumulators held across the bag, w * row as a product then a sum (never an FMA), in the rows'
- * order: bit-identical to the scalar loop. The loop is the fp32 bag's (embedding_bag.h: row_loop,
+ * accumulators held across the bag (weighted: fma(w, row, sum)), in the rows' order: bit-identical
+ * to the scalar loop. The loop is the fp32 bag's (embedding_bag.h: row_loop,
  * index width and weights compile-time constants, straight-line prefetch of each pass's own columns);
  * blocks of up to 16 vectors (128 columns), a partial last vector read and written with masks. */
 #include "embedding_bag.h"
@@ -48,7 +48,7 @@ EKI_INLINE2 int64_t block(row_loop L, int64_t begin, int64_t end, int64_t d0, in
             weight_sum += w;
             __m256 wv = _mm256_set1_ps(w);
             for (int v = 0; v < nv; v++)
-                acc[v] = _mm256_add_ps(acc[v], _mm256_mul_ps(wv, widen(row + 8 * v, v == nv - 1 ? last : 8, bf16)));
+                acc[v] = _mm256_fmadd_ps(wv, widen(row + 8 * v, v == nv - 1 ? last : 8, bf16), acc[v]);
         } else {
             for (int v = 0; v < nv; v++) acc[v] = _mm256_add_ps(acc[v], widen(row + 8 * v, v == nv - 1 ? last : 8, bf16));
         }

@@ -46,9 +46,9 @@ static inline __attribute__((always_inline)) EKI_TARGET_AVX2 void axpy(int64_t d
     for (; d + 8 <= dim; d += 8) {
         __m256 q = slot == 0 ? q8_block(row, d) : nbit_block(row, d, eki_quant_bits(slot));
         __m256 v = _mm256_fmadd_ps(q, s, b);
-        _mm256_storeu_ps(acc + d, _mm256_add_ps(_mm256_loadu_ps(acc + d), _mm256_mul_ps(wv, v)));
+        _mm256_storeu_ps(acc + d, _mm256_fmadd_ps(wv, v, _mm256_loadu_ps(acc + d)));
     }
-    for (; d < dim; d++) acc[d] += w * eki_quant_value(eki_quant_q(slot, row, d), scale, bias);
+    for (; d < dim; d++) acc[d] = fmaf(w, eki_quant_value(eki_quant_q(slot, row, d), scale, bias), acc[d]);
 }
 
 EKI_TARGET_AVX2 void eki_q8_dequant_avx2(int64_t dim, const uint8_t *row, float *dst) { dequant(dim, row, dst, 0); }

@@ -3,8 +3,8 @@
  * quant_forward.c; the call: quant.h). A bag's columns go in blocks of up to 64 (8 x 8 floats) held
  * in registers, one function per (format, index width, weighted) with the block width a compile-time
  * constant, nothing called per row; a wider row is walked once per block (the later passes hit L1).
- * Per element: fma(q, scale, bias) (vfmadd: one rounding, as fmaf), then multiply by the weight and
- * add, without FMA: bit-identical to the scalar loop and so to the fp32 bag of the dequantised table.
+ * Per element: fma(q, scale, bias) (vfmadd: one rounding, as fmaf), then added (weighted: fma(w,
+ * value, sum)): bit-identical to the scalar loop and so to the fp32 bag of the dequantised table.
  * Codes: Q8 8 bytes -> 8 lanes (vpmovzxbd); Q4 / Q2 one 32-bit word shifted per lane. Every load
  * stays inside the row, also for the last vector (the 8 or 4 bytes of scale and bias follow the
  * codes); its extra lanes are never stored. */
@@ -92,7 +92,7 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
             int at = q4x64 ? v % 4 * 2 + v / 4 : v; /* q4x64: the low nibbles' 4 vectors first */
             __m256 q = q4x64 ? code_q4x64(row + d0 / 2, v / 4, v % 4) : codes(row, d0 + 8 * v, slot);
             __m256 x = _mm256_fmadd_ps(q, s, b);
-            acc[at] = _mm256_add_ps(acc[at], weighted ? _mm256_mul_ps(wv, x) : x);
+            acc[at] = weighted ? _mm256_fmadd_ps(wv, x, acc[at]) : _mm256_add_ps(acc[at], x);
         }
     }
     if (L.mean) {

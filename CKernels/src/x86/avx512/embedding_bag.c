@@ -1,6 +1,6 @@
 /* x86/avx512/embedding_bag.c — the AVX-512 bag forward over a thread's range of bags (semantics and
- * order: embedding_bag.c; building blocks: embedding_bag.h). Adds and multiplies lane by lane in the
- * scalar order, without FMA: bit-identical to the scalar range. */
+ * order: embedding_bag.c; building blocks: embedding_bag.h). The scalar range's operations lane by
+ * lane in its order (weighted: fma(w, row, sum)): bit-identical to it. */
 #include <math.h>
 #include <string.h>
 
@@ -35,7 +35,7 @@ EKI_INLINE512 void sum_bag_block_avx512(row_loop L, int64_t begin, int64_t end, 
             __m512 wv = _mm512_set1_ps(w);
             for (int v = 0; v < nv; v++) {
                 __m512 x = v == nv - 1 ? _mm512_maskz_loadu_ps(tail, row + 16 * v) : _mm512_loadu_ps(row + 16 * v);
-                acc[v] = _mm512_add_ps(acc[v], _mm512_mul_ps(wv, x));
+                acc[v] = _mm512_fmadd_ps(wv, x, acc[v]);
             }
         } else {
             for (int v = 0; v < nv; v++) {

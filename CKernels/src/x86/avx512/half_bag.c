@@ -1,7 +1,7 @@
 /* x86/avx512/half_bag.c — the bag sum and mean of an fp16 / bf16 table with AVX-512 (semantics:
  * embedding_bag.c, eki_half_bag_sum_scalar): each row widened in registers (exact) and added to
- * accumulators held across the bag, w * row as a product then a sum (never an FMA), in the rows'
- * order: bit-identical to the scalar loop. The loop is the fp32 bag's (embedding_bag.h: row_loop,
+ * accumulators held across the bag (weighted: fma(w, row, sum)), in the rows' order: bit-identical
+ * to the scalar loop. The loop is the fp32 bag's (embedding_bag.h: row_loop,
  * index width and weights compile-time constants, straight-line prefetch of each pass's own columns);
  * blocks of up to 16 vectors (256 columns), the last vector masked. */
 #include "embedding_bag.h"
@@ -38,7 +38,7 @@ EKI_INLINE512 int64_t block(row_loop L, int64_t begin, int64_t end, int64_t d0, 
             weight_sum += w;
             __m512 wv = _mm512_set1_ps(w);
             for (int v = 0; v < nv; v++)
-                acc[v] = _mm512_add_ps(acc[v], _mm512_mul_ps(wv, widen(row + 16 * v, v == nv - 1 ? tail : 0xFFFF, bf16)));
+                acc[v] = _mm512_fmadd_ps(wv, widen(row + 16 * v, v == nv - 1 ? tail : 0xFFFF, bf16), acc[v]);
         } else {
             for (int v = 0; v < nv; v++) acc[v] = _mm512_add_ps(acc[v], widen(row + 16 * v, v == nv - 1 ? tail : 0xFFFF, bf16));
         }

@@ -46,9 +46,9 @@ static inline __attribute__((always_inline)) EKI_TARGET_AVX512 void axpy(int64_t
     int64_t d = 0;
     for (; d + 16 <= dim; d += 16) {
         __m512 v = _mm512_fmadd_ps(block(row, d, slot), s, b);
-        _mm512_storeu_ps(acc + d, _mm512_add_ps(_mm512_loadu_ps(acc + d), _mm512_mul_ps(wv, v)));
+        _mm512_storeu_ps(acc + d, _mm512_fmadd_ps(wv, v, _mm512_loadu_ps(acc + d)));
     }
-    for (; d < dim; d++) acc[d] += w * eki_quant_value(eki_quant_q(slot, row, d), scale, bias);
+    for (; d < dim; d++) acc[d] = fmaf(w, eki_quant_value(eki_quant_q(slot, row, d), scale, bias), acc[d]);
 }
 
 EKI_TARGET_AVX512 void eki_q8_dequant_avx512(int64_t dim, const uint8_t *row, float *dst) { dequant(dim, row, dst, 0); }

@@ -3,8 +3,8 @@
  * up to 256 (16 x 16 floats) held in registers, one function per (format, index width, weighted) with
  * the block width a compile-time constant, nothing called per row; a wider row is walked once per
  * block (the later passes hit L1). Per element: fma(q, scale, bias) (one rounding, as fmaf), then
- * multiply by the weight and add, without FMA: bit-identical to the scalar loop and so to the fp32
- * bag of the dequantised table. Q8: 16 bytes -> 16 lanes (vpmovzxbd), convert, fma; Q4 / Q2: each
+ * added (weighted: fma(w, value, sum)): bit-identical to the scalar loop and so to the fp32 bag of
+ * the dequantised table. Q8: 16 bytes -> 16 lanes (vpmovzxbd), convert, fma; Q4 / Q2: each
  * row's values from a 16-lane table by vpermps (see nbit_index). Every load stays inside the row. */
 #pragma STDC FP_CONTRACT OFF
 #include "quant.h"
@@ -41,8 +41,8 @@ INL __m512 q8_codes(const uint8_t *row, int64_t d, int short_tail, const int ful
     return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(x));
 }
 
-/* Q4 / Q2: a row has only 16 / 4 distinct values, so each row's fma(q, scale, bias) (times w when
- * weighted) is computed once into a 16-lane table and elements are looked up with vpermps, which
+/* Q4 / Q2: a row has only 16 / 4 distinct values, so each row's fma(q, scale, bias) is
+ * computed once into a 16-lane table and elements are looked up with vpermps, which
  * reads the low 4 bits of each index lane: the same value bit for bit, 3 instructions per 16
  * elements instead of 9. Q2: lane i of (word >> 2i) has codes i and i + 1 in its low 4 bits, the
  * table repeats the 4 values. Q4: the 8 code bytes in every 64-bit lane, lane k shifted by 4k: its
@@ -94,14 +94,14 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
         if (slot == 0) {
             for (int v = 0; v < nv; v++) {
                 __m512 x = _mm512_fmadd_ps(q8_codes(row, d0 + 16 * v, short_tail, v < nv - 1), s, b);
-                acc[v] = _mm512_add_ps(acc[v], weighted ? _mm512_mul_ps(wv, x) : x);
+                acc[v] = weighted ? _mm512_fmadd_ps(wv, x, acc[v]) : _mm512_add_ps(acc[v], x);
             }
         } else {
             __m512 values = _mm512_fmadd_ps(codes16, s, b);
-            if (weighted) values = _mm512_mul_ps(wv, values);
-            for (int v = 0; v < nv; v++)
-                acc[v] = _mm512_add_ps(acc[v], _mm512_permutexvar_ps(nbit_index(row, d0 + 16 * v, short_tail, slot,
-                                                                                v < nv - 1), values));
+            for (int v = 0; v < nv; v++) {
+                __m512 x = _mm512_permutexvar_ps(nbit_index(row, d0 + 16 * v, short_tail, slot, v < nv - 1), values);
+                acc[v] = weighted ? _mm512_fmadd_ps(wv, x, acc[v]) : _mm512_add_ps(acc[v], x);
+            }
         }
     }
     if (L.mean) {
