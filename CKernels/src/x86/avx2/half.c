@@ -36,10 +36,10 @@ typedef struct {
     __m256i hi_top; /* the key's high half >> s */
 } coin_stream;
 
-EKI_TARGET_AVX2 static inline coin_stream coins_from(uint64_t key, int64_t d, const int s) {
+/* A row's stream from its column 0. */
+EKI_TARGET_AVX2 static inline coin_stream coins_from(uint64_t key, const int s) {
     const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    uint32_t first = (uint32_t)key + (uint32_t)(uint64_t)d * EKI_ROUND_COLUMN_STEP;
-    return (coin_stream){_mm256_add_epi32(_mm256_set1_epi32((int)first),
+    return (coin_stream){_mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)key),
                                           _mm256_mullo_epi32(i, _mm256_set1_epi32((int)EKI_ROUND_COLUMN_STEP))),
                          _mm256_set1_epi32((int)((uint32_t)(key >> 32) >> s))};
 }
@@ -74,7 +74,7 @@ EKI_TARGET_AVX2 static inline __m256i bf16_stochastic(__m256i u, __m256i top) {
 
 /* A chunk with an infinity or NaN, and the last dim % 8 columns, go to the scalar rule. */
 EKI_TARGET_AVX2 void eki_bf16_stochastic_row_avx2(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
-    coin_stream cs = coins_from(key, 0, 16);
+    coin_stream cs = coins_from(key, 16);
     int64_t d = 0;
     for (; d + 8 <= dim; d += 8) {
         __m256i u = _mm256_loadu_si256((const __m256i *)(src + d)), top = next_coins(&cs, 16);
@@ -90,7 +90,7 @@ EKI_TARGET_AVX2 void eki_bf16_stochastic_row_avx2(int64_t dim, const float *src,
 /* fp16 where every |x| of the chunk lies in [2^-14, 2^16) (x86/avx512/half.c); other chunks and the
  * last dim % 8 columns go to the scalar rule. */
 EKI_TARGET_AVX2 void eki_f16_stochastic_row_avx2(int64_t dim, const float *src, uint16_t *dst, uint64_t key) {
-    coin_stream cs = coins_from(key, 0, 19);
+    coin_stream cs = coins_from(key, 19);
     const __m256i absmask = _mm256_set1_epi32(0x7fffffff),
                   smallest = _mm256_set1_epi32(0x38800000), largest = _mm256_set1_epi32(0x477fffff),
                   rebias = _mm256_set1_epi32(112 << 10), signbit = _mm256_set1_epi32(0x8000);
@@ -132,7 +132,7 @@ sgd_x8(const uint16_t *row, const float *g, const sgd_consts *k, const int decay
 EKI_TARGET_AVX2 static inline __attribute__((always_inline)) void
 bf16_sgd_row(int64_t dim, uint16_t *row, const float *g, float c, float lr, float weight_decay, uint64_t key,
              const int decays) {
-    coin_stream cs = coins_from(key, 0, 16);
+    coin_stream cs = coins_from(key, 16);
     const sgd_consts k = {_mm256_set1_ps(c), _mm256_set1_ps(lr), _mm256_set1_ps(weight_decay)};
     int64_t d = 0;
     for (; d + 16 <= dim; d += 16) {

@@ -5,7 +5,8 @@
  * constant, nothing called per row; a wider row is walked once per block (the later passes hit L1).
  * Per element: fma(q, scale, bias) (vfmadd: one rounding, as fmaf), then added (weighted: fma(w,
  * value, sum)): bit-identical to the scalar loop and so to the fp32 bag of the dequantised table.
- * Codes: Q8 8 bytes -> 8 lanes (vpmovzxbd); Q4 / Q2 one 32-bit word shifted per lane. Every load
+ * Codes: Q8 8 bytes -> 8 lanes (vpmovzxbd); Q4 in a whole 64-column block by byte shuffles
+ * (code_q4x64), else, and Q2, one 32-bit word shifted per lane. Every load
  * stays inside the row, also for the last vector (the 8 or 4 bytes of scale and bias follow the
  * codes); its extra lanes are never stored. */
 #pragma STDC FP_CONTRACT OFF
@@ -86,8 +87,9 @@ INL void sum_block(qloop L, int64_t begin, int64_t end, int64_t d0, const int nv
         const uint8_t *row = L.table + r * L.stride;
         __m256 s, b;
         scale_bias(row + L.data, slot, &s, &b);
-        __m256 wv = weighted ? _mm256_set1_ps(L.psw[j]) : s;
-        if (weighted) weight_sum += L.psw[j];
+        float w = weighted ? L.psw[j] : 1.0f;
+        __m256 wv = _mm256_set1_ps(w);
+        weight_sum += w;
         for (int v = 0; v < nv; v++) {
             int at = q4x64 ? v % 4 * 2 + v / 4 : v; /* q4x64: the low nibbles' 4 vectors first */
             __m256 q = q4x64 ? code_q4x64(row + d0 / 2, v / 4, v % 4) : codes(row, d0 + 8 * v, slot);

@@ -38,6 +38,7 @@ typedef struct {
     __m512i hi_top; /* the key's high half >> s */
 } coin_stream;
 
+/* A row's stream from its column 0. */
 EKI_TARGET_AVX512 static inline coin_stream coins_from(uint64_t key, const int s) {
     const __m512i i = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     return (coin_stream){_mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)key),
