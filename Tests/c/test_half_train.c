@@ -216,6 +216,37 @@ TEST(stochastic_rounding_accumulates_small_updates) {
     CHECK_MSG(fabs(mean[1] - (1.0 - STEPS * 1e-4)) < 0.03, "stochastic: mean %g, want %g", mean[1], 1.0 - STEPS * 1e-4);
 }
 
+/* Plain SGD on bf16 rows of signed zeros (the one-pass row): w - lr (g + wd w) rounded as the header
+ * says, for weight decay +0, -0 and > 0; with -0, a -0 weight and a -0 gradient give +0, which a
+ * row that dropped the decay term as zero would make -0. Columns in 16-, 8- and 1-wide chunks. */
+TEST(half_sgd_row_signed_zeros) {
+    enum { SR = 3, SD = 45 };
+    static uint16_t w[SR * SD], got[SR * SD];
+    static float g[SR * SD];
+    ek_rng rng = {95};
+    for (int i = 0; i < SR * SD; i++) {
+        int r = i / SD;
+        float v = ek_rng_float(&rng, -1, 1);
+        w[i] = to_bf16(r == 0 ? -0.0f : r == 1 ? 0.0f : (ek_rng_int(&rng, 0, 1) ? v : (v < 0 ? -0.0f : 0.0f)));
+        g[i] = r < 2 ? -0.0f : ek_rng_int(&rng, 0, 1) ? ek_rng_float(&rng, -1, 1) : (v < 0 ? -0.0f : 0.0f);
+    }
+    const float decays[] = {0.0f, -0.0f, 0.25f};
+    for (size_t k = 0; k < sizeof decays / sizeof decays[0]; k++) {
+        memcpy(got, w, sizeof w);
+        ek_optimizer o = {.struct_size = sizeof o, .kind = EK_OPT_SGD, .lr = 0.5f, .weight_decay = decays[k],
+                          .rounding = EK_ROUND_STOCHASTIC, .seed = 3, .step = 4};
+        ek_table t = {.struct_size = sizeof t, .rows = SR, .dim = SD, .dtype = EK_DTYPE_BF16, .data = got};
+        if (!CHECK_MSG(ek_optimizer_update(&t, SR, NULL, g, &o) == EK_OK, "%s", ek_last_error())) return;
+        int bad = 0;
+        for (int i = 0; i < SR * SD; i++) {
+            float x = from_bf16(w[i]), step = g[i] + decays[k] * x;
+            bad += got[i] != ref_round(1, x - 0.5f * step, 1, ref_bits(3, 4, i / SD, i % SD));
+        }
+        CHECK_MSG(bad == 0, "weight decay %g (sign %d): %d of %d elements differ", (double)decays[k],
+                  signbit(decays[k]) ? 1 : 0, bad, SR * SD);
+    }
+}
+
 /* ---- every optimizer on a half table: widen, f32 update, round (nearest: half_ref's) ---- */
 
 enum { R = 120, D = 45, N = 700, B = 30 }; /* D: two 16-column chunks, one of 8, 5 scalar columns */

@@ -1,6 +1,8 @@
 /* x86/avx2/half.c — fp16 and bf16 rows to float32 with AVX2 (semantics: half.c): F16C's vcvtph2ps
  * for fp16, a zero-extend and shift for bf16; 8 lanes, then the scalar tail. Bit-identical to the
  * scalar conversion (both are exact). */
+#include <math.h>
+
 #include "internal.h"
 
 #if EKI_X86
@@ -113,7 +115,7 @@ EKI_TARGET_AVX2 void eki_f16_stochastic_row_avx2(int64_t dim, const float *src, 
 
 /* Plain SGD on a bf16 row in one pass (x86/avx512/half.c), 16 columns at a time, then 8; a chunk whose
  * result holds an infinity or NaN, and the last dim % 8 columns, go to the scalar rule. Without weight
- * decay the step is c g alone: bit for bit c g + 0 w wherever w is finite (0 w is a zero of w's sign,
+ * decay (+0) the step is c g alone: bit for bit c g + 0 w wherever w is finite (0 w is a zero of w's sign,
  * and w - lr (c g + 0 w) equals w - lr c g for either zero), and a non-finite w makes both results
  * non-finite, which the scalar rule then decides. */
 typedef struct {
@@ -157,7 +159,8 @@ bf16_sgd_row(int64_t dim, uint16_t *row, const float *g, float c, float lr, floa
 
 EKI_TARGET_AVX2 void eki_bf16_sgd_row_avx2(int64_t dim, uint16_t *row, const float *g, float c, float lr,
                                            float weight_decay, uint64_t key) {
-    if (weight_decay == 0.0f) bf16_sgd_row(dim, row, g, c, lr, weight_decay, key, 0);
+    /* +0 only: with -0, a -0 weight and a -0 c g would give w - lr (c g + (-0)(-0)) = -0, not +0 */
+    if (weight_decay == 0.0f && !signbit(weight_decay)) bf16_sgd_row(dim, row, g, c, lr, weight_decay, key, 0);
     else bf16_sgd_row(dim, row, g, c, lr, weight_decay, key, 1);
 }
 

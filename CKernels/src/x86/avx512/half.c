@@ -3,6 +3,8 @@
  * scalar conversion (both are exact). And float32 rows to bf16 / fp16 with stochastic rounding
  * (half_round.c): 16 columns at a time, their coins the 32-bit column hash on 16 lanes: the same
  * integers as the scalar rule. */
+#include <math.h>
+
 #include "internal.h"
 
 #if EKI_X86
@@ -111,7 +113,7 @@ EKI_TARGET_AVX512 void eki_f16_stochastic_row_avx512(int64_t dim, const float *s
 
 /* Plain SGD on a bf16 row in one pass (half_round.c: eki_bf16_sgd_cols): widen, the f32 SGD row's
  * arithmetic in its order, store_bf16_stochastic. A chunk whose result holds an infinity or NaN is
- * done again by the scalar rule from the untouched inputs. Without weight decay the step is c g
+ * done again by the scalar rule from the untouched inputs. Without weight decay (+0) the step is c g
  * alone: bit for bit c g + 0 w wherever w is finite (0 w is a zero of w's sign, and w - lr (c g + 0 w)
  * equals w - lr c g for either zero), and a non-finite w makes both results non-finite. */
 EKI_TARGET_AVX512 static inline __attribute__((always_inline)) void
@@ -138,7 +140,8 @@ bf16_sgd_row(int64_t dim, uint16_t *row, const float *g, float c, float lr, floa
 
 EKI_TARGET_AVX512 void eki_bf16_sgd_row_avx512(int64_t dim, uint16_t *row, const float *g, float c, float lr,
                                                float weight_decay, uint64_t key) {
-    if (weight_decay == 0.0f) bf16_sgd_row(dim, row, g, c, lr, weight_decay, key, 0);
+    /* +0 only: with -0, a -0 weight and a -0 c g would give w - lr (c g + (-0)(-0)) = -0, not +0 */
+    if (weight_decay == 0.0f && !signbit(weight_decay)) bf16_sgd_row(dim, row, g, c, lr, weight_decay, key, 0);
     else bf16_sgd_row(dim, row, g, c, lr, weight_decay, key, 1);
 }
 
