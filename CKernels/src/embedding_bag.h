@@ -95,10 +95,10 @@ static inline __attribute__((always_inline)) void prefetch_ahead(const row_loop 
 #endif
 
 /* Columns per pass of the vector range functions, fp32 and fp16 / bf16 alike (x86/<isa>/half_bag.c):
- * 16 registers of sums (all of AVX2's; half of AVX-512's). A row is read once per pass, so the wider the block the fewer passes; two passes over
- * 256-byte blocks read 22-28 GB/s where one pass over the whole row read 37 (D = 128, Zen 5, 1 thread,
- * either ISA): a row's two halves, asked for at different times, cost the memory system more than
- * the whole row at once. */
+ * 16 registers of sums (all of AVX2's; half of AVX-512's). A row is read once per pass, so the wider
+ * the block the fewer passes; two passes over 256-byte blocks read 22-28 GB/s where one pass over the
+ * whole row read 37 (D = 128, Zen 5, 1 thread, either ISA): a row's two halves, asked for at
+ * different times, cost the memory system more than the whole row at once. */
 #define EKI_BAG_BLOCK_ELEMS_AVX512 256
 #define EKI_BAG_BLOCK_ELEMS_AVX2 128
 

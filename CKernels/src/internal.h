@@ -95,7 +95,8 @@ ek_status eki_group_by_row(const char *op, eki_index rows, int64_t n, int64_t nu
 /* ---- instruction sets and the dispatch table (isa.h, isa.c) ---- */
 #include "isa.h"
 
-/* Prefetch distance, in rows, of the gathers and scatters (FBGEMM uses 16). */
+/* Prefetch distance, in rows, of the gathers and row loops that do not derive theirs from the CPU's
+ * tuning (FBGEMM uses 16; the bag forwards and the scatter-add use eki_bag_prefetch_rows_for). */
 #ifndef EKI_PREFETCH_ROWS
 #define EKI_PREFETCH_ROWS 16
 #endif

@@ -9,11 +9,11 @@
 /* The bag forward's prefetch distance in rows (ek_set_tuning, else EK_BAG_PREFETCH_ROWS, else the
  * CPU's rule). Read once per call. */
 int64_t eki_bag_prefetch_rows(void);
-/* The distance for a bag forward that reads row_elems elements of elem_bytes of each row per pass,
- * rows row_stride_elems elements apart in a table at `table`. eki_bag_prefetch_rows() counts 256-byte
- * rows (4 cache lines: the W2 row its rules were measured on); this keeps as many lines in flight: 4 /
- * (the row's mean lines) times as many rows, at least 1 (0 stays 0: no prefetch). Any sizes (no
- * overflow). */
+/* The distance for a bag forward (and the scatter-add, scatter.c) that reads row_elems elements of
+ * elem_bytes of each row per pass, rows row_stride_elems elements apart in a table at `table`.
+ * eki_bag_prefetch_rows() counts 256-byte rows (4 cache lines: the W2 row its rules were measured
+ * on); this keeps as many lines in flight: 4 / (the row's mean lines) times as many rows, at least 1
+ * (0 stays 0: no prefetch). Any sizes (no overflow). */
 int64_t eki_bag_prefetch_rows_for(int64_t row_elems, int64_t elem_bytes, int64_t row_stride_elems, const void *table);
 /* Below this much work (entries x dim) the scatter-adds stay serial (scatter.c). */
 int64_t eki_scatter_min_work(void);
